@@ -1,0 +1,3 @@
+from evolink_tui.cli import main
+
+raise SystemExit(main())

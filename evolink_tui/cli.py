@@ -1,0 +1,121 @@
+"""Command line: ``evolink-tui`` opens the TUI; subcommands run headless on the same core.
+
+Exit codes: 0 success; 1 API or task failure; 2 bad input (nothing sent); 3 still running
+after the 5-minute wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_RUNNING = 0, 1, 2, 3
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--demo", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="use the built-in simulator instead of Evolink: no key, no network, no credits")
+    parser.add_argument("--download-dir", metavar="DIR", default=default,
+                        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink)")
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evolink-tui",
+        description="A keyboard-driven terminal app for the Evolink Image API. "
+        "With no command it opens the app; the commands below run headless.",
+        epilog="Exit codes: 0 success, 1 API or task failure, 2 bad input (nothing sent), "
+        "3 still running after the 5-minute wait.",
+    )
+    parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="generate images from a prompt, wait, download them")
+    p.add_argument("prompt", metavar="PROMPT")
+    p.add_argument("--model", "-m", default="", help="model id (see `evolink-tui models`; default gpt-image-1.5)")
+    p.add_argument("--size", "-s", default=None, help="aspect ratio such as 16:9, or a pixel size for gpt-4o-image")
+    p.add_argument("-n", dest="n", default=None, help="number of images, 1-4")
+    p.add_argument("--image", "-i", action="append", default=[], metavar="PATH_OR_URL",
+                   help="reference image (repeat for several, up to 14); local files are uploaded first")
+    p.add_argument("--mask", metavar="PATH_OR_URL", default=None, help="PNG mask (gpt-4o-image only)")
+    p.add_argument("--no-wait", action="store_true", help="print the task id and return at once")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("check", help="show a task by id; download its results when completed")
+    p.add_argument("task_id", metavar="TASK_ID")
+    p.add_argument("--wait", action="store_true", help="poll until the task finishes (up to 5 minutes)")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("upload", help="upload an image to the Files API (JPEG/PNG/GIF/WebP, up to 100 MB)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("path", nargs="?", metavar="PATH", help="a local file (stream upload)")
+    source.add_argument("--url", help="a remote URL for the server to fetch")
+    source.add_argument("--base64", metavar="DATA", help="base64 data, raw or as a data URL")
+    p.add_argument("--name", help="file name to store it under (an existing name is overwritten)")
+    p.add_argument("--path", dest="upload_path", metavar="DIR", help="server-side folder")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("files", help="list uploaded files and the quota")
+    p.add_argument("--page", default="1", help="page number (from 1)")
+    p.add_argument("--page-size", default="20", help="files per page (1-100)")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("delete", help="delete an uploaded file")
+    p.add_argument("file_id", metavar="FILE_ID")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("models", help="list the 20 image models")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("locate", help="print the config, data and download paths")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("simulator", help="serve the built-in Evolink simulator on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _run_tui(args)
+    from . import commands  # headless: never imports textual
+
+    return commands.dispatch(args)
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from .core.config import load_settings
+    from .core.errors import ValidationError
+
+    try:
+        settings = load_settings(demo=args.demo, download_dir=args.download_dir)
+    except ValidationError as err:
+        print(f"evolink-tui: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .tui.app import EvolinkApp  # deferred: textual loads only for the TUI
+
+    app = EvolinkApp(settings)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

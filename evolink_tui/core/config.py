@@ -1,0 +1,232 @@
+"""Configuration: the API key, base URLs, paths; the config file written with mode 0600.
+
+Precedence: command-line flag, then environment variable, then the config file, then
+the default. Paths follow platformdirs (config, data, pictures). ``EVOLINK_TUI_CONFIG``
+and ``EVOLINK_TUI_DATA_DIR`` move the config file and the data dir (tests use them).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ValidationError
+
+APP_NAME = "evolink-tui"
+DEFAULT_BASE_URL = "https://api.evolink.ai"
+DEFAULT_FILES_BASE_URL = "https://files-api.evolink.ai"
+# The in-process simulator answers on these names; .invalid never resolves, so nothing
+# meant for the demo can ever reach a real host.
+DEMO_BASE_URL = "https://api.evolink-demo.invalid"
+DEMO_FILES_BASE_URL = "https://files-api.evolink-demo.invalid"
+DEMO_API_KEY = "sk-demo-0000000000000000"
+
+
+def _platformdirs():
+    import platformdirs  # deferred: only needed when a path is asked for
+
+    return platformdirs
+
+
+def config_path() -> Path:
+    env = os.environ.get("EVOLINK_TUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path(_platformdirs().user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("EVOLINK_TUI_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(_platformdirs().user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_download_dir() -> Path:
+    return Path(_platformdirs().user_pictures_dir()) / "evolink"
+
+
+def mask_key(key: str | None) -> str:
+    """A key as it may be shown: ``sk-…abcd``. Never more than the last four characters."""
+    if not key:
+        return "(none)"
+    prefix = key[:3] if key.startswith("sk-") else ""
+    tail = key[-4:] if len(key) >= 12 else ""
+    return f"{prefix}…{tail}"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(name: str, url: str) -> str:
+    """A base URL, stripped of a trailing slash; plain http:// only for loopback."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(name, url, "use an https:// URL such as https://api.evolink.ai")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValidationError(name, url, "plain http:// is allowed only for loopback (127.0.0.1, ::1, localhost); use https://")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(name, url, "a base URL takes no query, fragment or credentials")
+    return url
+
+
+@dataclass
+class Settings:
+    api_key: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    files_base_url: str = DEFAULT_FILES_BASE_URL
+    download_dir: Path = field(default_factory=Path)
+    config_path: Path = field(default_factory=Path)
+    data_dir: Path = field(default_factory=Path)
+    demo: bool = False
+    theme: str | None = None
+    key_source: str = "none"  # "env", "config", "demo" or "none"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key)
+
+    def describe(self) -> dict:
+        """Safe to print or put in --json: the key only masked."""
+        return {
+            "config": str(self.config_path),
+            "data": str(self.data_dir),
+            "downloads": str(self.download_dir),
+            "base_url": self.base_url,
+            "files_base_url": self.files_base_url,
+            "api_key": self.masked_key,
+            "key_source": self.key_source,
+            "demo": self.demo,
+        }
+
+    def __repr__(self) -> str:  # never let the key reach a log through repr()
+        return f"Settings(base_url={self.base_url!r}, files_base_url={self.files_base_url!r}, api_key={self.masked_key!r}, demo={self.demo})"
+
+
+class ConfigFileError(Exception):
+    pass
+
+
+def read_config_file(path: Path) -> tuple[dict, str | None]:
+    """The config file as a dict, and a warning naming the file and line if it is invalid."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"Could not read the config file {path}: {exc.strerror or exc}; using defaults."
+    except UnicodeDecodeError:
+        return {}, f"The config file {path} is not UTF-8 text; using defaults."
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        where = f" at line {match.group(1)}" if match else ""
+        return {}, f"The config file {path} is not valid TOML{where} ({exc}); using defaults."
+    return data, None
+
+
+def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None) -> Settings:
+    """Settings for this run. Raises ValidationError for a refused base URL."""
+    env = os.environ if environ is None else environ
+    cfg_path = config_path()
+    cfg, warning = read_config_file(cfg_path)
+    warnings = [warning] if warning else []
+
+    def pick(key: str) -> str | None:
+        value = cfg.get(key)
+        if value is not None and not isinstance(value, str):
+            warnings.append(f"The config file {cfg_path}: {key} must be a string; ignored.")
+            return None
+        return value
+
+    settings = Settings(config_path=cfg_path, data_dir=data_dir(), demo=demo, warnings=warnings)
+    settings.theme = pick("theme")
+    if demo:
+        settings.api_key = DEMO_API_KEY
+        settings.key_source = "demo"
+        settings.base_url = DEMO_BASE_URL
+        settings.files_base_url = DEMO_FILES_BASE_URL
+    else:
+        env_key = (env.get("EVOLINK_API_KEY") or "").strip()
+        file_key = (pick("api_key") or "").strip()
+        if env_key:
+            settings.api_key, settings.key_source = env_key, "env"
+        elif file_key:
+            settings.api_key, settings.key_source = file_key, "config"
+        settings.base_url = check_base_url("EVOLINK_BASE_URL", env.get("EVOLINK_BASE_URL") or pick("base_url") or DEFAULT_BASE_URL)
+        settings.files_base_url = check_base_url(
+            "EVOLINK_FILES_BASE_URL", env.get("EVOLINK_FILES_BASE_URL") or pick("files_base_url") or DEFAULT_FILES_BASE_URL
+        )
+    chosen = download_dir or env.get("EVOLINK_DOWNLOAD_DIR") or pick("download_dir")
+    settings.download_dir = Path(chosen).expanduser() if chosen else default_download_dir()
+    return settings
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(ch if ch >= " " and ch != "\x7f" else f"\\u{ord(ch):04x}" for ch in escaped)
+    return f'"{escaped}"'
+
+
+def update_config_file(changes: dict, path: Path | None = None) -> Path:
+    """Set top-level keys in the config file, keeping the others; written 0600, atomically."""
+    path = path or config_path()
+    current, warning = read_config_file(path)
+    if warning and path.exists():
+        raise ConfigFileError(warning.replace("; using defaults.", "; fix or remove it first."))
+    current.update({k: v for k, v in changes.items() if v is not None})
+    for key in [k for k, v in changes.items() if v is None]:
+        current.pop(key, None)
+    lines = ["# evolink-tui configuration (this file holds your API key: keep it private)"]
+    for key, value in current.items():
+        if isinstance(value, (str, int, float, bool)):
+            lines.append(f"{key} = {_toml_value(value)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    os.chmod(path, 0o600)
+    return path
+
+
+def save_api_key(key: str, path: Path | None = None) -> Path:
+    key = key.strip()
+    if not key or any(ch.isspace() for ch in key) or not key.isprintable():
+        raise ValidationError("api_key", mask_key(key), "paste the key exactly as shown at evolink.ai/dashboard/keys (no spaces)")
+    return update_config_file({"api_key": key}, path)

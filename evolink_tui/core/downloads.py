@@ -1,0 +1,293 @@
+"""Result downloads: at once, atomically, verified, under safe names, with a JSON sidecar.
+
+Each result URL is streamed (without the API key: result hosts are other hosts) into a
+temporary file in the download directory, checked with Pillow (one of the four image
+types, under a pixel limit, fully decodable), then renamed into place. Next to it a
+``.json`` sidecar records everything needed to reproduce it. A broken or partial file is
+never left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from .. import __version__
+from .errors import EvolinkError
+from .imagetypes import EXT_BY_KIND, KIND_BY_PIL_FORMAT
+from .wire import Task
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+URL_LIFETIME = timedelta(hours=24)
+EXPIRED_STATUSES = frozenset({403, 404, 410})
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Download:
+    url: str
+    path: Path | None = None
+    sidecar: Path | None = None
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    bytes: int = 0
+    error: EvolinkError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None and self.error is None
+
+    def to_json(self) -> dict:
+        if self.ok:
+            return {"url": self.url, "path": str(self.path), "sidecar": str(self.sidecar), "width": self.width,
+                    "height": self.height, "format": self.format, "bytes": self.bytes}
+        return {"url": self.url, "path": None, "error": self.error.to_json() if self.error else None}
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """Lowercase ASCII words joined by hyphens: safe in any file system."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return text[:limit].rstrip("-") or "image"
+
+
+def safe_component(text: str, limit: int = 80) -> str:
+    """A file name component from any server string: letters, digits, ``.``, ``_``, ``-``."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text or "")
+    text = text.lstrip(".-_")[:limit]
+    return text or "x"
+
+
+def result_stem(task_id: str, prompt: str, index: int) -> str:
+    return f"{slug(prompt, 32)}_{safe_component(task_id)}_{index + 1}"
+
+
+def inside(directory: Path, candidate: Path) -> bool:
+    try:
+        candidate.resolve().relative_to(directory.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def url_expiry(task: Task, completed_at: float | None = None) -> datetime | None:
+    """When a result URL stops working: 24 hours after the task finished (or was created)."""
+    base = completed_at if completed_at is not None else task.created
+    if base is None:
+        return None
+    return datetime.fromtimestamp(base, tz=timezone.utc) + URL_LIFETIME
+
+
+def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, int]:
+    """(kind, width, height) of a complete, decodable image; EvolinkError otherwise.
+
+    Runs in a thread: Pillow decodes the whole image to prove it is not truncated.
+    """
+    from PIL import Image  # deferred: heavy, and only needed once a result arrives
+
+    try:
+        with Image.open(path) as image:
+            kind = KIND_BY_PIL_FORMAT.get(image.format or "")
+            if kind is None:
+                raise EvolinkError("local", "download", f"not a JPEG/PNG/GIF/WebP image ({image.format or 'unknown'})")
+            width, height = image.size
+            if width * height > max_pixels:
+                raise EvolinkError("local", "download", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit")
+            image.load()  # decodes everything: a truncated file fails here
+    except EvolinkError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise EvolinkError("local", "download", f"refused: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise EvolinkError("local", "download", f"not a valid image: {exc}") from None
+    return kind, width, height
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # once, at import: os.umask is process-wide and not thread-safe
+
+
+def _public_mode(fd: int) -> None:
+    """mkstemp makes 0600 files; results are ordinary files, readable as the umask allows."""
+    os.fchmod(fd, 0o666 & ~_UMASK)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".sidecar-", suffix=".tmp", dir=path.parent)
+    _public_mode(fd)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def sidecar_record(task: Task, request: dict, url: str, index: int, kind: str, width: int, height: int,
+                   expires: datetime | None, downloaded_at: datetime) -> dict:
+    """What the sidecar holds: enough to reproduce the image. Never the API key."""
+    return {
+        "generator": f"evolink-tui/{__version__}",
+        "task_id": task.id,
+        "index": index + 1,
+        "prompt": request.get("prompt", ""),
+        "model": task.model or request.get("model"),
+        "size": request.get("size"),
+        "n": request.get("n"),
+        "image_urls": list(request.get("image_urls") or []),
+        "mask_url": request.get("mask_url"),
+        "source_url": url,
+        "url_expires_at": expires.isoformat() if expires else None,
+        "credits_reserved": task.credits_reserved,
+        "billing_rule": task.billing_rule or None,
+        "created_at": datetime.fromtimestamp(task.created, tz=timezone.utc).isoformat() if task.created else None,
+        "downloaded_at": downloaded_at.isoformat(),
+        "format": kind,
+        "width": width,
+        "height": height,
+    }
+
+
+async def download_one(client, url: str, dest_dir: Path, stem: str, *,
+                       max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> tuple[Path, str, int, int, int]:
+    """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
+
+    Raises EvolinkError("local", "expired") for an expired URL, ("local", "network") for a
+    transport failure and ("local", "download") for anything that is not a valid image.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
+    _public_mode(fd)
+    tmp = Path(tmp_name)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as handle:
+            try:
+                async with client.stream_download(url) as response:
+                    if response.status_code in EXPIRED_STATUSES:
+                        raise EvolinkError("local", "expired", f"HTTP {response.status_code} from the result host", status=response.status_code)
+                    if response.status_code >= 400:
+                        raise EvolinkError("local", "download", f"HTTP {response.status_code} from the result host", status=response.status_code)
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise EvolinkError("local", "download", f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise EvolinkError("local", "download", f"the result is over the {max_bytes:,}-byte limit")
+                        handle.write(chunk)
+                    if declared and declared.isdigit() and size != int(declared):
+                        raise EvolinkError("local", "network", f"truncated: {size} of {declared} bytes")
+            except httpx.TransportError as exc:
+                raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
+            handle.flush()
+            os.fsync(handle.fileno())
+        kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels)
+        final = dest_dir / f"{stem}.{EXT_BY_KIND[kind]}"
+        if not inside(dest_dir, final):
+            raise EvolinkError("local", "download", f"refused file name {final.name!r}")
+        os.replace(tmp, final)
+        return final, kind, width, height, size
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
+    """A result already on disk for ``url`` (its sidecar names the same source), if any."""
+    sidecar = dest_dir / f"{stem}.json"
+    try:
+        record = json.loads(sidecar.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("source_url") != url:
+        return None
+    ext = EXT_BY_KIND.get(str(record.get("format")), "")
+    path = dest_dir / f"{stem}.{ext}"
+    if not ext or not path.is_file():
+        return None
+    return Download(url=url, path=path, sidecar=sidecar, width=int(record.get("width") or 0),
+                    height=int(record.get("height") or 0), format=str(record.get("format")), bytes=path.stat().st_size)
+
+
+async def download_results(
+    client,
+    task: Task,
+    request: dict,
+    dest_dir: Path,
+    *,
+    completed_at: float | None = None,
+    attempts: int = 3,
+    on_download: Callable[[Download], None] | None = None,
+) -> list[Download]:
+    """Download every result of a completed ``task``; failures are recorded, not raised.
+
+    ``request`` is the JSON body that was submitted (prompt, model, size, n, image_urls,
+    mask_url). Network failures and truncated files are retried ``attempts`` times.
+    """
+    expires = url_expiry(task, completed_at)
+    downloads = []
+    for index, url in enumerate(task.results):
+        stem = result_stem(task.id, request.get("prompt", ""), index)
+        record = existing_download(dest_dir, stem, url)
+        if record is not None:  # already downloaded and verified: no second fetch
+            downloads.append(record)
+            if on_download:
+                on_download(record)
+            continue
+        record = Download(url=url)
+        for attempt in range(1, attempts + 1):
+            try:
+                path, kind, width, height, size = await download_one(client, url, dest_dir, stem)
+            except EvolinkError as err:
+                record.error = err
+                if err.code in ("network", "download") and attempt < attempts:
+                    await client.clock.sleep(min(8.0, 1.0 * 2 ** (attempt - 1)))
+                    continue
+                break
+            except OSError as exc:  # the disk: full, read-only, gone
+                record.error = EvolinkError("local", "download", f"could not write to {dest_dir}: {exc.strerror or exc}")
+                break
+            record.error = None
+            record.path, record.format, record.width, record.height, record.bytes = path, kind, width, height, size
+            now = datetime.now(timezone.utc)
+            sidecar = path.with_suffix(".json")
+            try:
+                await asyncio.to_thread(write_json_atomic, sidecar,
+                                        sidecar_record(task, request, url, index, kind, width, height, expires, now))
+                record.sidecar = sidecar
+            except OSError as exc:
+                record.error = EvolinkError("local", "download", f"could not write the sidecar {sidecar}: {exc.strerror or exc}")
+            break
+        downloads.append(record)
+        if on_download:
+            on_download(record)
+    return downloads

@@ -1,0 +1,165 @@
+"""Errors, and the reference's error tables as data (``errors.toml``).
+
+Every failure the user can meet is an :class:`EvolinkError` carrying the code, the
+server's own message, what the code means, whether a retry helps and what to do.
+Bad input found before anything is sent is a :class:`ValidationError` instead.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    meaning: str
+    retryable: bool
+    resolution: str
+
+
+# Unknown codes get these defaults: a 5xx is worth retrying, a 4xx is not.
+_UNKNOWN_CLIENT = ErrorInfo("Request refused by the server", False, "Check the request; see the message above")
+_UNKNOWN_SERVER = ErrorInfo("Server error", True, "Retry after 1 minute")
+_UNKNOWN_TASK = ErrorInfo("Unclassified error", True, "Retry; contact support if persistent")
+
+
+@lru_cache(maxsize=1)
+def error_tables() -> dict[str, dict[str, ErrorInfo]]:
+    text = resources.files("evolink_tui.core").joinpath("errors.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    return {
+        kind: {str(code): ErrorInfo(**entry) for code, entry in table.items()}
+        for kind, table in raw.items()
+    }
+
+
+def lookup(kind: str, code: object) -> ErrorInfo:
+    """What ``code`` means in table ``kind`` ("http", "task", "file" or "local")."""
+    table = error_tables().get(kind, {})
+    key = str(code).strip() if code is not None else ""
+    if key in table:
+        return table[key]
+    if kind == "task":
+        return table.get("unknown_error", _UNKNOWN_TASK)
+    number = _as_int(key)
+    if number is not None and number >= 500 and kind in ("http", "file"):
+        # 5xx-class codes such as 50002 or 504: retry like a server error.
+        return _UNKNOWN_SERVER
+    if number is not None and kind == "file" and number >= 10000:
+        # 4xxxx codes follow the HTTP class of their first three digits.
+        cls = error_tables().get("file", {}).get(str(number // 100))
+        if cls:
+            return cls
+    return _UNKNOWN_CLIENT
+
+
+def _as_int(text: str) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class EvolinkError(Exception):
+    """A failure from the API, a task, the Files API or the network.
+
+    kind: "http" (non-2xx from the generation host), "task" (a failed task),
+    "file" (a Files API error), or "local" (network, malformed answer, expired URL,
+    download, timeout).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        code: object,
+        message: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        task_id: str | None = None,
+        error_type: str | None = None,
+        param: str | None = None,
+        server_code: object = None,
+    ):
+        self.kind = kind
+        self.code = code
+        self.message = message or ""
+        self.status = status
+        self.retry_after = retry_after
+        self.request_id = request_id
+        self.task_id = task_id
+        self.error_type = error_type
+        self.param = param
+        self.server_code = server_code
+        self.info = lookup(kind, code)
+        super().__init__(self.summary())
+
+    @property
+    def retryable(self) -> bool:
+        return self.info.retryable
+
+    @property
+    def resolution(self) -> str:
+        return self.info.resolution
+
+    @property
+    def meaning(self) -> str:
+        return self.info.meaning
+
+    def summary(self) -> str:
+        """One line: code, meaning and the server's message."""
+        head = f"{self.code}: {self.info.meaning}"
+        if self.message and self.message != self.info.meaning:
+            head += f" ({self.message})"
+        return head
+
+    def explain(self) -> str:
+        """The full human message: summary, retry advice and resolution."""
+        retry = "a retry may help" if self.retryable else "retrying will not help"
+        lines = [f"Error {self.summary()}", f"Retry: {retry}. What to do: {self.resolution}."]
+        if self.param:
+            lines.insert(1, f"Parameter: {self.param}")
+        if self.server_code not in (None, "", self.code):
+            lines.insert(1, f"Server code: {self.server_code}")
+        if self.task_id:
+            lines.append(f"Task: {self.task_id}")
+        if self.request_id:
+            lines.append(f"Request id: {self.request_id}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "message": self.message,
+            "meaning": self.info.meaning,
+            "retryable": self.retryable,
+            "resolution": self.resolution,
+            "status": self.status,
+            "server_code": self.server_code,
+            "task_id": self.task_id,
+            "request_id": self.request_id,
+        }
+
+
+class ValidationError(ValueError):
+    """Bad input found before anything was sent: names the field, value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str, *, shown: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        if shown is None:
+            shown = str(value) if isinstance(value, (int, float)) else repr(_shorten(str(value)))
+        super().__init__(f"Invalid {field}: {shown}. Allowed: {allowed}.")
+
+    def to_json(self) -> dict:
+        return {"kind": "validation", "field": self.field, "value": _shorten(str(self.value)), "allowed": self.allowed, "message": str(self)}
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,92 @@
+"""Polling per the reference: first read 3 s after submit, then every 3-5 s, up to 5 minutes.
+
+Every read of an unfinished task makes the gateway ask the upstream provider, so reads
+are paced. Time comes from an injectable clock so tests run instantly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import EvolinkError
+from .wire import Task
+
+TIMEOUT_NOTICE = "This is taking longer than expected. The task ID is `{task_id}` — you can check it again later."
+
+
+def timeout_notice(task_id: str) -> str:
+    return TIMEOUT_NOTICE.format(task_id=task_id)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    initial_delay: float = 3.0
+    min_interval: float = 3.0
+    max_interval: float = 5.0
+    max_wait: float = 300.0
+
+    def next_delay(self, polls_done: int, task: Task | None = None) -> float:
+        """Seconds to wait before the next read, given how many reads were made."""
+        if polls_done == 0:
+            return self.initial_delay
+        if task is not None and task.estimated_time is not None and task.estimated_time > 0:
+            # Aim at the moment the server expects to be done, within 3-5 s.
+            return float(min(self.max_interval, max(self.min_interval, task.estimated_time)))
+        step = self.min_interval + (polls_done - 1)
+        return float(min(self.max_interval, step))
+
+    def max_polls(self) -> int:
+        """The most reads one task may cost within ``max_wait`` (for network economy checks)."""
+        return 1 + math.floor((self.max_wait - self.initial_delay) / self.min_interval)
+
+
+class TaskTimeout(Exception):
+    """Still running after ``max_wait``; the task stays checkable by id."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.notice = timeout_notice(task.id)
+        super().__init__(self.notice)
+
+
+async def follow_task(
+    client,
+    task: Task,
+    *,
+    policy: PollPolicy | None = None,
+    started_at: float | None = None,
+    on_update: Callable[[Task], None] | None = None,
+    on_problem: Callable[[EvolinkError], None] | None = None,
+    polls_done: int = 0,
+) -> Task:
+    """Poll ``task`` until it is terminal; the final task. Raises TaskTimeout after max_wait.
+
+    A retryable failure that outlasts the client's own retries (an outage of minutes) is
+    reported through ``on_problem`` and polling goes on; a final one is raised.
+    """
+    policy = policy or PollPolicy()
+    clock = client.clock
+    start = clock.now() if started_at is None else started_at
+    current = task
+    while not current.is_terminal:
+        delay = policy.next_delay(polls_done, current)
+        if clock.now() + delay - start > policy.max_wait:
+            remaining = policy.max_wait - (clock.now() - start)
+            if remaining > 0:
+                await clock.sleep(remaining)
+            raise TaskTimeout(current)
+        await clock.sleep(delay)
+        polls_done += 1
+        try:
+            current = await client.get_task(current.id)
+        except EvolinkError as err:
+            if not err.retryable:
+                raise
+            if on_problem:
+                on_problem(err)
+            continue
+        if on_update:
+            on_update(current)
+    return current

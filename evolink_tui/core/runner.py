@@ -1,0 +1,190 @@
+"""Runs generations end to end and keeps the history current at every step.
+
+Used by the TUI (one async worker per task, all on one shared client) and by the headless
+``generate``: validate -> record the request -> upload local references -> submit with
+one idempotency key -> poll -> download -> record the files. Every step is reported as a
+:class:`TaskEvent` so a screen can follow along; nothing here knows about screens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .client import EvolinkClient, new_idempotency_key
+from .downloads import Download, download_results
+from .errors import EvolinkError
+from .history import History, TaskRecord
+from .jobs import upload_references
+from .polling import PollPolicy, TaskTimeout, follow_task
+from .validation import GenerationRequest, validate
+from .wire import Task
+
+# Event kinds, in the order a task meets them.
+SUBMITTING = "submitting"      # recorded, about to upload/submit
+UPLOADED = "uploaded"          # a local reference file was uploaded
+SUBMITTED = "submitted"        # the server accepted it: task has an id
+PROGRESS = "progress"          # a poll brought news
+PROBLEM = "problem"            # a retryable failure outlasted the retries: "offline, retrying"
+COMPLETED = "completed"        # terminal: completed (downloads follow)
+DOWNLOADED = "downloaded"      # one result is on disk (or failed: see download.error)
+FAILED = "failed"              # terminal: failed/cancelled task, or a final error
+TIMEOUT = "timeout"            # still running after 5 minutes: the reference's notice
+UNCERTAIN = "uncertain"        # submit outcome unknown: may be resent with the same key
+FINISHED = "finished"          # all done for this task (after downloads)
+
+
+@dataclass
+class TaskEvent:
+    kind: str
+    record_id: int
+    task: Task | None = None
+    error: EvolinkError | None = None
+    download: Download | None = None
+    downloads: list[Download] = field(default_factory=list)
+    notice: str | None = None
+    detail: str = ""
+
+
+def _net_unknown(err: EvolinkError) -> bool:
+    """A failure after which the server may or may not have created the task."""
+    return err.kind == "local" and err.code in ("network", "malformed")
+
+
+class Runner:
+    def __init__(self, client: EvolinkClient, history: History, download_dir: Path, *,
+                 policy: PollPolicy | None = None, on_event: Callable[[TaskEvent], None] | None = None):
+        self.client = client
+        self.history = history
+        self.download_dir = Path(download_dir)
+        self.policy = policy or PollPolicy()
+        self.on_event = on_event
+
+    def _emit(self, event: TaskEvent) -> None:
+        if self.on_event:
+            self.on_event(event)
+
+    def prepare(self, request: GenerationRequest, *, group_id: str | None = None) -> int:
+        """Validate (raises ValidationError, nothing recorded) and record the request."""
+        validate(request)
+        return self.history.record_submission(request.to_body(), new_idempotency_key(), group_id=group_id)
+
+    async def run(self, record_id: int, request: GenerationRequest | None = None, *, follow: bool = True) -> TaskRecord:
+        """Submit a prepared record (or resend an uncertain one with its own key) and see it
+        through; with ``follow=False`` return once the server has accepted it."""
+        record = self.history.get(record_id)
+        assert record is not None, record_id
+        if request is None:
+            request = GenerationRequest.from_json(_request_json(record.request))
+        self._emit(TaskEvent(SUBMITTING, record_id))
+        started = self.client.clock.now()
+        try:
+            sendable, uploads = await upload_references(
+                self.client, request,
+                on_upload=lambda ref, info: self._emit(TaskEvent(UPLOADED, record_id, detail=f"{ref} -> {info.file_url}")),
+            )
+            body = sendable.to_body()
+            if uploads:
+                self.history.update_request(record_id, body)
+            task = await self.client.submit(sendable, record.idempotency_key)
+        except EvolinkError as err:
+            if _net_unknown(err):
+                self.history.mark_uncertain(record_id, err.to_json())
+                self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
+            else:
+                self.history.mark_submit_failed(record_id, err.to_json())
+                self._emit(TaskEvent(FAILED, record_id, error=err))
+            return self.history.get(record_id)  # type: ignore[return-value]
+        self.history.update_task(record_id, task)
+        self._emit(TaskEvent(SUBMITTED, record_id, task=task))
+        if not follow:
+            return self.history.get(record_id)  # type: ignore[return-value]
+        return await self.follow(record_id, task, started_at=started, polls_done=0)
+
+    async def follow(self, record_id: int, task: Task, *, started_at: float | None = None, polls_done: int = 1) -> TaskRecord:
+        """Poll to the end, then download. Errors are recorded and reported, never raised."""
+
+        def update(current: Task) -> None:
+            self.history.update_task(record_id, current)
+            self._emit(TaskEvent(PROGRESS, record_id, task=current))
+
+        def problem(err: EvolinkError) -> None:
+            self._emit(TaskEvent(PROBLEM, record_id, error=err, detail="offline, retrying"))
+
+        try:
+            final = await follow_task(self.client, task, policy=self.policy, started_at=started_at,
+                                      on_update=update, on_problem=problem, polls_done=polls_done)
+        except TaskTimeout as timeout:
+            self.history.set_notice(record_id, timeout.notice)
+            self._emit(TaskEvent(TIMEOUT, record_id, task=timeout.task, notice=timeout.notice))
+            return self.history.get(record_id)  # type: ignore[return-value]
+        except EvolinkError as err:
+            self.history.set_error(record_id, err.to_json())
+            self._emit(TaskEvent(FAILED, record_id, task=task, error=err))
+            return self.history.get(record_id)  # type: ignore[return-value]
+        self.history.update_task(record_id, final)
+        if final.status != "completed":
+            err = final.error.as_exception(final.id) if final.error else EvolinkError("task", "unknown_error", f"task {final.status}", task_id=final.id)
+            self._emit(TaskEvent(FAILED, record_id, task=final, error=err))
+            return self.history.get(record_id)  # type: ignore[return-value]
+        self._emit(TaskEvent(COMPLETED, record_id, task=final))
+        await self.download(record_id, final)
+        return self.history.get(record_id)  # type: ignore[return-value]
+
+    async def download(self, record_id: int, task: Task) -> list[Download]:
+        record = self.history.get(record_id)
+        body = record.request if record else {"model": task.model}
+        finished = record.finished_at if record and record.finished_at else self.client.clock.now()
+        downloads = await download_results(
+            self.client, task, body, self.download_dir, completed_at=finished,
+            on_download=lambda d: self._emit(TaskEvent(DOWNLOADED, record_id, task=task, download=d)),
+        )
+        self.history.set_files(record_id, [str(d.path) for d in downloads if d.ok])
+        failed = [d for d in downloads if not d.ok]
+        if failed and failed[0].error is not None:
+            self.history.set_error(record_id, failed[0].error.to_json())
+        self._emit(TaskEvent(FINISHED, record_id, task=task, downloads=downloads))
+        return downloads
+
+    async def check(self, task_id: str) -> TaskRecord:
+        """"Check task by ID": fetch it, record it, follow it if it still runs."""
+        task = await self.client.get_task(task_id)
+        record_id = self.history.add_task_id(task)
+        self._emit(TaskEvent(PROGRESS, record_id, task=task))
+        if task.is_active:
+            return await self.follow(record_id, task, polls_done=1)
+        if task.status == "completed":
+            self._emit(TaskEvent(COMPLETED, record_id, task=task))
+            await self.download(record_id, task)
+        elif task.error:
+            self._emit(TaskEvent(FAILED, record_id, task=task, error=task.error.as_exception(task.id)))
+        return self.history.get(record_id)  # type: ignore[return-value]
+
+    async def resume(self, record: TaskRecord) -> TaskRecord | None:
+        """After a restart: poll an unfinished task again, or fetch results not yet on disk.
+
+        An ``uncertain`` or ``submitting`` record is not resent here: the caller offers to
+        resend it with its own idempotency key (``run(record.id)``).
+        """
+        if record.task_id is None:
+            if record.state == "submitting":
+                self.history.mark_uncertain(record.id, {"message": "the app stopped while this was being submitted"})
+            return None
+        try:
+            task = await self.client.get_task(record.task_id)
+        except EvolinkError as err:
+            self._emit(TaskEvent(PROBLEM, record.id, error=err, detail="could not resume"))
+            return None
+        self.history.update_task(record.id, task)
+        if task.is_active:
+            return await self.follow(record.id, task, polls_done=1)
+        if task.status == "completed":
+            return await self.follow(record.id, task)
+        return self.history.get(record.id)
+
+
+def _request_json(body: dict) -> dict:
+    """A submitted JSON body back into GenerationRequest fields."""
+    return {"prompt": body.get("prompt", ""), "model": body.get("model", ""), "size": body.get("size"),
+            "n": body.get("n"), "images": body.get("image_urls") or [], "mask": body.get("mask_url")}

@@ -1,0 +1,192 @@
+"""Validation before anything is sent: one clear message per problem, naming the field,
+the bad value and what is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .catalogue import Catalogue, Model, load_catalogue
+from .errors import ValidationError
+from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff_file
+
+MAX_PROMPT = 2000
+MAX_REFERENCE_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What the user asked for. ``images`` and ``mask`` may hold local paths or URLs."""
+
+    prompt: str
+    model: str = ""
+    size: str | None = None
+    n: int | None = None
+    images: tuple[str, ...] = ()
+    mask: str | None = None
+
+    def resolved_model(self, catalogue: Catalogue | None = None) -> str:
+        return self.model or (catalogue or load_catalogue()).default.id
+
+    def local_files(self) -> list[str]:
+        refs = [*self.images, *([self.mask] if self.mask else [])]
+        return [ref for ref in refs if not is_url(ref)]
+
+    def with_urls(self, mapping: dict[str, str]) -> "GenerationRequest":
+        """The same request with local paths replaced by their uploaded URLs."""
+        return replace(
+            self,
+            images=tuple(mapping.get(ref, ref) for ref in self.images),
+            mask=mapping.get(self.mask, self.mask) if self.mask else None,
+        )
+
+    def to_body(self, catalogue: Catalogue | None = None) -> dict:
+        """The JSON body: prompt, model and only the optional fields the user set."""
+        body: dict = {"prompt": self.prompt, "model": self.resolved_model(catalogue)}
+        if self.size:
+            body["size"] = self.size
+        if self.n is not None:
+            body["n"] = self.n
+        if self.images:
+            body["image_urls"] = list(self.images)
+        if self.mask:
+            body["mask_url"] = self.mask
+        return body
+
+    def to_json(self) -> dict:
+        return {"prompt": self.prompt, "model": self.model or None, "size": self.size, "n": self.n,
+                "images": list(self.images), "mask": self.mask}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "GenerationRequest":
+        return cls(prompt=data.get("prompt", ""), model=data.get("model") or "", size=data.get("size"),
+                   n=data.get("n"), images=tuple(data.get("images") or ()), mask=data.get("mask"))
+
+
+def _list(values) -> str:
+    return ", ".join(values)
+
+
+def check_prompt(prompt: str) -> ValidationError | None:
+    if not prompt or not prompt.strip():
+        return ValidationError("prompt", prompt or "", "a prompt is required (1 to 2000 characters)")
+    if len(prompt) > MAX_PROMPT:
+        return ValidationError("prompt", prompt, f"at most {MAX_PROMPT} characters", shown=f"{len(prompt)} characters")
+    return None
+
+
+def check_model(model_id: str, catalogue: Catalogue) -> tuple[Model | None, ValidationError | None]:
+    model = catalogue.get(model_id)
+    if model is None:
+        return None, ValidationError("model", model_id, f"one of the {len(catalogue)} models listed by `evolink-tui models`")
+    return model, None
+
+
+def check_size(size: str, model: Model) -> ValidationError | None:
+    if size in model.all_sizes:
+        return None
+    if "x" in size.lower() and not model.pixel_sizes:
+        return ValidationError("size", size, f"pixel sizes are only for gpt-4o-image; {model.id} takes the ratios {_list(model.sizes)}")
+    allowed = f"the ratios {_list(model.sizes)}"
+    if model.pixel_sizes:
+        allowed += f" or the pixel sizes {_list(model.pixel_sizes)}"
+    return ValidationError("size", size, f"{model.id} takes {allowed}")
+
+
+def check_n(n, model: Model) -> ValidationError | None:
+    if isinstance(n, bool) or not isinstance(n, int) or not model.n_min <= n <= model.n_max:
+        return ValidationError("n", n, f"a whole number from {model.n_min} to {model.n_max} for {model.id}")
+    return None
+
+
+def check_local_image(field_name: str, ref: str, kinds=REFERENCE_KINDS, max_bytes: int = MAX_REFERENCE_BYTES) -> ValidationError | None:
+    """A local reference or mask file: exists, is one of ``kinds`` by content, within size."""
+    path = Path(ref).expanduser()
+    names = "/".join(KIND_NAMES[k] for k in sorted(kinds, key=list(KIND_NAMES).index))
+    if not path.is_file():
+        what = "a directory" if path.is_dir() else "not found"
+        return ValidationError(field_name, ref, f"a readable local {names} file or an http(s) URL ({what})")
+    try:
+        kind = sniff_file(path)
+        size = path.stat().st_size
+    except OSError as exc:
+        return ValidationError(field_name, ref, f"a readable local {names} file ({exc.strerror or exc})")
+    if kind not in kinds:
+        return ValidationError(field_name, ref, f"a {names} image (this file is {KIND_NAMES[kind] if kind else 'not an image'})")
+    if size > max_bytes:
+        return ValidationError(field_name, ref, f"at most {max_bytes / 1024 / 1024:g} MB (this file is {size / 1024 / 1024:.1f} MB)")
+    return None
+
+
+def check_reference(field_name: str, ref: str) -> ValidationError | None:
+    ref = ref.strip()
+    if not ref:
+        return ValidationError(field_name, ref, "a local file path or an http(s) URL")
+    if is_url(ref):
+        return None
+    if "://" in ref:
+        return ValidationError(field_name, ref, "an http(s) URL or a local file path")
+    return check_local_image(field_name, ref)
+
+
+def problems(request: GenerationRequest, catalogue: Catalogue | None = None) -> list[ValidationError]:
+    """Every problem with ``request``, in field order; an empty list means it may be sent."""
+    catalogue = catalogue or load_catalogue()
+    found: list[ValidationError] = []
+    if err := check_prompt(request.prompt):
+        found.append(err)
+    model, err = check_model(request.resolved_model(catalogue), catalogue)
+    if err:
+        found.append(err)
+        return found
+    assert model is not None
+    if request.size is not None and (err := check_size(request.size, model)):
+        found.append(err)
+    if request.n is not None and (err := check_n(request.n, model)):
+        found.append(err)
+    if len(request.images) > model.max_images:
+        found.append(ValidationError("image_urls", list(request.images), f"at most {model.max_images} reference images for {model.id}", shown=f"{len(request.images)} images"))
+    for ref in dict.fromkeys(request.images):
+        if err := check_reference("image_urls", ref):
+            found.append(err)
+    if request.mask:
+        if not model.mask:
+            masked = [m.id for m in catalogue if m.mask]
+            found.append(ValidationError("mask_url", request.mask, f"masks are only for {_list(masked)}; {model.id} takes none"))
+        elif is_url(request.mask):
+            pass
+        elif "://" in request.mask:
+            found.append(ValidationError("mask_url", request.mask, "an http(s) URL or a local PNG file"))
+        elif err := check_local_image("mask_url", request.mask, kinds={"png"}):
+            found.append(err)
+    return found
+
+
+def validate(request: GenerationRequest, catalogue: Catalogue | None = None) -> GenerationRequest:
+    """``request`` unchanged if it may be sent; else raise the first problem."""
+    found = problems(request, catalogue)
+    if found:
+        raise found[0]
+    return request
+
+
+def parse_n(text: str) -> int:
+    """``n`` as typed by a user: a ValidationError naming the value if it is not a number."""
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise ValidationError("n", text, "a whole number from 1 to 4") from None
+
+
+def human_size(num: int | float | None) -> str:
+    if num is None:
+        return "?"
+    num = float(num)
+    for unit in ("B", "KB", "MB", "GB"):
+        if num < 1024 or unit == "GB":
+            return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
+        num /= 1024
+    return f"{num:.1f} GB"
+
+
