@@ -357,10 +357,11 @@ def cmd_locate(args, out: Output) -> int:
 
 
 def cmd_simulator(args, out: Output) -> int:
-    from .simulator import FaultPlan, create_app
-    from .simulator.server import run_forever
+    from .simulator.server import main as serve
 
-    faults = FaultPlan.parse(args.faults) if args.faults else None
-    app = create_app(faults=faults) if faults is not None else create_app()
-    run_forever(app, args.port)
-    return EXIT_OK
+    argv = ["--port", str(args.port)]
+    if args.faults is not None:
+        argv += ["--faults", args.faults]
+    if args.speed is not None:
+        argv += ["--speed", args.speed]
+    return serve(argv)

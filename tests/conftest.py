@@ -1,0 +1,98 @@
+"""Shared fixtures: every test gets its own config, data and download dirs; the simulator
+is served on a real loopback port; nothing reaches beyond loopback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evolink_tui.core.client import EvolinkClient, RetryPolicy
+from evolink_tui.core.config import load_settings
+from evolink_tui.simulator import FakeClock, create_app, serve_in_thread
+
+TEST_KEY = "sk-test-0123456789abcdefWXYZ"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """No test sees the user's config, key, history or pictures."""
+    for name in list(os.environ):
+        if name.startswith("EVOLINK_"):
+            monkeypatch.delenv(name, raising=False)
+    paths = {
+        "config": tmp_path / "config" / "config.toml",
+        "data": tmp_path / "data",
+        "downloads": tmp_path / "downloads",
+    }
+    monkeypatch.setenv("EVOLINK_TUI_CONFIG", str(paths["config"]))
+    monkeypatch.setenv("EVOLINK_TUI_DATA_DIR", str(paths["data"]))
+    monkeypatch.setenv("EVOLINK_DOWNLOAD_DIR", str(paths["downloads"]))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("NO_PROXY", "*")
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def sim_server(fake_clock: FakeClock):
+    """The simulator on a real loopback port, driven by the shared fake clock."""
+    app = create_app(clock=fake_clock, environ={})
+    server = serve_in_thread(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(sim_server):
+    """The simulator's state, reset for this test."""
+    state = sim_server.app.state.sim
+    state.reset()
+    state.speed = 1.0
+    return state
+
+
+@pytest.fixture
+def server_env(sim_server, sim, monkeypatch: pytest.MonkeyPatch):
+    """Environment pointing the app at the loopback simulator, as a user would set it."""
+    monkeypatch.setenv("EVOLINK_API_KEY", TEST_KEY)
+    monkeypatch.setenv("EVOLINK_BASE_URL", sim_server.url)
+    monkeypatch.setenv("EVOLINK_FILES_BASE_URL", sim_server.url)
+    return sim_server.url
+
+
+@pytest.fixture
+def settings(server_env):
+    return load_settings()
+
+
+@pytest.fixture
+async def client(settings, fake_clock):
+    c = EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0)
+    yield c
+    await c.aclose()
+
+
+def png_bytes(width: int = 64, height: int = 48, color=(200, 30, 30), fmt: str = "PNG") -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def png_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ref.png"
+    path.write_bytes(png_bytes())
+    return path
