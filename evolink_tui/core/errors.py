@@ -45,14 +45,14 @@ def lookup(kind: str, code: object) -> ErrorInfo:
     if kind == "task":
         return table.get("unknown_error", _UNKNOWN_TASK)
     number = _as_int(key)
-    if number is not None and number >= 500 and kind in ("http", "file"):
-        # 5xx-class codes such as 50002 or 504: retry like a server error.
-        return _UNKNOWN_SERVER
-    if number is not None and kind == "file" and number >= 10000:
-        # 4xxxx codes follow the HTTP class of their first three digits.
-        cls = error_tables().get("file", {}).get(str(number // 100))
+    if number is not None and number >= 10000:
+        # Five-digit Files API codes follow the HTTP class of their first three digits.
+        number //= 100
+        cls = table.get(str(number))
         if cls:
             return cls
+    if number is not None and number >= 500:
+        return _UNKNOWN_SERVER
     return _UNKNOWN_CLIENT
 
 
