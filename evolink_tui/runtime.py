@@ -11,7 +11,9 @@ def make_client(settings: Settings, *, clock=None, **kwargs) -> EvolinkClient:
     if settings.demo:
         from .simulator import create_app, demo_transport  # deferred: only the demo needs it
 
-        app = create_app(clock=clock)
+        # The demo key is always accepted, even with EVOLINK_SIM_API_KEY set; faults and
+        # speed still follow EVOLINK_SIM_FAULTS / EVOLINK_SIM_SPEED, so a demo run can be faulty.
+        app = create_app(clock=clock, api_keys=[settings.api_key or ""])
         client = EvolinkClient(settings, transport=demo_transport(app), clock=clock, **kwargs)
         client.simulator = app  # type: ignore[attr-defined]
         return client
