@@ -1,0 +1,135 @@
+"""The runner keeps the history current at every step; nothing is lost or sent twice."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from evolink_tui.core import runner as r
+from evolink_tui.core.errors import ValidationError
+from evolink_tui.core.history import SCHEMA_VERSION, History
+from evolink_tui.core.validation import GenerationRequest
+from evolink_tui.simulator import FaultPlan
+
+from .conftest import TEST_KEY
+
+
+@pytest.fixture
+def history(tmp_path):
+    h = History(tmp_path / "data" / "history.sqlite3")
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def events():
+    return []
+
+
+@pytest.fixture
+def runner(client, history, tmp_path, events):
+    return r.Runner(client, history, tmp_path / "downloads", on_event=events.append)
+
+
+async def test_a_generation_is_recorded_before_submit_and_kept_current(runner, history, sim, events):
+    record_id = runner.prepare(GenerationRequest("a lighthouse at dusk", n=2))
+    first = history.get(record_id)
+    assert first.state == "submitting" and first.idempotency_key.startswith("run_") and first.task_id is None
+    assert sim.count() == 0
+    record = await runner.run(record_id)
+    assert record.state == "completed" and record.progress == 100 and record.task_id in sim.tasks
+    assert len(record.files) == 2 and all(Path(f).is_file() for f in record.files)
+    assert record.credits == sim.tasks[record.task_id].credits
+    kinds = [e.kind for e in events]
+    assert kinds[:2] == [r.SUBMITTING, r.SUBMITTED] and kinds[-1] == r.FINISHED
+    assert kinds.count(r.DOWNLOADED) == 2 and r.COMPLETED in kinds
+    sent = [q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"]
+    assert sent == [first.idempotency_key]
+
+
+async def test_bad_input_is_refused_before_anything_is_recorded(runner, history, sim):
+    with pytest.raises(ValidationError):
+        runner.prepare(GenerationRequest("x", n=9))
+    assert history.count() == 0 and sim.count() == 0
+
+
+async def test_an_unknown_submit_outcome_is_uncertain_and_resent_with_the_same_key(runner, history, sim, events):
+    sim.faults = FaultPlan.parse("drop-after@submit")  # stored, then every answer lost
+    record_id = runner.prepare(GenerationRequest("did it go through?"))
+    record = await runner.run(record_id)
+    assert record.state == "uncertain" and record.error["code"] == "network"
+    assert events[-1].kind == r.UNCERTAIN
+    assert sim.charges == 1  # the first try did reach the server
+    sim.faults = FaultPlan.parse("")
+    record = await runner.run(record_id)
+    assert record.state == "completed"
+    assert sim.charges == 1 and len(sim.tasks) == 1
+    keys = {q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"}
+    assert keys == {record.idempotency_key}
+
+
+async def test_a_failed_task_keeps_its_error_in_history(runner, history, sim, events):
+    sim.faults = FaultPlan.parse("fail:resource_exhausted*1")
+    record = await runner.run(runner.prepare(GenerationRequest("busy")))
+    assert record.state == "failed"
+    assert record.error["code"] == "resource_exhausted" and record.error["retryable"] is True
+    assert record.error["resolution"] == "Wait 30–60 seconds and retry"
+    assert events[-1].kind == r.FAILED and events[-1].error.retryable
+
+
+async def test_a_refused_submit_is_recorded_as_failed(runner, history, sim):
+    sim.faults = FaultPlan.parse("402@submit*1")
+    record = await runner.run(runner.prepare(GenerationRequest("no money")))
+    assert record.state == "submit_failed" and record.error["code"] == 402
+
+
+async def test_the_timeout_notice_is_kept_on_the_task(runner, history, sim):
+    sim.speed = 0.001
+    record = await runner.run(runner.prepare(GenerationRequest("slow")))
+    assert record.notice and record.task_id in record.notice and not record.is_finished
+
+
+async def test_resume_after_a_restart_polls_and_downloads(client, history, sim, tmp_path, fake_clock):
+    first = r.Runner(client, history, tmp_path / "dl")
+    record_id = first.prepare(GenerationRequest("interrupted", model="z-image-turbo"))
+    await first.run(record_id, follow=False)  # as if the app died right after submitting
+    assert history.get(record_id).state == "pending"
+    unfinished = history.unfinished()
+    assert [u.id for u in unfinished] == [record_id]
+    fake_clock.advance(30)
+    record = await r.Runner(client, history, tmp_path / "dl").resume(unfinished[0])
+    assert record.state == "completed" and Path(record.files[0]).is_file()
+    assert sim.charges == 1
+
+
+async def test_a_record_killed_mid_submit_becomes_uncertain_not_resent(client, history, sim, tmp_path):
+    record_id = history.record_submission({"prompt": "p", "model": "gpt-image-1.5"}, "run_" + "c" * 32)
+    result = await r.Runner(client, history, tmp_path).resume(history.get(record_id))
+    assert result is None and history.get(record_id).state == "uncertain" and sim.count("submit") == 0
+
+
+async def test_check_by_id_adds_the_task(runner, history, sim, client):
+    task = await client.submit(GenerationRequest("made elsewhere", model="z-image-turbo"))
+    record = await runner.check(task.id)
+    assert record.task_id == task.id and record.state == "completed" and record.files
+
+
+def test_history_search_and_prompt_recall(history):
+    for prompt, model in [("a red fox", "gpt-image-1"), ("a blue whale", "z-image-turbo"), ("a red car", "z-image-turbo")]:
+        history.record_submission({"prompt": prompt, "model": model}, "run_x")
+    assert [t.prompt for t in history.search("red")] == ["a red car", "a red fox"]
+    assert [t.prompt for t in history.search(model="z-image-turbo")] == ["a red car", "a blue whale"]
+    assert history.search("100%_") == []
+    assert history.prompts("a") == ["a red car", "a blue whale", "a red fox"]
+
+
+def test_history_is_wal_versioned_and_never_holds_the_key(history, tmp_path):
+    history.record_submission({"prompt": "p", "model": "m"}, "run_y")
+    conn = sqlite3.connect(history.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    for path in history.path.parent.iterdir():
+        assert TEST_KEY.encode() not in path.read_bytes()
