@@ -279,3 +279,19 @@ def test_retry_policy_backoff_grows_and_caps():
 def test_settings_repr_never_shows_the_key(settings):
     assert TEST_KEY not in repr(settings)
     assert TEST_KEY not in str(settings.describe())
+
+
+async def test_slow_answers_time_out_and_reads_are_retried(settings, fake_clock, sim):
+    async with EvolinkClient(settings, clock=fake_clock, timeout=0.3, retry=RetryPolicy(jitter=0)) as quick:
+        task = await quick.submit(GenerationRequest("patience"))
+        sim.faults = FaultPlan.parse("slow:1@poll*1")
+        again = await quick.get_task(task.id)
+    assert again.id == task.id and sim.count("poll") == 2
+
+
+async def test_a_slow_submit_is_retried_with_the_same_key_and_charged_once(settings, fake_clock, sim):
+    async with EvolinkClient(settings, clock=fake_clock, timeout=0.3, retry=RetryPolicy(jitter=0)) as quick:
+        sim.faults = FaultPlan.parse("slow:1@submit*1")
+        await quick.submit(GenerationRequest("patience"), "run_" + "d" * 32)
+    keys = [r["idempotency_key"] for r in sim.requests if r["endpoint"] == "submit"]
+    assert keys == ["run_" + "d" * 32] * 2 and len(sim.tasks) == 1
