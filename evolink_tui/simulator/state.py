@@ -1,0 +1,243 @@
+"""The simulator's state: tasks, files, the request log, and the tables they are priced and timed by.
+
+:class:`SimState` is what ``app.state.sim`` holds; tests read and tweak it directly.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import string
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from evolink_tui.core.catalogue import Model, load_catalogue
+
+from .clock import SimClock
+from .faults import GROUPS, FaultPlan, task_error
+from .images import model_extension
+
+MAX_PROMPT = 2000
+MAX_FILE_SIZE = 100 * 1024 * 1024
+FILE_TTL = 72 * 3600
+RESULT_TTL = 24 * 3600
+DEFAULT_BALANCE = 10_000.0
+# Seconds a task takes at speed 1.0, by the catalogue's speed class.
+DURATIONS = {"ultra-fast": 2.0, "fast": 4.0, "normal": 8.0}
+PENDING_SHARE = 0.15
+FAIL_AT = 0.6
+# Credits per image, by model (times n).
+CREDITS_PER_IMAGE = {
+    "gpt-image-1.5": 6.0,
+    "gpt-image-1": 5.0,
+    "gpt-image-1.5-lite": 2.5,
+    "gpt-4o-image": 8.0,
+    "gemini-3.1-flash-image-preview": 3.0,
+    "gemini-3-pro-image-preview": 7.0,
+    "gemini-2.5-flash-image": 2.0,
+    "nano-banana-2-lite": 1.5,
+    "z-image-turbo": 1.0,
+    "doubao-seedream-4.5": 4.0,
+    "doubao-seedream-4.0": 3.5,
+    "doubao-seedream-3.0-t2i": 2.5,
+    "doubao-seededit-4.0-i2i": 4.0,
+    "doubao-seededit-3.0-i2i": 3.0,
+    "qwen-image-edit": 3.0,
+    "qwen-image-edit-plus": 4.0,
+    "wan2.5-t2i-preview": 3.0,
+    "wan2.5-i2i-preview": 3.0,
+    "wan2.5-text-to-image": 3.0,
+    "wan2.5-image-to-image": 3.0,
+}
+DEFAULT_CREDITS_PER_IMAGE = 4.0
+_ALNUM = string.ascii_lowercase + string.digits
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class SimTask:
+    id: str
+    created: int
+    started: float
+    model: str
+    prompt: str
+    size: str | None
+    n: int
+    duration: float
+    credits: float
+    fail_code: str | None = None
+    image_urls: list[str] = field(default_factory=list)
+    mask_url: str | None = None
+    api_key: str = ""
+    idempotency_key: str | None = None
+
+    def phase(self, now: float) -> tuple[str, int, int]:
+        """(status, progress, estimated seconds left) at ``now``."""
+        elapsed = now - self.started
+        end = self.duration * (FAIL_AT if self.fail_code else 1.0)
+        if elapsed >= end:
+            return ("failed" if self.fail_code else "completed"), (100 if not self.fail_code else int(100 * FAIL_AT)), 0
+        remaining = max(1, math.ceil(self.duration - max(0.0, elapsed)))
+        if elapsed < self.duration * PENDING_SHARE:
+            return "pending", 0, remaining
+        progress = int(100 * elapsed / self.duration)
+        return "processing", max(1, min(99, progress)), remaining
+
+    @property
+    def finished_at(self) -> float:
+        return self.started + self.duration * (FAIL_AT if self.fail_code else 1.0)
+
+    @property
+    def expires(self) -> int:
+        return int(math.ceil(self.finished_at)) + RESULT_TTL
+
+    @property
+    def extension(self) -> str:
+        return model_extension(self.model)
+
+    def result_urls(self, base: str) -> list[str]:
+        return [f"{base}/results/{self.id}/{i}.{self.extension}?expires={self.expires}" for i in range(self.n)]
+
+    def to_json(self, now: float, base: str, *, summary: bool = False) -> dict:
+        status, progress, eta = self.phase(now)
+        data: dict[str, Any] = {
+            "id": self.id,
+            "created": self.created,
+            "model": self.model,
+            "object": "image.generation.task",
+            "type": "image",
+            "status": status,
+            "progress": progress,
+            "results": [],
+            "task_info": {"can_cancel": status in ("pending", "processing"), "estimated_time": eta},
+            "usage": {"billing_rule": "per_call", "credits_reserved": self.credits, "user_group": "default"},
+        }
+        if status == "completed" and not summary:
+            urls = self.result_urls(base)
+            data["results"] = urls
+            data["result_data"] = [{"image_url": url} for url in urls]
+        if status == "failed":
+            data["error"] = task_error(self.fail_code or "unknown_error")
+        if summary:
+            data.pop("results")
+        return data
+
+
+@dataclass
+class SimFile:
+    file_id: str
+    file_name: str
+    original_name: str
+    data: bytes
+    mime_type: str
+    upload_path: str
+    upload_time: float
+    seq: int
+
+    @property
+    def expires_at(self) -> float:
+        return self.upload_time + FILE_TTL
+
+    def url(self, base: str) -> str:
+        return f"{base}/files/{self.file_id}/{quote(self.file_name, safe='')}"
+
+    def to_json(self, base: str) -> dict:
+        url = self.url(base)
+        return {
+            "file_id": self.file_id,
+            "file_name": self.file_name,
+            "original_name": self.original_name,
+            "file_size": len(self.data),
+            "mime_type": self.mime_type,
+            "upload_path": self.upload_path,
+            "file_url": url,
+            "download_url": url + "?download=1",
+            "upload_time": iso(self.upload_time),
+            "expires_at": iso(self.expires_at),
+        }
+
+
+class SimState:
+    """Everything the simulator knows; tests read and tweak it directly."""
+
+    def __init__(self, *, clock: SimClock, faults: FaultPlan, api_keys: frozenset[str] | None,
+                 image_long_side: int, speed: float, max_files: int, max_file_size: int = MAX_FILE_SIZE,
+                 balance: float = DEFAULT_BALANCE):
+        self.clock = clock
+        self.api_keys = api_keys
+        self.image_long_side = int(image_long_side)
+        self.speed = float(speed)
+        self._initial = dict(faults=faults.spec(), max_files=max_files, max_file_size=max_file_size, balance=balance)
+        self.catalogue = load_catalogue()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every task, file and request; restore the faults and limits given at creation."""
+        self.faults: FaultPlan = FaultPlan.parse(self._initial["faults"])
+        self.max_files: int = self._initial["max_files"]
+        self.max_file_size: int = self._initial["max_file_size"]
+        self.balance: float = self._initial["balance"]
+        self.tasks: dict[str, SimTask] = {}
+        self.files: dict[str, SimFile] = {}
+        self.requests: list[dict] = []
+        self.charges: int = 0
+        self.credits_charged: float = 0.0
+        self.idempotency: dict[tuple[str, str], str] = {}
+        self.images: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._seq = 0
+
+    # ---- queries
+    def now(self) -> float:
+        return self.clock.now()
+
+    def count(self, endpoint: str | None = None) -> int:
+        """Requests that hit ``endpoint`` (a name such as "submit", or "api"/"files"/"download"); None = all."""
+        if endpoint is None or endpoint == "all":
+            return len(self.requests)
+        scope = GROUPS.get(endpoint, frozenset({endpoint}))
+        return sum(1 for r in self.requests if r.get("endpoint") in scope)
+
+    @property
+    def remaining_credits(self) -> float:
+        return round(self.balance - self.credits_charged, 4)
+
+    def duration(self, model: Model) -> float:
+        return DURATIONS.get(model.speed, DURATIONS["normal"]) / self.speed
+
+    def key_ok(self, token: str | None) -> bool:
+        if not token:
+            return False
+        if self.api_keys is not None:
+            return token in self.api_keys
+        return token.startswith("sk-") and len(token) > 3
+
+    def purge_files(self) -> None:
+        now = self.now()
+        for file_id in [f.file_id for f in self.files.values() if f.expires_at <= now]:
+            del self.files[file_id]
+
+    def live_files(self) -> list[SimFile]:
+        self.purge_files()
+        return sorted(self.files.values(), key=lambda f: (f.upload_time, f.seq), reverse=True)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def new_task_id(self, created: int) -> str:
+        while True:
+            task_id = f"task-unified-{created}-{''.join(secrets.choice(_ALNUM) for _ in range(8))}"
+            if task_id not in self.tasks:
+                return task_id
+
+    def new_file_id(self) -> str:
+        while True:
+            file_id = f"file_{secrets.token_hex(10)}"
+            if file_id not in self.files:
+                return file_id
