@@ -1,7 +1,7 @@
 """Command line: ``evolink-tui`` opens the TUI; subcommands run headless on the same core.
 
-Exit codes: 0 success; 1 API or task failure; 2 bad input (nothing sent); 3 still running
-after the 5-minute wait.
+Exit codes: 0 success; 1 API or task failure (for ``resume``: something needs attention);
+2 bad input (nothing sent); 3 still running after the 5-minute wait.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="evolink-tui",
         description="A keyboard-driven terminal app for the Evolink Image API. "
         "With no command it opens the app; the commands below run headless.",
-        epilog="Exit codes: 0 success, 1 API or task failure, 2 bad input (nothing sent), "
-        "3 still running after the 5-minute wait.",
+        epilog="Exit codes: 0 success, 1 API or task failure (resume: something needs attention), "
+        "2 bad input (nothing sent), 3 still running after the 5-minute wait.",
     )
     parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
     _common(parser, top=True)
@@ -53,6 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="show a task by id; download its results when completed")
     p.add_argument("task_id", metavar="TASK_ID")
     p.add_argument("--wait", action="store_true", help="poll until the task finishes (up to 5 minutes)")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("history", help="list past generations from the local history (no network)",
+                       description="List recorded generations, newest first: record id, task id, state, model, "
+                       "prompt, files, credits and error.")
+    p.add_argument("--search", "-q", metavar="TEXT", help="text in the prompt (or the task id)")
+    p.add_argument("--model", "-m", metavar="M", help="only this model")
+    p.add_argument("--status", "-s", metavar="S", help="a state (completed, failed, pending, processing, "
+                   "submit_failed...) or: unfinished, uncertain, expired, undownloaded")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day")
+    p.add_argument("--limit", default="50", help="at most this many records (default 50)")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("resume", help="finish what a stopped run left: poll, download, list uncertain submits",
+                       description="Poll every unfinished task again, download every completed result not yet on "
+                       "disk while its URL lasts, and list submits whose outcome is unknown. Those are never "
+                       "resent on their own: --resend sends one again with its own idempotency key, which "
+                       "never charges twice.")
+    p.add_argument("--resend", action="append", default=[], metavar="ID",
+                   help="resend this uncertain record (repeat for several)")
     _json_flag(p)
     _common(p)
 

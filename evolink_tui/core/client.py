@@ -7,7 +7,8 @@
 - A submit carries an ``Idempotency-Key`` and is retried only with that same key, and
   only for network errors, 429, 502 and 503: a duplicate submit is a double charge.
 - Uploads are retried only when the request cannot have been stored: 429, 502, 503 and
-  failures to connect.
+  failures to connect; or, with ``retry_safe=True`` (a name unique to the upload, so a
+  second store overwrites the first), on any network error, malformed answer or 5xx.
 """
 
 from __future__ import annotations
@@ -255,12 +256,17 @@ class EvolinkClient:
 
     # -- files host ---------------------------------------------------------------
 
-    def _upload_call(self) -> _Call:
+    def _upload_call(self, retry_safe: bool = False) -> _Call:
+        if retry_safe:
+            return _Call("upload", "files", READ_RETRY_STATUSES, _always, retry_malformed=True)
         return _Call("upload", "files", WRITE_RETRY_STATUSES, _is_connect_error, retry_malformed=False)
 
     async def upload_file(self, path: str | Path, *, name: str | None = None, upload_path: str | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> FileInfo:
-        """Stream upload (multipart) of a local file; type and size checked before sending."""
+                          progress: Callable[[int, int], None] | None = None, retry_safe: bool = False) -> FileInfo:
+        """Stream upload (multipart) of a local file; type and size checked before sending.
+
+        ``retry_safe``: ``name`` is unique to this upload (same-name uploads overwrite), so
+        it may be sent again after any network error without using up the quota."""
         path = Path(path).expanduser()
         kind = check_upload_file(path)
         total = path.stat().st_size
@@ -275,7 +281,7 @@ class EvolinkClient:
                 data["fileName"] = name
             return {"files": {"file": (filename, handle, MIME_BY_KIND[kind])}, "data": data}
 
-        data = await self._call(self._upload_call(), "POST", "/api/v1/files/upload/stream", build=build)
+        data = await self._call(self._upload_call(retry_safe and bool(name)), "POST", "/api/v1/files/upload/stream", build=build)
         return FileInfo.parse(data)
 
     async def upload_base64(self, data: str, *, name: str | None = None, upload_path: str | None = None) -> FileInfo:
@@ -325,7 +331,7 @@ class EvolinkClient:
         """``async with client.stream_download(url) as response``: never carries the key."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EvolinkError("local", "download", f"not an http(s) URL: {url[:200]}")
+            raise EvolinkError("local", "refused", f"not an http(s) URL: {url[:200]!r}")
         return self.http.stream("GET", url, headers={"Accept": "image/*"}, follow_redirects=True)
 
 

@@ -175,10 +175,14 @@ def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None 
             settings.api_key, settings.key_source = env_key, "env"
         elif file_key:
             settings.api_key, settings.key_source = file_key, "config"
-        settings.base_url = check_base_url("EVOLINK_BASE_URL", env.get("EVOLINK_BASE_URL") or pick("base_url") or DEFAULT_BASE_URL)
-        settings.files_base_url = check_base_url(
-            "EVOLINK_FILES_BASE_URL", env.get("EVOLINK_FILES_BASE_URL") or pick("files_base_url") or DEFAULT_FILES_BASE_URL
-        )
+        def base(env_name: str, key: str, default: str) -> str:
+            if env.get(env_name):
+                return check_base_url(env_name, env[env_name])
+            configured = pick(key)
+            return check_base_url(f"{key} in the config file {cfg_path}", configured) if configured else default
+
+        settings.base_url = base("EVOLINK_BASE_URL", "base_url", DEFAULT_BASE_URL)
+        settings.files_base_url = base("EVOLINK_FILES_BASE_URL", "files_base_url", DEFAULT_FILES_BASE_URL)
     chosen = download_dir or env.get("EVOLINK_DOWNLOAD_DIR") or pick("download_dir")
     settings.download_dir = Path(chosen).expanduser() if chosen else default_download_dir()
     return settings

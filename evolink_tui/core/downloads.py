@@ -4,16 +4,24 @@ Each result URL is streamed (without the API key: result hosts are other hosts) 
 temporary file in the download directory, checked with Pillow (one of the four image
 types, under a pixel limit, fully decodable), then renamed into place. Next to it a
 ``.json`` sidecar records everything needed to reproduce it. A broken or partial file is
-never left behind.
+never left behind: a failed download removes its temporary file, and one left by a
+killed process (its lock gone with it) is removed by :func:`clean_partial_files`.
+
+Failure codes (``EvolinkError("local", code)``): ``network`` and ``download`` are retried
+at once; ``disk`` (full, a size limit, no permission: the message names the path) is
+retried later; ``expired`` and ``refused`` (not one of the four image types, over the
+size or pixel limit) are final, and nothing is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,14 +32,21 @@ import httpx
 
 from .. import __version__
 from .errors import EvolinkError
-from .imagetypes import EXT_BY_KIND, KIND_BY_PIL_FORMAT
+from .imagetypes import EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .wire import Task
+
+try:  # POSIX: a live download holds a lock on its temporary file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 URL_LIFETIME = timedelta(hours=24)
 EXPIRED_STATUSES = frozenset({403, 404, 410})
 CHUNK = 64 * 1024
+TEMP_PREFIXES = (".download-", ".sidecar-")
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
 @dataclass
@@ -82,12 +97,28 @@ def inside(directory: Path, candidate: Path) -> bool:
         return False
 
 
+def _moment(seconds: float | None) -> datetime | None:
+    """Unix seconds as an aware datetime; None for nothing or nonsense (a hostile server's)."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _iso(seconds: float | None) -> str | None:
+    moment = _moment(seconds) if seconds else None
+    return moment.isoformat() if moment else None
+
+
 def url_expiry(task: Task, completed_at: float | None = None) -> datetime | None:
     """When a result URL stops working: 24 hours after the task finished (or was created)."""
-    base = completed_at if completed_at is not None else task.created
-    if base is None:
+    base = _moment(completed_at if completed_at is not None else task.created)
+    try:
+        return base + URL_LIFETIME if base is not None else None
+    except OverflowError:
         return None
-    return datetime.fromtimestamp(base, tz=timezone.utc) + URL_LIFETIME
 
 
 def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, int]:
@@ -97,19 +128,23 @@ def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, in
     """
     from PIL import Image  # deferred: heavy, and only needed once a result arrives
 
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if sniff(head) is None:  # judged by content, never by a name or a Content-Type
+        raise EvolinkError("local", "refused", "not a JPEG/PNG/GIF/WebP image")
     try:
         with Image.open(path) as image:
             kind = KIND_BY_PIL_FORMAT.get(image.format or "")
             if kind is None:
-                raise EvolinkError("local", "download", f"not a JPEG/PNG/GIF/WebP image ({image.format or 'unknown'})")
+                raise EvolinkError("local", "refused", f"not a JPEG/PNG/GIF/WebP image ({image.format or 'unknown'})")
             width, height = image.size
             if width * height > max_pixels:
-                raise EvolinkError("local", "download", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit")
+                raise EvolinkError("local", "refused", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit")
             image.load()  # decodes everything: a truncated file fails here
     except EvolinkError:
         raise
     except Image.DecompressionBombError as exc:
-        raise EvolinkError("local", "download", f"refused: {exc}") from None
+        raise EvolinkError("local", "refused", f"refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EvolinkError("local", "download", f"not a valid image: {exc}") from None
     return kind, width, height
@@ -131,6 +166,7 @@ def _public_mode(fd: int) -> None:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".sidecar-", suffix=".tmp", dir=path.parent)
+    _lock(fd)
     _public_mode(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -168,7 +204,7 @@ def sidecar_record(task: Task, request: dict, url: str, index: int, kind: str, w
         "url_expires_at": expires.isoformat() if expires else None,
         "credits_reserved": task.credits_reserved,
         "billing_rule": task.billing_rule or None,
-        "created_at": datetime.fromtimestamp(task.created, tz=timezone.utc).isoformat() if task.created else None,
+        "created_at": _iso(task.created),
         "downloaded_at": downloaded_at.isoformat(),
         "format": kind,
         "width": width,
@@ -176,46 +212,132 @@ def sidecar_record(task: Task, request: dict, url: str, index: int, kind: str, w
     }
 
 
+def disk_error(path: Path, exc: OSError) -> EvolinkError:
+    """A clear message for a write that failed, naming the folder (or file) it went to."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in DISK_FULL_ERRNOS:
+        reason += " (the disk is full or a file-size limit was reached)"
+    return EvolinkError("local", "disk", f"could not write to {path}: {reason}")
+
+
+def _lock(fd: int) -> None:
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass
+
+
+def _temp_file(dest_dir: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A locked temporary file in ``dest_dir`` (created on demand)."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dest_dir)
+    _lock(fd)
+    _public_mode(fd)
+    return fd, Path(name)
+
+
+def clean_partial_files(dest_dir: Path, *, min_age: float = 1.0) -> list[Path]:
+    """Remove temporary files a killed process left in ``dest_dir``; the removed paths.
+
+    A live download holds a lock on its temporary file, so only abandoned ones go (on
+    systems without ``flock``, only those untouched for an hour).
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(Path(dest_dir).iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for path in entries:
+        if not path.name.startswith(TEMP_PREFIXES) or not path.name.endswith((".part", ".tmp")):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+            if age < (min_age if fcntl is not None else 3600):
+                continue
+            if fcntl is None:
+                path.unlink()
+            else:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a live download: OSError
+                    path.unlink()
+                finally:
+                    os.close(fd)
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _refuse_content_type(value: str | None) -> bool:
+    """Obviously not an image (an error page, a script, SVG): refused before reading it."""
+    media = (value or "").split(";")[0].strip().lower()
+    return media.startswith("text/") or "svg" in media or "html" in media or "javascript" in media or "xml" in media
+
+
 async def download_one(client, url: str, dest_dir: Path, stem: str, *,
                        max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> tuple[Path, str, int, int, int]:
     """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
 
-    Raises EvolinkError("local", "expired") for an expired URL, ("local", "network") for a
-    transport failure and ("local", "download") for anything that is not a valid image.
+    Raises EvolinkError("local", code): ``expired`` for an expired URL, ``network`` for a
+    transport failure or a truncated body, ``download`` for an HTTP error, ``refused`` for
+    anything that is not an acceptable image, ``disk`` when it cannot be written.
     """
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
-    _public_mode(fd)
-    tmp = Path(tmp_name)
+    from .client import parse_retry_after
+
+    try:
+        fd, tmp = _temp_file(dest_dir, ".download-", ".part")
+    except OSError as exc:
+        raise disk_error(dest_dir, exc) from None
     try:
         size = 0
         with os.fdopen(fd, "wb") as handle:
             try:
                 async with client.stream_download(url) as response:
-                    if response.status_code in EXPIRED_STATUSES:
-                        raise EvolinkError("local", "expired", f"HTTP {response.status_code} from the result host", status=response.status_code)
-                    if response.status_code >= 400:
-                        raise EvolinkError("local", "download", f"HTTP {response.status_code} from the result host", status=response.status_code)
+                    status = response.status_code
+                    if status in EXPIRED_STATUSES:
+                        raise EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
+                    if status >= 400:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"), client.clock.now())
+                        raise EvolinkError("local", "download", f"HTTP {status} from the result host", status=status,
+                                           retry_after=retry_after)
+                    if _refuse_content_type(response.headers.get("Content-Type")):
+                        raise EvolinkError("local", "refused", "the result host sent "
+                                           f"{response.headers.get('Content-Type', '')[:60]}, not an image")
                     declared = response.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise EvolinkError("local", "download", f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
+                        raise EvolinkError("local", "refused", f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
                     async for chunk in response.aiter_bytes(CHUNK):
                         size += len(chunk)
                         if size > max_bytes:
-                            raise EvolinkError("local", "download", f"the result is over the {max_bytes:,}-byte limit")
-                        handle.write(chunk)
+                            raise EvolinkError("local", "refused", f"the result is over the {max_bytes:,}-byte limit")
+                        try:
+                            handle.write(chunk)
+                        except OSError as exc:
+                            raise disk_error(dest_dir, exc) from None
                     if declared and declared.isdigit() and size != int(declared):
                         raise EvolinkError("local", "network", f"truncated: {size} of {declared} bytes")
             except httpx.TransportError as exc:
                 raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                raise disk_error(dest_dir, exc) from None
         kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels)
         final = dest_dir / f"{stem}.{EXT_BY_KIND[kind]}"
-        if not inside(dest_dir, final):
-            raise EvolinkError("local", "download", f"refused file name {final.name!r}")
-        os.replace(tmp, final)
+        if not inside(dest_dir, final) or final.parent.resolve() != dest_dir.resolve():
+            raise EvolinkError("local", "refused", f"refused file name {final.name!r}")
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            raise disk_error(final, exc) from None
         return final, kind, width, height, size
+    except OSError as exc:  # closing a file on a full disk fails too
+        _unlink(tmp)
+        raise disk_error(dest_dir, exc) from None
     except BaseException:
         _unlink(tmp)
         raise
@@ -238,6 +360,9 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
                     height=int(record.get("height") or 0), format=str(record.get("format")), bytes=path.stat().st_size)
 
 
+RETRY_NOW = frozenset({"network", "download"})
+
+
 async def download_results(
     client,
     task: Task,
@@ -247,13 +372,15 @@ async def download_results(
     completed_at: float | None = None,
     attempts: int = 3,
     on_download: Callable[[Download], None] | None = None,
+    url_expires_at: float | None = None,
 ) -> list[Download]:
     """Download every result of a completed ``task``; failures are recorded, not raised.
 
     ``request`` is the JSON body that was submitted (prompt, model, size, n, image_urls,
-    mask_url). Network failures and truncated files are retried ``attempts`` times.
+    mask_url). Network failures, HTTP errors and truncated files are retried ``attempts``
+    times (honouring ``Retry-After``); a full disk, an expired URL or a refused file is not.
     """
-    expires = url_expiry(task, completed_at)
+    expires = _moment(url_expires_at) if url_expires_at is not None else url_expiry(task, completed_at)
     downloads = []
     for index, url in enumerate(task.results):
         stem = result_stem(task.id, request.get("prompt", ""), index)
@@ -269,12 +396,10 @@ async def download_results(
                 path, kind, width, height, size = await download_one(client, url, dest_dir, stem)
             except EvolinkError as err:
                 record.error = err
-                if err.code in ("network", "download") and attempt < attempts:
-                    await client.clock.sleep(min(8.0, 1.0 * 2 ** (attempt - 1)))
+                if err.code in RETRY_NOW and attempt < attempts:
+                    delay = err.retry_after if err.retry_after is not None else 1.0 * 2 ** (attempt - 1)
+                    await client.clock.sleep(min(30.0, delay))
                     continue
-                break
-            except OSError as exc:  # the disk: full, read-only, gone
-                record.error = EvolinkError("local", "download", f"could not write to {dest_dir}: {exc.strerror or exc}")
                 break
             record.error = None
             record.path, record.format, record.width, record.height, record.bytes = path, kind, width, height, size
@@ -285,9 +410,28 @@ async def download_results(
                                         sidecar_record(task, request, url, index, kind, width, height, expires, now))
                 record.sidecar = sidecar
             except OSError as exc:
-                record.error = EvolinkError("local", "download", f"could not write the sidecar {sidecar}: {exc.strerror or exc}")
+                record.error = disk_error(sidecar, exc)
             break
         downloads.append(record)
         if on_download:
             on_download(record)
     return downloads
+
+
+def download_state(downloads: list[Download]) -> tuple[str, EvolinkError | None]:
+    """The record's ``download_state`` after a round of downloads, and the error to show.
+
+    ``done`` when every result is on disk; ``failed`` when some may still succeed later
+    (network, disk); ``expired`` or ``refused`` when none can.
+    """
+    failed = [d for d in downloads if not d.ok]
+    if not failed:
+        return "done", None
+    errors = [d.error or EvolinkError("local", "download", "not downloaded") for d in failed]
+    for err in errors:
+        if err.code not in ("expired", "refused"):
+            return "failed", err
+    for err in errors:
+        if err.code == "expired":
+            return "expired", err
+    return "refused", errors[0]

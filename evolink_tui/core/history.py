@@ -2,8 +2,15 @@
 
 The request is written before the submit goes out; every change after is written as it
 happens, so a crash loses nothing: unfinished tasks are polled again on the next start,
-and a submit whose outcome is unknown stays marked ``uncertain`` with its idempotency key.
+results not yet on disk are fetched while their URLs last, and a submit whose outcome is
+unknown stays marked ``uncertain`` with its idempotency key (see :mod:`.recovery`).
 Never stores the API key.
+
+``state`` is ``submitting``, ``uncertain``, ``submit_failed`` or the task's own status
+(``pending``, ``processing``, ``completed``, ``failed``, ``cancelled``, or whatever a
+server sends). ``download_state`` says where a completed task's results are:
+``pending`` (not yet fetched), ``done``, ``failed`` (retried later), ``expired`` (the
+URLs lapsed: the record is kept, marked) or ``refused`` (not an acceptable image).
 """
 
 from __future__ import annotations
@@ -18,7 +25,22 @@ from pathlib import Path
 from .wire import Task
 
 HISTORY_FILE = "history.sqlite3"
-SCHEMA_VERSION = 1
+DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
+SCHEMA_VERSION = 2
+RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
+
+
+def _v2_download_states(conn: sqlite3.Connection) -> None:
+    """Completed rows from schema 1: done if every result has a file, else pending."""
+    rows = conn.execute("SELECT id, results, files, finished_at FROM tasks WHERE state = 'completed'").fetchall()
+    for row in rows:
+        results, files = json.loads(row[1] or "[]"), json.loads(row[2] or "[]")
+        state = "done" if len(files) >= len(results) else "pending"
+        expires = row[3] + RESULT_URL_LIFETIME if row[3] is not None else None
+        conn.execute("UPDATE tasks SET download_state = ?, url_expires_at = ? WHERE id = ?", (state, expires, row[0]))
+
+
+# Each version: SQL statements, or callables taking the connection, run in one transaction.
 MIGRATIONS = {
     1: [
         """CREATE TABLE tasks (
@@ -45,9 +67,28 @@ MIGRATIONS = {
         "CREATE INDEX tasks_created ON tasks(created_at)",
         "CREATE INDEX tasks_state ON tasks(state)",
     ],
+    2: [
+        "ALTER TABLE tasks ADD COLUMN attempted_at REAL",     # the submit request went out (last try)
+        "ALTER TABLE tasks ADD COLUMN download_state TEXT",   # see the module docstring
+        "ALTER TABLE tasks ADD COLUMN url_expires_at REAL",   # when the result URLs stop working
+        "ALTER TABLE tasks ADD COLUMN task TEXT",             # the last task object as received
+        _v2_download_states,
+        "CREATE INDEX tasks_download ON tasks(download_state)",
+    ],
 }
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
+RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
+RETRY_DOWNLOAD_STATES = ("pending", "failed")
+
+
+class HistoryError(RuntimeError):
+    """The history cannot be opened or written (names the file and what to do)."""
+
+
+def history_path(settings) -> Path:
+    """The history database for ``settings``: demo runs keep their own, apart from real tasks."""
+    return Path(settings.data_dir) / (DEMO_HISTORY_FILE if getattr(settings, "demo", False) else HISTORY_FILE)
 
 
 @dataclass
@@ -71,13 +112,69 @@ class TaskRecord:
     submitted_at: float | None = None
     finished_at: float | None = None
     updated_at: float = 0.0
+    attempted_at: float | None = None
+    download_state: str | None = None
+    url_expires_at: float | None = None
+    task_raw: dict | None = None
 
     @property
     def is_finished(self) -> bool:
         return self.state not in UNFINISHED_STATES
 
+    @property
+    def is_uncertain(self) -> bool:
+        """The submit's outcome is unknown: resend only with this record's own key."""
+        return self.task_id is None and self.state in ("submitting", "uncertain")
+
+    @property
+    def can_resend(self) -> bool:
+        """Never accepted by the server as far as we know: resending with the same key is safe."""
+        return self.task_id is None and self.state in RESENDABLE_STATES
+
+    @property
+    def needs_download(self) -> bool:
+        """Completed, with results not yet (all) on disk, and not known to be expired."""
+        return self.state == "completed" and self.download_state in RETRY_DOWNLOAD_STATES and bool(self.results)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.download_state == "expired"
+
+    def urls_valid(self, now: float) -> bool:
+        """Whether the result URLs should still work at ``now`` (unknown expiry: assume so)."""
+        return self.url_expires_at is None or now < self.url_expires_at
+
+    def as_task(self) -> Task:
+        """The task as last received (or rebuilt from the columns for old rows)."""
+        if self.task_raw:
+            try:
+                return Task.parse(self.task_raw)
+            except Exception:
+                pass
+        return Task(id=self.task_id or "", status=self.state, model=self.model, progress=self.progress,
+                    results=list(self.results), estimated_time=self.estimated_time, credits_reserved=self.credits)
+
+    def to_json(self) -> dict:
+        """Everything on record (never the API key: it is not stored)."""
+        return {
+            "record_id": self.id, "task_id": self.task_id, "state": self.state, "prompt": self.prompt,
+            "model": self.model, "request": self.request, "idempotency_key": self.idempotency_key,
+            "group_id": self.group_id, "progress": self.progress, "estimated_time": self.estimated_time,
+            "credits": self.credits, "results": self.results, "files": self.files, "error": self.error,
+            "notice": self.notice, "download_state": self.download_state, "url_expires_at": self.url_expires_at,
+            "created_at": self.created_at, "attempted_at": self.attempted_at, "submitted_at": self.submitted_at,
+            "finished_at": self.finished_at, "updated_at": self.updated_at,
+            "uncertain": self.is_uncertain, "needs_download": self.needs_download,
+        }
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "TaskRecord":
+        keys = row.keys()
+
+        def opt(name: str):
+            return row[name] if name in keys else None
+
+        raw = opt("task")
         return cls(
             id=row["id"], task_id=row["task_id"], state=row["state"], prompt=row["prompt"], model=row["model"],
             request=json.loads(row["request"]), idempotency_key=row["idempotency_key"], group_id=row["group_id"],
@@ -85,8 +182,18 @@ class TaskRecord:
             results=json.loads(row["results"]), files=json.loads(row["files"]),
             error=json.loads(row["error"]) if row["error"] else None, notice=row["notice"],
             created_at=row["created_at"], submitted_at=row["submitted_at"], finished_at=row["finished_at"],
-            updated_at=row["updated_at"],
+            updated_at=row["updated_at"], attempted_at=opt("attempted_at"), download_state=opt("download_state"),
+            url_expires_at=opt("url_expires_at"), task_raw=_json_or_none(raw),
         )
+
+
+def _json_or_none(text: str | None):
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 class History:
@@ -102,12 +209,23 @@ class History:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(conn)
+            conn = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(conn)
+            except (OSError, sqlite3.Error) as exc:
+                if conn is not None:
+                    conn.close()
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise HistoryError(f"cannot use the history {self.path}: {reason}. Fix the folder's permissions, or move "
+                                   "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder).") from exc
+            except HistoryError:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
 
@@ -115,17 +233,27 @@ class History:
     def _migrate(conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"history database schema {version} is newer than this evolink-tui ({SCHEMA_VERSION})")
+            raise HistoryError(f"the history database schema {version} is newer than this evolink-tui ({SCHEMA_VERSION}); "
+                               "upgrade evolink-tui (the file was left untouched)")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[target]:
-                    conn.execute(statement)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def open(self) -> "History":
+        """Open (and migrate) now rather than on first use: a HistoryError surfaces early."""
+        with self._lock:
+            self._db()
+        return self
 
     def close(self) -> None:
         with self._lock:
@@ -135,7 +263,13 @@ class History:
 
     def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
         with self._lock:
-            return self._db().execute(sql, params)
+            db = self._db()
+            try:
+                return db.execute(sql, params)
+            except sqlite3.OperationalError as exc:  # disk full, read-only, locked for too long
+                raise HistoryError(f"cannot write the history {self.path}: {exc}. Free some space or fix the "
+                                   "folder; what is already recorded is kept, and `evolink-tui resume` picks "
+                                   "up the rest.") from exc
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:
@@ -159,8 +293,14 @@ class History:
 
     def mark_uncertain(self, record_id: int, error: dict | None = None) -> None:
         """The submit's outcome is unknown: it may be sent again only with the same key."""
-        self._write("UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ?",
+        self._write("UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ? AND task_id IS NULL",
                     (json.dumps(error) if error else None, self._clock(), record_id))
+
+    def mark_sending(self, record_id: int) -> None:
+        """The submit request is about to go out (again): if the app dies now, the outcome is unknown."""
+        now = self._clock()
+        self._write("UPDATE tasks SET state = 'submitting', attempted_at = ?, error = NULL, finished_at = NULL,"
+                    " updated_at = ? WHERE id = ? AND task_id IS NULL", (now, now, record_id))
 
     def mark_submit_failed(self, record_id: int, error: dict) -> None:
         now = self._clock()
@@ -168,19 +308,35 @@ class History:
                     (json.dumps(error), now, now, record_id))
 
     def update_task(self, record_id: int, task: Task) -> None:
-        """Any news of a task: its status, progress, results, credits, error."""
+        """Any news of a task: its status, progress, results, credits, error.
+
+        The error column follows the task: a failed task's error, or nothing (an earlier
+        network or download error is cleared by news that supersedes it). A completed task
+        gets ``download_state`` pending (until :meth:`set_downloads`) and its URL expiry.
+        """
         now = self._clock()
         error = None
         if task.error is not None:
-            info = task.error.as_exception(task.id)
-            error = json.dumps(info.to_json())
+            error = json.dumps(task.error.as_exception(task.id).to_json())
+        elif task.status in ("failed", "cancelled"):
+            from .errors import EvolinkError
+
+            code = "unknown_error"
+            error = json.dumps(EvolinkError("task", code, f"the task ended {task.status}", task_id=task.id).to_json())
+        completed = task.status == "completed"
+        expires = result_urls_expire(task.results, now) if completed else None
         self._write(
             "UPDATE tasks SET task_id = ?, state = ?, progress = ?, estimated_time = ?,"
-            " credits = COALESCE(?, credits), results = ?, error = COALESCE(?, error),"
+            " credits = COALESCE(?, credits), results = ?, error = ?, task = ?,"
+            " notice = CASE WHEN ? THEN NULL ELSE notice END,"
+            " download_state = CASE WHEN ? THEN COALESCE(download_state, 'pending') ELSE download_state END,"
+            " url_expires_at = CASE WHEN ? THEN COALESCE(url_expires_at, ?, COALESCE(finished_at, ?) + ?) ELSE url_expires_at END,"
             " submitted_at = COALESCE(submitted_at, ?), finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,"
             " updated_at = ? WHERE id = ?",
             (task.id, task.status, task.progress, task.estimated_time, task.credits_reserved, json.dumps(task.results),
-             error, now, task.is_terminal, now, now, record_id),
+             error, json.dumps(task.raw) if task.raw else None,
+             task.is_terminal, completed, completed, expires, now, RESULT_URL_LIFETIME,
+             now, task.is_terminal, now, now, record_id),
         )
 
     def set_notice(self, record_id: int, notice: str | None) -> None:
@@ -192,6 +348,11 @@ class History:
 
     def set_files(self, record_id: int, files: list[str]) -> None:
         self._write("UPDATE tasks SET files = ?, updated_at = ? WHERE id = ?", (json.dumps(files), self._clock(), record_id))
+
+    def set_downloads(self, record_id: int, files: list[str], state: str, error: dict | None) -> None:
+        """The outcome of downloading a completed task's results, in one write."""
+        self._write("UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id))
 
     def add_task_id(self, task: Task) -> int:
         """A task known only by its id ("check task by id"): recorded so it is not lost."""
@@ -230,14 +391,26 @@ class History:
 
     def search(self, text: str = "", *, model: str | None = None, status: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 200) -> list[TaskRecord]:
+        """Newest first. ``text`` matches the prompt or the task id; ``status`` is a state, or
+        ``unfinished``, ``uncertain``, ``expired`` or ``undownloaded`` (results not yet on disk)."""
         clauses, params = [], []
         if text:
-            clauses.append("prompt LIKE ? ESCAPE '\\'")
-            params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            clauses.append("(prompt LIKE ? ESCAPE '\\' OR task_id LIKE ? ESCAPE '\\')")
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params += [pattern, pattern]
         if model:
             clauses.append("model = ?")
             params.append(model)
-        if status:
+        if status == "unfinished":
+            clauses.append(f"state IN ({','.join('?' for _ in UNFINISHED_STATES)})")
+            params += UNFINISHED_STATES
+        elif status == "uncertain":
+            clauses.append("task_id IS NULL AND state IN ('submitting', 'uncertain')")
+        elif status == "expired":
+            clauses.append("download_state = 'expired'")
+        elif status == "undownloaded":
+            clauses.append("state = 'completed' AND download_state IN ('pending', 'failed')")
+        elif status:
             clauses.append("state = ?")
             params.append(status)
         if since is not None:
@@ -253,6 +426,16 @@ class History:
         marks = ",".join("?" for _ in UNFINISHED_STATES)
         return self._read(f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY id", UNFINISHED_STATES)
 
+    def resendable(self) -> list[TaskRecord]:
+        """Submits never confirmed by the server (uncertain, interrupted, or refused), oldest first."""
+        marks = ",".join("?" for _ in RESENDABLE_STATES)
+        return self._read(f"SELECT * FROM tasks WHERE task_id IS NULL AND state IN ({marks}) ORDER BY id", RESENDABLE_STATES)
+
+    def needs_download(self) -> list[TaskRecord]:
+        """Completed tasks whose results are not all on disk yet (retried while the URLs last)."""
+        return [r for r in self._read("SELECT * FROM tasks WHERE state = 'completed' AND download_state IN (?, ?)"
+                                      " ORDER BY id", RETRY_DOWNLOAD_STATES) if r.needs_download]
+
     def prompts(self, text: str = "", limit: int = 100) -> list[str]:
         """Distinct earlier prompts, newest first (for recall and search in the composer)."""
         with self._lock:
@@ -262,3 +445,22 @@ class History:
                 ("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
             ).fetchall()
         return [row["prompt"] for row in rows]
+
+
+def result_urls_expire(urls: list[str], now: float) -> float | None:
+    """The earliest expiry that result URLs carry themselves (``expires=`` / ``Expires=``
+    unix seconds in the query, as signed links do), if any and plausible."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    found = []
+    for url in urls:
+        try:
+            query = parse_qsl(urlsplit(url).query)
+        except ValueError:
+            continue
+        for key, value in query:
+            if key.lower() == "expires" and value.isdigit():
+                moment = float(value)
+                if now - 7 * 86400 < moment < now + 7 * 86400:
+                    found.append(moment)
+    return min(found) if found else None

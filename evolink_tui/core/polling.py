@@ -26,6 +26,10 @@ class PollPolicy:
     min_interval: float = 3.0
     max_interval: float = 5.0
     max_wait: float = 300.0
+    # Time spent offline (reads failing after the client's own retries) does not count
+    # against max_wait, up to this much: an outage of minutes ends in the result, not in
+    # the 5-minute notice.
+    max_offline: float = 1800.0
 
     def next_delay(self, polls_done: int, task: Task | None = None) -> float:
         """Seconds to wait before the next read, given how many reads were made."""
@@ -64,26 +68,32 @@ async def follow_task(
     """Poll ``task`` until it is terminal; the final task. Raises TaskTimeout after max_wait.
 
     A retryable failure that outlasts the client's own retries (an outage of minutes) is
-    reported through ``on_problem`` and polling goes on; a final one is raised.
+    reported through ``on_problem`` and polling goes on ("offline, retrying"); the time
+    spent offline does not count against the 5-minute wait (up to ``max_offline``). A
+    final failure is raised.
     """
     policy = policy or PollPolicy()
     clock = client.clock
     start = clock.now() if started_at is None else started_at
     current = task
+    offline = 0.0
     while not current.is_terminal:
         delay = policy.next_delay(polls_done, current)
-        if clock.now() + delay - start > policy.max_wait:
-            remaining = policy.max_wait - (clock.now() - start)
+        deadline = start + policy.max_wait + min(offline, policy.max_offline)
+        if clock.now() + delay > deadline:
+            remaining = deadline - clock.now()
             if remaining > 0:
                 await clock.sleep(remaining)
             raise TaskTimeout(current)
         await clock.sleep(delay)
         polls_done += 1
+        asked = clock.now()
         try:
             current = await client.get_task(current.id)
         except EvolinkError as err:
             if not err.retryable:
                 raise
+            offline += clock.now() - asked + delay
             if on_problem:
                 on_problem(err)
             continue

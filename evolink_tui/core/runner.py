@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from .client import EvolinkClient, new_idempotency_key
-from .downloads import Download, download_results
-from .errors import EvolinkError
+from .downloads import Download, download_results, download_state
+from .errors import EvolinkError, ValidationError
 from .history import History, TaskRecord
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
@@ -48,8 +48,23 @@ class TaskEvent:
 
 
 def _net_unknown(err: EvolinkError) -> bool:
-    """A failure after which the server may or may not have created the task."""
-    return err.kind == "local" and err.code in ("network", "malformed")
+    """A failure after which the server may or may not have created the task.
+
+    A network error or an unreadable answer, or a 5xx (a server error may come after the
+    task was stored): such a submit is ``uncertain`` and is resent only with its own key.
+    """
+    if err.kind == "local" and err.code in ("network", "malformed"):
+        return True
+    return err.kind == "http" and err.status is not None and err.status >= 500
+
+
+def interrupted_error(record: TaskRecord) -> EvolinkError:
+    """Why a record left in ``submitting`` by a stopped app is now ``uncertain``."""
+    if record.attempted_at is None:
+        message = "the app stopped before the submit was sent: nothing was charged"
+    else:
+        message = "the app stopped while the submit was in flight: it may have reached Evolink"
+    return EvolinkError("local", "interrupted", message)
 
 
 class Runner:
@@ -63,7 +78,10 @@ class Runner:
 
     def _emit(self, event: TaskEvent) -> None:
         if self.on_event:
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception:  # a screen's handler must never break a task
+                pass
 
     def prepare(self, request: GenerationRequest, *, group_id: str | None = None) -> int:
         """Validate (raises ValidationError, nothing recorded) and record the request."""
@@ -72,21 +90,42 @@ class Runner:
 
     async def run(self, record_id: int, request: GenerationRequest | None = None, *, follow: bool = True) -> TaskRecord:
         """Submit a prepared record (or resend an uncertain one with its own key) and see it
-        through; with ``follow=False`` return once the server has accepted it."""
+        through; with ``follow=False`` return once the server has accepted it.
+
+        Local references are uploaded first (a failure there is ``submit_failed``: nothing
+        was submitted). The record is marked as being sent just before the submit goes out,
+        so a crash from then on leaves it ``uncertain``, never silently sent twice.
+        """
         record = self.history.get(record_id)
         assert record is not None, record_id
+        if record.task_id is not None:  # already accepted: never submit again, just see it through
+            if not follow:
+                return record
+            return await self.resume(record) or self.history.get(record_id)  # type: ignore[return-value]
         if request is None:
             request = GenerationRequest.from_json(_request_json(record.request))
         self._emit(TaskEvent(SUBMITTING, record_id))
         started = self.client.clock.now()
         try:
             sendable, uploads = await upload_references(
-                self.client, request,
+                self.client, request, tag=record.idempotency_key,
                 on_upload=lambda ref, info: self._emit(TaskEvent(UPLOADED, record_id, detail=f"{ref} -> {info.file_url}")),
             )
-            body = sendable.to_body()
-            if uploads:
-                self.history.update_request(record_id, body)
+        except (EvolinkError, ValidationError, OSError) as exc:
+            if isinstance(exc, EvolinkError):
+                err = exc
+            else:  # a reference file changed or vanished since it was validated
+                text = str(exc) if isinstance(exc, ValidationError) else f"{exc.filename or ''}: {exc.strerror or exc}"
+                err = EvolinkError("local", "reference", text)
+            error = {**err.to_json(), "stage": "upload"}
+            self.history.mark_submit_failed(record_id, error)
+            self._emit(TaskEvent(FAILED, record_id, error=err, detail="upload failed: nothing was submitted"))
+            return self.history.get(record_id)  # type: ignore[return-value]
+        body = sendable.to_body()
+        if uploads:
+            self.history.update_request(record_id, body)
+        self.history.mark_sending(record_id)
+        try:
             task = await self.client.submit(sendable, record.idempotency_key)
         except EvolinkError as err:
             if _net_unknown(err):
@@ -133,19 +172,41 @@ class Runner:
         return self.history.get(record_id)  # type: ignore[return-value]
 
     async def download(self, record_id: int, task: Task) -> list[Download]:
+        """Fetch the results of a completed task; the outcome is recorded (``download_state``)."""
         record = self.history.get(record_id)
         body = record.request if record else {"model": task.model}
         finished = record.finished_at if record and record.finished_at else self.client.clock.now()
         downloads = await download_results(
             self.client, task, body, self.download_dir, completed_at=finished,
+            url_expires_at=record.url_expires_at if record else None,
             on_download=lambda d: self._emit(TaskEvent(DOWNLOADED, record_id, task=task, download=d)),
         )
-        self.history.set_files(record_id, [str(d.path) for d in downloads if d.ok])
-        failed = [d for d in downloads if not d.ok]
-        if failed and failed[0].error is not None:
-            self.history.set_error(record_id, failed[0].error.to_json())
+        state, err = download_state(downloads)
+        if not task.results:
+            state, err = "done", EvolinkError("task", "generation_failed_no_content", "the task completed without result URLs",
+                                              task_id=task.id)
+        self.history.set_downloads(record_id, [str(d.path) for d in downloads if d.ok], state,
+                                   err.to_json() if err else None)
         self._emit(TaskEvent(FINISHED, record_id, task=task, downloads=downloads))
         return downloads
+
+    async def _download_record(self, record: TaskRecord) -> TaskRecord:
+        """Fetch what a completed record has not on disk yet, while its URLs last."""
+        task = record.as_task()
+        if not record.urls_valid(self.client.clock.now()):
+            err = EvolinkError("local", "expired", "the result URLs expired before they could be downloaded "
+                               "(they last 24 hours)", task_id=record.task_id)
+            self.history.set_downloads(record.id, record.files, "expired", err.to_json())
+            downloads = [Download(url=url, error=err) for url in task.results]
+            self._emit(TaskEvent(FINISHED, record.id, task=task, downloads=downloads, error=err))
+            return self.history.get(record.id)  # type: ignore[return-value]
+        await self.download(record.id, task)
+        return self.history.get(record.id)  # type: ignore[return-value]
+
+    async def retry_downloads(self, record: TaskRecord) -> TaskRecord:
+        """Results of a completed record not yet on disk ("retried later"): fetched while the
+        URLs last, else the record is marked expired (and kept)."""
+        return await self._download_record(record)
 
     async def check(self, task_id: str) -> TaskRecord:
         """"Check task by ID": fetch it, record it, follow it if it still runs."""
@@ -164,16 +225,24 @@ class Runner:
     async def resume(self, record: TaskRecord) -> TaskRecord | None:
         """After a restart: poll an unfinished task again, or fetch results not yet on disk.
 
-        An ``uncertain`` or ``submitting`` record is not resent here: the caller offers to
-        resend it with its own idempotency key (``run(record.id)``).
+        An ``uncertain`` or ``submitting`` record is not resent here: it is marked
+        ``uncertain`` and the caller offers to resend it with its own idempotency key
+        (``run(record.id)``). None when nothing could be done now (the record says why).
         """
         if record.task_id is None:
             if record.state == "submitting":
-                self.history.mark_uncertain(record.id, {"message": "the app stopped while this was being submitted"})
+                self.history.mark_uncertain(record.id, interrupted_error(record).to_json())
+                self._emit(TaskEvent(UNCERTAIN, record.id, error=interrupted_error(record)))
             return None
+        if record.needs_download:
+            return await self._download_record(record)
+        if record.is_finished:
+            return record
         try:
             task = await self.client.get_task(record.task_id)
         except EvolinkError as err:
+            if not err.retryable:  # e.g. 404: keep the record and say why
+                self.history.set_error(record.id, err.to_json())
             self._emit(TaskEvent(PROBLEM, record.id, error=err, detail="could not resume"))
             return None
         self.history.update_task(record.id, task)

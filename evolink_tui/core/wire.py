@@ -9,6 +9,7 @@ or a single object. Anything that is not even a JSON object raises
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -27,29 +28,34 @@ def _str(value: Any, default: str = "") -> str:
     return default
 
 
+MAX_INT = 2**53  # beyond this no field is meaningful (and SQLite, JSON readers lose it)
+
+
 def _int(value: Any, default: int | None = None) -> int | None:
-    if isinstance(value, bool):
+    number = _float(value)
+    if number is None or abs(number) > MAX_INT:
         return default
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value.strip()))
-        except ValueError:
-            return default
-    return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(number)
 
 
 def _float(value: Any, default: float | None = None) -> float | None:
+    """A finite number from a number or a numeric string (``1e999``, ``NaN``: the default)."""
     if isinstance(value, bool):
         return default
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            value = float(value.strip())
         except ValueError:
             return default
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            return default
+    if isinstance(value, float):
+        return value if math.isfinite(value) else default
     return default
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
@@ -70,6 +71,13 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         sim: SimState = scope["app"].state.sim
+        sim.in_flight += 1
+        try:
+            await self._handle(sim, scope, receive, send)
+        finally:
+            sim.in_flight -= 1
+
+    async def _handle(self, sim: SimState, scope, receive, send) -> None:
         method, path = scope["method"], scope["path"]
         endpoint = classify(method, path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -82,19 +90,24 @@ class FaultMiddleware:
             "time": sim.now(),
         })
         plan = sim.faults
-        if endpoint is None or not plan:
+        override = sim.overrides.get(endpoint) if endpoint is not None else None
+        if endpoint is None or (not plan and override is None):
             await self.app(scope, receive, send)
             return
 
-        slow = plan.take("slow", endpoint)
-        if slow is not None:
-            await asyncio.sleep(slow.seconds or 0)
-        rule = plan.take(is_terminal, endpoint)
-        if rule is not None:
-            await self._answer_fault(rule, endpoint, scope, receive, send)
-            return
-        rule = plan.match(("drop-after", "truncate"), endpoint)
-        if rule is None:
+        if plan:
+            slow = plan.take("slow", endpoint)
+            if slow is not None:
+                # The request has arrived in full; only the answer is late. A client that
+                # gives up (or dies) meanwhile does not stop the server from acting on it.
+                receive = await _buffered(receive)
+                await asyncio.sleep(slow.seconds or 0)
+            rule = plan.take(is_terminal, endpoint)
+            if rule is not None:
+                await self._answer_fault(rule, endpoint, scope, receive, send)
+                return
+        rule = plan.match(("drop-after", "truncate"), endpoint) if plan else None
+        if rule is None and override is None:
             await self.app(scope, receive, send)
             return
 
@@ -105,11 +118,14 @@ class FaultMiddleware:
 
         await self.app(scope, receive, capture)
         start = next((m for m in messages if m["type"] == "http.response.start"), None)
-        if start is None or not 200 <= start["status"] < 300 or not plan.consume(rule):
-            for message in messages:
-                await send(message)
-            return
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        if start is not None and override is not None:
+            start, body = _apply_override(override, endpoint, scope["path"], start, body)
+        if rule is None or start is None or not 200 <= start["status"] < 300 or not plan.consume(rule):
+            if start is not None:
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+            return
         await send(start)
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         raise DroppedConnection(f"simulated {rule.kind}: connection cut after {len(body) // 2} of {len(body)} bytes")
@@ -145,3 +161,57 @@ class FaultMiddleware:
             else:
                 response = PlainTextResponse(message, status_code=status, headers=headers)
         await response(scope, receive, send)
+
+
+def _apply_override(override, endpoint: str, path: str, start: dict, body: bytes) -> tuple[dict, bytes]:
+    """A test's hook (``sim.overrides[endpoint]``) rewrites an answer; see SimState.overrides.
+
+    JSON routes: ``hook(parsed_body)`` returns the new body (a dict or list, or ``bytes``/
+    ``str`` sent as they are). ``download``: ``hook(path, data)`` returns new bytes, or
+    ``(bytes, media_type)`` or ``(bytes, media_type, status)``, served with status 200
+    unless given. Returning None keeps the answer unchanged.
+    """
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")]
+    media = dict(start.get("headers", [])).get(b"content-type", b"application/octet-stream")
+    if endpoint == "download":
+        result = override(path, body)
+        if result is not None:
+            status = 200
+            if isinstance(result, tuple):
+                body, media = result[0], result[1].encode("latin-1")
+                status = result[2] if len(result) > 2 else 200
+            else:
+                body = result
+            start = {**start, "status": status}
+    else:
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body
+        result = override(parsed)
+        if isinstance(result, (bytes, str)):
+            body = result.encode("utf-8") if isinstance(result, str) else result
+        elif result is not None:
+            body = json.dumps(result).encode("utf-8")
+            media = b"application/json"
+    headers += [(b"content-type", media), (b"content-length", str(len(body)).encode("latin-1"))]
+    return {**start, "headers": headers}, body
+
+
+async def _buffered(receive):
+    """Read the whole request body now; a ``receive`` that replays it afterwards."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    replay = iter(messages)
+
+    async def again():
+        try:
+            return next(replay)
+        except StopIteration:
+            return await receive()
+
+    return again

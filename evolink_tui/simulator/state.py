@@ -164,13 +164,23 @@ class SimFile:
 
 
 class SimState:
-    """Everything the simulator knows; tests read and tweak it directly."""
+    """Everything the simulator knows; tests read and tweak it directly.
+
+    ``overrides`` lets a test play a hostile or broken server: a dict from an endpoint
+    name (``submit``, ``poll``, ``upload``, ``list``, ``quota``, ``delete``, ``credits``,
+    ``download``...) to a hook that rewrites that route's answer after the route ran.
+    For JSON routes ``hook(body) -> new body`` (a dict/list, or raw ``bytes``/``str``);
+    for ``download`` ``hook(path, data) -> bytes | (bytes, media_type[, status])`` (any
+    result path, even one no task has; status 200 unless given); None keeps the answer.
+    Cleared by :meth:`reset`.
+    """
 
     def __init__(self, *, clock: SimClock, faults: FaultPlan, api_keys: frozenset[str] | None,
                  image_long_side: int, speed: float, max_files: int, max_file_size: int = MAX_FILE_SIZE,
                  balance: float = DEFAULT_BALANCE):
         self.clock = clock
         self.api_keys = api_keys
+        self.in_flight = 0  # requests being answered right now (a slow fault keeps one open)
         self.image_long_side = int(image_long_side)
         self.speed = float(speed)
         self._initial = dict(faults=faults.spec(), max_files=max_files, max_file_size=max_file_size, balance=balance)
@@ -189,6 +199,7 @@ class SimState:
         self.charges: int = 0
         self.credits_charged: float = 0.0
         self.idempotency: dict[tuple[str, str], str] = {}
+        self.overrides: dict[str, Any] = {}
         self.images: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._seq = 0
 
