@@ -1,0 +1,47 @@
+"""The command palette (ctrl+p): every action by a name that starts with a verb."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (name, help, action). Actions without "app." run on the current screen when it has
+# them (the gallery acts on its own selection), else on the main screen.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Generate", "Send the prompt to the marked model(s) (ctrl+j)", "generate"),
+    ("Pick models", "Choose a model, or mark several for a comparison run (F2)", "pick_models"),
+    ("Check task by ID", "Add any task id to the task list and follow it (F3)", "check_task"),
+    ("Open gallery", "Every downloaded result as thumbnails (F4)", "app.open_gallery"),
+    ("Regenerate selected task", "Refill the composer with the task's exact settings (r)", "regenerate"),
+    ("Retry selected task", "Re-run a failed task, resend an uncertain one, or check a slow one again (t)", "retry"),
+    ("Copy result path", "Copy the downloaded file's path to the clipboard (c)", "copy_path"),
+    ("Copy result URL", "Copy the result URL to the clipboard (u)", "copy_url"),
+    ("Open result in viewer", "Open the file with the system image viewer (o)", "open_result"),
+    ("Show sidecar", "Show the JSON written next to the result (s)", "show_sidecar"),
+    ("Use result as reference", "Add the result to the composer's reference images (f)", "use_as_reference"),
+    ("Recall earlier prompt", "Search every earlier prompt and reuse one (ctrl+r)", "recall_prompt"),
+    ("Change theme", "Pick a theme; the choice is remembered", "app.change_theme"),
+    ("Show help", "List the keys of the focused panel (F1 or ?)", "app.show_help"),
+    ("Enter API key", "Paste an API key (saved with mode 0600), or switch to demo mode", "app.enter_key"),
+    ("Save screenshot", "Save an SVG screenshot of the screen", "app.screenshot"),
+    ("Quit", "Leave evolink-tui; running tasks can be resumed next time (ctrl+q)", "app.quit"),
+)
+
+
+class EvolinkCommands(Provider):
+    """Lists :data:`COMMANDS`; fuzzy-matched as you type."""
+
+    def _run(self, action: str) -> None:
+        self.app.call_later(self.app.run_command, action)  # type: ignore[attr-defined]
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in COMMANDS:
+            yield DiscoveryHit(name, partial(self._run, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), partial(self._run, action), text=name, help=help_text)

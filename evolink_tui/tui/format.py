@@ -1,0 +1,146 @@
+"""How task facts read on screen: ages, bars, credits, statuses. Pure functions, no widgets.
+
+Everything that comes from outside (prompts, model names, server messages) is made inert
+here and returned as plain strings, to be wrapped in ``Content``/``Text``: never markup.
+"""
+
+from __future__ import annotations
+
+from evolink_tui.core.history import TaskRecord
+from evolink_tui.core.text import excerpt, inert
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+EMPTY = "░"
+
+# state -> (label, role); a role is a theme colour name: "accent", "success", ...
+STATES = {
+    "submitting": ("sending", "accent"),
+    "uncertain": ("unsure", "warning"),
+    "submit_failed": ("failed", "error"),
+    "pending": ("queued", "secondary"),
+    "processing": ("running", "accent"),
+    "completed": ("done", "success"),
+    "failed": ("failed", "error"),
+    "cancelled": ("cancelled", "warning"),
+    "unknown": ("unknown", "warning"),
+}
+
+
+def plain(text: object, limit: int | None = None) -> str:
+    """Untrusted text on one line, control characters shown as escapes, optionally cut."""
+    flat = inert(" ".join(str(text or "").split()), one_line=True)
+    return excerpt(flat, limit) if limit else flat
+
+
+def age(seconds: float) -> str:
+    """A compact age: 5s, 3m, 2h, 4d."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def duration(seconds: float | None) -> str:
+    """Time taken: 6.2s, 1m05s."""
+    if seconds is None or seconds < 0:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def credits(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}"
+
+
+def bar(progress: int, width: int = 10) -> str:
+    """A progress bar of ``width`` cells with eighth-cell resolution."""
+    progress = max(0, min(100, int(progress)))
+    eighths = round(progress * width * 8 / 100)
+    full, part = divmod(eighths, 8)
+    text = "█" * full
+    if full < width:
+        text += (BLOCKS[part] if part else "") + EMPTY * (width - full - (1 if part else 0))
+    return text
+
+
+def state_label(record: TaskRecord) -> tuple[str, str]:
+    """(label, role) for a record's state, with the timeout notice taking precedence."""
+    if record.notice and not record.is_finished:
+        return "5 min+", "warning"
+    label, role = STATES.get(record.state, (plain(record.state, 10), "warning"))
+    if record.state == "completed" and getattr(record, "download_state", None) == "expired":
+        return "expired", "warning"
+    if record.state == "completed" and record.error:
+        return "no file", "warning"
+    return label, role
+
+
+def eta_left(record: TaskRecord, now: float) -> int | None:
+    """Seconds left: the server's estimate counted down since it was given."""
+    if record.is_finished or record.estimated_time is None:
+        return None
+    return max(0, int(record.estimated_time - max(0.0, now - record.updated_at)))
+
+
+def time_taken(record: TaskRecord) -> float | None:
+    start = record.submitted_at or record.created_at
+    if record.finished_at is None or not start:
+        return None
+    return record.finished_at - start
+
+
+def error_lines(error: dict | None) -> list[tuple[str, str]]:
+    """(label, value) lines for an error dict from ``EvolinkError.to_json()``."""
+    if not error:
+        return []
+    lines = []
+    code = error.get("code")
+    if code is not None:
+        lines.append(("Error", plain(code)))
+    if error.get("message"):
+        lines.append(("Message", inert(str(error["message"]))))
+    if error.get("meaning") and error.get("meaning") != error.get("message"):
+        lines.append(("Meaning", inert(str(error["meaning"]))))
+    if "retryable" in error:
+        lines.append(("Retry", "a retry may help (t)" if error.get("retryable") else "retrying will not help"))
+    if error.get("resolution"):
+        lines.append(("What to do", inert(str(error["resolution"]))))
+    return lines
+
+
+def request_summary(request: dict) -> str:
+    """size · n · refs · mask, from a submitted body."""
+    parts = [f"size {plain(request.get('size') or 'auto')}", f"n {request.get('n') or 1}"]
+    refs = request.get("image_urls") or []
+    if refs:
+        parts.append(f"{len(refs)} ref{'s' if len(refs) != 1 else ''}")
+    if request.get("mask_url"):
+        parts.append("mask")
+    return " · ".join(parts)
+
+
+FIELD_NAMES = {"prompt": "Prompt", "model": "Model", "size": "Size", "n": "n", "image_urls": "Reference",
+               "mask_url": "Mask"}
+
+
+def short_problem(err) -> str:
+    """A ValidationError in one short line for a narrow panel: field, value, what is allowed."""
+    field = FIELD_NAMES.get(err.field, err.field)
+    value = err.value
+    if err.field in ("image_urls", "mask_url") and isinstance(value, str) and "://" not in value:
+        value = value.rstrip("/").rsplit("/", 1)[-1]  # a local path: its file name says enough
+    if err.field == "prompt":
+        shown = f" ({len(value)} characters)" if isinstance(value, str) and value.strip() else ""
+    elif isinstance(value, list):
+        shown = f" ({len(value)})"
+    else:
+        shown = f" {plain(value, 30)}"
+    return f"{field}{shown}: {plain(err.allowed, 200)}"

@@ -1,0 +1,131 @@
+"""Actions on one result, shared by the main screen and the gallery.
+
+A screen that mixes in :class:`ResultActions` says which result is selected
+(``current_result``); the actions copy its path or URL (OSC 52: works over SSH), open it
+with the system viewer when that can work, show its sidecar, use it as a reference,
+regenerate or retry its task.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evolink_tui.core.history import TaskRecord
+
+from .format import plain
+
+if TYPE_CHECKING:
+    from .app import EvolinkApp
+
+
+def file_index(path: str) -> int | None:
+    """Which result a downloaded file is: its name ends in ``_<n>.<ext>`` (see result_stem)."""
+    tail = Path(path).stem.rsplit("_", 1)
+    if len(tail) == 2 and tail[1].isdigit():
+        return int(tail[1]) - 1
+    return None
+
+
+def result_url(record: TaskRecord, index: int | None) -> str | None:
+    """The result URL for file ``index`` of ``record`` (or its first URL)."""
+    if not record.results:
+        return None
+    if index is not None and index < len(record.files):
+        which = file_index(record.files[index])
+        if which is not None and which < len(record.results):
+            return record.results[which]
+    return record.results[index] if index is not None and index < len(record.results) else record.results[0]
+
+
+def result_path(record: TaskRecord, index: int | None) -> str | None:
+    if not record.files:
+        return None
+    return record.files[index if index is not None and index < len(record.files) else 0]
+
+
+def viewer_command() -> str | None:
+    """The system viewer, when one can show a window here (not over plain SSH)."""
+    if sys.platform == "darwin":
+        return shutil.which("open")
+    if sys.platform.startswith("win"):
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return None
+    return shutil.which("xdg-open")
+
+
+class ResultActions:
+    """Mixed into a Screen (after it: ``class S(Screen, ResultActions)``);
+    ``current_result()`` says what the actions act on."""
+
+    app: "EvolinkApp"
+
+    def current_result(self) -> tuple[TaskRecord, int | None] | None:  # pragma: no cover - overridden
+        return None
+
+    def _result(self) -> tuple[TaskRecord, int | None] | None:
+        found = self.current_result()
+        if found is None:
+            self.notify("No task selected.", severity="warning", markup=False)
+        return found
+
+    def action_copy_path(self) -> None:
+        if found := self._result():
+            path = result_path(*found)
+            if path is None:
+                self.notify("This task has no downloaded file yet.", severity="warning", markup=False)
+                return
+            self.app.copy_to_clipboard(path)
+            self.notify(f"Copied the path: {plain(path)}", markup=False)
+
+    def action_copy_url(self) -> None:
+        if found := self._result():
+            url = result_url(*found)
+            if url is None:
+                self.notify("This task has no result URL.", severity="warning", markup=False)
+                return
+            self.app.copy_to_clipboard(url)
+            self.notify(f"Copied the URL (valid 24 hours from completion): {plain(url, 120)}", markup=False)
+
+    def action_open_result(self) -> None:
+        if found := self._result():
+            path = result_path(*found)
+            if path is None:
+                self.notify("No local file to open yet.", severity="warning", markup=False)
+                return
+            command = viewer_command()
+            if command is None:
+                self.notify(f"No display to open a viewer on (over SSH?). The file is {plain(path)}; "
+                            "c copies its path.", severity="warning", markup=False, timeout=8)
+                return
+            self.app.open_in_viewer(command, path)
+
+    def action_show_sidecar(self) -> None:
+        if found := self._result():
+            path = result_path(*found)
+            if path is None:
+                self.notify("No sidecar yet: it is written next to each downloaded file.", severity="warning", markup=False)
+                return
+            from .screens.sidecar import SidecarScreen
+
+            self.app.push_screen(SidecarScreen(Path(path).with_suffix(".json")))
+
+    def action_use_as_reference(self) -> None:
+        if found := self._result():
+            ref = result_path(*found) or result_url(*found)
+            if ref is None:
+                self.notify("This task has no result to use yet.", severity="warning", markup=False)
+                return
+            self.app.call_later(self.app.use_as_reference, ref)
+
+    def action_regenerate(self) -> None:
+        if found := self._result():
+            self.app.call_later(self.app.regenerate, found[0])
+
+    def action_retry(self) -> None:
+        if found := self._result():
+            self.app.retry(found[0])

@@ -1,0 +1,202 @@
+"""The main screen: composer on the left, the live task list and the preview on the right."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, TextArea
+
+from evolink_tui.core.history import TaskRecord
+
+from ..result_actions import ResultActions
+from ..widgets.composer import Composer
+from ..widgets.preview import Preview
+from ..widgets.tasklist import TaskList
+from ..widgets.topbar import TopBar
+
+if TYPE_CHECKING:
+    from ..app import EvolinkApp
+
+
+class MainScreen(Screen, ResultActions):
+    """Where people live: write, generate, watch, look."""
+
+    app: "EvolinkApp"
+
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
+
+    BINDINGS = [
+        Binding("ctrl+j,ctrl+enter", "generate", "Generate", priority=True, id="generate"),
+        Binding("f2,ctrl+o", "pick_models", "Models", id="pick_models"),
+        Binding("f3,ctrl+t", "check_task", "Check ID", id="check_task"),
+        Binding("f4,ctrl+g", "app.open_gallery", "Gallery", id="open_gallery"),
+        Binding("ctrl+r", "recall_prompt", "Recall", id="recall_prompt"),
+        Binding("escape", "switch_panel", "Tasks/compose", show=False, id="switch_panel"),
+        Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
+    ]
+
+    def __init__(self, *, cursor_blink: bool = True) -> None:
+        super().__init__(id="main")
+        self._cursor_blink = cursor_blink
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with Horizontal(id="body"):
+            yield Composer(id="composer", cursor_blink=self._cursor_blink)
+            with Vertical(id="right"):
+                yield TaskList(id="tasks")
+                yield Preview(id="preview")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.app.show_identity()
+        self.query_one("#prompt", TextArea).focus()
+
+    # -- parts ------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Composed and not yet torn down: messages arriving around startup or exit wait or drop."""
+        return self.is_attached and bool(self.query(TaskList))
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    @property
+    def tasks(self) -> TaskList:
+        return self.query_one(TaskList)
+
+    @property
+    def preview(self) -> Preview:
+        return self.query_one(Preview)
+
+    @property
+    def topbar(self) -> TopBar:
+        return self.query_one(TopBar)
+
+    # -- showing tasks -------------------------------------------------------------------------
+
+    def show_record(self, record: TaskRecord, *, select: bool = False) -> None:
+        """A record is new or changed: its row, and the preview if it shows this record's group."""
+        now = self.app.clock.now()
+        self.tasks.upsert(record, now)
+        if select:
+            self.tasks.select(record.id)
+        shown = self.preview.record_id
+        if shown == record.id or select or (record.group_id and self._group_of(shown) == record.group_id):
+            self._show_preview(self.tasks.selected_id if not select else record.id)
+
+    def _group_of(self, record_id: int | None) -> str | None:
+        record = self.tasks.record(record_id) if record_id is not None else None
+        return record.group_id if record else None
+
+    def _show_preview(self, record_id: int | None) -> None:
+        record = self.tasks.record(record_id) if record_id is not None else None
+        self.preview.show(record, self.app.group_records(record) if record else [])
+
+    def show_older(self, records: list[TaskRecord]) -> None:
+        self.tasks.add_older(records, self.app.clock.now())
+        if self.preview.record_id is None and self.tasks.selected_id is not None:
+            self._show_preview(self.tasks.selected_id)
+
+    def clear_tasks(self) -> None:
+        self.tasks.clear_records()
+        self.preview.show(None, [])
+
+    def tick(self) -> None:
+        self.tasks.tick(self.app.clock.now())
+
+    @on(TaskList.Selected)
+    def _task_selected(self, message: TaskList.Selected) -> None:
+        self._show_preview(message.record_id)
+
+    @on(TaskList.NeedMore)
+    def _need_more(self) -> None:
+        self.app.load_more_history()
+
+    @on(DataTable.RowSelected, "#tasks")
+    def _row_chosen(self) -> None:
+        self.preview.focus()
+
+    # -- the result the actions act on ------------------------------------------------------------
+
+    def current_result(self) -> tuple[TaskRecord, int | None] | None:
+        ref = self.preview.selected
+        if ref is not None:
+            record = self.tasks.record(ref.record_id)
+            if record is not None:
+                return record, ref.index
+        record_id = self.tasks.selected_id
+        record = self.tasks.record(record_id) if record_id is not None else None
+        return (record, 0 if record.files else None) if record else None
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def action_generate(self) -> None:
+        composer = self.composer
+        composer.mark_tried()
+        self.app.generate(composer.requests())
+
+    @on(Composer.GenerateRequested)
+    def _generate_pressed(self) -> None:
+        self.action_generate()
+
+    def action_pick_models(self) -> None:
+        from .picker import ModelPicker
+
+        def chosen(models: list[str] | None) -> None:
+            if models:
+                self.composer.set_models(models)
+                if len(models) > 1:
+                    self.notify(f"Comparison run: one generate sends the prompt to {len(models)} models.",
+                                markup=False)
+            self.query_one("#prompt", TextArea).focus()
+
+        self.app.push_screen(ModelPicker(self.composer.models), chosen)
+
+    @on(Composer.PickModelsRequested)
+    def _pick_pressed(self) -> None:
+        self.action_pick_models()
+
+    def action_check_task(self) -> None:
+        from .check import CheckTaskScreen
+
+        def chosen(task_id: str | None) -> None:
+            if task_id:
+                self.app.check_task(task_id)
+
+        self.app.push_screen(CheckTaskScreen(), chosen)
+
+    def action_recall_prompt(self) -> None:
+        from .recall import RecallScreen
+
+        def chosen(prompt: str | None) -> None:
+            if prompt is not None:
+                self.composer.set_prompt(prompt)
+            self.query_one("#prompt", TextArea).focus()
+
+        self.app.push_screen(RecallScreen(self.app.history), chosen)
+
+    def action_switch_panel(self) -> None:
+        focused = self.focused
+        if focused is self.preview:
+            self.tasks.focus()
+        elif focused is not None and self.composer in (focused, *focused.ancestors):
+            self.tasks.focus()
+        else:
+            self.query_one("#prompt", TextArea).focus()
+
+    def action_focus_preview(self) -> None:
+        self.preview.focus()
+
+    def focus_prompt(self) -> None:
+        self.query_one("#prompt", TextArea).focus()
+
+    def focus_reference_input(self) -> None:
+        self.query_one("#ref-input", Input).focus()

@@ -1,0 +1,291 @@
+"""The composer: prompt, models, size, n, reference images and mask, validated as you type.
+
+The composer owns its widgets and its inline validation. It never sends anything: the
+screen asks it for ``requests()`` (one per marked model) when the user generates.
+Validation that touches the disk (local reference files) runs in a thread worker, latest
+wins; the character count is updated at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, Input, Label, ListItem, ListView, Select, Static, TextArea
+from textual.worker import get_current_worker
+
+from evolink_tui.core.catalogue import Model, load_catalogue
+from evolink_tui.core.validation import MAX_PROMPT, GenerationRequest, problems
+
+from ..format import plain, short_problem
+
+AUTO = ""  # the Select value meaning "not set: the model's default"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What every marked model accepts: a comparison run sends the same settings to each."""
+
+    sizes: tuple[str, ...]
+    n_max: int
+    mask: bool
+    max_images: int
+
+    @classmethod
+    def of(cls, models: list[Model]) -> "Limits":
+        sizes = [s for s in models[0].all_sizes if all(s in m.all_sizes for m in models[1:])]
+        return cls(tuple(sizes), min(m.n_max for m in models), all(m.mask for m in models),
+                   min(m.max_images for m in models))
+
+
+class RefList(ListView):
+    """The reference images; delete removes the highlighted one."""
+
+    BINDINGS = [Binding("delete,backspace", "remove", "Remove reference", id="refs.remove")]
+
+    class Removed(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def action_remove(self) -> None:
+        if self.index is not None:
+            self.post_message(self.Removed(self.index))
+
+
+class Composer(Vertical):
+    """Everything one generation needs, with the problems shown before submit."""
+
+    BORDER_TITLE = "Compose"
+
+    models: reactive[tuple[str, ...]] = reactive(tuple, init=False)
+    """The marked models; more than one makes a comparison run."""
+
+    class GenerateRequested(Message):
+        """The Generate button was pressed."""
+
+    class PickModelsRequested(Message):
+        """The model button was pressed."""
+
+    class Validated(Message):
+        def __init__(self, problems: list[str], serial: int) -> None:
+            super().__init__()
+            self.problems = problems
+            self.serial = serial
+
+    def __init__(self, *, cursor_blink: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._catalogue = load_catalogue()
+        self._refs: list[str] = []
+        self._cursor_blink = cursor_blink
+        self._serial = 0
+        self._tried = False  # an empty prompt is a problem only once generate was tried
+        self.set_reactive(Composer.models, (self._catalogue.default.id,))
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label("Prompt", classes="field-label")
+            yield Static("0/2000", id="count")
+        area = TextArea(id="prompt", soft_wrap=True, compact=True, tab_behavior="focus")
+        area.cursor_blink = self._cursor_blink
+        yield area
+        with Horizontal(classes="row"):
+            yield Label("Model", classes="field-label")
+            yield Static(id="models-line")
+            yield Button("F2", id="pick-models", compact=True, tooltip="Pick models (F2)")
+        with Horizontal(classes="row"):
+            yield Label("Size", classes="field-label")
+            yield Select([("auto", AUTO)], id="size", allow_blank=False, compact=True)
+            yield Label("n", id="n-label")
+            yield Select([("1", 1)], id="n", allow_blank=False, compact=True)
+        yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
+        yield RefList(id="refs")
+        yield Input(placeholder="Mask PNG (gpt-4o-image only)", id="mask", compact=True)
+        yield Static(id="problems")
+        yield Button("Generate (ctrl+j)", id="generate", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self._apply_models()
+        for inp in self.query(Input):
+            inp.cursor_blink = self._cursor_blink
+        self._show_refs()
+
+    # -- what the user asked for ----------------------------------------------------
+
+    @property
+    def prompt(self) -> str:
+        return self.query_one("#prompt", TextArea).text
+
+    @property
+    def limits(self) -> Limits:
+        return Limits.of([self._catalogue.get(m) for m in self.models if m in self._catalogue] or [self._catalogue.default])
+
+    @property
+    def references(self) -> list[str]:
+        return list(self._refs)
+
+    def requests(self) -> list[GenerationRequest]:
+        """One request per marked model, all with the same settings."""
+        size = self.query_one("#size", Select).value
+        n = self.query_one("#n", Select).value
+        mask = self.query_one("#mask", Input)
+        common = dict(
+            prompt=self.prompt,
+            size=size if isinstance(size, str) and size else None,
+            n=n if isinstance(n, int) and n > 1 else None,
+            images=tuple(self._refs),
+            mask=mask.value.strip() or None if not mask.disabled else None,
+        )
+        return [GenerationRequest(model=model, **common) for model in self.models]
+
+    # -- changing it ------------------------------------------------------------------
+
+    def set_models(self, models: list[str] | tuple[str, ...]) -> None:
+        known = tuple(dict.fromkeys(m for m in models if m in self._catalogue))
+        self.models = known or (self._catalogue.default.id,)
+
+    def watch_models(self) -> None:
+        self._apply_models()
+        self.revalidate()
+
+    def _apply_models(self) -> None:
+        limits = self.limits
+        shown = ", ".join(self.models)
+        line = self.query_one("#models-line", Static)
+        line.update(Content(shown if len(self.models) == 1 else f"{len(self.models)} to compare: {shown}"))
+        size = self.query_one("#size", Select)
+        current = size.value
+        size.set_options([("auto", AUTO), *((s, s) for s in limits.sizes)])
+        size.value = current if current in limits.sizes else AUTO
+        n = self.query_one("#n", Select)
+        current_n = n.value
+        n.set_options([(str(i), i) for i in range(1, limits.n_max + 1)])
+        n.value = current_n if isinstance(current_n, int) and current_n <= limits.n_max else 1
+        mask = self.query_one("#mask", Input)
+        mask.disabled = not limits.mask
+        mask.placeholder = "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
+
+    def set_prompt(self, text: str) -> None:
+        area = self.query_one("#prompt", TextArea)
+        area.load_text(text)
+        area.move_cursor(area.document.end)
+
+    def fill(self, request: GenerationRequest) -> None:
+        """The composer refilled with exactly these settings (regenerate)."""
+        self.set_prompt(request.prompt)
+        self.set_models([request.resolved_model()])
+        self._apply_models()
+        size = self.query_one("#size", Select)
+        size.value = request.size if request.size in self.limits.sizes else AUTO
+        n = self.query_one("#n", Select)
+        n.value = request.n if isinstance(request.n, int) and 1 <= request.n <= self.limits.n_max else 1
+        self._refs = list(request.images)
+        self._show_refs()
+        mask = self.query_one("#mask", Input)
+        mask.value = request.mask or ""
+        self.revalidate()
+
+    def add_reference(self, ref: str) -> bool:
+        ref = ref.strip()
+        if not ref or ref in self._refs:
+            return False
+        if len(self._refs) >= self.limits.max_images:
+            self.notify(f"At most {self.limits.max_images} reference images.", severity="warning", markup=False)
+            return False
+        self._refs.append(ref)
+        self._show_refs()
+        self.revalidate()
+        return True
+
+    def _show_refs(self) -> None:
+        refs = self.query_one("#refs", RefList)
+        refs.clear()
+        refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
+        refs.display = bool(self._refs)
+        self.query_one("#ref-input", Input).placeholder = (
+            f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter")
+
+    # -- events -----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#generate")
+    def _generate(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.GenerateRequested())
+
+    @on(Button.Pressed, "#pick-models")
+    def _pick(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.PickModelsRequested())
+
+    @on(Input.Submitted, "#ref-input")
+    def _add_ref(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.add_reference(event.value):
+            event.input.clear()
+
+    @on(RefList.Removed)
+    def _remove_ref(self, event: RefList.Removed) -> None:
+        if 0 <= event.index < len(self._refs):
+            del self._refs[event.index]
+            self._show_refs()
+            self.revalidate()
+            if not self._refs:
+                self.query_one("#ref-input", Input).focus()
+
+    @on(TextArea.Changed, "#prompt")
+    @on(Select.Changed)
+    @on(Input.Changed, "#mask")
+    def _changed(self) -> None:
+        self.revalidate()
+
+    # -- validation ---------------------------------------------------------------------
+
+    def mark_tried(self) -> None:
+        """Generate was pressed: from now on an empty prompt is reported too."""
+        self._tried = True
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        if not self.is_mounted:
+            return
+        length = len(self.prompt)
+        count = self.query_one("#count", Static)
+        count.update(Content(f"{length}/{MAX_PROMPT}"))
+        count.set_class(length > MAX_PROMPT, "-over")
+        self._serial += 1
+        self._validate(self.requests(), self._tried, self._serial)
+
+    @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
+    def _validate(self, requests: list[GenerationRequest], tried: bool, serial: int) -> None:
+        found: list[str] = []
+        for request in requests:
+            for err in problems(request):
+                if err.field == "prompt" and not request.prompt.strip() and not tried:
+                    continue
+                if short_problem(err) not in found:
+                    found.append(short_problem(err))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Validated(found, serial))
+
+    @on(Validated)
+    def _show_problems(self, event: Validated) -> None:
+        if event.serial != self._serial:
+            return  # an older answer
+        box = self.query_one("#problems", Static)
+        box.update(Content("\n".join(event.problems[:3])))
+        box.display = bool(event.problems)
+        self.set_class(bool(event.problems), "-invalid")
+
+    def show_problem(self, text: str) -> None:
+        """A problem found at submit time (for example by the runner's own validation)."""
+        box = self.query_one("#problems", Static)
+        box.update(Content(plain(text, 300)))
+        box.display = True

@@ -1,0 +1,208 @@
+"""The preview of the selected task: its prompt and settings, its error or notice, and its
+results as thumbnails side by side. A comparison run shows every model's results, each
+labelled with the model, the time taken and the credits.
+
+Cards are rebuilt only when the set of files changes; a ThumbnailView decodes in a thread
+and its cache keeps a decoded file from being decoded again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from evolink_tui.core.history import TaskRecord
+
+from ..format import credits, duration, error_lines, plain, request_summary, state_label, time_taken
+from .thumbnail import ThumbnailView
+
+
+@dataclass(frozen=True)
+class ResultRef:
+    """One result: which record, which of its files (or None while there is none)."""
+
+    record_id: int
+    index: int | None
+
+
+def card_label(record: TaskRecord, index: int | None, many: bool) -> Content:
+    """Two lines: the model (and result number), then time taken and credits, or the state."""
+    label, role = state_label(record)
+    parts: list = [(plain(record.model, 40), "bold")]
+    if index is not None and many:
+        parts.append(f" #{index + 1}")
+    parts.append("\n")
+    if record.state == "completed":
+        parts.append(f"{duration(time_taken(record))} · {credits(record.credits)} cr")
+    else:
+        parts.append((label, f"${role}"))
+    return Content.assemble(*parts)
+
+
+class ResultCard(Vertical):
+    """A thumbnail (or what stands in for one) above its label."""
+
+    def __init__(self, ref: ResultRef, path: str | None, label: Content, placeholder: str) -> None:
+        super().__init__(classes="card")
+        self.ref = ref
+        self._path = path
+        self._label = label
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        if self._path:
+            yield ThumbnailView(self._path)
+        else:
+            yield Static(Content(self._placeholder), classes="card-placeholder")
+        yield Static(self._label, classes="card-label")
+
+    class Clicked(Message):
+        def __init__(self, ref: ResultRef) -> None:
+            super().__init__()
+            self.ref = ref
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Clicked(self.ref))
+
+
+class Preview(Vertical, can_focus=True):
+    """The selected task (and its comparison group) in detail."""
+
+    BORDER_TITLE = "Preview"
+
+    BINDINGS = [
+        Binding("left", "move(-1)", "Previous result", id="preview.left", show=False),
+        Binding("right", "move(1)", "Next result", id="preview.right", show=False),
+        Binding("r", "screen.regenerate", "Regenerate", id="preview.regenerate"),
+        Binding("t", "screen.retry", "Retry", id="preview.retry"),
+        Binding("c", "screen.copy_path", "Copy path", id="preview.copy_path"),
+        Binding("u", "screen.copy_url", "Copy URL", id="preview.copy_url"),
+        Binding("o", "screen.open_result", "Open", id="preview.open"),
+        Binding("s", "screen.show_sidecar", "Sidecar", id="preview.sidecar"),
+        Binding("f", "screen.use_as_reference", "Use as ref", id="preview.use_ref"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._signature: tuple = ()
+        self._refs: list[ResultRef] = []
+        self._selected = 0
+        self.record_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("No task selected. Write a prompt and press ctrl+j."), id="preview-head")
+        yield Static(id="preview-body")
+        yield Horizontal(id="cards")
+
+    # -- what is shown -------------------------------------------------------------------
+
+    def show(self, record: TaskRecord | None, group: list[TaskRecord]) -> None:
+        """Show ``record``; ``group`` is every record of its comparison run (or just it)."""
+        moved = (record.id if record else None) != self.record_id
+        self.record_id = record.id if record else None
+        head = self.query_one("#preview-head", Static)
+        body = self.query_one("#preview-body", Static)
+        if record is None:
+            head.update(Content("No task selected. Write a prompt and press ctrl+j."))
+            body.update("")
+            self._set_cards([], ())
+            return
+        label, role = state_label(record)
+        head_parts: list = [(plain(record.model), "bold"), " · ", (label, f"bold ${role}")]
+        if record.state == "processing":
+            head_parts.append(f" {record.progress}%")
+        if len(group) > 1:
+            head_parts.append(f" · comparison of {len(group)}")
+        head.update(Content.assemble(*head_parts))
+        body.update(self._body(record))
+        signature = tuple((r.id, r.state, tuple(r.files), r.finished_at, r.credits) for r in group)
+        if signature != self._signature:
+            self._set_cards(group, signature)
+        elif moved:
+            self._selected = self._first_of(record.id)
+            self._mark()
+
+    def _body(self, record: TaskRecord) -> Content:
+        lines: list[Content] = []
+        if record.prompt:
+            lines.append(Content(plain(record.prompt, 400)))
+        facts = [request_summary(record.request)]
+        if record.task_id:
+            facts.append(plain(record.task_id))
+        lines.append(Content.styled(" · ".join(facts), "dim"))
+        for name, value in error_lines(record.error):
+            lines.append(Content.assemble((f"{name}: ", "bold $error" if name == "Error" else "bold"), plain(value, 300)))
+        if record.notice:
+            lines.append(Content.assemble(("Notice: ", "bold $warning"), plain(record.notice, 300)))
+            lines.append(Content.styled("It keeps running: press t to check it again.", "dim"))
+        if record.state == "uncertain":
+            lines.append(Content.styled("The submit's outcome is unknown: press t to resend it with its own key"
+                                        " (never a double charge).", "$warning"))
+        return Content("\n").join(lines)
+
+    def _set_cards(self, group: list[TaskRecord], signature: tuple) -> None:
+        self._signature = signature
+        refs: list[ResultRef] = []
+        cards: list[ResultCard] = []
+        for record in group:
+            many = len(record.files) > 1
+            if record.files:
+                for index, path in enumerate(record.files):
+                    ref = ResultRef(record.id, index)
+                    refs.append(ref)
+                    cards.append(ResultCard(ref, path, card_label(record, index, many), ""))
+            elif len(group) > 1 or not record.is_finished:
+                label, _ = state_label(record)
+                ref = ResultRef(record.id, None)
+                refs.append(ref)
+                text = f"{label} {record.progress}%" if not record.is_finished else label
+                cards.append(ResultCard(ref, None, card_label(record, None, False), text))
+        old = self._refs[self._selected] if self._refs and self._selected < len(self._refs) else None
+        self._refs = refs
+        self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
+        box = self.query_one("#cards", Horizontal)
+        box.remove_children()
+        box.mount_all(cards)
+        box.display = bool(cards)
+        self.set_class(bool(cards), "-has-cards")
+        self._mark()
+
+    def _first_of(self, record_id: int | None) -> int:
+        for position, ref in enumerate(self._refs):
+            if ref.record_id == record_id:
+                return position
+        return 0
+
+    def _mark(self) -> None:
+        for position, card in enumerate(self.query(ResultCard)):
+            card.set_class(position == self._selected, "-selected")
+
+    # -- the selected result ---------------------------------------------------------------
+
+    @property
+    def selected(self) -> ResultRef | None:
+        if not self._refs:
+            return None
+        return self._refs[min(self._selected, len(self._refs) - 1)]
+
+    def on_result_card_clicked(self, message: ResultCard.Clicked) -> None:
+        message.stop()
+        self.select_card(message.ref)
+        self.focus()
+
+    def select_card(self, ref: ResultRef) -> None:
+        if ref in self._refs:
+            self._selected = self._refs.index(ref)
+            self._mark()
+
+    def action_move(self, step: int) -> None:
+        if self._refs:
+            self._selected = (self._selected + step) % len(self._refs)
+            self._mark()

@@ -1,0 +1,227 @@
+"""The live task list: one two-line row per task, newest first, cheap to update one row.
+
+Line 1: model, status, time left. Line 2: prompt excerpt, progress bar (or error code),
+credits and age. Rows come from history a page at a time; scrolling near the end asks for
+the next page (``NeedMore``).
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import events, on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from evolink_tui.core.history import TaskRecord
+
+from ..format import age, bar, credits, eta_left, plain, state_label
+
+STATUS_WIDTH = 14
+INFO_WIDTH = 11
+MIN_TASK_WIDTH = 12
+
+
+class _TaskCell(Text):
+    """The first cell of a row; remembers its record id so rows sort newest first."""
+
+    record_id: int = 0
+
+
+class TaskList(DataTable):
+    """Every task: model, prompt, status, progress, time left, credits, age."""
+
+    BORDER_TITLE = "Tasks"
+
+    BINDINGS = [
+        Binding("r", "screen.regenerate", "Regenerate", id="task.regenerate"),
+        Binding("t", "screen.retry", "Retry", id="task.retry"),
+        Binding("c", "screen.copy_path", "Copy path", id="task.copy_path"),
+        Binding("u", "screen.copy_url", "Copy URL", id="task.copy_url"),
+        Binding("o", "screen.open_result", "Open", id="task.open"),
+        Binding("s", "screen.show_sidecar", "Sidecar", id="task.sidecar"),
+        Binding("f", "screen.use_as_reference", "Use as ref", id="task.use_ref"),
+        Binding("home", "first_row", "First task", show=False, id="task.first"),
+        Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
+    ]
+
+    class Selected(Message):
+        """The highlighted task changed."""
+
+        def __init__(self, record_id: int | None) -> None:
+            super().__init__()
+            self.record_id = record_id
+
+    class NeedMore(Message):
+        """The user scrolled near the end of what is loaded."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        self._records: dict[int, TaskRecord] = {}
+        self._shown: dict[int, tuple] = {}  # what each row shows, to skip needless updates
+        self._task_width = 0
+        self._now = 0.0
+
+    # -- columns ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._build_columns()
+
+    def _wanted_task_width(self) -> int:
+        width = self.scrollable_content_region.width or self.size.width
+        return max(MIN_TASK_WIDTH, width - STATUS_WIDTH - INFO_WIDTH - 6 - 1)
+
+    def _build_columns(self) -> None:
+        self._task_width = self._wanted_task_width()
+        self.add_column("Task", width=self._task_width, key="task")
+        self.add_column("Status", width=STATUS_WIDTH, key="status")
+        self.add_column("left·cr·age", width=INFO_WIDTH, key="info")
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._wanted_task_width() != self._task_width:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        selected = self.selected_id
+        self.clear(columns=True)
+        self._shown.clear()
+        self._build_columns()
+        for record_id in sorted(self._records, reverse=True):
+            self._add(self._records[record_id])
+        if selected is not None:
+            self.select(selected)
+
+    # -- rows -------------------------------------------------------------------------
+
+    def _colour(self, role: str) -> Style:
+        value = self.app.theme_variables.get(role)
+        return Style(color=value, bold=True) if value else Style(bold=True)
+
+    def _cells(self, record: TaskRecord) -> tuple[Text, Text, Text]:
+        label, role = state_label(record)
+        task = _TaskCell(no_wrap=True, overflow="ellipsis", end="")
+        task.record_id = record.id
+        task.append(plain(record.model) or "?", "bold")
+        if record.group_id:
+            task.append(" ⇆", "dim")
+        task.append("\n")
+        task.append(plain(record.prompt, 200) or "(task checked by id)", "dim")
+
+        status = Text(no_wrap=True, overflow="ellipsis", end="")
+        status.append(label, self._colour(role))
+        if not record.is_finished and record.state == "processing":
+            status.append(f" {record.progress}%")
+        status.append("\n")
+        if record.error and record.state in ("failed", "submit_failed", "uncertain"):
+            status.append(plain(record.error.get("code") or "error", STATUS_WIDTH), self._colour("error"))
+        else:
+            status.append(bar(record.progress, STATUS_WIDTH - 2), self._colour(role))
+
+        return task, status, self._info_cell(*self._info(record))
+
+    def _info(self, record: TaskRecord) -> tuple[str, str]:
+        """The Left/cr/age cell's two lines: cheap, as the clock ticks them for every row."""
+        left = eta_left(record, self._now)
+        first = f"{left}s left" if left else ("…" if not record.is_finished else "")
+        return first, f"{credits(record.credits)} · {age(self._now - record.created_at)}"
+
+    @staticmethod
+    def _info_cell(first: str, second: str) -> Text:
+        info = Text(first, no_wrap=True, overflow="ellipsis", end="", justify="right")
+        info.append("\n")
+        info.append(second, "dim")
+        return info
+
+    def _add(self, record: TaskRecord) -> None:
+        cells = self._cells(record)
+        self._shown[record.id] = tuple(c.plain for c in cells)
+        self.add_row(*cells, height=2, key=str(record.id))
+
+    def upsert(self, record: TaskRecord, now: float) -> None:
+        """Show ``record``: a new row at the top, or its existing row updated in place."""
+        self._now = now
+        known = record.id in self._records
+        self._records[record.id] = record
+        if not known:
+            self._add(record)
+            if self.row_count > 1 and record.id > min(self._records):
+                self.sort("task", key=lambda cell: -cell.record_id)
+            return
+        self._update(record)
+
+    def _update(self, record: TaskRecord) -> None:
+        cells = self._cells(record)
+        shown = tuple(c.plain for c in cells)
+        old = self._shown.get(record.id)
+        if old == shown:
+            return
+        self._shown[record.id] = shown
+        for column, cell, before, after in zip(("task", "status", "info"), cells, old or (None,) * 3, shown):
+            if before != after:
+                self.update_cell(str(record.id), column, cell)
+
+    def add_older(self, records: list[TaskRecord], now: float) -> None:
+        """A page of older history, appended below (records newest first)."""
+        self._now = now
+        for record in records:
+            if record.id not in self._records:
+                self._records[record.id] = record
+                self._add(record)
+
+    def tick(self, now: float) -> None:
+        """Time moved: ages and time left change; only cells whose text changed are redrawn."""
+        self._now = now
+        for record_id, record in self._records.items():
+            shown = self._shown.get(record_id)
+            lines = self._info(record)
+            text = "\n".join(lines)
+            if shown is not None and shown[2] != text:
+                self._shown[record_id] = (shown[0], shown[1], text)
+                self.update_cell(str(record_id), "info", self._info_cell(*lines))
+
+    def clear_records(self) -> None:
+        self._records.clear()
+        self._rebuild()
+
+    def refresh_colours(self) -> None:
+        self._rebuild()
+
+    # -- selection ----------------------------------------------------------------------
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
+
+    @property
+    def selected_id(self) -> int | None:
+        if not self.row_count or self.cursor_row < 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        except Exception:
+            return None
+        return int(key.value) if key.value is not None else None
+
+    def record(self, record_id: int) -> TaskRecord | None:
+        return self._records.get(record_id)
+
+    def select(self, record_id: int) -> None:
+        try:
+            index = self.get_row_index(str(record_id))
+        except Exception:
+            return
+        self.move_cursor(row=index)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(self.selected_id))
+        if self.cursor_row >= self.row_count - 5:
+            self.post_message(self.NeedMore())
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if self.scroll_y >= self.max_scroll_y - 4:
+            self.post_message(self.NeedMore())

@@ -1,0 +1,39 @@
+"""The one-line bar on top: app name, DEMO label, which key is in use, running tasks and
+the credits reserved by this run of the app."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ..format import credits
+
+
+class TopBar(Widget):
+    demo: reactive[bool] = reactive(False)
+    key: reactive[str] = reactive("")
+    running: reactive[int] = reactive(0)
+    spent: reactive[float] = reactive(0.0)
+    endpoint: reactive[str] = reactive("")
+
+    def render(self) -> Content:
+        right = f"{self.running} running · " if self.running else ""
+        right += f"credits this run: {credits(self.spent) if self.spent else 0} "
+        left = self._left(detail=True)
+        if left.cell_length + len(right) + 1 > self.size.width:
+            left = self._left(detail=False)
+        gap = max(1, self.size.width - left.cell_length - len(right))
+        return Content.assemble(left, " " * gap, (right, "bold"))
+
+    def _left(self, *, detail: bool) -> Content:
+        parts: list = [(" evolink-tui ", "bold")]
+        if self.demo:
+            parts.append((" DEMO ", "bold $text-warning on $warning-muted"))
+            if detail:
+                parts.append((" simulator: no key, no network, no credits", "dim"))
+        else:
+            parts.append((f" key {self.key}", "dim"))
+            if detail and self.endpoint:
+                parts.append((f" · {self.endpoint}", "dim"))
+        return Content.assemble(*parts)

@@ -1,0 +1,107 @@
+"""Regenerate the SVG screenshots in screenshots/ from the demo (the built-in simulator).
+
+    python scripts/make_screenshots.py [--out screenshots]
+
+Runs the app headless at 100x30 against the in-process simulator with a clock that moves
+only when told (so "mid-run" really is mid-run, and the same every time), in a throwaway
+config/data/download directory: your own history and settings are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (100, 30)
+
+
+def _isolate(tmp: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("EVOLINK_"):
+            del os.environ[name]
+    os.environ["EVOLINK_TUI_CONFIG"] = str(tmp / "config.toml")
+    os.environ["EVOLINK_TUI_DATA_DIR"] = str(tmp / "data")
+    os.environ["EVOLINK_DOWNLOAD_DIR"] = str(tmp / "downloads")
+    os.environ["EVOLINK_SIM_IMAGE_SIZE"] = "256"
+    os.environ.pop("NO_COLOR", None)
+
+
+async def _shoot(app, path: Path, title: str) -> None:
+    app.clear_notifications()
+    await asyncio.sleep(0.05)
+    path.write_text(app.export_screenshot(title=title), "utf-8")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+async def main_and_picker(out: Path) -> None:
+    from tests.tui.helpers import StepClock, demo_app, run_for, type_text, wait_until
+
+    from evolink_tui.tui.screens.picker import ModelPicker
+
+    clock = StepClock()
+    app = demo_app(clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.client is not None)
+        await type_text(pilot, "a lighthouse at dusk, oil painting")
+        app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: len(app.records) == 2 and all(r.task_id for r in app.records.values()))
+        await run_for(pilot, clock, 3.0)
+        await wait_until(pilot, lambda: any(r.state == "processing" for r in app.records.values()))
+        await _shoot(app, out / "main-mid-run.svg", "evolink-tui: a comparison run in progress")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        await type_text(pilot, "fast")
+        await pilot.press("down", "space", "down", "down", "space")
+        await pilot.pause()
+        await _shoot(app, out / "model-picker.svg", "evolink-tui: pick models (type to filter, space marks)")
+
+
+async def comparison_and_gallery(out: Path) -> None:
+    from tests.tui.helpers import demo_app, finished, wait_until
+
+    from evolink_tui.core.validation import GenerationRequest
+    from evolink_tui.tui.screens.gallery import GalleryScreen
+    from evolink_tui.tui.widgets.thumbnail import ThumbnailView
+
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.client is not None)
+        app.main.composer.fill(GenerationRequest("three moons over a desert", model="z-image-turbo", n=2))
+        await pilot.press("ctrl+j")
+        app.main.composer.fill(GenerationRequest("a koi pond seen from above"))
+        app.main.composer.set_models(["gpt-image-1.5", "doubao-seedream-4.5", "nano-banana-2-lite"])
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 4), timeout=30)
+        drawn = lambda root: all(v.thumbnail is not None for v in root.query(ThumbnailView))  # noqa: E731
+        await wait_until(pilot, lambda: len(app.main.preview.query(ThumbnailView)) == 3 and drawn(app.main.preview))
+        await _shoot(app, out / "comparison.svg", "evolink-tui: one prompt, three models, side by side")
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen))
+        await wait_until(pilot, lambda: len(app.screen.query(ThumbnailView)) == 5 and drawn(app.screen))
+        await _shoot(app, out / "gallery.svg", "evolink-tui: the gallery")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evolink-shots-") as tmp:
+        _isolate(Path(tmp))
+        asyncio.run(main_and_picker(out))
+    with tempfile.TemporaryDirectory(prefix="evolink-shots-") as tmp:
+        _isolate(Path(tmp))
+        asyncio.run(comparison_and_gallery(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

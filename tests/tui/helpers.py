@@ -1,0 +1,112 @@
+"""Helpers for the TUI tests: the app on the in-process simulator with deterministic task
+ids, two clocks (``FakeClock``: every wait is instant; ``StepClock``: time moves only when
+the test says, so a task can be looked at mid-run) and small waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import Callable
+
+from evolink_tui.core.config import load_settings
+from evolink_tui.runtime import make_client
+from evolink_tui.simulator import FakeClock, FaultPlan
+from evolink_tui.tui.app import EvolinkApp
+
+START = 1_800_000_000.0
+
+
+class StepClock(FakeClock):
+    """A clock whose ``sleep`` waits until the test advances time past its deadline."""
+
+    def __init__(self, start: float = START) -> None:
+        super().__init__(start)
+        self._waiters: list[tuple[float, asyncio.Future]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        deadline = self.now() + max(0.0, float(seconds))
+        if deadline <= self.now():
+            await asyncio.sleep(0)
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((deadline, future))
+        await future
+
+    def advance(self, seconds: float) -> float:
+        now = super().advance(seconds)
+        for entry in list(self._waiters):
+            deadline, future = entry
+            if deadline <= now:
+                self._waiters.remove(entry)
+                if not future.done():
+                    future.get_loop().call_soon_threadsafe(_resolve, future)
+        return now
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def deterministic_client(faults: str | None = None) -> Callable:
+    """A client factory: the demo simulator with numbered task ids and optional faults."""
+    counter = itertools.count(1)
+
+    def factory(settings, clock=None):
+        client = make_client(settings, clock=clock)
+        if not hasattr(client, "simulator"):
+            return client
+        sim = client.simulator.state.sim
+        sim.new_task_id = lambda created: f"task-unified-{int(created)}-demo{next(counter):04d}"
+        if faults:
+            sim.faults = FaultPlan.parse(faults)
+        return client
+
+    return factory
+
+
+def demo_app(clock=None, *, faults: str | None = None, demo: bool = True, **kwargs) -> EvolinkApp:
+    clock = clock if clock is not None else FakeClock(START)
+    settings = load_settings(demo=demo)
+    return EvolinkApp(settings, clock=clock, client_factory=deterministic_client(faults), cursor_blink=False, **kwargs)
+
+
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Let the app run until ``predicate()`` holds (real time, small steps)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.02)
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*[("space" if ch == " " else ch) for ch in text])
+
+
+async def run_for(pilot, clock: StepClock, seconds: float, step: float = 0.5) -> None:
+    """Move a StepClock forward ``seconds``, letting the app work after each step."""
+    moved = 0.0
+    while moved < seconds:
+        clock.advance(step)
+        moved += step
+        await pilot.pause(0.01)
+
+
+def finished(app: EvolinkApp, count: int = 1) -> Callable[[], bool]:
+    return lambda: len(app.records) >= count and all(
+        r.is_finished and (r.files or r.state != "completed") for r in app.records.values()
+    ) and not any(w.is_running for w in app.workers if w.group == "tasks")
+
+
+def screen_text(app: EvolinkApp) -> str:
+    """What the terminal shows now, as plain text (one line per row)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+def problems_text(app: EvolinkApp) -> str:
+    """The composer's inline problems."""
+    box = app.main.query_one("#problems")
+    return str(box.content) if box.display else ""

@@ -1,0 +1,179 @@
+"""Submit, progress, completion, failure and retry, comparison, regenerate, check by id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Select, TextArea
+
+from evolink_tui.core.runner import COMPLETED, DOWNLOADED, FINISHED, PROGRESS, SUBMITTED, SUBMITTING
+from evolink_tui.core.validation import GenerationRequest
+from evolink_tui.tui.messages import TaskChanged
+from evolink_tui.tui.screens.check import CheckTaskScreen
+from evolink_tui.tui.screens.picker import ModelPicker
+from evolink_tui.tui.widgets.preview import Preview, ResultCard
+from evolink_tui.tui.widgets.tasklist import TaskList
+from evolink_tui.tui.widgets.thumbnail import ThumbnailView
+
+from .helpers import demo_app, finished, problems_text, run_for, screen_text, type_text, wait_until
+
+
+def row_text(app, record_id: int) -> str:
+    table = app.main.query_one(TaskList)
+    return " | ".join(cell.plain for cell in table.get_row(str(record_id)))
+
+
+async def test_submit_shows_progress_then_thumbnails(step_clock):
+    app = demo_app(step_clock)
+    seen: list[str] = []
+
+    def hook(message):
+        if isinstance(message, TaskChanged):
+            seen.append(message.kind)
+
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        await type_text(pilot, "a red fox in snow")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: SUBMITTED in seen, what="submitted")
+        [record_id] = app.records
+        assert app.main.query_one("#prompt", TextArea).text == "a red fox in snow"  # never cleared
+        await run_for(pilot, step_clock, 6.0)
+        await wait_until(pilot, lambda: app.records[record_id].state == "processing", what="processing")
+        row = row_text(app, record_id)
+        assert "gpt-image-1.5" in row and "running" in row and "█" in row and "s left" in row
+        assert "6 ·" in row  # credits reserved
+        assert "credits this run: 6" in app.main.topbar.render().plain
+        await run_for(pilot, step_clock, 6.0)
+        await wait_until(pilot, finished(app), what="finished")
+        record = app.records[record_id]
+        assert record.state == "completed" and Path(record.files[0]).is_file()
+        assert "done" in row_text(app, record_id)
+        preview = app.main.query_one(Preview)
+        await wait_until(pilot, lambda: all(v.thumbnail is not None for v in preview.query(ThumbnailView))
+                         and len(preview.query(ThumbnailView)) == 1, what="thumbnail")
+    assert seen[:2] == [SUBMITTING, SUBMITTED]
+    assert PROGRESS in seen
+    assert seen[-3:] == [COMPLETED, DOWNLOADED, FINISHED]
+
+
+async def test_failure_shows_code_resolution_and_retry_runs_with_a_new_key():
+    app = demo_app(faults="fail:service_error@submit*1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a castle")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="failed task")
+        [failed] = app.records.values()
+        assert failed.state == "failed"
+        text = screen_text(app)
+        assert "service_error" in text
+        assert "a retry may help" in text
+        assert "Retry after 1 minute" in text
+        app.main.query_one(TaskList).focus()
+        await pilot.press("t")
+        await wait_until(pilot, lambda: len(app.records) == 2 and finished(app, 2)(), what="retried task")
+        retried = max(app.records.values(), key=lambda r: r.id)
+        assert retried.state == "completed"
+        assert retried.request == failed.request
+        assert retried.idempotency_key != failed.idempotency_key
+
+
+async def test_non_retryable_failure_is_not_retried():
+    app = demo_app(faults="fail:content_policy_violation@submit*1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a castle")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="failed task")
+        assert "retrying will not help" in screen_text(app)
+        app.main.query_one(TaskList).focus()
+        await pilot.press("t")
+        await pilot.pause()
+        assert len(app.records) == 1
+
+
+async def test_comparison_across_two_models_shows_results_side_by_side():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a lighthouse")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker), what="picker")
+        await type_text(pilot, "turbo")
+        await pilot.press("down", "space", "ctrl+u")  # mark, then clear the marks
+        await pilot.press("space")
+        app.screen.query_one("#filter", Input).focus()
+        app.screen.query_one("#filter", Input).value = "lite"
+        await pilot.pause()
+        await pilot.press("down", "down", "space", "enter")  # nano-banana-2-lite
+        await wait_until(pilot, lambda: app.screen is app.main, what="picker closed")
+        assert app.main.composer.models == ("z-image-turbo", "nano-banana-2-lite")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 2), what="both finished")
+        records = sorted(app.records.values(), key=lambda r: r.id)
+        assert [r.model for r in records] == ["z-image-turbo", "nano-banana-2-lite"]
+        assert records[0].group_id and records[0].group_id == records[1].group_id
+        assert all(r.request["prompt"] == "a lighthouse" for r in records)
+        preview = app.main.query_one(Preview)
+        await wait_until(pilot, lambda: len(preview.query(ResultCard)) == 2, what="two cards")
+        labels = [str(card.query_one(".card-label").render()) for card in preview.query(ResultCard)]
+        assert "z-image-turbo" in labels[0] and "nano-banana-2-lite" in labels[1]
+        assert all(" cr" in label and "s ·" in label for label in labels)
+
+
+async def test_regenerate_refills_the_composer_with_exact_settings():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.main.composer.fill(GenerationRequest("a quiet harbour", model="gpt-4o-image", size="1024x1536", n=2))
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="first task")
+        app.main.composer.fill(GenerationRequest("something else"))
+        app.main.query_one(TaskList).focus()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.main.composer.prompt == "a quiet harbour", what="refilled")
+        composer = app.main.composer
+        assert composer.models == ("gpt-4o-image",)
+        assert composer.query_one("#size", Select).value == "1024x1536"
+        assert composer.query_one("#n", Select).value == 2
+        assert app.focused is composer.query_one("#prompt", TextArea)
+        composer.query_one("#size", Select).value = "1536x1024"
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 2), what="regenerated")
+        newest = max(app.records.values(), key=lambda r: r.id)
+        assert newest.request == {"prompt": "a quiet harbour", "model": "gpt-4o-image", "size": "1536x1024", "n": 2}
+
+
+async def test_check_task_by_id_adds_it_to_the_list():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.client is not None, what="client")
+        task = await app.client.submit(GenerationRequest("made elsewhere", model="z-image-turbo"))
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, CheckTaskScreen), what="check screen")
+        app.screen.query_one(Input).value = task.id
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.records) == 1 and finished(app)(), what="checked task")
+        [record] = app.records.values()
+        assert record.task_id == task.id and record.state == "completed" and record.files
+        assert app.main.query_one(TaskList).selected_id == record.id
+
+
+async def test_bad_task_id_is_reported_and_the_app_stays_up():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.check_task("task-does-not-exist")
+        await wait_until(pilot, lambda: any("404" in n.message for n in app._notifications), what="notice")
+        assert app.is_running and not app.records
+
+
+async def test_invalid_request_is_not_sent_and_the_prompt_stays():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+j")  # empty prompt
+        await pilot.pause()
+        assert not app.records
+        await wait_until(pilot, lambda: "Prompt: a prompt is required" in problems_text(app), what="inline problem")
+        area = app.main.query_one("#prompt", TextArea)
+        area.load_text("x" * 2001)
+        await wait_until(pilot, lambda: "at most 2000 characters" in problems_text(app), what="too long")
+        assert "2001/2000" in screen_text(app)
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert not app.records and area.text == "x" * 2001
