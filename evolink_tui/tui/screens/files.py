@@ -1,0 +1,409 @@
+"""The files screen: the quota, every stored file (paginated, sortable, filterable by name)
+and a preview of the chosen one, with its actions: upload, delete, use as reference or
+mask, make a mask, copy the URL.
+
+The screen only shows: the App's :class:`~evolink_tui.tui.files_flow.FilesFeature` does
+the network and hands each result to ``files_news``. The listing is read again when the
+screen opens, on ``r``, and after every upload or delete.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+
+from evolink_tui.core.files import SORTS, filter_files, format_left, kind_label, sort_files, time_left
+from evolink_tui.core.validation import human_size
+from evolink_tui.core.wire import FileInfo
+
+from ..format import plain
+from ..messages import (
+    FileBytesLoaded,
+    FilesDeleted,
+    FilesListed,
+    FilesListFailed,
+    FileUploaded,
+    FileUploadFailed,
+    FileUploadProgress,
+)
+from ..widgets.filetable import FileTable
+from ..widgets.quota import QuotaBar
+from ..widgets.thumbnail import ThumbnailView
+
+if TYPE_CHECKING:
+    from ..app import EvolinkApp
+
+PAGE_SIZE = 100
+PREVIEW_DELAY = 0.15  # seconds the cursor rests on a file before its preview is fetched
+
+
+def _summary(error: BaseException) -> str:
+    summary = getattr(error, "summary", None)
+    return summary() if callable(summary) else str(error)
+
+
+class FilesScreen(Screen):
+    """The quota, the table and the chosen file's preview; the actions act on that file
+    (or, for a delete, on every marked one)."""
+
+    app: "EvolinkApp"
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # the preview below the table, or beside it
+
+    BINDINGS = [
+        Binding("escape,f5", "back", "Back", id="files.back"),
+        Binding("f1,question_mark", "app.show_help", "Help", id="files.help"),
+    ]
+
+    def __init__(self, *, page_size: int = PAGE_SIZE) -> None:
+        super().__init__(id="files")
+        self.page_size = max(1, min(PAGE_SIZE, page_size))
+        self._files: list[FileInfo] = []
+        self._view: list[FileInfo] = []  # sorted and filtered
+        self._total = 0
+        self._page = 0
+        self._sort = "uploaded"
+        self._descending = SORTS["uploaded"][1]
+        self._marked: set[str] = set()
+        self._select_id: str | None = None  # highlight this file once it is listed
+        self._shown_id: str | None = None
+        self._partial = False
+        self._list_error = ""
+        self._upload_error = ""
+        self._fetch_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield QuotaBar(id="files-quota")
+        yield Input(placeholder="Filter by name (/)", id="files-filter", compact=True)
+        with Horizontal(id="files-body"):
+            yield FileTable(id="files-table")
+            with Vertical(id="file-side") as side:
+                side.border_title = "Preview"
+                yield ThumbnailView(id="file-thumb")
+                yield Static(id="file-details")
+        with Horizontal(id="files-status-row"):
+            yield Static(id="files-status")
+            yield ProgressBar(id="files-progress", show_eta=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#files-filter", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        self.query_one("#files-progress").display = False
+        self.table.focus()
+        state = self.app.files_state
+        self.query_one(QuotaBar).quota = state.quota
+        if state.loaded:
+            self._set_files(state.files, state.total)
+        self._status()
+        self._show_progress()
+        self.app.files_refresh()
+        self.set_interval(60, self._render_page)  # ages and time left move on
+
+    # -- the table --------------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> FileTable:
+        return self.query_one(FileTable)
+
+    @on(FileTable.Resized)
+    def _table_resized(self) -> None:
+        self._render_page()
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self._view) // self.page_size))
+
+    def page_files(self) -> list[FileInfo]:
+        start = self._page * self.page_size
+        return self._view[start:start + self.page_size]
+
+    def _set_files(self, files: list[FileInfo], total: int) -> None:
+        self._files, self._total = files, total
+        ids = {f.file_id for f in files}
+        self._marked &= ids
+        self._apply_view()
+
+    def _apply_view(self, *, keep: str | None = None) -> None:
+        keep = keep or self._select_id or self.selected_id
+        text = self.query_one("#files-filter", Input).value
+        self._view = sort_files(filter_files(self._files, text), self._sort, self._descending)
+        if keep is not None:
+            for index, info in enumerate(self._view):
+                if info.file_id == keep:
+                    self._page = index // self.page_size
+                    break
+        self._page = max(0, min(self._page, self.pages - 1))
+        self._render_page(keep)
+
+    def _render_page(self, keep: str | None = None) -> None:
+        keep = keep or self.selected_id
+        files = self.page_files()
+        if self.table.show(files, self.app.clock.now(), self._marked, (self._sort, self._descending), keep):
+            if keep == self._select_id:
+                self._select_id = None
+        self._status()
+        self._show_selected()
+
+    # -- news from the App --------------------------------------------------------------------------------
+
+    def files_news(self, message) -> None:
+        if isinstance(message, FilesListed):
+            self._list_error = ""
+            self._partial = message.partial
+            if message.quota is not None:
+                self.query_one(QuotaBar).quota = message.quota
+            self._set_files(message.files, message.total)
+        elif isinstance(message, FilesListFailed):
+            self._list_error = f"Could not read the files: {_summary(message.error)}"
+            self._status()
+        elif isinstance(message, FileUploadProgress):
+            self._show_progress()
+        elif isinstance(message, FileUploaded):
+            self._select_id = message.info.file_id
+            self._upload_error = ""
+            self._show_progress()
+        elif isinstance(message, FileUploadFailed):
+            self._show_progress()
+            self._upload_error = f"Upload failed: {_summary(message.error)} (u tries again)"
+            self._status()
+        elif isinstance(message, FilesDeleted):
+            self._marked -= set(message.deleted)
+        elif isinstance(message, FileBytesLoaded):
+            info = self.selected
+            if info is not None and info.file_url == message.key:
+                self._show_thumbnail(message.data, message.error)
+
+    def _status(self) -> None:
+        parts: list = []
+        count = len(self._view)
+        parts.append(f"page {self._page + 1} of {self.pages} · {self._total} file{'s' if self._total != 1 else ''}")
+        text = self.query_one("#files-filter", Input).value.strip()
+        if text:
+            parts.append(f" · {count} match '{plain(text, 30)}'")
+        if self._partial:
+            parts.append(" · reading more…")
+        parts.append(f" · sorted by {SORTS[self._sort][0]} {'↓' if self._descending else '↑'}")
+        if self._marked:
+            parts.append((f" · {len(self._marked)} marked", "bold $accent"))
+        progress = self.app.files_state.progress
+        if progress:
+            done, total = sum(d for d, _ in progress.values()), sum(t for _, t in progress.values())
+            parts.append((f" · uploading {human_size(done)} of {human_size(total)}", "$accent"))
+        line = Content.assemble(*parts)
+        error = self._list_error or self._upload_error
+        if error:
+            line = Content.assemble((plain(error, 300), "bold $error"), "\n", line)
+        elif not self._files and self.app.files_state.loaded:
+            line = Content.assemble(("No files stored. Press u to upload one.", "$text-muted"), "\n", line)
+        status = self.query_one("#files-status", Static)
+        status.update(line)
+
+    def _show_progress(self) -> None:
+        progress = self.app.files_state.progress
+        bar = self.query_one("#files-progress", ProgressBar)
+        self._status()
+        if not progress:
+            bar.display = False
+            return
+        done = sum(d for d, _ in progress.values())
+        total = sum(t for _, t in progress.values())
+        bar.display = True
+        bar.update(total=max(total, 1), progress=done)
+
+    # -- the selected file ----------------------------------------------------------------------------------
+
+    @property
+    def selected_id(self) -> str | None:
+        return self.table.selected_id
+
+    @property
+    def selected(self) -> FileInfo | None:
+        file_id = self.selected_id
+        return next((f for f in self._files if f.file_id == file_id), None)
+
+    @on(DataTable.RowHighlighted, "#files-table")
+    def _highlighted(self) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        info = self.selected
+        details = self.query_one("#file-details", Static)
+        if info is None:
+            details.update(Content.styled("No file chosen.", "dim"))
+            self._shown_id = None
+            self.query_one("#file-thumb", ThumbnailView).set_source(None)
+            return
+        now = self.app.clock.now()
+        left = time_left(info, now)
+        lines = [
+            Content.styled(plain(info.name, 120), "bold"),
+            Content(f"{kind_label(info)} · {human_size(info.file_size)} · {format_left(left)} left"),
+            Content.styled(plain(info.file_id), "dim"),
+            Content.styled(plain(info.file_url or "(no URL)", 300), "dim"),
+        ]
+        if info.upload_path:
+            lines.insert(2, Content(f"folder {plain(info.upload_path, 60)}"))
+        details.update(Content("\n").join(lines))
+        if info.file_id == self._shown_id:
+            return
+        self._shown_id = info.file_id
+        thumb = self.query_one("#file-thumb", ThumbnailView)
+        thumb.set_source(None)
+        if self._fetch_timer is not None:
+            self._fetch_timer.stop()
+            self._fetch_timer = None
+        if not info.file_url:
+            return
+        data = self.app.files_state.bytes.get(info.file_url)
+        if data is not None:
+            thumb.set_source(data)
+        else:  # fetched once the cursor rests: holding an arrow key sends nothing
+            self._fetch_timer = self.set_timer(PREVIEW_DELAY, lambda: self._fetch_preview(info.file_url))
+
+    def _fetch_preview(self, url: str) -> None:
+        self._fetch_timer = None
+        info = self.selected
+        if info is not None and info.file_url == url:
+            data = self.app.files_bytes(url)
+            if data is not None:
+                self.query_one("#file-thumb", ThumbnailView).set_source(data)
+
+    def _show_thumbnail(self, data: bytes | None, error: BaseException | None) -> None:
+        thumb = self.query_one("#file-thumb", ThumbnailView)
+        if data is not None:
+            thumb.set_source(data)
+        elif error is not None:
+            details = self.query_one("#file-details", Static)
+            details.update(Content.assemble(details.content, "\n", Content.styled("No preview: " + plain(
+                getattr(error, "message", "") or str(error), 120), "$warning")))
+
+    # -- actions --------------------------------------------------------------------------------------------
+
+    def _chosen(self) -> FileInfo | None:
+        info = self.selected
+        if info is None:
+            self.notify("No file chosen: upload one with u.", severity="warning", markup=False)
+        return info
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one("#files-filter", Input):
+            self.table.focus()
+            return
+        self.app.pop_screen()
+
+    def action_upload_file(self) -> None:
+        self.app.open_upload_dialog()
+
+    def action_refresh_files(self) -> None:
+        self.app.files_refresh()
+        self.notify("Reading the files again.", markup=False, timeout=2)
+
+    def action_toggle_mark(self) -> None:
+        info = self.selected
+        if info is None:
+            return
+        self._marked ^= {info.file_id}
+        row = self.table.cursor_row
+        self.table.set_mark(info, info.file_id in self._marked)
+        if row < self.table.row_count - 1:
+            self.table.move_cursor(row=row + 1)
+        self._status()
+
+    def action_mark_all(self) -> None:
+        ids = {f.file_id for f in self.page_files()}
+        self._marked = self._marked - ids if ids <= self._marked else self._marked | ids
+        self._render_page()
+
+    def action_delete_files(self) -> None:
+        from .confirm import ConfirmScreen
+
+        chosen = [f for f in self._files if f.file_id in self._marked]
+        if not chosen:
+            info = self._chosen()
+            if info is None:
+                return
+            chosen = [info]
+        names = ", ".join(plain(f.name, 40) for f in chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+        count = len(chosen)
+        body = Content.assemble(
+            "Delete ", (f"{count} file{'s' if count != 1 else ''}", "bold"), f": {names}?\n\n",
+            f"This cannot be undone. {'Their URLs stop' if count != 1 else 'Its URL stops'} working, and the "
+            f"quota goes down by {count}.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.files_delete([f.file_id for f in chosen])
+
+        self.app.push_screen(ConfirmScreen("Delete files", body, yes="Delete", no="Cancel", danger=True), answer)
+
+    def action_use_file_as_reference(self) -> None:
+        if info := self._chosen():
+            self.app.call_later(self.app.use_file_as_reference, info)
+
+    def action_use_file_as_mask(self) -> None:
+        if info := self._chosen():
+            self.app.use_file_as_mask(info)
+
+    def action_make_mask(self) -> None:
+        if info := self._chosen():
+            if not info.file_url:
+                self.notify("The server gave this file no URL.", severity="warning", markup=False)
+                return
+            self.app.open_mask_maker(url=info.file_url, name=info.name, reference=info.file_url)
+
+    def action_copy_file_url(self) -> None:
+        if info := self._chosen():
+            if not info.file_url:
+                self.notify("The server gave this file no URL.", severity="warning", markup=False)
+                return
+            self.app.copy_to_clipboard(info.file_url)
+            self.notify(f"Copied the URL (it works until the file expires): {plain(info.file_url, 120)}",
+                        markup=False)
+
+    def action_sort_next(self) -> None:
+        keys = list(SORTS)
+        self._sort = keys[(keys.index(self._sort) + 1) % len(keys)]
+        self._descending = SORTS[self._sort][1]
+        self._apply_view()
+
+    def action_sort_reverse(self) -> None:
+        self._descending = not self._descending
+        self._apply_view()
+
+    @on(DataTable.HeaderSelected, "#files-table")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key not in SORTS:
+            return
+        if key == self._sort:
+            self._descending = not self._descending
+        else:
+            self._sort, self._descending = key, SORTS[key][1]
+        self._apply_view()
+
+    def action_page(self, step: int) -> None:
+        page = max(0, min(self.pages - 1, self._page + step))
+        if page != self._page:
+            self._page = page
+            self._render_page()
+            self.table.move_cursor(row=0)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#files-filter", Input).focus()
+
+    @on(Input.Changed, "#files-filter")
+    def _filter_changed(self) -> None:
+        self._page = 0
+        self._apply_view()
+
+    @on(Input.Submitted, "#files-filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
