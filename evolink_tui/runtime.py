@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from .core.client import EvolinkClient
+from typing import TYPE_CHECKING
+
 from .core.config import Settings
+
+if TYPE_CHECKING:
+    from .core.client import EvolinkClient
 
 
 def make_client(settings: Settings, *, clock=None, **kwargs) -> EvolinkClient:
     """A client for ``settings``; in demo mode the simulator answers in-process, no network."""
+    from .core.client import EvolinkClient  # deferred: httpx loads with the first client, after the first frame
+
     if settings.demo:
         from .simulator import create_app, demo_transport  # deferred: only the demo needs it
 

@@ -250,11 +250,11 @@ async def test_uploads_are_not_retried_after_the_server_may_have_stored_them(cli
 
 async def test_retry_events_are_reported(client, sim):
     events = []
-    client.listeners.append(lambda kind, data: events.append((kind, data["op"], data["error"].code)))
+    client.listeners.append(lambda kind, data: events.append((kind, data["op"], data.get("error") and data["error"].code)))
     task = await client.submit(GenerationRequest("tell me"))
     sim.faults = FaultPlan.parse("502@poll*1")
     await client.get_task(task.id)
-    assert events == [("retry", "poll", 502)]
+    assert events == [("answer", "submit", None), ("retry", "poll", 502), ("answer", "poll", None)]
 
 
 async def test_credits_extra_endpoint(client, sim):

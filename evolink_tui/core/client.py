@@ -151,6 +151,9 @@ class EvolinkClient:
     # -- events -------------------------------------------------------------------
 
     def _emit(self, event: str, **data) -> None:
+        """Tell every listener ``listener(event, data)``: ``retry`` (op, path, attempt, delay,
+        error) before each retry; then ``answer`` (op, path, attempt) after a good answer, or
+        ``error`` (op, path, attempt, error) when the call fails for good."""
         for listener in list(self.listeners):
             try:
                 listener(event, data)
@@ -181,24 +184,28 @@ class EvolinkClient:
             except httpx.TransportError as exc:
                 err = EvolinkError("local", "network", describe_network_error(exc))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, None)
+                    await self._wait(call, attempt, err, None, path)
                     continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise err from exc
             try:
-                return self._parse(call, response)
+                data = self._parse(call, response)
             except EvolinkError as err:
                 retry = (
                     (err.kind == "local" and err.code == "malformed" and call.retry_malformed)
                     or (err.status in call.retry_statuses)
                 )
                 if retry and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, err.retry_after)
+                    await self._wait(call, attempt, err, err.retry_after, path)
                     continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise
+            self._emit("answer", op=call.op, path=path, attempt=attempt)
+            return data
 
-    async def _wait(self, call: _Call, attempt: int, err: EvolinkError, retry_after: float | None) -> None:
+    async def _wait(self, call: _Call, attempt: int, err: EvolinkError, retry_after: float | None, path: str) -> None:
         delay = self.retry.delay(attempt, retry_after)
-        self._emit("retry", op=call.op, attempt=attempt, delay=delay, error=err)
+        self._emit("retry", op=call.op, path=path, attempt=attempt, delay=delay, error=err)
         await self.clock.sleep(delay)
 
     def _parse(self, call: _Call, response: httpx.Response) -> Any:

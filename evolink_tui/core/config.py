@@ -147,6 +147,26 @@ def read_config_file(path: Path) -> tuple[dict, str | None]:
     return data, None
 
 
+def config_line(path: Path, key: str) -> int | None:
+    """The line of ``path`` where top-level ``key`` is set, for messages (None if not found)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("["):
+            return None  # a table: top-level keys come before the first one
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _at_line(path: Path, key: str) -> str:
+    line = config_line(path, key)
+    return f" at line {line}" if line else ""
+
+
 def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None) -> Settings:
     """Settings for this run. Raises ValidationError for a refused base URL."""
     env = os.environ if environ is None else environ
@@ -157,7 +177,7 @@ def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None 
     def pick(key: str) -> str | None:
         value = cfg.get(key)
         if value is not None and not isinstance(value, str):
-            warnings.append(f"The config file {cfg_path}: {key} must be a string; ignored.")
+            warnings.append(f"The config file {cfg_path}{_at_line(cfg_path, key)}: {key} must be a string; ignored.")
             return None
         return value
 
@@ -179,7 +199,9 @@ def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None 
             if env.get(env_name):
                 return check_base_url(env_name, env[env_name])
             configured = pick(key)
-            return check_base_url(f"{key} in the config file {cfg_path}", configured) if configured else default
+            if not configured:
+                return default
+            return check_base_url(f"{key} in the config file {cfg_path}{_at_line(cfg_path, key)}", configured)
 
         settings.base_url = base("EVOLINK_BASE_URL", "base_url", DEFAULT_BASE_URL)
         settings.files_base_url = base("EVOLINK_FILES_BASE_URL", "files_base_url", DEFAULT_FILES_BASE_URL)

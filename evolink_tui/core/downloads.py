@@ -28,11 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-import httpx
-
 from .. import __version__
 from .errors import EvolinkError
-from .imagetypes import EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
+from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .wire import Task
 
 try:  # POSIX: a live download holds a lock on its temporary file
@@ -133,7 +131,7 @@ def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, in
     if sniff(head) is None:  # judged by content, never by a name or a Content-Type
         raise EvolinkError("local", "refused", "not a JPEG/PNG/GIF/WebP image")
     try:
-        with Image.open(path) as image:
+        with DECODE_GATE, Image.open(path) as image:
             kind = KIND_BY_PIL_FORMAT.get(image.format or "")
             if kind is None:
                 raise EvolinkError("local", "refused", f"not a JPEG/PNG/GIF/WebP image ({image.format or 'unknown'})")
@@ -237,6 +235,19 @@ def _temp_file(dest_dir: Path, prefix: str, suffix: str) -> tuple[int, Path]:
     return fd, Path(name)
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why results could not be written into ``folder``, or None. Creates nothing (folders
+    are made on first use): a missing folder is fine if the nearest existing one is writable."""
+    probe = Path(folder).expanduser()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"no permission to write in {probe}"
+    return None
+
+
 def clean_partial_files(dest_dir: Path, *, min_age: float = 1.0) -> list[Path]:
     """Remove temporary files a killed process left in ``dest_dir``; the removed paths.
 
@@ -285,6 +296,8 @@ async def download_one(client, url: str, dest_dir: Path, stem: str, *,
     transport failure or a truncated body, ``download`` for an HTTP error, ``refused`` for
     anything that is not an acceptable image, ``disk`` when it cannot be written.
     """
+    import httpx  # deferred: loaded with the client anyway; the TUI imports this module before it has one
+
     from .client import parse_retry_after
 
     try:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .validation import GenerationRequest
 from .wire import Task
 
 HISTORY_FILE = "history.sqlite3"
@@ -143,6 +144,11 @@ class TaskRecord:
     def urls_valid(self, now: float) -> bool:
         """Whether the result URLs should still work at ``now`` (unknown expiry: assume so)."""
         return self.url_expires_at is None or now < self.url_expires_at
+
+    def generation_request(self) -> GenerationRequest:
+        """The request this record submitted (or will submit): what a resend sends again
+        and what regenerate refills the composer with."""
+        return GenerationRequest.from_body(self.request)
 
     def as_task(self) -> Task:
         """The task as last received (or rebuilt from the columns for old rows)."""
@@ -390,13 +396,29 @@ class History:
             return int(self._db().execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
 
     def search(self, text: str = "", *, model: str | None = None, status: str | None = None,
-               since: float | None = None, until: float | None = None, limit: int = 200) -> list[TaskRecord]:
-        """Newest first. ``text`` matches the prompt or the task id; ``status`` is a state, or
-        ``unfinished``, ``uncertain``, ``expired`` or ``undownloaded`` (results not yet on disk)."""
+               since: float | None = None, until: float | None = None, limit: int = 200,
+               offset: int = 0) -> list[TaskRecord]:
+        """Newest first, a page at a time. Every word of ``text`` is in the prompt or the task id;
+        ``status`` is a state, or ``unfinished``, ``uncertain``, ``expired`` or ``undownloaded``
+        (results not yet on disk)."""
+        where, params = self._filter(text, model, status, since, until)
+        return self._read(f"SELECT * FROM tasks{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+
+    def count_matching(self, text: str = "", *, model: str | None = None, status: str | None = None,
+                       since: float | None = None, until: float | None = None) -> int:
+        """How many records :meth:`search` would find with no limit."""
+        where, params = self._filter(text, model, status, since, until)
+        with self._lock:
+            return int(self._db().execute(f"SELECT COUNT(*) FROM tasks{where}", params).fetchone()[0])
+
+    @staticmethod
+    def _filter(text: str, model: str | None, status: str | None, since: float | None,
+                until: float | None) -> tuple[str, tuple]:
+        """The WHERE clause (with its parameters) of a search."""
         clauses, params = [], []
-        if text:
+        for word in text.split():  # every word, in the prompt or the task id
             clauses.append("(prompt LIKE ? ESCAPE '\\' OR task_id LIKE ? ESCAPE '\\')")
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             params += [pattern, pattern]
         if model:
             clauses.append("model = ?")
@@ -419,8 +441,11 @@ class History:
         if until is not None:
             clauses.append("created_at < ?")
             params.append(until)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self._read(f"SELECT * FROM tasks{where} ORDER BY id DESC LIMIT ?", (*params, limit))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
+
+    def in_group(self, group_id: str) -> list[TaskRecord]:
+        """Every task of one comparison run, in order."""
+        return self._read("SELECT * FROM tasks WHERE group_id = ? ORDER BY id", (group_id,))
 
     def unfinished(self) -> list[TaskRecord]:
         marks = ",".join("?" for _ in UNFINISHED_STATES)

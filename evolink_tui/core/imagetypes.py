@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 MIME_BY_KIND = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
@@ -35,3 +37,40 @@ def sniff_file(path: Path) -> str | None:
 def is_url(text: str) -> bool:
     lowered = text.strip().lower()
     return lowered.startswith(("http://", "https://"))
+
+
+def _decode_slots() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 2
+    return max(1, cores - 1)
+
+
+class _DecodeGate:
+    """Held while Pillow decodes a whole image in a worker thread (verifying a download, making
+    a thumbnail). Pillow decodes without the GIL, so decoders on every core at once would leave
+    the event loop waiting for a CPU: one core is always left free for it, and a worker thread
+    that decodes runs at a lower priority than the event loop (Linux: threads have their own
+    nice value) so the screen keeps its frames when the machine is busy."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self._local = threading.local()
+
+    def __enter__(self) -> "_DecodeGate":
+        if not getattr(self._local, "niced", False) and threading.current_thread() is not threading.main_thread():
+            self._local.niced = True
+            try:
+                thread = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + 5))
+            except (AttributeError, OSError):  # pragma: no cover - not Linux, or not allowed
+                pass
+        self._slots.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._slots.release()
+
+
+DECODE_GATE = _DecodeGate(_decode_slots())

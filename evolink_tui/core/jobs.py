@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .client import EvolinkClient
 from .errors import EvolinkError
 from .validation import GenerationRequest
 from .wire import FileInfo
+
+if TYPE_CHECKING:
+    from .client import EvolinkClient
 
 
 def reference_name(path: Path, tag: str = "") -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .client import EvolinkClient, new_idempotency_key
 from .downloads import Download, download_results, download_state
 from .errors import EvolinkError, ValidationError
 from .history import History, TaskRecord
@@ -20,6 +19,9 @@ from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
 from .validation import GenerationRequest, validate
 from .wire import Task
+
+if TYPE_CHECKING:  # httpx (through the client) loads with the first client, not with the TUI
+    from .client import EvolinkClient
 
 # Event kinds, in the order a task meets them.
 SUBMITTING = "submitting"      # recorded, about to upload/submit
@@ -85,6 +87,8 @@ class Runner:
 
     def prepare(self, request: GenerationRequest, *, group_id: str | None = None) -> int:
         """Validate (raises ValidationError, nothing recorded) and record the request."""
+        from .client import new_idempotency_key
+
         validate(request)
         return self.history.record_submission(request.to_body(), new_idempotency_key(), group_id=group_id)
 
@@ -103,7 +107,7 @@ class Runner:
                 return record
             return await self.resume(record) or self.history.get(record_id)  # type: ignore[return-value]
         if request is None:
-            request = GenerationRequest.from_json(_request_json(record.request))
+            request = record.generation_request()
         self._emit(TaskEvent(SUBMITTING, record_id))
         started = self.client.clock.now()
         try:
@@ -251,9 +255,3 @@ class Runner:
         if task.status == "completed":
             return await self.follow(record.id, task)
         return self.history.get(record.id)
-
-
-def _request_json(body: dict) -> dict:
-    """A submitted JSON body back into GenerationRequest fields."""
-    return {"prompt": body.get("prompt", ""), "model": body.get("model", ""), "size": body.get("size"),
-            "n": body.get("n"), "images": body.get("image_urls") or [], "mask": body.get("mask_url")}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .imagetypes import DECODE_GATE
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from PIL import Image as PILImage
 
@@ -108,7 +110,7 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
         image = Image.open(opened)
     except Image.DecompressionBombError as error:  # far past Pillow's own limit
         raise ValueError(f"image too large to show: {error}") from None
-    with image:
+    with DECODE_GATE, image:  # one core stays free for the event loop
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise ValueError(

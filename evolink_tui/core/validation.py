@@ -63,6 +63,12 @@ class GenerationRequest:
         return cls(prompt=data.get("prompt", ""), model=data.get("model") or "", size=data.get("size"),
                    n=data.get("n"), images=tuple(data.get("images") or ()), mask=data.get("mask"))
 
+    @classmethod
+    def from_body(cls, body: dict) -> "GenerationRequest":
+        """A submitted JSON body (see :meth:`to_body`) back into a request."""
+        return cls(prompt=body.get("prompt", ""), model=body.get("model") or "", size=body.get("size"),
+                   n=body.get("n"), images=tuple(body.get("image_urls") or ()), mask=body.get("mask_url"))
+
 
 def _list(values) -> str:
     return ", ".join(values)

@@ -88,6 +88,8 @@ class FaultMiddleware:
             "authorization": "authorization" in headers,
             "idempotency_key": headers.get("idempotency-key"), "user_agent": headers.get("user-agent"),
             "time": sim.now(),
+            # (address, port) of the TCP connection it came on: distinct values = connections used
+            "client": tuple(scope["client"]) if scope.get("client") else None,
         })
         plan = sim.faults
         override = sim.overrides.get(endpoint) if endpoint is not None else None

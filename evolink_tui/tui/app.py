@@ -11,6 +11,7 @@ errors are turned into notifications in one place and never end the app.
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from pathlib import Path
 
@@ -25,15 +26,18 @@ from evolink_tui.core.clock import RealClock
 from evolink_tui.core.config import Settings, load_settings, save_api_key, update_config_file
 from evolink_tui.core.errors import EvolinkError, ValidationError
 from evolink_tui.core.history import History, TaskRecord, history_path
-from evolink_tui.core.recovery import recover
-from evolink_tui.core.runner import Runner, TaskEvent, _request_json
+from evolink_tui.core.runner import Runner, TaskEvent
 from evolink_tui.core.validation import GenerationRequest, problems
 from evolink_tui.runtime import make_client
 
 from .commands import EvolinkCommands
+from .connection import Connection
+from .files_flow import FilesFeature
 from .format import plain, short_problem
-from .messages import ClientReady, HistoryLoaded, KeySaved, RecordRefreshed, TaskChanged, task_message
+from .messages import (ClientReady, ConnectionChanged, HistoryLoaded, KeySaved, RecordRefreshed, TaskChanged,
+                       task_message)
 from .notices import notice_for
+from .recovery_view import is_resendable, recover_at_start
 from .screens.main import MainScreen
 from .widgets.tasklist import TaskList
 
@@ -49,7 +53,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class EvolinkApp(App[int]):
+class EvolinkApp(App[int], FilesFeature):
     """The Evolink Image API, keyboard first."""
 
     CSS_PATH = "styles.tcss"
@@ -75,6 +79,7 @@ class EvolinkApp(App[int]):
         self._history_done = False
         self._history_loading = False
         self._warned_offline: set[int] = set()
+        self.connection = Connection()  # what is failing and being retried: "offline, retrying"
         self._select_task_id: str | None = None
         self._main = MainScreen(cursor_blink=cursor_blink)
 
@@ -92,13 +97,12 @@ class EvolinkApp(App[int]):
             self.theme = self.settings.theme
         self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._history_loading = True
+        self._read_history(0, first=True)  # from disk, in a thread, while the first frame is drawn
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(1.0, self._tick)
 
     def _after_first_frame(self) -> None:
-        self._ensure_runner()
-        self._history_loading = True
-        self._read_history(0, first=True)
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
         if not self.settings.has_key and not self.settings.demo:
@@ -116,6 +120,9 @@ class EvolinkApp(App[int]):
         """The one shared client and the runner on it (no network: nothing is sent here)."""
         self.client = self._client_factory(self.settings, clock=self._clock_arg)
         self.runner = Runner(self.client, self.history, self.settings.download_dir, on_event=self._on_event)
+        self.connection = Connection()  # a new client: nothing known to fail yet
+        self.client.listeners.append(self._client_event)
+        self.post_message(ConnectionChanged())
         self.post_message(ClientReady())
         return self.runner
 
@@ -129,6 +136,9 @@ class EvolinkApp(App[int]):
 
     @on(HistoryLoaded)
     def _history_loaded(self, message: HistoryLoaded) -> None:
+        if not self.main.ready:  # read before the main screen was composed: shown once it is
+            self.call_after_refresh(self._history_loaded, message)
+            return
         self._history_loading = False
         self._history_offset = message.offset + len(message.records)
         self._history_done = self._history_offset >= message.total or not message.records
@@ -136,8 +146,12 @@ class EvolinkApp(App[int]):
             self._remember(record)
         if self.main.ready:
             self.main.show_older(message.records)
-        if message.first:
-            self.run_worker(self._recover(), name="recover", group="tasks", exit_on_error=False)
+        if message.first:  # the client (httpx; the demo's simulator) is built after the frame that shows history
+            self.call_after_refresh(
+                lambda: self.run_worker(self._recover(), name="recover", group="tasks", exit_on_error=False))
+        # What startup made, and the rows of history, stay: full collections (pauses of tens of
+        # ms while scrolling through thousands of rows) then walk only what came after.
+        self.call_after_refresh(gc.freeze)
 
     def load_more_history(self) -> None:
         if not self._history_loading and not self._history_done:
@@ -145,10 +159,13 @@ class EvolinkApp(App[int]):
             self._read_history(self._history_offset)
 
     async def _recover(self) -> None:
-        """What an earlier run left under way: polled, downloaded, or marked uncertain."""
-        summary = await recover(self._ensure_runner(), self.history)
-        for record in summary.records:
-            self.post_message(RecordRefreshed(record))
+        """What an earlier run left under way: shown at once, then polled, downloaded, or
+        marked uncertain (see recovery_view.py); never what this run started itself."""
+        def announce(notice) -> None:
+            self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
+
+        await recover_at_start(self._ensure_runner(), self.history, running=self.session_ids,
+                               show=lambda record: self.post_message(RecordRefreshed(record)), announce=announce)
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -192,10 +209,18 @@ class EvolinkApp(App[int]):
         if record is None:
             return
         self._show(record)
+        self.files_task_changed(message)
         if message.kind == kinds.PROBLEM:
+            if self.connection.problem(record.task_id, message.event.error):
+                self._show_connection()
             if record.id in self._warned_offline:
                 return  # "offline, retrying" once per task is enough
             self._warned_offline.add(record.id)
+        elif self.connection.settle(record.task_id):
+            self._show_connection()
+        error = message.event.error
+        if message.kind == kinds.UNCERTAIN and error is not None and error.code == "interrupted":
+            return  # left by an earlier run: the startup notice said so (recovery_view.py)
         notice = notice_for(message, record, self.settings.download_dir)
         if notice is not None:
             self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
@@ -204,6 +229,29 @@ class EvolinkApp(App[int]):
         bar = self.main.topbar
         bar.spent = sum(self.records[i].credits or 0.0 for i in self.session_ids if i in self.records)
         bar.running = sum(1 for r in self.records.values() if not r.is_finished and r.state != "uncertain")
+        bar.unsure = sum(1 for r in self.records.values() if is_resendable(r))
+
+    # -- the connection: "offline, retrying" ------------------------------------------------------
+
+    def _client_event(self, event: str, data: dict) -> None:
+        """The client's listener (in a task worker, on this loop): a retry, or how a call ended."""
+        if event == "retry":
+            changed = self.connection.retrying(data.get("op", ""), data.get("path"), data.get("error"))
+        else:
+            changed = self.connection.answered(data.get("op", ""), data.get("path"))
+        if changed:
+            self.post_message(ConnectionChanged())
+
+    @on(ConnectionChanged)
+    def _show_connection(self) -> None:
+        """The top bar and every task row say what is failing now."""
+        if not self.main.ready:
+            return
+        self.main.topbar.offline = self.connection.label or ""
+        tasks = self.main.tasks
+        for record in self.records.values():
+            if (record.task_id and not record.is_finished) or tasks.flag(record.id):
+                tasks.set_flag(record.id, self.connection.task_label(record.task_id))
 
     def _tick(self) -> None:
         if self.main.ready:
@@ -258,7 +306,9 @@ class EvolinkApp(App[int]):
         if self._needs_key():
             return
         runner = self._ensure_runner()
-        if record.state in ("uncertain", "submitting") and record.task_id is None:
+        if self._in_flight(record.id):
+            self.notify("This task is being sent or followed right now.", markup=False)
+        elif record.state in ("uncertain", "submitting") and record.task_id is None:
             self.notify("Resending with the same idempotency key: the server will not charge twice.", markup=False)
             self._start(record.id, select=True)
         elif record.notice and not record.is_finished and record.task_id:
@@ -272,7 +322,7 @@ class EvolinkApp(App[int]):
                 self.notify(f"Retrying will not help: {error.get('resolution') or 'see the error'}. "
                             "Press r to edit and regenerate.", severity="warning", markup=False, timeout=8)
                 return
-            request = GenerationRequest.from_json(_request_json(record.request))
+            request = record.generation_request()
             try:
                 new_id = runner.prepare(request, group_id=record.group_id)
             except ValidationError as err:
@@ -280,10 +330,22 @@ class EvolinkApp(App[int]):
                 return
             self.notify("Retrying as a new task (with a new idempotency key).", markup=False)
             self._start(new_id, select=True)
+        elif record.needs_download:
+            self.notify("Downloading the results again (their URLs last 24 hours).", markup=False)
+            self.run_worker(runner.retry_downloads(record), name=f"task {record.id}", group="tasks",
+                            exit_on_error=False)
+        elif record.is_expired:
+            self.notify("The result URLs expired before they were downloaded (they last 24 hours); the record is "
+                        "kept. Press r to regenerate it.", severity="warning", markup=False, timeout=8)
         elif record.is_finished:
             self.notify("This task completed: nothing to retry. Press r to regenerate it.", markup=False)
         else:
             self.notify("This task is still running.", markup=False)
+
+    def _in_flight(self, record_id: int) -> bool:
+        """A worker of this app is sending, following or downloading the record now."""
+        return any(worker.name == f"task {record_id}" and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for worker in self.workers)
 
     def check_task(self, task_id: str) -> None:
         if self._needs_key():
@@ -296,9 +358,21 @@ class EvolinkApp(App[int]):
         while len(self.screen_stack) > 1 and self.screen is not self.main:
             await self.pop_screen()
 
+    async def reveal(self, record: TaskRecord, *, retry: bool = False) -> None:
+        """Show a task from the history search in the task list and the preview (with the
+        rest of its comparison run), selected; ``retry``: then retry it (t)."""
+        await self._back_to_main()
+        if record.group_id:
+            for sibling in self.history.in_group(record.group_id):
+                self._show(sibling)
+        self._show(self.history.get(record.id) or record, select=True)
+        self.main.tasks.focus()
+        if retry:
+            self.retry(self.records[record.id])
+
     async def regenerate(self, record: TaskRecord) -> None:
         await self._back_to_main()
-        request = GenerationRequest.from_json(_request_json(record.request))
+        request = record.generation_request()
         self.main.composer.fill(request)
         self.main.focus_prompt()
         self.notify(f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.",

@@ -143,3 +143,107 @@ class GalleryPage(Message):
         self.records = records
         self.next_offset = next_offset
         self.done = done
+
+
+# -- the Files API (see files_flow.py) ---------------------------------------------------------------
+
+
+class FilesListed(Message):
+    """Every file and the quota were read (``partial``: more pages are on their way)."""
+
+    def __init__(self, files: list, total: int, quota, *, partial: bool = False) -> None:
+        super().__init__()
+        self.files = files
+        self.total = total
+        self.quota = quota
+        self.partial = partial
+
+
+class FilesListFailed(Message):
+    """The listing or the quota could not be read; what was shown stays."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+class FileUploadProgress(Message):
+    """Bytes of an upload sent so far."""
+
+    def __init__(self, ticket: int, done: int, total: int) -> None:
+        super().__init__()
+        self.ticket = ticket
+        self.done = done
+        self.total = total
+
+
+class FileUploaded(Message):
+    """An upload was stored: ``info`` is what the server answered."""
+
+    def __init__(self, ticket: int, spec, info) -> None:
+        super().__init__()
+        self.ticket = ticket
+        self.spec = spec
+        self.info = info
+
+
+class FileUploadFailed(Message):
+    """An upload was refused, or never sent (``error`` says which); ``spec`` is kept."""
+
+    def __init__(self, ticket: int, spec, error: BaseException) -> None:
+        super().__init__()
+        self.ticket = ticket
+        self.spec = spec
+        self.error = error
+
+
+class FileUploadNeedsConfirm(Message):
+    """A file with the same name exists: uploading would overwrite it."""
+
+    def __init__(self, spec, existing) -> None:
+        super().__init__()
+        self.spec = spec
+        self.existing = existing
+
+
+class FilesDeleted(Message):
+    """Deletes done: the ids deleted and (id, error) for each that failed."""
+
+    def __init__(self, deleted: list[str], failed: list) -> None:
+        super().__init__()
+        self.deleted = deleted
+        self.failed = failed
+
+
+class FileBytesLoaded(Message):
+    """A stored file's bytes (for a thumbnail), or why they could not be fetched."""
+
+    def __init__(self, key: str, data: bytes | None, error: BaseException | None = None) -> None:
+        super().__init__()
+        self.key = key
+        self.data = data
+        self.error = error
+
+
+class ReferenceFitted(Message):
+    """A reference over 4 MB and its smaller version (``fitted``), or why it cannot fit."""
+
+    def __init__(self, ref: str, fitted=None, error: BaseException | None = None) -> None:
+        super().__init__()
+        self.ref = ref
+        self.fitted = fitted
+        self.error = error
+
+
+class ReferenceReplaced(Message):
+    """The fitted copy of ``ref`` was written to ``path``."""
+
+    def __init__(self, ref: str, path: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.path = path
+
+
+class ConnectionChanged(Message):
+    """Requests started or stopped failing: "offline, retrying" is shown or cleared
+    (what is failing is in ``app.connection``)."""

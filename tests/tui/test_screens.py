@@ -107,7 +107,7 @@ async def test_help_lists_the_keys_of_the_focused_panel():
 
 async def test_palette_commands_start_with_a_verb_and_run():
     verbs = {"Generate", "Pick", "Check", "Open", "Regenerate", "Retry", "Copy", "Show", "Use", "Recall",
-             "Change", "Enter", "Save", "Quit"}
+             "Change", "Enter", "Save", "Quit", "Search", "Resend", "Upload", "Delete", "Make", "Refresh"}
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]
     for required in ("Generate", "Pick models", "Check task by ID", "Open gallery", "Regenerate selected task",

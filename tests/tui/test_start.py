@@ -35,7 +35,8 @@ async def test_history_is_on_screen_at_once_and_nothing_is_sent(isolated_env):
     async with app.run_test(size=(100, 30)) as pilot:
         tasks = app.main.query_one(TaskList)
         await wait_until(pilot, lambda: tasks.row_count == 3, what="history rows")
-        assert app.client is not None
+        # the client (and the demo's simulator) is built just after the frame that shows history
+        await wait_until(pilot, lambda: app.client is not None, what="client")
         assert app.client.simulator.state.sim.requests == []  # startup sent nothing
 
 

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, TextArea
 
 from evolink_tui.core.history import TaskRecord
 
+from ..recovery_view import is_resendable
 from ..result_actions import ResultActions
 from ..widgets.composer import Composer
 from ..widgets.preview import Preview
@@ -22,6 +23,8 @@ from ..widgets.topbar import TopBar
 if TYPE_CHECKING:
     from ..app import EvolinkApp
 
+
+BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 
 class MainScreen(Screen, ResultActions):
     """Where people live: write, generate, watch, look."""
@@ -35,7 +38,9 @@ class MainScreen(Screen, ResultActions):
         Binding("f2,ctrl+o", "pick_models", "Models", id="pick_models"),
         Binding("f3,ctrl+t", "check_task", "Check ID", id="check_task"),
         Binding("f4,ctrl+g", "app.open_gallery", "Gallery", id="open_gallery"),
+        Binding("f5", "app.open_files", "Files", id="open_files"),
         Binding("ctrl+r", "recall_prompt", "Recall", id="recall_prompt"),
+        Binding("ctrl+f", "search_history", "History", id="search_history"),
         Binding("escape", "switch_panel", "Tasks/compose", show=False, id="switch_panel"),
         Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
     ]
@@ -43,6 +48,7 @@ class MainScreen(Screen, ResultActions):
     def __init__(self, *, cursor_blink: bool = True) -> None:
         super().__init__(id="main")
         self._cursor_blink = cursor_blink
+        self._resend_shown = False  # what the footer shows for t (see _sync_bindings)
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
@@ -56,29 +62,55 @@ class MainScreen(Screen, ResultActions):
     def on_mount(self) -> None:
         self.app.show_identity()
         self.query_one("#prompt", TextArea).focus()
+        self._wake_cursor()
+
+    # -- the prompt's cursor blinks a while after each keystroke, then stays lit: an idle app
+    # does no periodic work but its 1 s clock (blinking costs a frame twice a second) ----------
+
+    _blink_timer = None
+
+    @on(TextArea.Changed, "#prompt")
+    @on(TextArea.SelectionChanged, "#prompt")
+    def _wake_cursor(self) -> None:
+        if not self._cursor_blink:
+            return
+        self.query_one("#prompt", TextArea).cursor_blink = True
+        if self._blink_timer is not None:
+            self._blink_timer.stop()
+        self._blink_timer = self.set_timer(BLINK_FOR, self._rest_cursor)
+
+    def _rest_cursor(self) -> None:
+        self._blink_timer = None
+        self.query_one("#prompt", TextArea).cursor_blink = False
 
     # -- parts ------------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
         """Composed and not yet torn down: messages arriving around startup or exit wait or drop."""
-        return self.is_attached and bool(self.query(TaskList))
+        if not self.is_attached:
+            return False
+        tasks = self.query_one_optional("#tasks", TaskList)
+        return tasks is not None and tasks.is_attached
+
+    # By id: Textual caches id lookups, while a lookup by type walks the whole screen (every
+    # task event and clock tick asks for these several times).
 
     @property
     def composer(self) -> Composer:
-        return self.query_one(Composer)
+        return self.query_one("#composer", Composer)
 
     @property
     def tasks(self) -> TaskList:
-        return self.query_one(TaskList)
+        return self.query_one("#tasks", TaskList)
 
     @property
     def preview(self) -> Preview:
-        return self.query_one(Preview)
+        return self.query_one("#preview", Preview)
 
     @property
     def topbar(self) -> TopBar:
-        return self.query_one(TopBar)
+        return self.query_one("#topbar", TopBar)
 
     # -- showing tasks -------------------------------------------------------------------------
 
@@ -88,6 +120,8 @@ class MainScreen(Screen, ResultActions):
         self.tasks.upsert(record, now)
         if select:
             self.tasks.select(record.id)
+        if record.id == self.tasks.selected_id:
+            self._sync_bindings()  # t resends an uncertain submit, else retries
         shown = self.preview.record_id
         if shown == record.id or select or (record.group_id and self._group_of(shown) == record.group_id):
             self._show_preview(self.tasks.selected_id if not select else record.id)
@@ -114,7 +148,24 @@ class MainScreen(Screen, ResultActions):
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:
-        self._show_preview(message.record_id)
+        # The preview follows in the next frame: the frame that moves the cursor stays cheap,
+        # and when keys come faster than frames only the last selection is drawn.
+        self.call_after_refresh(self._selected_shown, message.record_id)
+
+    def _selected_shown(self, record_id: int | None) -> None:
+        if not self.ready or record_id != self.tasks.selected_id:
+            return
+        self._show_preview(record_id)
+        self._sync_bindings()
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when t changes meaning: every refresh rebuilds the whole
+        footer, which would cost each poll of the selected task and each scroll step a frame."""
+        found = self.current_result()
+        resendable = bool(found and is_resendable(found[0]))
+        if resendable != self._resend_shown:
+            self._resend_shown = resendable
+            self.refresh_bindings()
 
     @on(TaskList.NeedMore)
     def _need_more(self) -> None:
@@ -137,6 +188,38 @@ class MainScreen(Screen, ResultActions):
         return (record, 0 if record.files else None) if record else None
 
     # -- actions -----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``resend`` (t, in the footer as "Resend same key") only for an uncertain submit."""
+        if action == "resend":
+            found = self.current_result() if self.ready else None
+            return bool(found and is_resendable(found[0]))
+        return True
+
+    def action_resend(self) -> None:
+        if found := self.current_result():
+            self.app.retry(found[0])
+
+    def action_resend_uncertain(self) -> None:
+        """The palette's "Resend uncertain submit": the selected one, or show where one is."""
+        found = self.current_result()
+        if found and is_resendable(found[0]):
+            self.app.retry(found[0])
+            return
+        waiting = sorted((r.id for r in self.app.records.values() if is_resendable(r)), reverse=True)
+        if not waiting:
+            self.notify("No uncertain submits: the outcome of every request is known.", markup=False)
+            return
+        self.tasks.select(waiting[0])
+        self.tasks.focus()
+        self.notify(f"Selected task #{waiting[0]}: nobody knows whether its submit reached Evolink. Press t to resend "
+                    f"it with its own key (never a double charge). Uncertain submits: {len(waiting)}.", markup=False,
+                    timeout=8)
+
+    def action_search_history(self) -> None:
+        from .history_search import HistorySearchScreen
+
+        self.app.push_screen(HistorySearchScreen())
 
     def action_generate(self) -> None:
         composer = self.composer

@@ -47,7 +47,10 @@ class Limits:
 class RefList(ListView):
     """The reference images; delete removes the highlighted one."""
 
-    BINDINGS = [Binding("delete,backspace", "remove", "Remove reference", id="refs.remove")]
+    BINDINGS = [
+        Binding("delete,backspace", "remove", "Remove reference", id="refs.remove"),
+        Binding("m", "app.make_mask", "Make mask", id="refs.make_mask"),
+    ]
 
     class Removed(Message):
         def __init__(self, index: int) -> None:
@@ -72,6 +75,13 @@ class Composer(Vertical):
 
     class PickModelsRequested(Message):
         """The model button was pressed."""
+
+    class ReferenceAdded(Message):
+        """A reference was added (the App offers to fit a local one over 4 MB)."""
+
+        def __init__(self, ref: str) -> None:
+            super().__init__()
+            self.ref = ref
 
     class Validated(Message):
         def __init__(self, problems: list[str], serial: int) -> None:
@@ -203,7 +213,20 @@ class Composer(Vertical):
         self._refs.append(ref)
         self._show_refs()
         self.revalidate()
+        self.post_message(self.ReferenceAdded(ref))
         return True
+
+    def replace_reference(self, old: str, new: str) -> bool:
+        """Put ``new`` where ``old`` was (a fitted copy in place of the original)."""
+        if old not in self._refs or new in self._refs:
+            return False
+        self._refs[self._refs.index(old)] = new
+        self._show_refs()
+        self.revalidate()
+        return True
+
+    def set_mask(self, mask: str) -> None:
+        self.query_one("#mask", Input).value = mask
 
     def _show_refs(self) -> None:
         refs = self.query_one("#refs", RefList)

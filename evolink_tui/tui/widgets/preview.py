@@ -63,6 +63,24 @@ class ResultCard(Vertical):
             yield Static(Content(self._placeholder), classes="card-placeholder")
         yield Static(self._label, classes="card-label")
 
+    def take(self, other: ResultCard) -> None:
+        """Show ``other``'s result here instead of mounting ``other``: mounting whole cards
+        costs a long frame (while scrolling the task list, or as results arrive)."""
+        self.ref, self._label, self._placeholder = other.ref, other._label, other._placeholder
+        path, self._path = self._path, other._path
+        if not self.children:  # not composed yet: compose() will use the new values
+            return
+        if bool(path) != bool(self._path):  # a picture now, or no longer: swap just that part
+            self.children[0].remove()
+            self.mount(ThumbnailView(self._path) if self._path else
+                       Static(Content(self._placeholder), classes="card-placeholder"), before=0)
+        elif self._path:
+            if path != self._path:
+                self.query_one(ThumbnailView).set_source(self._path)
+        else:
+            self.query_one(".card-placeholder", Static).update(Content(self._placeholder))
+        self.query_one(".card-label", Static).update(self._label)
+
     class Clicked(Message):
         def __init__(self, ref: ResultRef) -> None:
             super().__init__()
@@ -81,6 +99,7 @@ class Preview(Vertical, can_focus=True):
         Binding("left", "move(-1)", "Previous result", id="preview.left", show=False),
         Binding("right", "move(1)", "Next result", id="preview.right", show=False),
         Binding("r", "screen.regenerate", "Regenerate", id="preview.regenerate"),
+        Binding("t", "screen.resend", "Resend same key", id="preview.resend"),  # uncertain submits only
         Binding("t", "screen.retry", "Retry", id="preview.retry"),
         Binding("c", "screen.copy_path", "Copy path", id="preview.copy_path"),
         Binding("u", "screen.copy_url", "Copy URL", id="preview.copy_url"),
@@ -92,6 +111,7 @@ class Preview(Vertical, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._signature: tuple = ()
+        self._cards: list[ResultCard] = []  # in order; removed cards may linger in the DOM a moment
         self._refs: list[ResultRef] = []
         self._selected = 0
         self.record_id: int | None = None
@@ -137,14 +157,18 @@ class Preview(Vertical, can_focus=True):
         if record.task_id:
             facts.append(plain(record.task_id))
         lines.append(Content.styled(" · ".join(facts), "dim"))
+        # What to do next comes before the details, so a short panel still shows it.
+        if record.state == "uncertain":
+            lines.append(Content.styled("The submit's outcome is unknown: press t to resend it with its own key"
+                                        " (never a double charge).", "$warning"))
+        if record.needs_download:
+            lines.append(Content.styled("Not all on disk: press t to download again while the URLs last (the next "
+                                        "start tries too).", "$warning"))
         for name, value in error_lines(record.error):
             lines.append(Content.assemble((f"{name}: ", "bold $error" if name == "Error" else "bold"), plain(value, 300)))
         if record.notice:
             lines.append(Content.assemble(("Notice: ", "bold $warning"), plain(record.notice, 300)))
             lines.append(Content.styled("It keeps running: press t to check it again.", "dim"))
-        if record.state == "uncertain":
-            lines.append(Content.styled("The submit's outcome is unknown: press t to resend it with its own key"
-                                        " (never a double charge).", "$warning"))
         return Content("\n").join(lines)
 
     def _set_cards(self, group: list[TaskRecord], signature: tuple) -> None:
@@ -162,14 +186,20 @@ class Preview(Vertical, can_focus=True):
                 label, _ = state_label(record)
                 ref = ResultRef(record.id, None)
                 refs.append(ref)
-                text = f"{label} {record.progress}%" if not record.is_finished else label
+                text = f"{label} {record.progress}%" if not record.is_finished and record.task_id else label
                 cards.append(ResultCard(ref, None, card_label(record, None, False), text))
         old = self._refs[self._selected] if self._refs and self._selected < len(self._refs) else None
         self._refs = refs
         self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
         box = self.query_one("#cards", Horizontal)
-        box.remove_children()
-        box.mount_all(cards)
+        shown = self._cards
+        for old, new in zip(shown, cards):
+            old.take(new)
+        for old in shown[len(cards):]:
+            old.remove()
+        if cards[len(shown):]:
+            box.mount_all(cards[len(shown):])
+        self._cards = shown[: len(cards)] + cards[len(shown):]
         box.display = bool(cards)
         self.set_class(bool(cards), "-has-cards")
         self._mark()
@@ -181,7 +211,7 @@ class Preview(Vertical, can_focus=True):
         return 0
 
     def _mark(self) -> None:
-        for position, card in enumerate(self.query(ResultCard)):
+        for position, card in enumerate(self._cards):
             card.set_class(position == self._selected, "-selected")
 
     # -- the selected result ---------------------------------------------------------------

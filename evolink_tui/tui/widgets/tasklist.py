@@ -29,6 +29,12 @@ class _TaskCell(Text):
     record_id: int = 0
 
 
+def _progress_only(old: TaskRecord, new: TaskRecord) -> bool:
+    """A running task's poll brought nothing but progress and time left."""
+    return (not new.is_finished and new.state == old.state and new.error == old.error
+            and new.notice == old.notice and new.model == old.model and new.prompt == old.prompt)
+
+
 class TaskList(DataTable):
     """Every task: model, prompt, status, progress, time left, credits, age."""
 
@@ -36,6 +42,7 @@ class TaskList(DataTable):
 
     BINDINGS = [
         Binding("r", "screen.regenerate", "Regenerate", id="task.regenerate"),
+        Binding("t", "screen.resend", "Resend same key", id="task.resend"),  # uncertain submits only
         Binding("t", "screen.retry", "Retry", id="task.retry"),
         Binding("c", "screen.copy_path", "Copy path", id="task.copy_path"),
         Binding("u", "screen.copy_url", "Copy URL", id="task.copy_url"),
@@ -60,6 +67,8 @@ class TaskList(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
         self._records: dict[int, TaskRecord] = {}
         self._shown: dict[int, tuple] = {}  # what each row shows, to skip needless updates
+        self._flags: dict[int, str] = {}  # record id -> "offline, retrying" while its reads fail
+        self._later: set[int] = set()  # rows whose only news is progress: drawn with the next clock tick
         self._task_width = 0
         self._now = 0.0
 
@@ -109,6 +118,13 @@ class TaskList(DataTable):
         task.append(plain(record.prompt, 200) or "(task checked by id)", "dim")
 
         status = Text(no_wrap=True, overflow="ellipsis", end="")
+        flag = self._flags.get(record.id)
+        if flag:  # "offline, retrying": its two words on the two lines
+            first, _, second = flag.partition(", ")
+            status.append(first, self._colour("warning"))
+            status.append("\n")
+            status.append(f"{second}…" if second else "", self._colour("warning"))
+            return task, status, self._info_cell(*self._info(record))
         status.append(label, self._colour(role))
         if not record.is_finished and record.state == "processing":
             status.append(f" {record.progress}%")
@@ -123,7 +139,7 @@ class TaskList(DataTable):
     def _info(self, record: TaskRecord) -> tuple[str, str]:
         """The Left/cr/age cell's two lines: cheap, as the clock ticks them for every row."""
         left = eta_left(record, self._now)
-        first = f"{left}s left" if left else ("…" if not record.is_finished else "")
+        first = f"{left}s left" if left else ("…" if not record.is_finished and record.state != "uncertain" else "")
         return first, f"{credits(record.credits)} · {age(self._now - record.created_at)}"
 
     @staticmethod
@@ -141,13 +157,19 @@ class TaskList(DataTable):
     def upsert(self, record: TaskRecord, now: float) -> None:
         """Show ``record``: a new row at the top, or its existing row updated in place."""
         self._now = now
-        known = record.id in self._records
+        old = self._records.get(record.id)
         self._records[record.id] = record
-        if not known:
+        if old is None:
             self._add(record)
             if self.row_count > 1 and record.id > min(self._records):
                 self.sort("task", key=lambda cell: -cell.record_id)
             return
+        if _progress_only(old, record):
+            # Any cell update makes the DataTable redraw every visible row: the polls of many
+            # running tasks are drawn together by the 1 s clock, one frame a second.
+            self._later.add(record.id)
+            return
+        self._later.discard(record.id)
         self._update(record)
 
     def _update(self, record: TaskRecord) -> None:
@@ -164,14 +186,40 @@ class TaskList(DataTable):
     def add_older(self, records: list[TaskRecord], now: float) -> None:
         """A page of older history, appended below (records newest first)."""
         self._now = now
-        for record in records:
-            if record.id not in self._records:
-                self._records[record.id] = record
-                self._add(record)
+        lowest = min(self._records, default=None)
+        added = [record for record in records if record.id not in self._records]
+        for record in added:
+            self._records[record.id] = record
+            self._add(record)
+        if lowest is not None and any(record.id > lowest for record in added):
+            # an older task was shown ahead of its page (from the history search): keep the order
+            selected = self.selected_id
+            self.sort("task", key=lambda cell: -cell.record_id)
+            if selected is not None:
+                self.select(selected)
+
+    def set_flag(self, record_id: int, flag: str | None) -> None:
+        """Show ``flag`` (such as "offline, retrying") in place of the row's status, or clear it."""
+        if (self._flags.get(record_id) or None) == (flag or None):
+            return
+        if flag:
+            self._flags[record_id] = flag
+        else:
+            self._flags.pop(record_id, None)
+        record = self._records.get(record_id)
+        if record is not None:
+            self._update(record)
+
+    def flag(self, record_id: int) -> str | None:
+        return self._flags.get(record_id)
 
     def tick(self, now: float) -> None:
         """Time moved: ages and time left change; only cells whose text changed are redrawn."""
         self._now = now
+        for record_id in self._later:
+            if record_id in self._records:
+                self._update(self._records[record_id])
+        self._later.clear()
         for record_id, record in self._records.items():
             shown = self._shown.get(record_id)
             lines = self._info(record)

@@ -36,6 +36,7 @@ from evolink_tui.core.thumbnails import (
     ThumbnailCache,
     cached_thumbnail,
     fit_size,
+    make_thumbnail,
     shared_cache,
 )
 
@@ -82,6 +83,12 @@ def thumbnail_strips(thumbnail: Thumbnail) -> list[Strip]:
     return strips
 
 
+def _as_source(source: str | Path | bytes | None) -> Path | bytes | None:
+    if source is None or isinstance(source, bytes):
+        return source
+    return Path(source)
+
+
 def outgrown(decoded: Thumbnail, cols: int, rows: int) -> bool:
     """True when ``cols`` x ``rows`` cells would show more pixels than ``decoded`` has."""
     wanted_w, wanted_h = fit_size(decoded.image_width, decoded.image_height, cols, 2 * rows)
@@ -98,8 +105,9 @@ class ThumbnailView(Widget):
     }
     """
 
-    thumbnail: reactive[Thumbnail | None] = reactive(None, layout=True, always_update=True)
-    """The thumbnail shown. Set it directly, or let ``set_source`` decode one."""
+    thumbnail: reactive[Thumbnail | None] = reactive(None, always_update=True)
+    """The thumbnail shown. Set it directly, or let ``set_source`` decode one. A repaint, and a
+    new layout only when the view's size follows the picture (see ``watch_thumbnail``)."""
 
     class Loaded(Message):
         """A thumbnail is ready for this view (decoded, from the cache, or refitted)."""
@@ -130,7 +138,7 @@ class ThumbnailView(Widget):
     class Failed(Message):
         """The source could not be shown; ``error`` is what Pillow or the cache raised."""
 
-        def __init__(self, view: ThumbnailView, source: Path, error: BaseException, ticket: int) -> None:
+        def __init__(self, view: ThumbnailView, source: Path | bytes, error: BaseException, ticket: int) -> None:
             super().__init__()
             self.view = view
             self.source = source
@@ -143,7 +151,7 @@ class ThumbnailView(Widget):
 
     def __init__(
         self,
-        source: str | Path | None = None,
+        source: str | Path | bytes | None = None,
         *,
         cache: ThumbnailCache | None = None,
         name: str | None = None,
@@ -152,7 +160,7 @@ class ThumbnailView(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._cache = shared_cache if cache is None else cache
-        self._source: Path | None = Path(source) if source is not None else None
+        self._source: Path | bytes | None = _as_source(source)
         self._decoded: Thumbnail | None = None  # the largest decode for this source
         self._ticket = 0  # only the latest request's answer is shown
         self._pending: tuple[int, int] | None = None  # the budget being decoded
@@ -163,14 +171,15 @@ class ThumbnailView(Widget):
         self._lines_key: tuple | None = None
 
     @property
-    def source(self) -> Path | None:
+    def source(self) -> Path | bytes | None:
         return self._source
 
     # --- loading -----------------------------------------------------------------------
 
-    def set_source(self, path: str | Path | None) -> None:
-        """Show the image at ``path`` (None clears the view). Decodes in a thread."""
-        self._source = Path(path) if path is not None else None
+    def set_source(self, path: str | Path | bytes | None) -> None:
+        """Show the image at ``path``, or an image file's bytes (None clears the view).
+        Decodes in a thread; bytes are not cached."""
+        self._source = _as_source(path)
         self._decoded = None
         self._error = False
         self._pending = None
@@ -217,7 +226,10 @@ class ThumbnailView(Widget):
             try:
                 full = decoded
                 if full is None or outgrown(full, cols, rows):
-                    full = cached_thumbnail(source, cols, rows, cache)
+                    if isinstance(source, bytes):
+                        full = make_thumbnail(source, cols, rows)
+                    else:
+                        full = cached_thumbnail(source, cols, rows, cache)
                 shown = full.fit(cols, rows)
                 message: Message = ThumbnailView.Loaded(
                     self, shown, ticket, strips=thumbnail_strips(shown), decoded=full
@@ -229,7 +241,7 @@ class ThumbnailView(Widget):
 
         self.run_worker(
             work,
-            name=f"thumbnail {source.name}",
+            name=f"thumbnail {getattr(source, 'name', 'from bytes')}",
             group="thumbnail",
             thread=True,
             exclusive=True,
@@ -271,6 +283,11 @@ class ThumbnailView(Widget):
 
     def watch_thumbnail(self, thumbnail: Thumbnail | None) -> None:
         self._build_strips(thumbnail)
+        # A layout of the whole screen per picture is the costliest part of showing it: only
+        # when width or height is auto does the picture change the view's size.
+        width, height = self.styles.width, self.styles.height
+        if (width is not None and width.is_auto) or (height is not None and height.is_auto):
+            self.refresh(layout=True)
 
     def _build_strips(self, thumbnail: Thumbnail | None) -> list[Strip]:
         if thumbnail is not self._strips_for or thumbnail is None:

@@ -1,5 +1,6 @@
-"""The one-line bar on top: app name, DEMO label, which key is in use, running tasks and
-the credits reserved by this run of the app."""
+"""The one-line bar on top: app name, DEMO label, which key is in use, "offline, retrying"
+while Evolink does not answer, uncertain submits, running tasks and the credits reserved
+by this run of the app."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ class TopBar(Widget):
     running: reactive[int] = reactive(0)
     spent: reactive[float] = reactive(0.0)
     endpoint: reactive[str] = reactive("")
+    offline: reactive[str] = reactive("")  # "offline, retrying" while requests fail and are retried
+    unsure: reactive[int] = reactive(0)  # uncertain submits waiting for the user
 
     def render(self) -> Content:
+        warn = f"{self.offline} · " if self.offline else ""
+        warn += f"{self.unsure} unsure · " if self.unsure else ""
         right = f"{self.running} running · " if self.running else ""
         right += f"credits this run: {credits(self.spent) if self.spent else 0} "
         left = self._left(detail=True)
-        if left.cell_length + len(right) + 1 > self.size.width:
+        if left.cell_length + len(warn) + len(right) + 1 > self.size.width:
             left = self._left(detail=False)
-        gap = max(1, self.size.width - left.cell_length - len(right))
-        return Content.assemble(left, " " * gap, (right, "bold"))
+        gap = max(1, self.size.width - left.cell_length - len(warn) - len(right))
+        return Content.assemble(left, " " * gap, (warn, "bold $text-warning"), (right, "bold"))
 
     def _left(self, *, detail: bool) -> Content:
         parts: list = [(" evolink-tui ", "bold")]
