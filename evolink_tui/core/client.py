@@ -30,6 +30,7 @@ from .. import __version__
 from .clock import RealClock
 from .config import Settings
 from .errors import EvolinkError, ValidationError
+from .files import MAX_PAGE_SIZE
 from .imagetypes import KIND_NAMES, MIME_BY_KIND, UPLOAD_KINDS, is_url, sniff, sniff_file
 from .validation import MAX_UPLOAD_BYTES, GenerationRequest, human_size
 from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
@@ -37,7 +38,6 @@ from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_h
 USER_AGENT = f"evolink-tui/{__version__}"
 READ_RETRY_STATUSES = frozenset({429, 500, 502, 503})
 WRITE_RETRY_STATUSES = frozenset({429, 502, 503})
-MAX_PAGE_SIZE = 100
 
 
 def new_idempotency_key() -> str:

@@ -13,14 +13,18 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote, urlsplit
 
-from .client import MAX_PAGE_SIZE, EvolinkClient
 from .errors import EvolinkError
 from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff, sniff_file
 from .validation import MAX_REFERENCE_BYTES
 from .wire import FileInfo
+
+if TYPE_CHECKING:  # the client (and httpx) load only when a request is made, not at startup
+    from .client import EvolinkClient
+
+MAX_PAGE_SIZE = 100  # the Files API's largest page (list_files checks it too)
 
 FILE_TTL = 72 * 3600
 """Uploaded files are deleted 72 hours after upload (File Constraints)."""
