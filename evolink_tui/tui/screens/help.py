@@ -21,11 +21,16 @@ def _panel_name(widget: Widget | None) -> str:
     return type(widget).__name__
 
 
-def key_table(screen: Screen) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(panel keys, keys everywhere) as (key, description) for the screen's focused widget."""
+Rows = list[tuple[str, str]]
+
+
+def key_table(screen: Screen) -> tuple[Rows, Rows, Rows]:
+    """(panel keys, keys everywhere, a built-in widget's own keys such as text editing),
+    each as (key, description), for the screen's focused widget."""
     app = screen.app
     panel: list[tuple[bool, str, str]] = []
     everywhere: list[tuple[bool, str, str]] = []
+    builtin_rows: list[tuple[bool, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for key, active in screen.active_bindings.items():
         binding = active.binding
@@ -36,9 +41,14 @@ def key_table(screen: Screen) -> tuple[list[tuple[str, str]], list[tuple[str, st
         if (binding.action, label) in seen:
             continue
         seen.add((binding.action, label))
-        (everywhere if active.node in (screen, app) else panel).append(entry)
+        if active.node in (screen, app):
+            everywhere.append(entry)
+        elif type(active.node).__module__.startswith("textual."):
+            builtin_rows.append(entry)  # e.g. a text area's cursor keys: listed last
+        else:
+            panel.append(entry)
     ordered = lambda rows: [(key, text) for _, key, text in sorted(rows, key=lambda row: row[0])]  # noqa: E731
-    return ordered(panel), ordered(everywhere)
+    return ordered(panel), ordered(everywhere), ordered(builtin_rows)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -49,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, screen: Screen) -> None:
         super().__init__()
         self._panel_name = _panel_name(screen.focused)
-        self._panel, self._everywhere = key_table(screen)
+        self._panel, self._everywhere, self._builtin = key_table(screen)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="modal-box") as box:
@@ -57,6 +67,8 @@ class HelpScreen(ModalScreen[None]):
             box.border_subtitle = "esc closes"
             yield Static(self._section(f"In {self._panel_name}", self._panel), classes="help-section")
             yield Static(self._section("Everywhere", self._everywhere), classes="help-section")
+            if self._builtin:
+                yield Static(self._section("Editing and moving", self._builtin), classes="help-section")
             yield Static(Content.styled(
                 "ctrl+p opens the command palette: every action by name. Tab and shift+tab move between "
                 "fields; esc switches between the composer and the task list. The mouse works too.", "dim"))
