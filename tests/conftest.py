@@ -51,6 +51,15 @@ def sim_server(fake_clock: FakeClock):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def live_server():
+    """A simulator on loopback with the real clock, for real processes a test starts (and kills)."""
+    app = create_app(environ={}, image_long_side=128)
+    server = serve_in_thread(app)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def sim(sim_server):
     """The simulator's state, reset for this test."""

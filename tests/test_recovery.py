@@ -25,21 +25,14 @@ from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import SCHEMA_VERSION, History
 from evolink_tui.core.recovery import EXPIRED, UNCERTAIN, check_resend, outcome, plan_recovery, recover
 from evolink_tui.core.validation import GenerationRequest
-from evolink_tui.simulator import FaultPlan, create_app, serve_in_thread
+from evolink_tui.simulator import FaultPlan
 
 from .conftest import TEST_KEY
+from .support import history_rows as _rows
+from .support import wait_for as _wait_for
 from .test_faults import assert_no_broken_files
 
 # -- real processes against a real-clock simulator ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def live_server():
-    """A simulator on loopback with the real clock, for processes the test kills."""
-    app = create_app(environ={}, image_long_side=128)
-    server = serve_in_thread(app)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -66,30 +59,6 @@ def _cli(args, env, timeout=60, **kwargs) -> subprocess.CompletedProcess:
 def _start(args, env, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "evolink_tui", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
-
-
-def _rows(db: Path) -> list[dict]:
-    if not db.exists():
-        return []
-    try:
-        conn = sqlite3.connect(db, timeout=1)
-        try:
-            conn.row_factory = sqlite3.Row
-            return [dict(row) for row in conn.execute("SELECT * FROM tasks ORDER BY id")]
-        finally:
-            conn.close()
-    except sqlite3.Error:  # not created yet
-        return []
-
-
-def _wait_for(condition, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.03)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -8,14 +8,15 @@ import fcntl
 import os
 import pty
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
 import termios
 import threading
 import time
-from pathlib import Path
+
+from ..support import history_rows as rows  # noqa: F401 (re-exported for the TUI tests)
+from ..support import wait_for  # noqa: F401
 
 CTRL_J, CTRL_Q, ESCAPE = "\n", "\x11", "\x1b"
 
@@ -75,28 +76,6 @@ class Terminal:
         self._reader.join(5)
 
 
-def rows(db: Path) -> list[dict]:
-    if not db.exists():
-        return []
-    try:
-        conn = sqlite3.connect(db, timeout=1)
-        try:
-            conn.row_factory = sqlite3.Row
-            return [dict(row) for row in conn.execute("SELECT * FROM tasks ORDER BY id")]
-        finally:
-            conn.close()
-    except sqlite3.Error:  # not created yet
-        return []
-
-
-def wait_for(condition, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def enter_prompt(terminal: Terminal, prompt: str) -> None:

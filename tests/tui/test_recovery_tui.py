@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evolink_tui.simulator import FaultPlan, create_app, serve_in_thread
+from evolink_tui.simulator import FaultPlan
 
 from ..conftest import TEST_KEY
 from .terminal import ESCAPE, Terminal, enter_prompt, ready, rows, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a POSIX pty")
-
-
-@pytest.fixture(scope="module")
-def live_server():
-    app = create_app(environ={}, image_long_side=128)
-    server = serve_in_thread(app)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
