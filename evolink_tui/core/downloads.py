@@ -336,7 +336,8 @@ async def download_one(client, url: str, dest_dir: Path, stem: str, *,
                 raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
             try:
                 handle.flush()
-                os.fsync(handle.fileno())
+                # fsync can take tens of ms on a busy disk: never on the event loop.
+                await asyncio.to_thread(os.fsync, handle.fileno())
             except OSError as exc:
                 raise disk_error(dest_dir, exc) from None
         kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels)

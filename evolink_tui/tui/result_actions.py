@@ -14,12 +14,32 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
+
 from evolink_tui.core.history import TaskRecord
 
 from .format import plain
 
 if TYPE_CHECKING:
     from .app import EvolinkApp
+
+
+def task_result_bindings(prefix: str) -> list[Binding]:
+    """The keys on a task and its results, as the task list and the preview both offer them.
+
+    ``t`` is two bindings: "Resend same key" shows only for an uncertain submit (the
+    screen's ``check_action`` picks one), "Retry" for everything else.
+    """
+    return [
+        Binding("r", "screen.regenerate", "Regenerate", id=f"{prefix}.regenerate"),
+        Binding("t", "screen.resend", "Resend same key", id=f"{prefix}.resend"),
+        Binding("t", "screen.retry", "Retry", id=f"{prefix}.retry"),
+        Binding("c", "screen.copy_path", "Copy path", id=f"{prefix}.copy_path"),
+        Binding("u", "screen.copy_url", "Copy URL", id=f"{prefix}.copy_url"),
+        Binding("o", "screen.open_result", "Open", id=f"{prefix}.open"),
+        Binding("s", "screen.show_sidecar", "Sidecar", id=f"{prefix}.sidecar"),
+        Binding("f", "screen.use_as_reference", "Use as ref", id=f"{prefix}.use_ref"),
+    ]
 
 
 def file_index(path: str) -> int | None:

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from evolink_tui.core.history import TaskRecord
 
 from ..format import credits, duration, error_lines, plain, request_summary, state_label, time_taken
+from ..result_actions import task_result_bindings
 from .thumbnail import ThumbnailView
 
 
@@ -98,14 +99,7 @@ class Preview(Vertical, can_focus=True):
     BINDINGS = [
         Binding("left", "move(-1)", "Previous result", id="preview.left", show=False),
         Binding("right", "move(1)", "Next result", id="preview.right", show=False),
-        Binding("r", "screen.regenerate", "Regenerate", id="preview.regenerate"),
-        Binding("t", "screen.resend", "Resend same key", id="preview.resend"),  # uncertain submits only
-        Binding("t", "screen.retry", "Retry", id="preview.retry"),
-        Binding("c", "screen.copy_path", "Copy path", id="preview.copy_path"),
-        Binding("u", "screen.copy_url", "Copy URL", id="preview.copy_url"),
-        Binding("o", "screen.open_result", "Open", id="preview.open"),
-        Binding("s", "screen.show_sidecar", "Sidecar", id="preview.sidecar"),
-        Binding("f", "screen.use_as_reference", "Use as ref", id="preview.use_ref"),
+        *task_result_bindings("preview"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 from evolink_tui.core.history import TaskRecord
 
 from ..format import age, bar, credits, eta_left, plain, state_label
+from ..result_actions import task_result_bindings
 
 STATUS_WIDTH = 14
 INFO_WIDTH = 11
@@ -41,14 +42,7 @@ class TaskList(DataTable):
     BORDER_TITLE = "Tasks"
 
     BINDINGS = [
-        Binding("r", "screen.regenerate", "Regenerate", id="task.regenerate"),
-        Binding("t", "screen.resend", "Resend same key", id="task.resend"),  # uncertain submits only
-        Binding("t", "screen.retry", "Retry", id="task.retry"),
-        Binding("c", "screen.copy_path", "Copy path", id="task.copy_path"),
-        Binding("u", "screen.copy_url", "Copy URL", id="task.copy_url"),
-        Binding("o", "screen.open_result", "Open", id="task.open"),
-        Binding("s", "screen.show_sidecar", "Sidecar", id="task.sidecar"),
-        Binding("f", "screen.use_as_reference", "Use as ref", id="task.use_ref"),
+        *task_result_bindings("task"),
         Binding("home", "first_row", "First task", show=False, id="task.first"),
         Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
     ]
