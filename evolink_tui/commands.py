@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import AsyncIterator
 
 from .cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, EXIT_RUNNING
 from .core.catalogue import load_catalogue
@@ -216,6 +218,18 @@ class _TaskView:
             self.downloads = event.downloads
 
 
+@contextlib.asynccontextmanager
+async def _runner(settings: Settings, out: "Output", view) -> AsyncIterator[runner_mod.Runner]:
+    """The client, the history and a runner reporting to ``view``, closed together."""
+    async with make_client(settings) as client:
+        history = _open_history(settings, client.clock)
+        try:
+            client.listeners.append(_retry_listener(out, view.quiet))
+            yield runner_mod.Runner(client, history, settings.download_dir, on_event=view)
+        finally:
+            history.close()
+
+
 def _open_history(settings: Settings, clock=None) -> History:
     """The history, opened before anything is sent (a HistoryError stops the command first)."""
     return History(history_path(settings), **({"clock": clock.now} if clock is not None else {})).open()
@@ -251,15 +265,9 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
 
 async def _generate(args, out: Output, settings: Settings, request: GenerationRequest) -> int:
     view = _TaskView(out, request)
-    async with make_client(settings) as client:
-        history = _open_history(settings, client.clock)
-        try:
-            client.listeners.append(_retry_listener(out, view.quiet))
-            runner = runner_mod.Runner(client, history, settings.download_dir, on_event=view)
-            record_id = runner.prepare(request)
-            await runner.run(record_id, follow=not args.no_wait)
-        finally:
-            history.close()
+    async with _runner(settings, out, view) as runner:
+        record_id = runner.prepare(request)
+        await runner.run(record_id, follow=not args.no_wait)
     if view.final is None and args.no_wait and view.task is not None:
         out.emit(_task_json(view.task, demo=settings.demo, record_id=record_id))
         return EXIT_OK
@@ -273,26 +281,20 @@ def cmd_check(args, out: Output) -> int:
 
 async def _check(args, out: Output, settings: Settings) -> int:
     view = _TaskView(out)
-    async with make_client(settings) as client:
-        history = _open_history(settings, client.clock)
-        try:
-            client.listeners.append(_retry_listener(out, view.quiet))
-            runner = runner_mod.Runner(client, history, settings.download_dir, on_event=view)
-            task = await client.get_task(args.task_id)
-            record_id = history.add_task_id(task)  # a task known by id is never lost again
-            out.say(_task_line(task))
-            if task.is_active and args.wait:
-                await runner.follow(record_id, task, polls_done=1)
-                return _conclude(out, settings, view, record_id)
-            if task.is_active:
-                out.emit(_task_json(task, [], demo=settings.demo, record_id=record_id))
-                return EXIT_OK
-            downloads = []
-            if task.status == "completed":
-                downloads = await runner.download(record_id, task)
-            return _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
-        finally:
-            history.close()
+    async with _runner(settings, out, view) as runner:
+        task = await runner.client.get_task(args.task_id)
+        record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
+        out.say(_task_line(task))
+        if task.is_active and args.wait:
+            await runner.follow(record_id, task, polls_done=1)
+            return _conclude(out, settings, view, record_id)
+        if task.is_active:
+            out.emit(_task_json(task, [], demo=settings.demo, record_id=record_id))
+            return EXIT_OK
+        downloads = []
+        if task.status == "completed":
+            downloads = await runner.download(record_id, task)
+        return _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
 
 
 # -- history and recovery -------------------------------------------------------------
@@ -401,14 +403,8 @@ def cmd_resume(args, out: Output) -> int:
 
 async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> int:
     view = _TaskView(out)
-    async with make_client(settings) as client:
-        history = _open_history(settings, client.clock)
-        try:
-            client.listeners.append(_retry_listener(out, view.quiet))
-            runner = runner_mod.Runner(client, history, settings.download_dir, on_event=view)
-            summary = await recovery.recover(runner, resend=resend)
-        finally:
-            history.close()
+    async with _runner(settings, out, view) as runner:
+        summary = await recovery.recover(runner, resend=resend)
     for path in summary.cleaned:
         out.say(f"removed an unfinished download left behind: {path}")
     if not summary.records:
