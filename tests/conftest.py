@@ -84,6 +84,23 @@ def settings(server_env):
 
 
 @pytest.fixture
+def run(server_env, fake_clock, monkeypatch, capsys):
+    """Run ``evolink-tui ARGS`` in-process against the loopback simulator with the shared fake
+    clock: (exit code, stdout, stderr). The key never appears in either stream."""
+    from evolink_tui.cli import main
+
+    monkeypatch.setattr("evolink_tui.core.client.RealClock", lambda: fake_clock)
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        assert TEST_KEY not in captured.out and TEST_KEY not in captured.err
+        return code, captured.out, captured.err
+
+    return call
+
+
+@pytest.fixture
 async def client(settings, fake_clock):
     c = EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0)
     yield c

@@ -14,24 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evolink_tui.cli import main
 from evolink_tui.simulator import FaultPlan
 
 from .conftest import TEST_KEY, png_bytes
-
-
-@pytest.fixture
-def run(server_env, fake_clock, monkeypatch, capsys):
-    """Run ``evolink-tui ARGS`` in-process with the shared fake clock: (exit code, stdout, stderr)."""
-    monkeypatch.setattr("evolink_tui.core.client.RealClock", lambda: fake_clock)
-
-    def call(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        assert TEST_KEY not in captured.out and TEST_KEY not in captured.err
-        return code, captured.out, captured.err
-
-    return call
 
 
 def test_generate_json_completes_and_saves_real_images(run, sim, isolated_env):

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evolink_tui.cli import main
 from evolink_tui.core import runner as r
 from evolink_tui.core.downloads import clean_partial_files
 from evolink_tui.core.errors import ValidationError
@@ -383,19 +382,6 @@ def test_a_newer_history_is_refused_not_damaged(tmp_path):
 
 
 # -- the history command ----------------------------------------------------------------
-
-
-@pytest.fixture
-def run(server_env, fake_clock, monkeypatch, capsys):
-    monkeypatch.setattr("evolink_tui.core.client.RealClock", lambda: fake_clock)
-
-    def call(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        assert TEST_KEY not in captured.out + captured.err
-        return code, captured.out, captured.err
-
-    return call
 
 
 def test_history_lists_and_searches_every_generation(run, sim, isolated_env):

@@ -151,14 +151,13 @@ def _no_raw_controls(*texts: str) -> None:
 
 
 @pytest.fixture
-def hostile_run(server_env, fake_clock, monkeypatch, capsys):
-    monkeypatch.setattr("evolink_tui.core.client.RealClock", lambda: fake_clock)
+def hostile_run(run):
+    """``run``, also checking that no raw control character reached the output."""
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        _no_raw_controls(captured.out, captured.err)
-        return code, captured.out, captured.err
+        code, out, err = run(*args)
+        _no_raw_controls(out, err)
+        return code, out, err
 
     return call
 
