@@ -101,6 +101,16 @@ def run(server_env, fake_clock, monkeypatch, capsys):
 
 
 @pytest.fixture
+def history(tmp_path, fake_clock):
+    """A history database of this test's own, timed by the shared fake clock."""
+    from evolink_tui.core.history import History
+
+    h = History(tmp_path / "data" / "history.sqlite3", clock=fake_clock.now)
+    yield h
+    h.close()
+
+
+@pytest.fixture
 async def client(settings, fake_clock):
     c = EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0)
     yield c

@@ -75,13 +75,6 @@ def drained(sim):
 
 
 @pytest.fixture
-def history(tmp_path, fake_clock):
-    h = History(tmp_path / "data" / "history.sqlite3", clock=fake_clock.now)
-    yield h
-    h.close()
-
-
-@pytest.fixture
 def fault_client(settings, fake_clock):
     return EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0),
                          timeout=CLIENT_TIMEOUT)

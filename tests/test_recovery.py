@@ -212,13 +212,6 @@ def test_a_full_disk_fails_clearly_keeps_the_record_and_resume_retries(live):
 
 
 @pytest.fixture
-def history(tmp_path, fake_clock):
-    h = History(tmp_path / "data" / "history.sqlite3", clock=fake_clock.now)
-    yield h
-    h.close()
-
-
-@pytest.fixture
 def runner(client, history, tmp_path):
     return r.Runner(client, history, tmp_path / "downloads")
 

@@ -9,18 +9,11 @@ import pytest
 
 from evolink_tui.core import runner as r
 from evolink_tui.core.errors import ValidationError
-from evolink_tui.core.history import SCHEMA_VERSION, History
+from evolink_tui.core.history import SCHEMA_VERSION
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.simulator import FaultPlan
 
 from .conftest import TEST_KEY
-
-
-@pytest.fixture
-def history(tmp_path):
-    h = History(tmp_path / "data" / "history.sqlite3")
-    yield h
-    h.close()
 
 
 @pytest.fixture
