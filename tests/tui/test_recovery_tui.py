@@ -17,7 +17,7 @@ from PIL import Image
 from evolink_tui.simulator import FaultPlan
 
 from ..conftest import TEST_KEY
-from .terminal import ESCAPE, Terminal, enter_prompt, ready, rows, wait_for
+from .terminal import CTRL_J, ESCAPE, Terminal, enter_prompt, ready, rows, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a POSIX pty")
 
@@ -153,3 +153,17 @@ async def test_at_start_the_app_shows_and_finishes_what_an_earlier_run_left(sett
         assert "unsure" in text and "1 unsure" in app.main.topbar.render().plain
         assert sim.count("submit") == submits and sim.charges == charges  # nothing sent again
         assert all(app.records[i].files for i in (running, on_disk_not))
+
+
+def test_text_and_ctrl_j_in_one_burst_send_the_whole_prompt(live):
+    """A paste or a script delivers the prompt and ctrl+j in one write: the prompt sent is
+    everything typed before ctrl+j, never a prefix of it."""
+    sim, start, paths = live
+    db = paths["data"] / "history.sqlite3"
+    terminal = start()
+    ready(terminal)
+    prompt = "a burst of words typed faster than anyone types, then sent at once"
+    terminal.type(prompt + CTRL_J)
+    row = wait_for(lambda: next(iter(rows(db)), None), "the submission in the history")
+    assert row["prompt"] == prompt
+    assert terminal.quit() == 0

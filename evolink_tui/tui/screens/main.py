@@ -222,6 +222,12 @@ class MainScreen(Screen, ResultActions):
         self.app.push_screen(HistorySearchScreen())
 
     def action_generate(self) -> None:
+        # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
+        # before it may still wait in the focused field's queue (a paste-and-send burst).
+        # Queueing the read behind them means the prompt sent is the prompt typed.
+        (self.focused or self).call_later(self._generate_now)
+
+    def _generate_now(self) -> None:
         composer = self.composer
         composer.mark_tried()
         self.app.generate(composer.requests())
