@@ -16,18 +16,24 @@ URLs lapsed: the record is kept, marked) or ``refused`` (not an acceptable image
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
+from concurrent.futures import Future
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .validation import GenerationRequest
-from .wire import Task
+
+if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
+    import sqlite3
+
+    from .wire import Task
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
 SCHEMA_VERSION = 2
+PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
 
@@ -92,6 +98,28 @@ def history_path(settings) -> Path:
     return Path(settings.data_dir) / (DEMO_HISTORY_FILE if getattr(settings, "demo", False) else HISTORY_FILE)
 
 
+def read_ahead(path: Path, limit: int = PAGE) -> Future:
+    """The newest ``limit`` records and the number of records, read in a thread started now.
+
+    The TUI starts this before it loads Textual, so the first page is read while the
+    interpreter is busy importing and the first frame can show it. Resolves to
+    ``(records, total)``, or to the error the read met.
+    """
+    future: Future = Future()
+
+    def read() -> None:
+        history = History(path)
+        try:
+            future.set_result((history.recent(limit, 0), history.count()))
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            history.close()
+
+    threading.Thread(target=read, name="history-read-ahead", daemon=True).start()
+    return future
+
+
 @dataclass
 class TaskRecord:
     id: int
@@ -152,6 +180,8 @@ class TaskRecord:
 
     def as_task(self) -> Task:
         """The task as last received (or rebuilt from the columns for old rows)."""
+        from .wire import Task
+
         if self.task_raw:
             try:
                 return Task.parse(self.task_raw)
@@ -215,6 +245,8 @@ class History:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            import sqlite3
+
             conn = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -268,6 +300,8 @@ class History:
                 self._conn = None
 
     def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
+        import sqlite3
+
         with self._lock:
             db = self._db()
             try:

@@ -8,12 +8,13 @@ one idempotency key -> poll -> download -> record the files. Every step is repor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .downloads import Download, download_results, download_state
 from .errors import EvolinkError, ValidationError
+from .events import (COMPLETED, DOWNLOADED, FAILED, FINISHED, PROBLEM, PROGRESS, SUBMITTED, SUBMITTING,  # noqa: F401
+                     TIMEOUT, UNCERTAIN, UPLOADED, TaskEvent)
 from .history import History, TaskRecord
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
@@ -22,31 +23,6 @@ from .wire import Task
 
 if TYPE_CHECKING:  # httpx (through the client) loads with the first client, not with the TUI
     from .client import EvolinkClient
-
-# Event kinds, in the order a task meets them.
-SUBMITTING = "submitting"      # recorded, about to upload/submit
-UPLOADED = "uploaded"          # a local reference file was uploaded
-SUBMITTED = "submitted"        # the server accepted it: task has an id
-PROGRESS = "progress"          # a poll brought news
-PROBLEM = "problem"            # a retryable failure outlasted the retries: "offline, retrying"
-COMPLETED = "completed"        # terminal: completed (downloads follow)
-DOWNLOADED = "downloaded"      # one result is on disk (or failed: see download.error)
-FAILED = "failed"              # terminal: failed/cancelled task, or a final error
-TIMEOUT = "timeout"            # still running after 5 minutes: the reference's notice
-UNCERTAIN = "uncertain"        # submit outcome unknown: may be resent with the same key
-FINISHED = "finished"          # all done for this task (after downloads)
-
-
-@dataclass
-class TaskEvent:
-    kind: str
-    record_id: int
-    task: Task | None = None
-    error: EvolinkError | None = None
-    download: Download | None = None
-    downloads: list[Download] = field(default_factory=list)
-    notice: str | None = None
-    detail: str = ""
 
 
 def _net_unknown(err: EvolinkError) -> bool:

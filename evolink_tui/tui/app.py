@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import uuid
+import os
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
@@ -21,12 +23,12 @@ from textual.binding import Binding
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
-from evolink_tui.core import runner as kinds
+from evolink_tui.core import events as kinds
 from evolink_tui.core.clock import RealClock
 from evolink_tui.core.config import Settings, load_settings, save_api_key, update_config_file
 from evolink_tui.core.errors import EvolinkError, ValidationError
-from evolink_tui.core.history import History, TaskRecord, history_path
-from evolink_tui.core.runner import Runner, TaskEvent
+from evolink_tui.core.events import TaskEvent
+from evolink_tui.core.history import PAGE, History, TaskRecord, history_path
 from evolink_tui.core.validation import GenerationRequest, problems
 from evolink_tui.runtime import make_client
 
@@ -41,7 +43,10 @@ from .recovery_view import is_resendable, recover_at_start
 from .screens.main import MainScreen
 from .widgets.tasklist import TaskList
 
-HISTORY_PAGE = 200
+if TYPE_CHECKING:  # the runner (downloads, polling, uploads) loads with the client, after the first frame
+    from evolink_tui.core.runner import Runner
+
+HISTORY_PAGE = PAGE
 
 
 def describe_error(error: BaseException) -> str:
@@ -62,8 +67,12 @@ class EvolinkApp(App[int], FilesFeature):
     COMMAND_PALETTE_DISPLAY = "^p"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit")]
 
-    def __init__(self, settings: Settings, *, clock=None, client_factory=None, cursor_blink: bool = True) -> None:
+    def __init__(self, settings: Settings, *, clock=None, client_factory=None, cursor_blink: bool = True,
+                 history_ahead: Future | None = None) -> None:
+        """``history_ahead``: the first page of history already being read (see
+        :func:`~evolink_tui.core.history.read_ahead`), else the app reads it."""
         super().__init__()
+        self._history_ahead = history_ahead
         self.settings = settings
         self._clock_arg = clock
         self.clock = clock or RealClock()
@@ -103,6 +112,11 @@ class EvolinkApp(App[int], FilesFeature):
         self.set_interval(1.0, self._tick)
 
     def _after_first_frame(self) -> None:
+        if not gc.isenabled():  # paused for startup (see cli._run_tui)
+            # What startup made lives as long as the app: out of the collector's sight, a full
+            # collection later walks only what came after (else pauses of tens of ms).
+            gc.freeze()
+            gc.enable()
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
         if not self.settings.has_key and not self.settings.demo:
@@ -119,25 +133,34 @@ class EvolinkApp(App[int], FilesFeature):
     def _start_client(self) -> Runner:
         """The one shared client and the runner on it (no network: nothing is sent here)."""
         self.client = self._client_factory(self.settings, clock=self._clock_arg)
-        self.runner = Runner(self.client, self.history, self.settings.download_dir, on_event=self._on_event)
+        self.runner = self._new_runner()
         self.connection = Connection()  # a new client: nothing known to fail yet
         self.client.listeners.append(self._client_event)
         self.post_message(ConnectionChanged())
         self.post_message(ClientReady())
         return self.runner
 
+    def _new_runner(self) -> Runner:
+        from evolink_tui.core.runner import Runner
+
+        return Runner(self.client, self.history, self.settings.download_dir, on_event=self._on_event)
+
     def _ensure_runner(self) -> Runner:
         return self.runner if self.runner is not None else self._start_client()
 
     @work(thread=True, exit_on_error=False, group="history")
     def _read_history(self, offset: int, first: bool = False) -> None:
-        records = self.history.recent(HISTORY_PAGE, offset)
-        self.post_message(HistoryLoaded(records, offset, self.history.count(), first=first))
+        ahead, self._history_ahead = self._history_ahead, None
+        if ahead is not None and offset == 0:
+            records, total = ahead.result()
+        else:
+            records, total = self.history.recent(HISTORY_PAGE, offset), self.history.count()
+        self.post_message(HistoryLoaded(records, offset, total, first=first))
 
     @on(HistoryLoaded)
     def _history_loaded(self, message: HistoryLoaded) -> None:
-        if not self.main.ready:  # read before the main screen was composed: shown once it is
-            self.call_after_refresh(self._history_loaded, message)
+        if not self.main.ready:  # read before the main screen was composed: shown as it mounts
+            self._early_history = message
             return
         self._history_loading = False
         self._history_offset = message.offset + len(message.records)
@@ -152,6 +175,14 @@ class EvolinkApp(App[int], FilesFeature):
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
         self.call_after_refresh(gc.freeze)
+
+    _early_history: HistoryLoaded | None = None
+
+    def show_early_history(self) -> None:
+        """The main screen has just mounted: history read meanwhile is in its first frame."""
+        message, self._early_history = self._early_history, None
+        if message is not None:
+            self._history_loaded(message)
 
     def load_more_history(self) -> None:
         if not self._history_loading and not self._history_done:
@@ -281,7 +312,7 @@ class EvolinkApp(App[int], FilesFeature):
             self.notify(f"Not sent. {found[0]}", severity="error", markup=False)
             return []
         runner = self._ensure_runner()
-        group = uuid.uuid4().hex[:12] if len(requests) > 1 else None
+        group = os.urandom(6).hex() if len(requests) > 1 else None
         record_ids = []
         for request in requests:
             try:
@@ -458,7 +489,7 @@ class EvolinkApp(App[int], FilesFeature):
         if history_path(settings) != old_history:
             self.history.close()
             self.history = History(history_path(settings), clock=self.clock.now)
-            self.runner = Runner(self.client, self.history, settings.download_dir, on_event=self._on_event)
+            self.runner = self._new_runner()
             self.records.clear()
             self._groups.clear()
             self.session_ids.clear()

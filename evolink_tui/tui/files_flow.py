@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
-from evolink_tui.core import runner as kinds
+from evolink_tui.core import events as kinds
 from evolink_tui.core.errors import EvolinkError, ValidationError
-from evolink_tui.core.files import fetch_bytes, list_all, same_name, stored_name
 from evolink_tui.core.imagetypes import is_url
 from evolink_tui.core.validation import human_size
-from evolink_tui.core.wire import FileInfo, Quota
 
 from .format import plain
 from .messages import (
@@ -42,7 +40,9 @@ from .messages import (
 )
 from .references import ReferencesFeature, explain
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Files helpers (and the wire parsers) load with the first use of files
+    from evolink_tui.core.wire import FileInfo, Quota
+
     from .app import EvolinkApp
 
 BYTES_CACHE_LIMIT = 64 * 1024 * 1024
@@ -68,6 +68,8 @@ class UploadSpec:
 
     @property
     def label(self) -> str:
+        from evolink_tui.core.files import stored_name
+
         return stored_name(self.source, self.name) or self.source
 
 
@@ -130,6 +132,8 @@ class FilesFeature(ReferencesFeature):
                         exit_on_error=False)
 
     async def _list_files(self: "EvolinkApp") -> None:
+        from evolink_tui.core.files import list_all
+
         client = self._files_client()
 
         def page(files: list[FileInfo], total: int) -> None:
@@ -178,6 +182,8 @@ class FilesFeature(ReferencesFeature):
             if percent != last[0]:
                 last[0] = percent
                 self.post_message(FileUploadProgress(ticket, done, total))
+
+        from evolink_tui.core.files import list_all, same_name, stored_name
 
         try:
             name = stored_name(spec.source, spec.name)
@@ -352,6 +358,8 @@ class FilesFeature(ReferencesFeature):
         return None
 
     async def _fetch(self: "EvolinkApp", url: str) -> None:
+        from evolink_tui.core.files import fetch_bytes
+
         try:
             data = await fetch_bytes(self._files_client(), url)
         except (EvolinkError, OSError) as err:

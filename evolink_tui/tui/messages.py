@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from evolink_tui.core import runner as kinds
+from evolink_tui.core import events as kinds
 from evolink_tui.core.history import TaskRecord
-from evolink_tui.core.runner import TaskEvent
+from evolink_tui.core.events import TaskEvent
 
 
 class TaskChanged(Message):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evolink_tui.core import runner as kinds
+from evolink_tui.core import events as kinds
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.text import inert
 

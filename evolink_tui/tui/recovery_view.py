@@ -11,15 +11,16 @@ sent again on its own: the user resends it (t) with its own idempotency key.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from evolink_tui.core.downloads import folder_problem
 from evolink_tui.core.history import History, TaskRecord
-from evolink_tui.core.recovery import RecoveryPlan, RecoverySummary, plan_recovery, recover
-from evolink_tui.core.runner import Runner
 from evolink_tui.core.text import inert
 
 from .notices import Notice
+
+if TYPE_CHECKING:  # recovery (with the runner and downloads) loads after the first frame
+    from evolink_tui.core.recovery import RecoveryPlan, RecoverySummary
+    from evolink_tui.core.runner import Runner
 
 
 def is_resendable(record: TaskRecord) -> bool:
@@ -61,6 +62,9 @@ async def recover_at_start(runner: Runner, history: History, *, running: set[int
     this runs), which recovery leaves alone. ``show`` puts a record in the task list;
     ``announce`` shows a notification.
     """
+    from evolink_tui.core.downloads import folder_problem
+    from evolink_tui.core.recovery import plan_recovery, recover
+
     problem = await asyncio.to_thread(folder_problem, runner.download_dir)
     if problem:
         announce(Notice(f"Results cannot be saved to the download folder {inert(runner.download_dir)}: "

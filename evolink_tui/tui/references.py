@@ -16,16 +16,16 @@ from textual.content import Content
 
 from evolink_tui.core.catalogue import load_catalogue
 from evolink_tui.core.errors import EvolinkError, ValidationError
-from evolink_tui.core.files import kind_label, oversize_reference, save_fitted
 from evolink_tui.core.imagetypes import is_url
 from evolink_tui.core.text import inert
 from evolink_tui.core.validation import MAX_REFERENCE_BYTES, human_size
-from evolink_tui.core.wire import FileInfo
 
 from .format import plain
 from .messages import ReferenceFitted, ReferenceReplaced
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Files helpers (and the wire parsers) load with the first use of files
+    from evolink_tui.core.wire import FileInfo
+
     from .app import EvolinkApp
     from .files_flow import UploadSpec
 
@@ -56,6 +56,8 @@ class ReferencesFeature:
     # -- composer: references and masks --------------------------------------------------------------------
 
     async def use_file_as_reference(self: "EvolinkApp", info: FileInfo) -> None:
+        from evolink_tui.core.files import kind_label
+
         if not info.file_url:
             self.notify("The server gave this file no URL.", severity="warning", markup=False)
             return
@@ -95,6 +97,8 @@ class ReferencesFeature:
         return False
 
     def use_file_as_mask(self: "EvolinkApp", info: FileInfo) -> None:
+        from evolink_tui.core.files import kind_label
+
         if kind_label(info) != "PNG":
             self.notify("A mask must be a PNG image (white = edit, black = keep). Press k to make one.",
                         severity="warning", markup=False)
@@ -132,6 +136,7 @@ class ReferencesFeature:
 
     def _fit(self: "EvolinkApp", ref: str) -> None:
         """In a thread: a local reference over 4 MB gets a smaller version to offer."""
+        from evolink_tui.core.files import oversize_reference
         from evolink_tui.core.imaging import fit_reference
 
         big = oversize_reference(ref)
@@ -175,6 +180,8 @@ class ReferencesFeature:
         self.push_screen(ConfirmScreen("Reference over 4 MB", body, yes="Use the smaller copy", no="Keep it"), answer)
 
     def _save_fitted(self: "EvolinkApp", ref: str, fitted, fallback: Path) -> None:
+        from evolink_tui.core.files import save_fitted
+
         try:
             path = save_fitted(fitted, Path(ref).expanduser(), fallback)
         except OSError as err:

@@ -51,6 +51,11 @@ class MainScreen(Screen, ResultActions):
         self._resend_shown = False  # what the footer shows for t (see _sync_bindings)
 
     def compose(self) -> ComposeResult:
+        # The size classes now, while the screen is empty: set on the first resize they would
+        # restyle every widget once more before the first frame.
+        height = self.app.size.height
+        self.update_classes({name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
+                             for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
         yield TopBar(id="topbar")
         with Horizontal(id="body"):
             yield Composer(id="composer", cursor_blink=self._cursor_blink)
@@ -61,6 +66,7 @@ class MainScreen(Screen, ResultActions):
 
     def on_mount(self) -> None:
         self.app.show_identity()
+        self.app.show_early_history()
         self.query_one("#prompt", TextArea).focus()
         self._wake_cursor()
 
