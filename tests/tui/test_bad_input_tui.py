@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Select, TextArea
+from textual.widgets import TextArea
 
 from evolink_tui.cli import main
 from evolink_tui.core.validation import GenerationRequest
+from evolink_tui.tui.widgets.choice import Choice
 
 from .helpers import demo_app, finished, problems_text, screen_text, wait_until
 from .test_faults_tui import idle, row_text, select, shown
@@ -99,8 +100,8 @@ async def test_the_composer_keeps_its_text_and_settings_after_any_error(faults, 
         composer = app.main.composer
         assert composer.query_one("#prompt", TextArea).text == prompt
         assert composer.models == ("gpt-4o-image",)
-        assert composer.query_one("#size", Select).value == "1024x1536"
-        assert composer.query_one("#n", Select).value == 2
+        assert composer.query_one("#size", Choice).value == "1024x1536"
+        assert composer.query_one("#n", Choice).value == 2
         assert app.is_running
         if state is not None:
             assert Path(app.history.path).exists() and app.history.get(1).prompt == prompt  # the record is kept

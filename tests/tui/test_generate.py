@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, TextArea
 
 from evolink_tui.core.runner import COMPLETED, DOWNLOADED, FINISHED, PROGRESS, SUBMITTED, SUBMITTING
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.messages import TaskChanged
 from evolink_tui.tui.screens.check import CheckTaskScreen
 from evolink_tui.tui.screens.picker import ModelPicker
+from evolink_tui.tui.widgets.choice import Choice
 from evolink_tui.tui.widgets.preview import Preview, ResultCard
 from evolink_tui.tui.widgets.tasklist import TaskList
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
@@ -130,10 +131,10 @@ async def test_regenerate_refills_the_composer_with_exact_settings():
         await wait_until(pilot, lambda: app.main.composer.prompt == "a quiet harbour", what="refilled")
         composer = app.main.composer
         assert composer.models == ("gpt-4o-image",)
-        assert composer.query_one("#size", Select).value == "1024x1536"
-        assert composer.query_one("#n", Select).value == 2
+        assert composer.query_one("#size", Choice).value == "1024x1536"
+        assert composer.query_one("#n", Choice).value == 2
         assert app.focused is composer.query_one("#prompt", TextArea)
-        composer.query_one("#size", Select).value = "1536x1024"
+        composer.query_one("#size", Choice).value = "1536x1024"
         await pilot.press("ctrl+j")
         await wait_until(pilot, finished(app, 2), what="regenerated")
         newest = max(app.records.values(), key=lambda r: r.id)

@@ -8,24 +8,30 @@ wins; the character count is updated at once.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Input, Label, ListItem, ListView, Select, Static, TextArea
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, ListItem, ListView, Static, TextArea
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import Model, load_catalogue
 from evolink_tui.core.validation import MAX_PROMPT, GenerationRequest, problems
 
 from ..format import plain, short_problem
+from .choice import Choice
 
-AUTO = ""  # the Select value meaning "not set: the model's default"
+AUTO = ""  # the size value meaning "not set: the model's default"
+LABEL_WIDTH = 6  # "Model ", "Size  ": the field labels line up
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,55 @@ class RefList(ListView):
             self.post_message(self.Removed(self.index))
 
 
+class PromptHeader(Widget):
+    """``Prompt`` on the left, the character count on the right (class ``-over`` and in
+    $error past the limit): one widget, not a row of two. Muted by the style sheet."""
+
+    length: reactive[int] = reactive(0)
+
+    def watch_length(self, length: int) -> None:
+        self.set_class(length > MAX_PROMPT, "-over")
+
+    def render(self) -> Content:
+        count = f"{self.length}/{MAX_PROMPT}"
+        pad = " " * max(1, self.content_size.width - len("Prompt") - len(count))
+        return Content.assemble("Prompt", pad, (count, "bold $error") if self.length > MAX_PROMPT else count)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 1
+
+
+class ModelsLine(Widget):
+    """``Model`` and the marked models (wrapped, at most 3 lines), with the F2 hint on the
+    right; a click opens the model picker. The label is muted by the style sheet."""
+
+    text: reactive[str] = reactive("", layout=True)
+    HINT = "F2"
+    MAX_LINES = 3
+
+    def _lines(self, width: int) -> list[str]:
+        room = max(4, width - LABEL_WIDTH - len(self.HINT) - 1)
+        lines = textwrap.wrap(self.text, room, break_on_hyphens=False) or [""]
+        if len(lines) > self.MAX_LINES:
+            lines = lines[:self.MAX_LINES]
+            lines[-1] = lines[-1][:room - 1] + "…"
+        return [line.ljust(room) for line in lines]
+
+    def render(self) -> Content:
+        lines = self._lines(self.content_size.width)
+        parts: list = ["Model".ljust(LABEL_WIDTH), (lines[0], "$foreground"), " ", (self.HINT, "bold $accent")]
+        for line in lines[1:]:
+            parts += ["\n", " " * LABEL_WIDTH, (line, "$foreground")]
+        return Content.assemble(*parts)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(Composer.PickModelsRequested())
+
+
 class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
@@ -74,7 +129,7 @@ class Composer(Vertical):
         """The Generate button was pressed."""
 
     class PickModelsRequested(Message):
-        """The model button was pressed."""
+        """The model line was clicked."""
 
     class ReferenceAdded(Message):
         """A reference was added (the App offers to fit a local one over 4 MB)."""
@@ -101,23 +156,19 @@ class Composer(Vertical):
     # -- layout -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="row"):
-            yield Label("Prompt", classes="field-label")
-            yield Static("0/2000", id="count")
+        limits = self.limits
+        yield PromptHeader(id="count")
         area = TextArea(id="prompt", soft_wrap=True, compact=True, tab_behavior="focus")
         area.cursor_blink = self._cursor_blink
         yield area
+        line = ModelsLine(id="models-line")
+        line.tooltip = "Pick models (F2)"
+        yield line
         with Horizontal(classes="row"):
-            yield Label("Model", classes="field-label")
-            yield Static(id="models-line")
-            yield Button("F2", id="pick-models", compact=True, tooltip="Pick models (F2)")
-        with Horizontal(classes="row"):
-            yield Label("Size", classes="field-label")
-            yield Select([("auto", AUTO)], id="size", allow_blank=False, compact=True)
-            yield Label("n", id="n-label")
-            yield Select([("1", 1)], id="n", allow_blank=False, compact=True)
+            yield Choice("Size", self._size_options(limits), id="size")
+            yield Choice("n", self._n_options(limits), id="n")
         yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
-        yield RefList(id="refs")
+        # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder="Mask PNG (gpt-4o-image only)", id="mask", compact=True)
         yield Static(id="problems")
         yield Button("Generate (ctrl+j)", id="generate", variant="primary", compact=True)
@@ -127,6 +178,33 @@ class Composer(Vertical):
         for inp in self.query(Input):
             inp.cursor_blink = self._cursor_blink
         self._show_refs()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._light(self._lit, again=True))
+
+    # -- the border takes the accent colour while a field inside has focus. Set on this widget
+    # alone: a :focus-within rule would restyle every widget in the composer at each focus
+    # change (a frame's worth of work at startup and on every tab) ------------------------------
+
+    _lit = False
+
+    def on_descendant_focus(self) -> None:
+        self._light(True)
+
+    def on_descendant_blur(self) -> None:
+        self._light(self.has_focus_within)  # focus may have moved to another field in here
+
+    def _light(self, lit: bool, *, again: bool = False) -> None:
+        if lit == self._lit and not again:
+            return
+        self._lit = lit
+        if lit:
+            accent = Color.parse(self.app.theme_variables.get("accent", "ansi_bright_blue"))
+            self.styles.border = ("round", accent)
+            self.styles.border_title_color = accent
+            self.styles.auto_border_title_color = False  # the stylesheet's $text-muted is "auto"
+        else:  # back to the stylesheet's
+            self.styles.border = None
+            self.styles.border_title_color = None
+            self.styles.auto_border_title_color = None
 
     # -- what the user asked for ----------------------------------------------------
 
@@ -144,8 +222,8 @@ class Composer(Vertical):
 
     def requests(self) -> list[GenerationRequest]:
         """One request per marked model, all with the same settings."""
-        size = self.query_one("#size", Select).value
-        n = self.query_one("#n", Select).value
+        size = self.query_one("#size", Choice).value
+        n = self.query_one("#n", Choice).value
         mask = self.query_one("#mask", Input)
         common = dict(
             prompt=self.prompt,
@@ -166,19 +244,22 @@ class Composer(Vertical):
         self._apply_models()
         self.revalidate()
 
+    @staticmethod
+    def _size_options(limits: Limits) -> list[tuple[str, str]]:
+        return [("auto", AUTO), *((s, s) for s in limits.sizes)]
+
+    @staticmethod
+    def _n_options(limits: Limits) -> list[tuple[str, int]]:
+        return [(str(i), i) for i in range(1, limits.n_max + 1)]
+
     def _apply_models(self) -> None:
         limits = self.limits
-        shown = ", ".join(self.models)
-        line = self.query_one("#models-line", Static)
-        line.update(Content(shown if len(self.models) == 1 else f"{len(self.models)} to compare: {shown}"))
-        size = self.query_one("#size", Select)
-        current = size.value
-        size.set_options([("auto", AUTO), *((s, s) for s in limits.sizes)])
-        size.value = current if current in limits.sizes else AUTO
-        n = self.query_one("#n", Select)
-        current_n = n.value
-        n.set_options([(str(i), i) for i in range(1, limits.n_max + 1)])
-        n.value = current_n if isinstance(current_n, int) and current_n <= limits.n_max else 1
+        shown = plain(", ".join(self.models), 500)
+        line = self.query_one("#models-line", ModelsLine)
+        line.text = shown if len(self.models) == 1 else f"{len(self.models)} to compare: {shown}"
+        # A value the new models do not take falls back to the first option (auto, 1).
+        self.query_one("#size", Choice).set_options(self._size_options(limits))
+        self.query_one("#n", Choice).set_options(self._n_options(limits))
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
         mask.placeholder = "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
@@ -193,9 +274,9 @@ class Composer(Vertical):
         self.set_prompt(request.prompt)
         self.set_models([request.resolved_model()])
         self._apply_models()
-        size = self.query_one("#size", Select)
+        size = self.query_one("#size", Choice)
         size.value = request.size if request.size in self.limits.sizes else AUTO
-        n = self.query_one("#n", Select)
+        n = self.query_one("#n", Choice)
         n.value = request.n if isinstance(request.n, int) and 1 <= request.n <= self.limits.n_max else 1
         self._refs = list(request.images)
         self._show_refs()
@@ -229,10 +310,18 @@ class Composer(Vertical):
         self.query_one("#mask", Input).value = mask
 
     def _show_refs(self) -> None:
-        refs = self.query_one("#refs", RefList)
-        refs.clear()
-        refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
-        refs.display = bool(self._refs)
+        found = self.query("#refs")
+        if found:
+            refs = found.first(RefList)
+            refs.clear()
+        elif self._refs:  # the first reference: the list is mounted now, not at startup
+            refs = RefList(id="refs")
+            self.mount(refs, after="#ref-input")
+        else:
+            refs = None
+        if refs is not None:
+            refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
+            refs.display = bool(self._refs)
         self.query_one("#ref-input", Input).placeholder = (
             f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter")
 
@@ -242,11 +331,6 @@ class Composer(Vertical):
     def _generate(self, event: Button.Pressed) -> None:
         event.stop()
         self.post_message(self.GenerateRequested())
-
-    @on(Button.Pressed, "#pick-models")
-    def _pick(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.post_message(self.PickModelsRequested())
 
     @on(Input.Submitted, "#ref-input")
     def _add_ref(self, event: Input.Submitted) -> None:
@@ -264,7 +348,7 @@ class Composer(Vertical):
                 self.query_one("#ref-input", Input).focus()
 
     @on(TextArea.Changed, "#prompt")
-    @on(Select.Changed)
+    @on(Choice.Changed)
     @on(Input.Changed, "#mask")
     def _changed(self) -> None:
         self.revalidate()
@@ -279,10 +363,7 @@ class Composer(Vertical):
     def revalidate(self) -> None:
         if not self.is_mounted:
             return
-        length = len(self.prompt)
-        count = self.query_one("#count", Static)
-        count.update(Content(f"{length}/{MAX_PROMPT}"))
-        count.set_class(length > MAX_PROMPT, "-over")
+        self.query_one("#count", PromptHeader).length = len(self.prompt)
         self._serial += 1
         self._validate(self.requests(), self._tried, self._serial)
 
