@@ -8,8 +8,9 @@ like the ``evolink-tui`` script; the only difference is a thin subclass of ``Evo
 that reports milestones as JSON lines on the file descriptor named by ``BENCH_REPORT_FD``.
 
 "First full frame" is the frame drawn after the history was read and shown (the first
-``HistoryLoaded`` handled and the task list's dimensions settled); for the bare app it is
-the frame after mount.
+``HistoryLoaded`` handled and the task list's dimensions settled), with the key bar's keys
+drawn (reported, so a frame without them shows); for the bare app it is the frame after
+mount.
 
 Scenarios (``app`` only; ``bare`` knows ``startup`` and ``stay``):
 
@@ -195,7 +196,10 @@ def run_app(args: argparse.Namespace) -> int:
             if self.main.tasks._require_update_dimensions:  # rows not laid out yet: one more frame
                 self.call_after_refresh(self._bench_frame)
                 return
-            report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count)
+            from evolink_tui.tui.widgets.keybar import KeyBar
+
+            report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count,
+                   keys=len(self.main.query_one(KeyBar).shown))
             if args.scenario == "startup":
                 self.exit()
             elif args.scenario == "stay":

@@ -61,9 +61,9 @@ def startup_rows(runs: int) -> list[Row]:
     app, bare = r["app"], r["bare"]
     heavy = [m for m in app["modules"] if m != "sqlite3"]
     return [
-        Row(f"1. Startup to first full frame (`--demo`, history shown), median of {runs}",
-            ms(app["ms"]), f"bare Textual app {ms(bare['ms'])}", ratio(app["ms"], bare["ms"]), "≤ 1.3 x bare",
-            app["ms"] <= 1.3 * bare["ms"]),
+        Row(f"1. Startup to first full frame (`--demo`, history and the {app['keys']} keys of the key bar shown), "
+            f"median of {runs}", ms(app["ms"]), f"bare Textual app {ms(bare['ms'])}", ratio(app["ms"], bare["ms"]),
+            "≤ 1.3 x bare", app["ms"] <= 1.3 * bare["ms"] and app["keys"] > 0),
         Row("1. Peak memory (max RSS) of those runs", f"{app['rss_mb']:.0f} MB", f"bare {bare['rss_mb']:.0f} MB",
             ratio(app["rss_mb"], bare["rss_mb"]), "≤ 80 MB", app["rss_mb"] <= 80),
         Row("1. Heavy modules loaded at the first full frame", ", ".join(app["modules"]) or "none",
@@ -205,7 +205,8 @@ NOTES = """\
 1. **Startup.** `benchmarks/harness.py` runs the real app through `evolink_tui.cli.main(["--demo"])` on a
    pseudo-terminal of 120x40 (the real Linux driver draws every frame) and reports when the first full
    frame is on the terminal: the main screen composed and the history read and shown (the frame after the
-   first `HistoryLoaded`, with the task list laid out). The bare app (Header, Static, Footer) runs the same
+   first `HistoryLoaded`, with the task list laid out), the key bar's keys drawn (the figure is missed in any
+   run whose frame has none). The bare app (Header, Static, Footer) runs the same
    way and reports the frame after mount. Timed from just before `Popen` (interpreter start and imports
    count), the two alternate, one warm-up each; peak memory is `ru_maxrss` from `wait4`.
 2. **Idle.** Three programs side by side for the same window, CPU from `/proc/PID/stat`: the app with 20

@@ -43,6 +43,7 @@ def compare(runs: int, variants: dict[str, tuple[list[str], dict[str, str]]]) ->
             "rss_mb": max(s[1] for s in runs_),
             "modules": sorted({m for s in runs_ for m in s[2].get("modules", [])}),
             "rows": runs_[-1][2].get("rows"),
+            "keys": min(s[2].get("keys", 0) for s in runs_),  # the fewest keys on the bar at that frame
         }
         for name, runs_ in samples.items()
     }

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from evolink_tui.core.files import SORTS, filter_files, format_left, kind_label, sort_files, time_left
 from evolink_tui.core.validation import human_size
@@ -37,6 +37,7 @@ from ..messages import (
 from ..widgets.filetable import FileTable
 from ..widgets.quota import QuotaBar
 from ..widgets.thumbnail import ThumbnailView
+from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -92,7 +93,7 @@ class FilesScreen(Screen):
         with Horizontal(id="files-status-row"):
             yield Static(id="files-status")
             yield ProgressBar(id="files-progress", show_eta=False)
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#files-filter", Input).cursor_blink = getattr(self.app, "cursor_blink", True)

@@ -15,13 +15,14 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evolink_tui.core.history import TaskRecord
 
 from ..messages import GalleryPage
 from ..result_actions import ResultActions
 from ..widgets.preview import ResultCard, ResultRef, card_label
+from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -77,7 +78,7 @@ class GalleryScreen(Screen, ResultActions):
         with GalleryGrid(id="gallery-scroll"):
             yield Static(Content.styled("Loading results…", "dim"), id="gallery-empty")
             yield Grid(id="gallery-grid")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(GalleryGrid).focus()

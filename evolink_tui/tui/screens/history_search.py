@@ -21,13 +21,14 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import load_catalogue
 from evolink_tui.core.history import TaskRecord
 
 from ..format import plain, state_label
+from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -186,7 +187,7 @@ class HistorySearchScreen(Screen[None]):
                             restrict=r"[0-9-]*")
             yield Static(id="search-count")
             yield HistoryResults(id="search-results", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         blink = getattr(self.app, "cursor_blink", True)

@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evolink_tui.core.files import write_mask
 from evolink_tui.core.imaging import Rect, cells_to_rect, make_mask
@@ -33,6 +33,7 @@ from ..files_flow import UploadSpec, explain
 from ..format import plain
 from ..messages import FileBytesLoaded, FileUploaded, FileUploadFailed
 from ..widgets.thumbnail import ThumbnailView
+from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -257,7 +258,7 @@ class MaskScreen(Screen):
         yield Static(id="mask-head")
         yield MaskCanvas(id="mask-canvas")
         yield Static(id="mask-status")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def canvas(self) -> MaskCanvas:

@@ -1,0 +1,43 @@
+"""The key bar: the keys of the focused panel from the first frame on, pressed by a click."""
+
+from __future__ import annotations
+
+from evolink_tui.tui.screens.picker import ModelPicker
+from evolink_tui.tui.widgets.keybar import KeyBar
+from evolink_tui.tui.widgets.tasklist import TaskList
+
+from .helpers import demo_app, wait_until
+
+
+def bar_text(app) -> str:
+    return str(app.screen.query_one(KeyBar).render())
+
+
+async def test_the_first_frame_already_shows_the_keys():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        text = bar_text(app)
+        for words in ("^j Generate", "f2 Models", "f5 Files", "f1 Help", "^p palette"):
+            assert words in text, words
+        assert text.rstrip().endswith("^p palette")
+
+
+async def test_the_keys_follow_the_focus():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "Regenerate" not in bar_text(app)
+        app.main.query_one(TaskList).focus()
+        await wait_until(pilot, lambda: "Regenerate" in bar_text(app), what="the task list's keys")
+
+
+async def test_a_click_on_a_key_presses_it_and_keys_that_do_not_fit_are_left_out():
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = bar_text(app)
+        assert len(text) <= 80 and "^p palette" in text and "f1 Help" not in text  # no room at 80 columns
+        column = text.index("f2 Models")
+        await pilot.click(KeyBar, offset=(column + 3, 0))
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker), what="the model picker")
