@@ -27,7 +27,9 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``commands=False``: only the app's own options (the commands'
+    parsers take a few milliseconds to build, and opening the app should not wait for them)."""
     parser = argparse.ArgumentParser(
         prog="evolink-tui",
         description="A keyboard-driven terminal app for the Evolink Image API. "
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
     _common(parser, top=True)
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("generate", help="generate images from a prompt, wait, download them")
@@ -116,8 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _only_app_options(argv: list[str]) -> bool:
+    """Whether ``argv`` holds nothing but the app's own options (--demo, --download-dir DIR)."""
+    value_next = False
+    for token in argv:
+        if value_next:
+            value_next = False
+        elif token == "--download-dir":
+            value_next = True
+        elif token != "--demo" and not token.startswith("--download-dir="):
+            return False
+    return not value_next
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands=not _only_app_options(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         return _run_tui(args)

@@ -107,7 +107,13 @@ class EvolinkApp(App[int], FilesFeature):
         self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._history_loading = True
-        self._read_history(0, first=True)  # from disk, in a thread, while the first frame is drawn
+        ahead = self._history_ahead
+        if ahead is not None and ahead.done() and ahead.exception() is None:  # read while Textual loaded
+            self._history_ahead = None
+            records, total = ahead.result()
+            self.post_message(HistoryLoaded(records, 0, total, first=True))
+        else:
+            self._read_history(0, first=True)  # from disk, in a thread, while the first frame is drawn
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(1.0, self._tick)
 

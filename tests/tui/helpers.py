@@ -107,6 +107,6 @@ def screen_text(app: EvolinkApp) -> str:
 
 
 def problems_text(app: EvolinkApp) -> str:
-    """The composer's inline problems."""
-    box = app.main.query_one("#problems")
-    return str(box.content) if box.display else ""
+    """The composer's inline problems (the box is mounted with the first one)."""
+    found = app.main.query("#problems")
+    return str(found.first().content) if found and found.first().display else ""

@@ -12,7 +12,7 @@ from evolink_tui.tui.widgets.choice import Choice
 from evolink_tui.tui.widgets.choice_menu import ChoiceMenu
 from evolink_tui.tui.widgets.composer import Composer
 
-from .helpers import demo_app, screen_text, type_text, wait_until
+from .helpers import demo_app, problems_text, screen_text, type_text, wait_until
 
 
 def sent(app) -> tuple:
@@ -129,10 +129,9 @@ async def test_the_inline_validation_runs_again_after_a_change():
         await pilot.press("right")
         await wait_until(pilot, lambda: "validated" in seen, what="validation")
         assert seen[0] == "changed n 2"
-        composer = app.main.composer
         await pilot.press("ctrl+j")  # an empty prompt: the problem is shown, the n kept
-        await wait_until(pilot, lambda: composer.query_one("#problems").display, what="the problem")
-        assert "Prompt" in str(composer.query_one("#problems").content)
+        await wait_until(pilot, lambda: problems_text(app), what="the problem")
+        assert "Prompt" in problems_text(app)
         assert sent(app) == (None, 2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, TextArea
 
 from evolink_tui.core.runner import COMPLETED, DOWNLOADED, FINISHED, PROGRESS, SUBMITTED, SUBMITTING
@@ -178,3 +179,53 @@ async def test_invalid_request_is_not_sent_and_the_prompt_stays():
         await pilot.press("ctrl+j")
         await pilot.pause()
         assert not app.records and area.text == "x" * 2001
+
+
+async def tab_to(pilot, selector: str, limit: int = 12) -> None:
+    """Press tab until ``selector`` has focus, as a person would."""
+    target = pilot.app.main.query_one(selector)
+    for _ in range(limit):
+        if pilot.app.focused is target:
+            return
+        await pilot.press("tab")
+    assert pilot.app.focused is target, f"tab never reached {selector}"
+
+
+@pytest.mark.parametrize("how", ["enter", "space", "click"])
+async def test_the_generate_button_sends_on_enter_space_and_click(how):
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, f"pressed with {how}")
+        await tab_to(pilot, "#generate")
+        if how == "click":
+            assert await pilot.click("#generate")
+        else:
+            await pilot.press(how)
+        await wait_until(pilot, lambda: len(app.records) == 1, what="the task")
+        [record] = app.records.values()
+        assert record.prompt == f"pressed with {how}"
+        await pilot.pause(0.3)
+        assert len(app.records) == 1  # one press, one task
+        assert app.main.query_one("#prompt", TextArea).text == f"pressed with {how}"
+
+
+async def test_the_generate_button_with_an_empty_prompt_shows_the_problem_until_it_is_fixed():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not app.main.query("#problems")  # nothing to show: not even mounted
+        await tab_to(pilot, "#generate")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Prompt: a prompt is required" in problems_text(app), what="the problem")
+        assert not app.records
+        assert "Prompt: a prompt is required" in screen_text(app)
+        button = app.main.query_one("#generate")
+        assert app.main.query_one("#problems").region.bottom <= button.region.y  # above the button
+        app.main.query_one("#prompt", TextArea).focus()
+        await type_text(pilot, "fixed")
+        await wait_until(pilot, lambda: not problems_text(app), what="the problem gone")
+        assert "a prompt is required" not in screen_text(app)
+        await tab_to(pilot, "#generate")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: len(app.records) == 1, what="the task")
+        assert next(iter(app.records.values())).prompt == "fixed"

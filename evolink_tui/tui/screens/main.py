@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 
 from evolink_tui.core.history import TaskRecord
 
@@ -19,6 +18,7 @@ from ..widgets.composer import Composer
 from ..widgets.preview import Preview
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
+from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -56,18 +56,20 @@ class MainScreen(Screen, ResultActions):
         height = self.app.size.height
         self.update_classes({name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
                              for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
+        # No containers: the bars and the composer are split off the edges (top, bottom, then
+        # left) and the task list and preview share what is left, top to bottom.
         yield TopBar(id="topbar")
-        with Horizontal(id="body"):
-            yield Composer(id="composer", cursor_blink=self._cursor_blink)
-            with Vertical(id="right"):
-                yield TaskList(id="tasks")
-                yield Preview(id="preview")
-        yield Footer(compact=True)
+        yield KeyBar()
+        yield Composer(id="composer", cursor_blink=self._cursor_blink)
+        yield TaskList(id="tasks")
+        yield Preview(id="preview")
 
     def on_mount(self) -> None:
+        self._mounted = True
         self.app.show_identity()
         self.app.show_early_history()
         self.query_one("#prompt", TextArea).focus()
+        self.composer.light(True)  # now, not after the first frame (when the focus news arrives)
         self._wake_cursor()
 
     # -- the prompt's cursor blinks a while after each keystroke, then stays lit: an idle app
@@ -91,10 +93,12 @@ class MainScreen(Screen, ResultActions):
 
     # -- parts ------------------------------------------------------------------------------
 
+    _mounted = False  # every panel composed: set as the screen mounts
+
     @property
     def ready(self) -> bool:
         """Composed and not yet torn down: messages arriving around startup or exit wait or drop."""
-        if not self.is_attached:
+        if not self._mounted or not self.is_attached:
             return False
         tasks = self.query_one_optional("#tasks", TaskList)
         return tasks is not None and tasks.is_attached

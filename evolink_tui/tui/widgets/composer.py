@@ -21,13 +21,14 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, ListItem, ListView, Static, TextArea
+from textual.widgets import Input, Label, ListItem, ListView, Static, TextArea
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import Model, load_catalogue
 from evolink_tui.core.validation import MAX_PROMPT, GenerationRequest, problems
 
 from ..format import plain, short_problem
+from .action_button import ActionButton
 from .choice import Choice
 
 AUTO = ""  # the size value meaning "not set: the model's default"
@@ -170,41 +171,39 @@ class Composer(Vertical):
         yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder="Mask PNG (gpt-4o-image only)", id="mask", compact=True)
-        yield Static(id="problems")
-        yield Button("Generate (ctrl+j)", id="generate", variant="primary", compact=True)
+        # The problems (#problems) are mounted with the first one to show, before #generate.
+        yield ActionButton("Generate (ctrl+j)", id="generate")
 
     def on_mount(self) -> None:
         self._apply_models()
         for inp in self.query(Input):
             inp.cursor_blink = self._cursor_blink
         self._show_refs()
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._light(self._lit, again=True))
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.light(self._lit, again=True))
 
-    # -- the border takes the accent colour while a field inside has focus. Set on this widget
-    # alone: a :focus-within rule would restyle every widget in the composer at each focus
-    # change (a frame's worth of work at startup and on every tab) ------------------------------
+    # -- the border and its title take the accent colour while a field inside has focus. Set on
+    # this widget alone: a :focus-within rule restyles every widget in the composer at each
+    # focus change, and a border-title-color repaints them all -----------------------------
 
     _lit = False
 
     def on_descendant_focus(self) -> None:
-        self._light(True)
+        self.light(True)
 
     def on_descendant_blur(self) -> None:
-        self._light(self.has_focus_within)  # focus may have moved to another field in here
+        self.light(self.has_focus_within)  # focus may have moved to another field in here
 
-    def _light(self, lit: bool, *, again: bool = False) -> None:
+    def light(self, lit: bool, *, again: bool = False) -> None:
         if lit == self._lit and not again:
             return
         self._lit = lit
         if lit:
-            accent = Color.parse(self.app.theme_variables.get("accent", "ansi_bright_blue"))
-            self.styles.border = ("round", accent)
-            self.styles.border_title_color = accent
-            self.styles.auto_border_title_color = False  # the stylesheet's $text-muted is "auto"
-        else:  # back to the stylesheet's
-            self.styles.border = None
-            self.styles.border_title_color = None
-            self.styles.auto_border_title_color = None
+            accent = self.app.theme_variables.get("accent", "ansi_bright_blue")
+            self.styles.border = ("round", Color.parse(accent))
+            self.border_title = Content.styled(self.BORDER_TITLE, accent)
+        else:
+            self.styles.border = None  # back to the stylesheet's
+            self.border_title = self.BORDER_TITLE
 
     # -- what the user asked for ----------------------------------------------------
 
@@ -327,8 +326,8 @@ class Composer(Vertical):
 
     # -- events -----------------------------------------------------------------------
 
-    @on(Button.Pressed, "#generate")
-    def _generate(self, event: Button.Pressed) -> None:
+    @on(ActionButton.Pressed, "#generate")
+    def _generate(self, event: ActionButton.Pressed) -> None:
         event.stop()
         self.post_message(self.GenerateRequested())
 
@@ -383,13 +382,23 @@ class Composer(Vertical):
     def _show_problems(self, event: Validated) -> None:
         if event.serial != self._serial:
             return  # an older answer
-        box = self.query_one("#problems", Static)
-        box.update(Content("\n".join(event.problems[:3])))
-        box.display = bool(event.problems)
+        self._problems("\n".join(event.problems[:3]))
         self.set_class(bool(event.problems), "-invalid")
 
     def show_problem(self, text: str) -> None:
         """A problem found at submit time (for example by the runner's own validation)."""
-        box = self.query_one("#problems", Static)
-        box.update(Content(plain(text, 300)))
-        box.display = True
+        self._problems(plain(text, 300))
+
+    def _problems(self, text: str) -> None:
+        """Show ``text`` under the fields, or hide the box when it is empty. The box is mounted
+        with the first problem, not at startup."""
+        found = self.query("#problems")
+        if found:
+            box = found.first(Static)
+            box.update(Content(text))
+        elif text:
+            box = Static(Content(text), id="problems")
+            self.mount(box, before="#generate")
+        else:
+            return
+        box.display = bool(text)

@@ -22,7 +22,6 @@ from evolink_tui.core.history import TaskRecord
 
 from ..format import credits, duration, error_lines, plain, request_summary, state_label, time_taken
 from ..result_actions import task_result_bindings
-from .thumbnail import ThumbnailView
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,8 @@ class ResultCard(Vertical):
         self._placeholder = placeholder
 
     def compose(self) -> ComposeResult:
+        from .thumbnail import ThumbnailView  # with the first result: not at startup
+
         if self._path:
             yield ThumbnailView(self._path)
         else:
@@ -68,6 +69,8 @@ class ResultCard(Vertical):
         """Show ``other``'s result here instead of mounting ``other``: mounting whole cards
         costs a long frame (while scrolling the task list, or as results arrive)."""
         self.ref, self._label, self._placeholder = other.ref, other._label, other._placeholder
+        from .thumbnail import ThumbnailView
+
         path, self._path = self._path, other._path
         if not self.children:  # not composed yet: compose() will use the new values
             return
@@ -113,7 +116,7 @@ class Preview(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(Content("No task selected. Write a prompt and press ctrl+j."), id="preview-head")
         yield Static(id="preview-body")
-        yield Horizontal(id="cards")
+        # The row of result cards (#cards) is mounted with the first results.
 
     # -- what is shown -------------------------------------------------------------------
 
@@ -185,16 +188,21 @@ class Preview(Vertical, can_focus=True):
         old = self._refs[self._selected] if self._refs and self._selected < len(self._refs) else None
         self._refs = refs
         self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
-        box = self.query_one("#cards", Horizontal)
         shown = self._cards
         for old, new in zip(shown, cards):
             old.take(new)
         for old in shown[len(cards):]:
             old.remove()
-        if cards[len(shown):]:
-            box.mount_all(cards[len(shown):])
-        self._cards = shown[: len(cards)] + cards[len(shown):]
-        box.display = bool(cards)
+        added = cards[len(shown):]
+        self._cards = shown[: len(cards)] + added
+        box = self.query_one_optional("#cards", Horizontal)
+        if box is None and added:  # the first cards: their row is mounted with them, not at startup
+            box = Horizontal(id="cards")
+            self.mount(box)
+        if box is not None:
+            if added:
+                box.mount_all(added)  # in order, after the cards already there
+            box.display = bool(cards)
         self.set_class(bool(cards), "-has-cards")
         self._mark()
 

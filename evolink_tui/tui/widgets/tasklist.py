@@ -69,7 +69,8 @@ class TaskList(DataTable):
     # -- columns ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._build_columns()
+        if not self.columns:  # rows (history read ahead) or a first resize may come first
+            self._build_columns()
 
     def _wanted_task_width(self) -> int:
         width = self.scrollable_content_region.width or self.size.width
@@ -77,9 +78,10 @@ class TaskList(DataTable):
 
     def _build_columns(self) -> None:
         self._task_width = self._wanted_task_width()
-        self.add_column("Task", width=self._task_width, key="task")
-        self.add_column("Status", width=STATUS_WIDTH, key="status")
-        self.add_column("left·cr·age", width=INFO_WIDTH, key="info")
+        # Text, not str: a str label is parsed as Rich markup (which loads Rich's emoji table)
+        self.add_column(Text("Task"), width=self._task_width, key="task")
+        self.add_column(Text("Status"), width=STATUS_WIDTH, key="status")
+        self.add_column(Text("left·cr·age"), width=INFO_WIDTH, key="info")
 
     def on_resize(self, event: events.Resize) -> None:
         if self._wanted_task_width() != self._task_width:
@@ -144,6 +146,8 @@ class TaskList(DataTable):
         return info
 
     def _add(self, record: TaskRecord) -> None:
+        if not self.columns:
+            self._build_columns()
         cells = self._cells(record)
         self._shown[record.id] = tuple(c.plain for c in cells)
         self.add_row(*cells, height=2, key=str(record.id))
