@@ -35,6 +35,14 @@ AUTO = ""  # the size value meaning "not set: the model's default"
 LABEL_WIDTH = 6  # "Model ", "Size  ": the field labels line up
 
 
+def compact(widget: TextArea | Input) -> TextArea | Input:
+    """``widget`` in its compact style, as ``compact=True`` would make it but without
+    restyling it (and each of its parts) before it is even mounted."""
+    widget.set_reactive(type(widget).compact, True)
+    widget.add_class("-textual-compact", update=False)
+    return widget
+
+
 @dataclass(frozen=True)
 class Limits:
     """What every marked model accepts: a comparison run sends the same settings to each."""
@@ -159,7 +167,7 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         limits = self.limits
         yield PromptHeader(id="count")
-        area = TextArea(id="prompt", soft_wrap=True, compact=True, tab_behavior="focus")
+        area = compact(TextArea(id="prompt", soft_wrap=True, tab_behavior="focus"))
         area.cursor_blink = self._cursor_blink
         yield area
         line = ModelsLine(id="models-line")
@@ -168,9 +176,11 @@ class Composer(Vertical):
         with Horizontal(classes="row"):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
-        yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
+        yield compact(Input(placeholder="Add reference: path or URL, enter", id="ref-input"))
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
-        yield Input(placeholder="Mask PNG (gpt-4o-image only)", id="mask", compact=True)
+        mask = compact(Input(placeholder=self._mask_placeholder(limits), id="mask"))
+        mask.set_reactive(Input.disabled, not limits.mask)  # as it will stay: no restyle as it mounts
+        yield mask
         # The problems (#problems) are mounted with the first one to show, before #generate.
         yield ActionButton("Generate (ctrl+j)", id="generate")
 
@@ -261,7 +271,11 @@ class Composer(Vertical):
         self.query_one("#n", Choice).set_options(self._n_options(limits))
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
-        mask.placeholder = "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
+        mask.placeholder = self._mask_placeholder(limits)
+
+    @staticmethod
+    def _mask_placeholder(limits: Limits) -> str:
+        return "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
 
     def set_prompt(self, text: str) -> None:
         area = self.query_one("#prompt", TextArea)
