@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from textual import events, on
@@ -61,7 +62,7 @@ class MainScreen(Screen, ResultActions):
         yield TopBar(id="topbar")
         yield KeyBar()
         yield Composer(id="composer", cursor_blink=self._cursor_blink)
-        yield TaskList(id="tasks")
+        yield TaskList(id="tasks", width_hint=self._tasks_width)
         yield Preview(id="preview")
 
     _resumed = False
@@ -72,6 +73,18 @@ class MainScreen(Screen, ResultActions):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+
+    def _tasks_width(self) -> int:
+        """The task list's width before the first layout: the screen's, less the composer's
+        (split off the left; its width, min and max resolved as the layout will)."""
+        size = self.app.size
+        styles = self.composer.styles
+        width = styles.width.resolve(size, size) if styles.width else Fraction(0)
+        if styles.min_width is not None:
+            width = max(width, styles.min_width.resolve(size, size))
+        if styles.max_width is not None:
+            width = min(width, styles.max_width.resolve(size, size))
+        return size.width - int(width)
 
     def on_mount(self) -> None:
         self._mounted = True

@@ -7,6 +7,8 @@ the next page (``NeedMore``).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
@@ -57,8 +59,12 @@ class TaskList(DataTable):
     class NeedMore(Message):
         """The user scrolled near the end of what is loaded."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, width_hint: Callable[[], int] | None = None) -> None:
+        """``width_hint``: the width this table will have once laid out, asked for before the
+        first layout, so the columns built then already fit (else the first frame shows them
+        too narrow and they are rebuilt a frame later)."""
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        self._width_hint = width_hint
         self._records: dict[int, TaskRecord] = {}
         self._shown: dict[int, tuple] = {}  # what each row shows, to skip needless updates
         self._flags: dict[int, str] = {}  # record id -> "offline, retrying" while its reads fail
@@ -74,6 +80,8 @@ class TaskList(DataTable):
 
     def _wanted_task_width(self) -> int:
         width = self.scrollable_content_region.width or self.size.width
+        if not width and self._width_hint is not None:  # not laid out yet
+            width = self._width_hint() - self.styles.gutter.width
         return max(MIN_TASK_WIDTH, width - STATUS_WIDTH - INFO_WIDTH - 6 - 1)
 
     def _build_columns(self) -> None:
