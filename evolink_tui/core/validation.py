@@ -3,7 +3,7 @@ the bad value and what is allowed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .catalogue import Catalogue, Model, load_catalogue

@@ -6,7 +6,7 @@ made inert here first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from evolink_tui.core import events as kinds
@@ -17,8 +17,7 @@ from .format import plain
 from .messages import TaskChanged
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     text: str
     title: str
     severity: str = "information"

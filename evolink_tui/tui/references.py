@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the Files helpers (and the wire parsers) load with the firs
     from evolink_tui.core.wire import FileInfo
 
     from .app import EvolinkApp
-    from .files_flow import UploadSpec
+    from .files_state import UploadSpec
 
 MASK_MODELS_NOTE = "White marks what to edit, black what to keep."
 
@@ -202,7 +202,7 @@ class ReferencesFeature:
         if screen is not None:
             screen.action_make_mask()
             return
-        from .widgets.composer import RefList
+        from .widgets.reflist import RefList
 
         composer = self.main.composer
         refs = composer.references

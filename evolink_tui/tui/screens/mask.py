@@ -29,7 +29,8 @@ from evolink_tui.core.files import write_mask
 from evolink_tui.core.imaging import Rect, cells_to_rect, make_mask
 from evolink_tui.core.thumbnails import Thumbnail
 
-from ..files_flow import UploadSpec, explain
+from ..files_flow import explain
+from ..files_state import UploadSpec
 from ..format import plain
 from ..messages import FileBytesLoaded, FileUploaded, FileUploadFailed
 from ..widgets.thumbnail import ThumbnailView

@@ -21,7 +21,7 @@ from evolink_tui.core.client import check_upload_file
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.files import IMAGE_SUFFIXES, clean_source
 
-from ..files_flow import UploadSpec
+from ..files_state import UploadSpec
 from ..format import plain
 
 

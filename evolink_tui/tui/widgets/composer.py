@@ -9,11 +9,10 @@ wins; the character count is updated at once.
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -21,7 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Input, Label, ListItem, ListView, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import Model, load_catalogue
@@ -30,6 +29,9 @@ from evolink_tui.core.validation import MAX_PROMPT, GenerationRequest, problems
 from ..format import plain, short_problem
 from .action_button import ActionButton
 from .choice import Choice
+
+if TYPE_CHECKING:
+    from .reflist import RefList
 
 AUTO = ""  # the size value meaning "not set: the model's default"
 LABEL_WIDTH = 6  # "Model ", "Size  ": the field labels line up
@@ -43,9 +45,10 @@ def compact(widget: TextArea | Input) -> TextArea | Input:
     return widget
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What every marked model accepts: a comparison run sends the same settings to each."""
+class Limits(NamedTuple):
+    """What every marked model accepts: a comparison run sends the same settings to each.
+    (NamedTuples here and for other small records: a dataclass takes far longer to define,
+    and these are all defined while the app starts.)"""
 
     sizes: tuple[str, ...]
     n_max: int
@@ -57,24 +60,6 @@ class Limits:
         sizes = [s for s in models[0].all_sizes if all(s in m.all_sizes for m in models[1:])]
         return cls(tuple(sizes), min(m.n_max for m in models), all(m.mask for m in models),
                    min(m.max_images for m in models))
-
-
-class RefList(ListView):
-    """The reference images; delete removes the highlighted one."""
-
-    BINDINGS = [
-        Binding("delete,backspace", "remove", "Remove reference", id="refs.remove"),
-        Binding("m", "app.make_mask", "Make mask", id="refs.make_mask"),
-    ]
-
-    class Removed(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
-
-    def action_remove(self) -> None:
-        if self.index is not None:
-            self.post_message(self.Removed(self.index))
 
 
 class PromptHeader(Widget):
@@ -323,6 +308,10 @@ class Composer(Vertical):
         self.query_one("#mask", Input).value = mask
 
     def _show_refs(self) -> None:
+        from textual.widgets import Label, ListItem
+
+        from .reflist import RefList  # with the first reference, not at startup
+
         found = self.query("#refs")
         if found:
             refs = found.first(RefList)
@@ -351,8 +340,7 @@ class Composer(Vertical):
         if self.add_reference(event.value):
             event.input.clear()
 
-    @on(RefList.Removed)
-    def _remove_ref(self, event: RefList.Removed) -> None:
+    def on_ref_list_removed(self, event: RefList.Removed) -> None:
         if 0 <= event.index < len(self._refs):
             del self._refs[event.index]
             self._show_refs()

@@ -8,7 +8,7 @@ and its cache keeps a decoded file from being decoded again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from textual import events
 from textual.app import ComposeResult
@@ -24,8 +24,7 @@ from ..format import credits, duration, error_lines, plain, request_summary, sta
 from ..result_actions import task_result_bindings
 
 
-@dataclass(frozen=True)
-class ResultRef:
+class ResultRef(NamedTuple):
     """One result: which record, which of its files (or None while there is none)."""
 
     record_id: int

@@ -1,0 +1,25 @@
+"""The composer's list of reference images, mounted with the first reference."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import ListView
+
+
+class RefList(ListView):
+    """The reference images; delete removes the highlighted one."""
+
+    BINDINGS = [
+        Binding("delete,backspace", "remove", "Remove reference", id="refs.remove"),
+        Binding("m", "app.make_mask", "Make mask", id="refs.make_mask"),
+    ]
+
+    class Removed(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def action_remove(self) -> None:
+        if self.index is not None:
+            self.post_message(self.Removed(self.index))
