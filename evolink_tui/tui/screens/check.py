@@ -11,6 +11,8 @@ from textual.widgets import Input, Label
 
 
 class CheckTaskScreen(ModalScreen[str | None]):
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="check.cancel")]
 
     def compose(self) -> ComposeResult:

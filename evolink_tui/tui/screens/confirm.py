@@ -14,6 +14,8 @@ from textual.widgets import Button, Static
 class ConfirmScreen(ModalScreen[bool]):
     """Returns True for yes. ``body`` is Content (or plain text, shown as text)."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [
         Binding("escape,n", "dismiss(False)", "No", id="confirm.no"),
         Binding("y", "dismiss(True)", "Yes", id="confirm.yes"),

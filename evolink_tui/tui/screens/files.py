@@ -55,6 +55,8 @@ class FilesScreen(Screen):
     """The quota, the table and the chosen file's preview; the actions act on that file
     (or, for a delete, on every marked one)."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     app: "EvolinkApp"
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # the preview below the table, or beside it

@@ -58,6 +58,8 @@ class GalleryGrid(VerticalScroll, can_focus=True):
 
 
 class GalleryScreen(Screen, ResultActions):
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     app: "EvolinkApp"
 
     BINDINGS = [

@@ -54,6 +54,8 @@ def key_table(screen: Screen) -> tuple[Rows, Rows, Rows]:
 class HelpScreen(ModalScreen[None]):
     """F1 or ?: what the keys do here."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close", id="help.close")]
 
     def __init__(self, screen: Screen) -> None:

@@ -139,6 +139,8 @@ class NeedMoreResults(Message):
 class HistorySearchScreen(Screen[None]):
     """Search every past task; the tasks found can be shown, regenerated or retried."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     app: "EvolinkApp"
 
     DEFAULT_CSS = """

@@ -16,6 +16,8 @@ DEMO = "demo"
 class KeyScreen(ModalScreen[str | None]):
     """Returns the pasted key, ``"demo"``, or None (later)."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Not now", id="key.later")]
 
     def __init__(self, config_path: str) -> None:

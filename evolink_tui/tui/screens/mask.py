@@ -231,6 +231,8 @@ class MaskCanvas(ThumbnailView, can_focus=True):
 class MaskScreen(Screen):
     """Mark what to edit on the reference image; enter writes, uploads and sets the mask."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     app: "EvolinkApp"
 
     BINDINGS = [

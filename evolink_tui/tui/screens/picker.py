@@ -52,6 +52,8 @@ class ModelList(OptionList):
 class ModelPicker(ModalScreen[list[str] | None]):
     """Returns the chosen model ids (several for a comparison), or None."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="picker.cancel"),
         Binding("down", "focus_list", "To the list", show=False, id="picker.down"),

@@ -31,6 +31,8 @@ class PromptOptions(OptionList):
 class RecallScreen(ModalScreen[str | None]):
     """Returns the chosen prompt, or None."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="recall.cancel"),
         Binding("down", "focus_list", "To the list", show=False, id="recall.down"),

@@ -16,6 +16,8 @@ from evolink_tui.core.text import inert
 
 
 class SidecarScreen(ModalScreen[None]):
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="sidecar.close")]
 
     def __init__(self, path: Path) -> None:

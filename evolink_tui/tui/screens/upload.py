@@ -41,6 +41,8 @@ class ImageTree(DirectoryTree):
 class UploadScreen(ModalScreen[UploadSpec | None]):
     """Returns what to upload, checked; or None."""
 
+    CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="upload.cancel")]
 
     class Checked(Message):
