@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = {"thumbnails": lambda: thumbnail_rows(3), "network": lambda: network_rows(2)}
     else:
         plan = {
-            "startup": lambda: startup_rows(5),
+            "startup": lambda: startup_rows(11),
             "idle": lambda: idle_rows(30.0),
             "network": lambda: network_rows(50),
             "responsiveness": lambda: responsiveness_rows(3),
