@@ -318,6 +318,21 @@ def run_app(args: argparse.Namespace) -> int:
                 loop = asyncio.get_running_loop()
                 loop.set_debug(True)
                 loop.slow_callback_duration = 0.020
+            gc_trace = os.environ.get("BENCH_GC_TRACE")  # a file for collections over 2 ms (diagnosis only)
+            if gc_trace:
+                import gc
+
+                began: list[float] = []
+
+                def collected(phase: str, info: dict) -> None:
+                    if phase == "start":
+                        began[:] = [time.perf_counter()]
+                    elif began and (took := time.perf_counter() - began[0]) > 0.002:
+                        with open(gc_trace, "a") as out:
+                            out.write(f"gen {info['generation']} {took * 1000:.1f} ms, {info['collected']} freed, "
+                                      f"thresholds {gc.get_threshold()}, frozen {gc.get_freeze_count()}\n")
+
+                gc.callbacks.append(collected)
             idle_from = time.perf_counter()
             await asyncio.sleep(args.idle)
             started = time.perf_counter()

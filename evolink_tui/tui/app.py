@@ -47,6 +47,10 @@ if TYPE_CHECKING:  # the runner (downloads, polling, uploads) loads with the cli
     from evolink_tui.core.runner import Runner
 
 HISTORY_PAGE = PAGE
+# Young collections every 10,000 new objects (not 700) and full ones far more rarely: a full
+# collection walks every object the app made since startup (25-45 ms with a few results
+# shown), and at the default pace they came several times a second while results arrived.
+GC_THRESHOLDS = (10_000, 20, 100)
 
 
 def describe_error(error: BaseException) -> str:
@@ -122,6 +126,7 @@ class EvolinkApp(App[int], FilesFeature):
             # What startup made lives as long as the app: out of the collector's sight, a full
             # collection later walks only what came after (else pauses of tens of ms).
             gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
             gc.enable()
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
