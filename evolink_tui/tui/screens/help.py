@@ -37,7 +37,7 @@ def key_table(screen: Screen) -> tuple[Rows, Rows, Rows]:
         if not binding.description or binding.system:
             continue
         label = app.get_key_display(binding)
-        entry = (not binding.show, label, binding.description)  # the footer's keys first
+        entry = (not binding.show, label, binding.description)  # the key bar's keys first
         if (binding.action, label) in seen:
             continue
         seen.add((binding.action, label))

@@ -16,10 +16,10 @@ from evolink_tui.core.history import TaskRecord
 from ..recovery_view import is_resendable
 from ..result_actions import ResultActions
 from ..widgets.composer import Composer
+from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
-from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -49,7 +49,7 @@ class MainScreen(Screen, ResultActions):
     def __init__(self, *, cursor_blink: bool = True) -> None:
         super().__init__(id="main")
         self._cursor_blink = cursor_blink
-        self._resend_shown = False  # what the footer shows for t (see _sync_bindings)
+        self._resend_shown = False  # what the key bar shows for t (see _sync_bindings)
 
     def compose(self) -> ComposeResult:
         # The size classes now, while the screen is empty: set on the first resize they would
@@ -191,8 +191,8 @@ class MainScreen(Screen, ResultActions):
         self._sync_bindings()
 
     def _sync_bindings(self) -> None:
-        """Refresh the footer only when t changes meaning: every refresh rebuilds the whole
-        footer, which would cost each poll of the selected task and each scroll step a frame."""
+        """Refresh the bindings only when t changes meaning: each refresh redraws the key bar
+        (and asks every widget for its keys), on every poll of the selected task and scroll step."""
         found = self.current_result()
         resendable = bool(found and is_resendable(found[0]))
         if resendable != self._resend_shown:
@@ -222,7 +222,7 @@ class MainScreen(Screen, ResultActions):
     # -- actions -----------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``resend`` (t, in the footer as "Resend same key") only for an uncertain submit."""
+        """``resend`` (t, in the key bar as "Resend same key") only for an uncertain submit."""
         if action == "resend":
             found = self.current_result() if self.ready else None
             return bool(found and is_resendable(found[0]))
