@@ -8,33 +8,30 @@ wins; the character count is updated at once.
 
 from __future__ import annotations
 
-import textwrap
 from typing import TYPE_CHECKING, NamedTuple
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import Model, load_catalogue
-from evolink_tui.core.validation import MAX_PROMPT, GenerationRequest, problems
+from evolink_tui.core.validation import GenerationRequest, problems
 
 from ..format import plain, short_problem
 from .action_button import ActionButton
 from .choice import Choice
+from .fields import ModelsLine, PromptHeader
 
 if TYPE_CHECKING:
     from .reflist import RefList
 
 AUTO = ""  # the size value meaning "not set: the model's default"
-LABEL_WIDTH = 6  # "Model ", "Size  ": the field labels line up
 
 
 def compact(widget: TextArea | Input) -> TextArea | Input:
@@ -60,55 +57,6 @@ class Limits(NamedTuple):
         sizes = [s for s in models[0].all_sizes if all(s in m.all_sizes for m in models[1:])]
         return cls(tuple(sizes), min(m.n_max for m in models), all(m.mask for m in models),
                    min(m.max_images for m in models))
-
-
-class PromptHeader(Widget):
-    """``Prompt`` on the left, the character count on the right (class ``-over`` and in
-    $error past the limit): one widget, not a row of two. Muted by the style sheet."""
-
-    length: reactive[int] = reactive(0)
-
-    def watch_length(self, length: int) -> None:
-        self.set_class(length > MAX_PROMPT, "-over")
-
-    def render(self) -> Content:
-        count = f"{self.length}/{MAX_PROMPT}"
-        pad = " " * max(1, self.content_size.width - len("Prompt") - len(count))
-        return Content.assemble("Prompt", pad, (count, "bold $error") if self.length > MAX_PROMPT else count)
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 1
-
-
-class ModelsLine(Widget):
-    """``Model`` and the marked models (wrapped, at most 3 lines), with the F2 hint on the
-    right; a click opens the model picker. The label is muted by the style sheet."""
-
-    text: reactive[str] = reactive("", layout=True)
-    HINT = "F2"
-    MAX_LINES = 3
-
-    def _lines(self, width: int) -> list[str]:
-        room = max(4, width - LABEL_WIDTH - len(self.HINT) - 1)
-        lines = textwrap.wrap(self.text, room, break_on_hyphens=False) or [""]
-        if len(lines) > self.MAX_LINES:
-            lines = lines[:self.MAX_LINES]
-            lines[-1] = lines[-1][:room - 1] + "…"
-        return [line.ljust(room) for line in lines]
-
-    def render(self) -> Content:
-        lines = self._lines(self.content_size.width)
-        parts: list = ["Model".ljust(LABEL_WIDTH), (lines[0], "$foreground"), " ", (self.HINT, "bold $accent")]
-        for line in lines[1:]:
-            parts += ["\n", " " * LABEL_WIDTH, (line, "$foreground")]
-        return Content.assemble(*parts)
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines(width))
-
-    def on_click(self, event: events.Click) -> None:
-        event.stop()
-        self.post_message(Composer.PickModelsRequested())
 
 
 class Composer(Vertical):
@@ -328,6 +276,10 @@ class Composer(Vertical):
             f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter")
 
     # -- events -----------------------------------------------------------------------
+
+    def on_models_line_clicked(self, event: ModelsLine.Clicked) -> None:
+        event.stop()
+        self.post_message(self.PickModelsRequested())
 
     @on(ActionButton.Pressed, "#generate")
     def _generate(self, event: ActionButton.Pressed) -> None:
