@@ -88,6 +88,11 @@ class MainScreen(Screen, ResultActions):
 
     def on_mount(self) -> None:
         self._mounted = True
+        # Textual shows the (empty) notification rack until the screen's first resume hides it:
+        # hidden now, the first frame is laid out once, not twice. Notifications show it again.
+        rack = self.query_one_optional("#textual-toastrack")
+        if rack is not None:
+            rack.display = False
         self.app.show_identity()
         self.app.show_early_history()
         self.query_one("#prompt", TextArea).focus()
