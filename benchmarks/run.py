@@ -247,12 +247,13 @@ does less rather than doing it elsewhere:
   frame late), Select (six widgets each) and Button (3.4 ms of CSS to parse); the reference list,
   problems and result row are mounted when first needed.
 - No widget is restyled before it is mounted or again on the screen's first resume; the composer's lit
-  border is set on it alone rather than by `:focus-within`.
+  border is set on it alone rather than by `:focus-within`; the empty notification rack is hidden as the
+  screen mounts, so the first frame is laid out once.
 - `styles.tcss` holds the app-wide and main-screen rules; the other screens' rules (`screens.tcss`) are
   parsed when the first of them opens (about 14 ms, once).
 
 What is left is mostly Textual's own work for a TextArea, a DataTable and two Inputs. On this shared
-machine the ratio moves between about 1.25 and 1.33 from run to run; the table takes the median of 11
+machine the ratio moves between about 1.25 and 1.30 from run to run; the table takes the median of 11
 runs of each program.
 
 The stall figure rests on the collector too: after startup, young collections come every 10,000 new
