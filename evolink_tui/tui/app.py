@@ -46,7 +46,6 @@ from .widgets.tasklist import TaskList
 if TYPE_CHECKING:  # the runner (downloads, polling, uploads) loads with the client, after the first frame
     from evolink_tui.core.runner import Runner
 
-HISTORY_PAGE = PAGE
 # Young collections every 10,000 new objects (not 700) and full ones far more rarely: a full
 # collection walks every object the app made since startup (25-45 ms with a few results
 # shown), and at the default pace they came several times a second while results arrived.
@@ -165,7 +164,7 @@ class EvolinkApp(App[int], FilesFeature):
         if ahead is not None and offset == 0:
             records, total = ahead.result()
         else:
-            records, total = self.history.recent(HISTORY_PAGE, offset), self.history.count()
+            records, total = self.history.recent(PAGE, offset), self.history.count()
         self.post_message(HistoryLoaded(records, offset, total, first=first))
 
     @on(HistoryLoaded)

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
-from evolink_tui.core.history import TaskRecord
+from evolink_tui.core.history import PAGE, TaskRecord
 
 from ..messages import GalleryPage
 from ..result_actions import ResultActions
@@ -27,7 +27,6 @@ from ..widgets.keybar import KeyBar
 if TYPE_CHECKING:
     from ..app import EvolinkApp
 
-HISTORY_PAGE = 200
 MOUNT_STEP = 24
 CARD_WIDTH = 26
 
@@ -108,9 +107,9 @@ class GalleryScreen(Screen, ResultActions):
         found: list[TaskRecord] = []
         done = False
         while not found and not done:
-            page = history.recent(HISTORY_PAGE, offset)
+            page = history.recent(PAGE, offset)
             offset += len(page)
-            done = len(page) < HISTORY_PAGE
+            done = len(page) < PAGE
             found = [r for r in page if r.files]
         self.post_message(GalleryPage(found, offset, done))
 
