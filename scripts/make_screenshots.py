@@ -39,26 +39,14 @@ async def _shoot(app, path: Path, title: str) -> None:
 
 
 async def main_and_picker(out: Path) -> None:
-    from tests.tui.helpers import StepClock, demo_app, run_for, type_text, wait_until
-
-    from evolink_tui.tui.screens.picker import ModelPicker
+    from tests.tui.helpers import StepClock, comparison_mid_run, demo_app, picker_marking_fast_models
 
     clock = StepClock()
     app = demo_app(clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.client is not None)
-        await type_text(pilot, "a lighthouse at dusk, oil painting")
-        app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: len(app.records) == 2 and all(r.task_id for r in app.records.values()))
-        await run_for(pilot, clock, 3.0)
-        await wait_until(pilot, lambda: any(r.state == "processing" for r in app.records.values()))
+    async with app.run_test(size=SIZE) as pilot:  # the same scenes as tests/tui/test_snapshots.py
+        await comparison_mid_run(pilot, clock)
         await _shoot(app, out / "main-mid-run.svg", "evolink-tui: a comparison run in progress")
-        await pilot.press("f2")
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
-        await type_text(pilot, "fast")
-        await pilot.press("down", "space", "down", "down", "space")
-        await pilot.pause()
+        await picker_marking_fast_models(pilot)
         await _shoot(app, out / "model-picker.svg", "evolink-tui: pick models (type to filter, space marks)")
 
 

@@ -110,3 +110,30 @@ def problems_text(app: EvolinkApp) -> str:
     """The composer's inline problems (the box is mounted with the first one)."""
     found = app.main.query("#problems")
     return str(found.first().content) if found and found.first().display else ""
+
+
+# -- scenes shared by the snapshot tests and scripts/make_screenshots.py ---------------------------
+
+
+async def comparison_mid_run(pilot, clock: StepClock) -> None:
+    """A two-model comparison run, one result done and one still running."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.client is not None and bool(app.main.query("#prompt")), what="the client")
+    await pilot.pause()
+    await type_text(pilot, "a lighthouse at dusk, oil painting")
+    app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, lambda: len(app.records) == 2 and all(r.task_id for r in app.records.values()))
+    await run_for(pilot, clock, 3.0)
+    await wait_until(pilot, lambda: any(r.state == "processing" for r in app.records.values()))
+
+
+async def picker_marking_fast_models(pilot) -> None:
+    """The model picker filtered to "fast", two models marked."""
+    from evolink_tui.tui.screens.picker import ModelPicker
+
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ModelPicker), what="the picker")
+    await type_text(pilot, "fast")
+    await pilot.press("down", "space", "down", "down", "space")
+    await pilot.pause()

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.screens.gallery import GalleryScreen
-from evolink_tui.tui.screens.picker import ModelPicker
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import StepClock, demo_app, finished, run_for, type_text, wait_until
+from .helpers import StepClock, comparison_mid_run, demo_app, finished, picker_marking_fast_models, type_text, wait_until
 
 SIZE = (100, 30)
 
@@ -34,13 +33,7 @@ def test_main_screen_mid_run(snap_compare):
     app = demo_app(clock)
 
     async def run_before(pilot):
-        await ready(pilot)
-        await type_text(pilot, "a lighthouse at dusk, oil painting")
-        app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: len(app.records) == 2 and all(r.task_id for r in app.records.values()))
-        await run_for(pilot, clock, 3.0)
-        await wait_until(pilot, lambda: any(r.state == "processing" for r in app.records.values()))
+        await comparison_mid_run(pilot, clock)
         await pilot.pause()
         app.clear_notifications()
         await pilot.pause()
@@ -53,11 +46,7 @@ def test_model_picker(snap_compare):
 
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.press("f2")
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
-        await type_text(pilot, "fast")
-        await pilot.press("down", "space", "down", "down", "space")
-        await pilot.pause()
+        await picker_marking_fast_models(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
