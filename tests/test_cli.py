@@ -260,3 +260,20 @@ def test_the_same_commands_against_evolink_tui_simulator(isolated_env, tmp_path)
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["generat", "a fox"], "invalid choice: 'generat' (choose from 'generate'"),  # the commands are named
+    (["--demo", "--bogus"], "unrecognized arguments: --bogus"),
+    (["--download-dir"], "--download-dir: expected one argument"),
+    (["--demo", "--download-dir=/tmp/x", "models", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_the_command_line_refuses_what_it_does_not_know_before_opening_anything(args, expected, capsys):
+    """Opening the app builds only the app's own options; anything else gets the whole
+    command line, so a typo still hears which commands there are."""
+    from evolink_tui.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    assert expected in capsys.readouterr().err
