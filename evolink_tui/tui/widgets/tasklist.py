@@ -75,7 +75,12 @@ class TaskList(DataTable):
     # -- columns ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if not self.columns:  # rows (history read ahead) or a first resize may come first
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        """Built once, by whatever comes first: the mount, a first resize, or rows (the
+        history read ahead can arrive before the table has mounted)."""
+        if not self.columns:
             self._build_columns()
 
     def _wanted_task_width(self) -> int:
@@ -154,8 +159,7 @@ class TaskList(DataTable):
         return info
 
     def _add(self, record: TaskRecord) -> None:
-        if not self.columns:
-            self._build_columns()
+        self._ensure_columns()
         cells = self._cells(record)
         self._shown[record.id] = tuple(c.plain for c in cells)
         self.add_row(*cells, height=2, key=str(record.id))
