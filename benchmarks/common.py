@@ -36,19 +36,24 @@ def median(values) -> float:
 def hermetic_env(folder: Path, **extra: str) -> dict[str, str]:
     """The caller's environment without any EVOLINK_* setting, with its own config, data and
     download folders in ``folder``, and no proxies."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVOLINK_")
-           and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({
-        "EVOLINK_TUI_CONFIG": str(folder / "config" / "config.toml"),
-        "EVOLINK_TUI_DATA_DIR": str(folder / "data"),
-        "EVOLINK_DOWNLOAD_DIR": str(folder / "downloads"),
-        "XDG_CONFIG_HOME": str(folder / "xdg-config"),
-        "XDG_DATA_HOME": str(folder / "xdg-data"),
-        "NO_PROXY": "*",
-        "TERM": "xterm-256color",
-        "COLORTERM": "truecolor",
-        "PYTHONDONTWRITEBYTECODE": "",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("EVOLINK_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    env.update(
+        {
+            "EVOLINK_TUI_CONFIG": str(folder / "config" / "config.toml"),
+            "EVOLINK_TUI_DATA_DIR": str(folder / "data"),
+            "EVOLINK_DOWNLOAD_DIR": str(folder / "downloads"),
+            "XDG_CONFIG_HOME": str(folder / "xdg-config"),
+            "XDG_DATA_HOME": str(folder / "xdg-data"),
+            "NO_PROXY": "*",
+            "TERM": "xterm-256color",
+            "COLORTERM": "truecolor",
+            "PYTHONDONTWRITEBYTECODE": "",
+        }
+    )
     env.pop("NO_COLOR", None)
     env.pop("TEXTUAL", None)
     env.update(extra)
@@ -62,7 +67,7 @@ class Child:
     proc: subprocess.Popen
     master: int
     started: float
-    reports: "queue.Queue[dict]" = field(default_factory=queue.Queue)
+    reports: queue.Queue[dict] = field(default_factory=queue.Queue)
     output: bytearray = field(default_factory=bytearray)
     rusage: object = None
     returncode: int | None = None
@@ -79,7 +84,7 @@ class Child:
                 if self.exited() and self.reports.empty():
                     time.sleep(0.2)  # the last reports and screen output may still be in the pipes
                     if self.reports.empty():
-                        raise RuntimeError(f"the child exited before {kind!r}: {self.tail()!r}")
+                        raise RuntimeError(f"the child exited before {kind!r}: {self.tail()!r}") from None
                 continue
             if item.get("kind") == kind:
                 return item
@@ -100,7 +105,7 @@ class Child:
         self.type("\x11")  # ctrl+q
 
     def tail(self, size: int = 600) -> str:
-        text = bytes(self.output[-max(4000, size * 4):]).decode("utf-8", "replace")
+        text = bytes(self.output[-max(4000, size * 4) :]).decode("utf-8", "replace")
         return re.sub(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P_][^\x07\x1b]*(\x07|\x1b\\)?", "", text)[-size:]
 
     def cpu_seconds(self) -> float:
@@ -144,9 +149,17 @@ def spawn(args: list[str], env: dict[str, str], *, script: Path = HARNESS) -> Ch
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(script), *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, pass_fds=(write_end,), start_new_session=True, preexec_fn=controlling_tty,
-                            cwd=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        pass_fds=(write_end,),
+        start_new_session=True,
+        preexec_fn=controlling_tty,
+        cwd=str(ROOT),
+    )
     os.close(slave)
     os.close(write_end)
     child = Child(proc=proc, master=master, started=started)
@@ -204,9 +217,15 @@ def start_simulator(env: dict[str, str], **sim_env: str) -> Simulator:
     env = {**env, **sim_env, "PYTHONUNBUFFERED": "1"}
     # Niced: it stands in for a remote server, so its drawing of results should not take CPU
     # from the app on this small machine (the app's own work is what is measured).
-    proc = subprocess.Popen([sys.executable, "-m", "evolink_tui", "simulator", "--port", "0"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=str(ROOT),
-                            preexec_fn=lambda: os.nice(19))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evolink_tui", "simulator", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=str(ROOT),
+        preexec_fn=lambda: os.nice(19),
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = proc.stdout.readline()

@@ -40,7 +40,12 @@ HEAVY = ("PIL", "PIL.Image", "sqlite3", "httpx", "starlette", "uvicorn", "evolin
 
 
 def report(kind: str, **data) -> None:
-    data.update(kind=kind, at=time.perf_counter(), cpu=time.process_time(), rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    data.update(
+        kind=kind,
+        at=time.perf_counter(),
+        cpu=time.process_time(),
+        rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    )
     line = (json.dumps(data) + "\n").encode()
     if REPORT_FD >= 0:
         os.write(REPORT_FD, line)
@@ -64,8 +69,15 @@ def active_timers(app) -> list[dict]:
             if task is None or task.done() or not getattr(timer, "_active", None) or not timer._active.is_set():
                 continue
             callback = getattr(timer._callback, "__qualname__", repr(timer._callback))
-            found.append({"node": type(node).__name__, "name": timer.name, "interval": timer._interval,
-                          "repeat": timer._repeat, "callback": callback})
+            found.append(
+                {
+                    "node": type(node).__name__,
+                    "name": timer.name,
+                    "interval": timer._interval,
+                    "repeat": timer._repeat,
+                    "callback": callback,
+                }
+            )
     return found
 
 
@@ -122,8 +134,12 @@ class LagMonitor:
         lags = sorted(lag for when, lag in self.samples if start <= when <= end)
         if not lags:
             return {"max_ms": 0.0, "p99_ms": 0.0, "over_50": 0, "samples": 0}
-        return {"max_ms": lags[-1] * 1000, "p99_ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
-                "over_50": sum(1 for lag in lags if lag > 0.050), "samples": len(lags)}
+        return {
+            "max_ms": lags[-1] * 1000,
+            "p99_ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
+            "over_50": sum(1 for lag in lags if lag > 0.050),
+            "samples": len(lags),
+        }
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -198,8 +214,12 @@ def run_app(args: argparse.Namespace) -> int:
                 return
             from evolink_tui.tui.widgets.keybar import KeyBar
 
-            report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count,
-                   keys=len(self.main.query_one(KeyBar).shown))
+            report(
+                "frame",
+                modules=heavy_modules(),
+                rows=self.main.tasks.row_count,
+                keys=len(self.main.query_one(KeyBar).shown),
+            )
             if args.scenario == "startup":
                 self.exit()
             elif args.scenario == "stay":
@@ -218,8 +238,10 @@ def run_app(args: argparse.Namespace) -> int:
         def _bench_generate(self, models: list[str], *, group: bool) -> None:
             from evolink_tui.core.validation import GenerationRequest
 
-            requests = [GenerationRequest(prompt=f"benchmark {i}: a lighthouse at dusk", model=m, n=args.n)
-                        for i, m in enumerate(models)]
+            requests = [
+                GenerationRequest(prompt=f"benchmark {i}: a lighthouse at dusk", model=m, n=args.n)
+                for i, m in enumerate(models)
+            ]
             if group:
                 self.generate(requests)
             else:
@@ -232,8 +254,11 @@ def run_app(args: argparse.Namespace) -> int:
             if self._bench_profiler is not None:
                 self._bench_profiler.disable()
                 self._bench_profiler.dump_stats(os.environ["BENCH_PROFILE_STEPS"])
-            report("timers", timers=active_timers(self), running=sum(1 for w in self.workers if w.group == "tasks"
-                                                                      and not w.is_finished))
+            report(
+                "timers",
+                timers=active_timers(self),
+                running=sum(1 for w in self.workers if w.group == "tasks" and not w.is_finished),
+            )
             await super().action_quit()
 
         _bench_frames: list[float] | None = None  # main-thread CPU time at the end of each frame
@@ -276,9 +301,14 @@ def run_app(args: argparse.Namespace) -> int:
                     key, bounced = keys.get(key, key), bounced + 1
                     continue
                 bounced = 0
-                steps.append({"cpu_ms": (marks[-1] - cpu) * 1000 if marks else 0.0, "frames": len(marks),
-                              "wall_ms": (time.perf_counter() - wall) * 1000})
-                frames.extend((end - start) * 1000 for start, end in zip([cpu, *marks], marks))
+                steps.append(
+                    {
+                        "cpu_ms": (marks[-1] - cpu) * 1000 if marks else 0.0,
+                        "frames": len(marks),
+                        "wall_ms": (time.perf_counter() - wall) * 1000,
+                    }
+                )
+                frames.extend((end - start) * 1000 for start, end in zip([cpu, *marks], marks, strict=False))
             if profile:
                 profiler.dump_stats(profile)
             report("scroll", frames=frames, steps=steps, rows=tasks.row_count, cursor=tasks.cursor_row)
@@ -329,8 +359,10 @@ def run_app(args: argparse.Namespace) -> int:
                         began[:] = [time.perf_counter()]
                     elif began and (took := time.perf_counter() - began[0]) > 0.002:
                         with open(gc_trace, "a") as out:
-                            out.write(f"gen {info['generation']} {took * 1000:.1f} ms, {info['collected']} freed, "
-                                      f"thresholds {gc.get_threshold()}, frozen {gc.get_freeze_count()}\n")
+                            out.write(
+                                f"gen {info['generation']} {took * 1000:.1f} ms, {info['collected']} freed, "
+                                f"thresholds {gc.get_threshold()}, frozen {gc.get_freeze_count()}\n"
+                            )
 
                 gc.callbacks.append(collected)
             idle_from = time.perf_counter()
@@ -352,8 +384,9 @@ def run_app(args: argparse.Namespace) -> int:
                 views = list(self.main.query(ThumbnailView))
                 ids = sorted(self.session_ids)
                 records = [self.records.get(i) for i in ids]
-                finished = len(records) == len(models) and all(r is not None and r.download_state not in (None, "pending")
-                                                                for r in records)
+                finished = len(records) == len(models) and all(
+                    r is not None and r.download_state not in (None, "pending") for r in records
+                )
                 results = sum(len(r.files) for r in records if r is not None)
                 shown = finished and len(views) == results and all(v.thumbnail is not None or v._error for v in views)
                 if finished and shown and done_at is None:
@@ -367,12 +400,20 @@ def run_app(args: argparse.Namespace) -> int:
                 profiler.disable()
                 profiler.dump_stats(profile)
             views = list(self.main.query(ThumbnailView))
-            report("burst", idle=monitor.summary(idle_from, started), busy=monitor.summary(started, ended),
-                   seconds=ended - started, completed=done_at is not None, typed=typed,
-                   thumbnails=sum(1 for v in views if v.thumbnail is not None),
-                   failed_thumbnails=sum(1 for v in views if v._error),
-                   files=[f for i in sorted(self.session_ids) for f in (self.records[i].files if i in self.records else [])],
-                   states=[(r.state, r.download_state, (r.error or {}).get("code")) for r in records if r is not None])
+            report(
+                "burst",
+                idle=monitor.summary(idle_from, started),
+                busy=monitor.summary(started, ended),
+                seconds=ended - started,
+                completed=done_at is not None,
+                typed=typed,
+                thumbnails=sum(1 for v in views if v.thumbnail is not None),
+                failed_thumbnails=sum(1 for v in views if v._error),
+                files=[
+                    f for i in sorted(self.session_ids) for f in (self.records[i].files if i in self.records else [])
+                ],
+                states=[(r.state, r.download_state, (r.error or {}).get("code")) for r in records if r is not None],
+            )
             self.exit()
 
     app_module.EvolinkApp = BenchApp

@@ -66,8 +66,11 @@ def measure_idle(window: float = 30.0, tasks: int = 20, warmup: float = 12.0) ->
             shutil.rmtree(folder, ignore_errors=True)
     result = {"window_s": elapsed}
     for name in children:
-        result[name] = {"cpu_pct": 100 * (after[name] - before[name]) / elapsed,
-                        "timers": reports[name]["timers"], "running": reports[name].get("running")}
+        result[name] = {
+            "cpu_pct": 100 * (after[name] - before[name]) / elapsed,
+            "timers": reports[name]["timers"],
+            "running": reports[name].get("running"),
+        }
     clock, cursor, other = classify(result["quiet"]["timers"])
     result["quiet"].update(clock=clock, cursor=cursor, other=other)
     return result

@@ -48,14 +48,23 @@ async def _generate(url: str, folder: Path, count: int) -> list:
     from evolink_tui.core.runner import Runner
     from evolink_tui.core.validation import GenerationRequest
 
-    settings = Settings(api_key=KEY, base_url=url, files_base_url=url, download_dir=folder / "downloads",
-                        config_path=folder / "config.toml", data_dir=folder / "data")
+    settings = Settings(
+        api_key=KEY,
+        base_url=url,
+        files_base_url=url,
+        download_dir=folder / "downloads",
+        config_path=folder / "config.toml",
+        data_dir=folder / "data",
+    )
     history = History(folder / "data" / "history.sqlite3")
     async with EvolinkClient(settings) as client:
         runner = Runner(client, history, settings.download_dir)
-        ids = [runner.prepare(GenerationRequest(prompt=f"network economy {i}", model=MODELS[i % len(MODELS)],
-                                                n=1 + (i % 3 == 0)))
-               for i in range(count)]
+        ids = [
+            runner.prepare(
+                GenerationRequest(prompt=f"network economy {i}", model=MODELS[i % len(MODELS)], n=1 + (i % 3 == 0))
+            )
+            for i in range(count)
+        ]
         records = await asyncio.gather(*(runner.run(record_id) for record_id in ids))
     history.close()
     return records
@@ -109,7 +118,7 @@ def measure_network(count: int = 50) -> dict:
             problems.append(f"{task.id}: downloads per result {fetched}")
         if not 1 <= len(times) <= policy.max_polls():
             problems.append(f"{task.id}: {len(times)} polls")
-        gaps = [b - a for a, b in zip([task.started, *times], times)]
+        gaps = [b - a for a, b in zip([task.started, *times], times, strict=False)]
         if gaps and gaps[0] < policy.initial_delay - GAP_TOLERANCE:
             problems.append(f"{task.id}: first poll after {gaps[0]:.2f} s")
         if any(gap < policy.min_interval - GAP_TOLERANCE for gap in gaps[1:]):
@@ -120,8 +129,14 @@ def measure_network(count: int = 50) -> dict:
     for request in log:
         connections[request["host"]].add(request["client"])
     per_host = {host: len(clients) for host, clients in connections.items()}
-    return {"tasks": len(records), "requests": len(log), **total, "connections_per_host": per_host,
-            "max_connections": max(per_host.values(), default=0), "problems": problems}
+    return {
+        "tasks": len(records),
+        "requests": len(log),
+        **total,
+        "connections_per_host": per_host,
+        "max_connections": max(per_host.values(), default=0),
+        "problems": problems,
+    }
 
 
 if __name__ == "__main__":

@@ -25,8 +25,23 @@ def measure_responsiveness(idle: float = 3.0, key_gap: float = 0.04) -> dict:
     folder = temp_folder("burst")
     sim = start_simulator(hermetic_env(folder), EVOLINK_SIM_IMAGE_SIZE="2048", EVOLINK_SIM_SPEED="4")
     try:
-        child = spawn(["app", "burst", "--models", ",".join(MODELS), "--n", "2", "--idle", str(idle),
-                       "--expect", TEXT, "--timeout", "120"], app_env_for(folder, sim))
+        child = spawn(
+            [
+                "app",
+                "burst",
+                "--models",
+                ",".join(MODELS),
+                "--n",
+                "2",
+                "--idle",
+                str(idle),
+                "--expect",
+                TEXT,
+                "--timeout",
+                "120",
+            ],
+            app_env_for(folder, sim),
+        )
         try:
             child.next("frame", timeout=60)
             child.next("burst-start", timeout=idle + 30)
@@ -40,10 +55,19 @@ def measure_responsiveness(idle: float = 3.0, key_gap: float = 0.04) -> dict:
         sim.stop()
         shutil.rmtree(folder, ignore_errors=True)
     formats = sorted({path.rsplit(".", 1)[-1] for path in report["files"]})
-    return {"idle": report["idle"], "busy": report["busy"], "seconds": report["seconds"],
-            "completed": report["completed"], "results": len(report["files"]), "formats": formats,
-            "thumbnails": report["thumbnails"], "failed_thumbnails": report["failed_thumbnails"],
-            "typed_in_order": report["typed"] == TEXT, "typed": report["typed"], "states": report.get("states")}
+    return {
+        "idle": report["idle"],
+        "busy": report["busy"],
+        "seconds": report["seconds"],
+        "completed": report["completed"],
+        "results": len(report["files"]),
+        "formats": formats,
+        "thumbnails": report["thumbnails"],
+        "failed_thumbnails": report["failed_thumbnails"],
+        "typed_in_order": report["typed"] == TEXT,
+        "typed": report["typed"],
+        "states": report.get("states"),
+    }
 
 
 if __name__ == "__main__":

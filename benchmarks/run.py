@@ -61,14 +61,31 @@ def startup_rows(runs: int) -> list[Row]:
     app, bare = r["app"], r["bare"]
     heavy = [m for m in app["modules"] if m != "sqlite3"]
     return [
-        Row(f"1. Startup to first full frame (`--demo`, history and the {app['keys']} keys of the key bar shown), "
-            f"median of {runs}", ms(app["ms"]), f"bare Textual app {ms(bare['ms'])}", ratio(app["ms"], bare["ms"]),
-            "≤ 1.3 x bare", app["ms"] <= 1.3 * bare["ms"] and app["keys"] > 0),
-        Row("1. Peak memory (max RSS) of those runs", f"{app['rss_mb']:.0f} MB", f"bare {bare['rss_mb']:.0f} MB",
-            ratio(app["rss_mb"], bare["rss_mb"]), "≤ 80 MB", app["rss_mb"] <= 80),
-        Row("1. Heavy modules loaded at the first full frame", ", ".join(app["modules"]) or "none",
-            "bare: " + (", ".join(bare["modules"]) or "none"), "—",
-            "only sqlite3 (the history shown); no Pillow, simulator, httpx, starlette, uvicorn", not heavy),
+        Row(
+            f"1. Startup to first full frame (`--demo`, history and the {app['keys']} keys of the key bar shown), "
+            f"median of {runs}",
+            ms(app["ms"]),
+            f"bare Textual app {ms(bare['ms'])}",
+            ratio(app["ms"], bare["ms"]),
+            "≤ 1.3 x bare",
+            app["ms"] <= 1.3 * bare["ms"] and app["keys"] > 0,
+        ),
+        Row(
+            "1. Peak memory (max RSS) of those runs",
+            f"{app['rss_mb']:.0f} MB",
+            f"bare {bare['rss_mb']:.0f} MB",
+            ratio(app["rss_mb"], bare["rss_mb"]),
+            "≤ 80 MB",
+            app["rss_mb"] <= 80,
+        ),
+        Row(
+            "1. Heavy modules loaded at the first full frame",
+            ", ".join(app["modules"]) or "none",
+            "bare: " + (", ".join(bare["modules"]) or "none"),
+            "—",
+            "only sqlite3 (the history shown); no Pillow, simulator, httpx, starlette, uvicorn",
+            not heavy,
+        ),
     ]
 
 
@@ -79,15 +96,30 @@ def idle_rows(window: float) -> list[Row]:
     busy, quiet, bare = r["busy"], r["quiet"], r["bare"]
     timers = "; ".join(quiet["clock"] + quiet["cursor"] + quiet["other"]) or "none"
     return [
-        Row(f"2. CPU with 20 tasks polling, over {r['window_s']:.0f} s ({busy['running']} still running at the end)",
-            f"{busy['cpu_pct']:.2f} % of a core", f"bare app idle {bare['cpu_pct']:.2f} %",
-            ratio(busy["cpu_pct"], bare["cpu_pct"]), "≤ 2 % of a core",
-            busy["cpu_pct"] <= 2.0 and busy["running"] == 20),
-        Row("2. Repeating timers with nothing running", timers, "bare app: " + (
-            "; ".join(t["callback"] for t in bare["timers"]) or "none"), "—",
-            "a clock only", not quiet["other"] and not quiet["cursor"]),
-        Row(f"2. CPU with nothing running, over {r['window_s']:.0f} s", f"{quiet['cpu_pct']:.2f} % of a core",
-            f"bare app idle {bare['cpu_pct']:.2f} %", ratio(quiet["cpu_pct"], bare["cpu_pct"]), "—", None),
+        Row(
+            f"2. CPU with 20 tasks polling, over {r['window_s']:.0f} s ({busy['running']} still running at the end)",
+            f"{busy['cpu_pct']:.2f} % of a core",
+            f"bare app idle {bare['cpu_pct']:.2f} %",
+            ratio(busy["cpu_pct"], bare["cpu_pct"]),
+            "≤ 2 % of a core",
+            busy["cpu_pct"] <= 2.0 and busy["running"] == 20,
+        ),
+        Row(
+            "2. Repeating timers with nothing running",
+            timers,
+            "bare app: " + ("; ".join(t["callback"] for t in bare["timers"]) or "none"),
+            "—",
+            "a clock only",
+            not quiet["other"] and not quiet["cursor"],
+        ),
+        Row(
+            f"2. CPU with nothing running, over {r['window_s']:.0f} s",
+            f"{quiet['cpu_pct']:.2f} % of a core",
+            f"bare app idle {bare['cpu_pct']:.2f} %",
+            ratio(quiet["cpu_pct"], bare["cpu_pct"]),
+            "—",
+            None,
+        ),
     ]
 
 
@@ -98,15 +130,38 @@ def network_rows(count: int) -> list[Row]:
     tasks = r["tasks"]
     clean = not r["problems"]
     return [
-        Row(f"3. Submits, {tasks} concurrent tasks", f"{r['submits']} ({r['submits'] / tasks:.2f} per task)",
-            f"{tasks} (1 per task)", ratio(r["submits"], tasks), "exactly 1 per task", r["submits"] == tasks and clean),
-        Row("3. Polls (each ≥ 3 s apart, none after the one that saw the end)", str(r["polls"]),
-            f"{r['min_polls']} (the policy, no latency)", ratio(r["polls"], r["min_polls"]),
-            f"as PollPolicy allows (≤ {_max_polls()} a task)", clean),
-        Row("3. Downloads", f"{r['downloads']} for {r['results']} results", f"{r['results']} (1 per result)",
-            ratio(r["downloads"], r["results"]), "exactly 1 per result", r["downloads"] == r["results"] and clean),
-        Row("3. TCP connections per host (keep-alive pool)", str(r["max_connections"]), "1 (a single connection)",
-            ratio(r["max_connections"], 1), "≤ 2 per host", r["max_connections"] <= 2),
+        Row(
+            f"3. Submits, {tasks} concurrent tasks",
+            f"{r['submits']} ({r['submits'] / tasks:.2f} per task)",
+            f"{tasks} (1 per task)",
+            ratio(r["submits"], tasks),
+            "exactly 1 per task",
+            r["submits"] == tasks and clean,
+        ),
+        Row(
+            "3. Polls (each ≥ 3 s apart, none after the one that saw the end)",
+            str(r["polls"]),
+            f"{r['min_polls']} (the policy, no latency)",
+            ratio(r["polls"], r["min_polls"]),
+            f"as PollPolicy allows (≤ {_max_polls()} a task)",
+            clean,
+        ),
+        Row(
+            "3. Downloads",
+            f"{r['downloads']} for {r['results']} results",
+            f"{r['results']} (1 per result)",
+            ratio(r["downloads"], r["results"]),
+            "exactly 1 per result",
+            r["downloads"] == r["results"] and clean,
+        ),
+        Row(
+            "3. TCP connections per host (keep-alive pool)",
+            str(r["max_connections"]),
+            "1 (a single connection)",
+            ratio(r["max_connections"], 1),
+            "≤ 2 per host",
+            r["max_connections"] <= 2,
+        ),
     ] + ([Row("3. Problems", "; ".join(r["problems"][:5]), "none", "—", "none", False)] if r["problems"] else [])
 
 
@@ -129,11 +184,23 @@ def responsiveness_rows(runs: int) -> list[Row]:
     formats = sorted({f for r in results for f in r["formats"]})
     in_order = all(r["typed_in_order"] for r in results)
     return [
-        Row(f"4. Longest event-loop stall while 8 results of 2048x2048 ({'/'.join(formats)}) are downloaded, "
-            f"verified and thumbnailed, median of {runs} runs", f"{ms(worst)} (p99 {ms(p99)})",
-            f"idle app {ms(base)}", ratio(worst, base), "≤ 50 ms", worst <= 50 and complete),
-        Row("4. Keys typed meanwhile (one every 40 ms)", "all handled, in order" if in_order else "LOST OR REORDERED",
-            "the text typed", "—", "in order", in_order),
+        Row(
+            f"4. Longest event-loop stall while 8 results of 2048x2048 ({'/'.join(formats)}) are downloaded, "
+            f"verified and thumbnailed, median of {runs} runs",
+            f"{ms(worst)} (p99 {ms(p99)})",
+            f"idle app {ms(base)}",
+            ratio(worst, base),
+            "≤ 50 ms",
+            worst <= 50 and complete,
+        ),
+        Row(
+            "4. Keys typed meanwhile (one every 40 ms)",
+            "all handled, in order" if in_order else "LOST OR REORDERED",
+            "the text typed",
+            "—",
+            "in order",
+            in_order,
+        ),
     ]
 
 
@@ -142,13 +209,29 @@ def thumbnail_rows(runs: int) -> list[Row]:
 
     r = measure(runs)
     redraws = measure_redraws()
-    rows = [Row(f"5. Thumbnail 2048x2048 {kind} to 64x32 cells, median of {runs}", ms(r[kind]["ms"]),
-                f"plain Pillow decode {ms(r[kind]['reference_ms'])}", ratio(r[kind]["ms"], r[kind]["reference_ms"]),
-                f"≤ {r[kind]['budget_ms']:.0f} ms", r[kind]["ms"] <= r[kind]["budget_ms"]) for kind in ("JPEG", "PNG")]
+    rows = [
+        Row(
+            f"5. Thumbnail 2048x2048 {kind} to 64x32 cells, median of {runs}",
+            ms(r[kind]["ms"]),
+            f"plain Pillow decode {ms(r[kind]['reference_ms'])}",
+            ratio(r[kind]["ms"], r[kind]["reference_ms"]),
+            f"≤ {r[kind]['budget_ms']:.0f} ms",
+            r[kind]["ms"] <= r[kind]["budget_ms"],
+        )
+        for kind in ("JPEG", "PNG")
+    ]
     again = redraws["after_redraws"] + redraws["after_resize"] + redraws["after_remount"]
-    rows.append(Row(f"5. Decodes of a shown thumbnail over {redraws['redraws']} redraws, a resize down and back, "
-                    "and a new view of it", str(again), f"{redraws['first']} to show it first", "—", "0",
-                    again == 0 and redraws["first"] == 1 and redraws["shown"]))
+    rows.append(
+        Row(
+            f"5. Decodes of a shown thumbnail over {redraws['redraws']} redraws, a resize down and back, "
+            "and a new view of it",
+            str(again),
+            f"{redraws['first']} to show it first",
+            "—",
+            "0",
+            again == 0 and redraws["first"] == 1 and redraws["shown"],
+        )
+    )
     return rows
 
 
@@ -161,14 +244,23 @@ def history_rows(runs: int, steps: int) -> list[Row]:
     s = measure_scroll(steps)
     big, small = s["full"], s["small"]
     return [
-        Row(f"6. Startup with 10,000 tasks in history ({full['rows']} rows shown), median of {runs}",
-            f"{ms(full['ms'])} (+{added:.0f} ms)", f"empty history {ms(empty['ms'])}", ratio(full["ms"], empty["ms"]),
-            "≤ +100 ms", added <= 100),
-        Row(f"6. Frame while paging down the task list, 10,000 tasks ({big['frames']} frames, {big['rows']} rows "
+        Row(
+            f"6. Startup with 10,000 tasks in history ({full['rows']} rows shown), median of {runs}",
+            f"{ms(full['ms'])} (+{added:.0f} ms)",
+            f"empty history {ms(empty['ms'])}",
+            ratio(full["ms"], empty["ms"]),
+            "≤ +100 ms",
+            added <= 100,
+        ),
+        Row(
+            f"6. Frame while paging down the task list, 10,000 tasks ({big['frames']} frames, {big['rows']} rows "
             "loaded): p95 (median, max)",
             f"{ms(big['frame_p95_ms'])} ({ms(big['frame_median_ms'])}, {ms(big['frame_max_ms'])})",
             f"40 tasks: {ms(small['frame_p95_ms'])} ({ms(small['frame_median_ms'])}, {ms(small['frame_max_ms'])})",
-            ratio(big["frame_p95_ms"], small["frame_p95_ms"]), "< 16 ms a frame (p95)", big["frame_p95_ms"] < 16),
+            ratio(big["frame_p95_ms"], small["frame_p95_ms"]),
+            "< 16 ms a frame (p95)",
+            big["frame_p95_ms"] < 16,
+        ),
     ]
 
 
@@ -195,8 +287,10 @@ def machine() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cores} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"Textual {textual.__version__}")
+    return (
+        f"{cores} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Textual {textual.__version__}"
+    )
 
 
 NOTES = """\
@@ -323,14 +417,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows.extend(figure())
         except Exception as exc:  # a broken figure is a missed budget, and the others still run
-            rows.append(Row(f"{name}: could not be measured", f"{type(exc).__name__}: {exc}"[:200], "—", "—", "—",
-                            False))
+            rows.append(
+                Row(f"{name}: could not be measured", f"{type(exc).__name__}: {exc}"[:200], "—", "—", "—", False)
+            )
         print(f"  {name}: {time.monotonic() - begun:.0f} s", file=sys.stderr, flush=True)
     seconds = time.monotonic() - started
     print(table(rows))
     missed = [row for row in rows if row.ok is False]
-    print(f"\n{len(rows) - len(missed)} of {len(rows)} rows within budget ({seconds:.0f} s)"
-          + (f"; MISSED: {'; '.join(row.figure for row in missed)}" if missed else ""))
+    print(
+        f"\n{len(rows) - len(missed)} of {len(rows)} rows within budget ({seconds:.0f} s)"
+        + (f"; MISSED: {'; '.join(row.figure for row in missed)}" if missed else "")
+    )
     if not (args.quick or args.no_write or only):
         write_doc(rows, seconds)
         print(f"written to {DOC}")

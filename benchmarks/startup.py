@@ -97,11 +97,17 @@ def seed_history(path: Path, count: int, images: list[str], *, now: float | None
             record_id = history.record_submission(body, f"run_seed{i:08d}")
             task_id = f"task-unified-{int(created)}-seed{i:05d}"
             failed = i % 17 == 0
-            raw = {"id": task_id, "created": int(created), "model": model, "object": "image.generation.task",
-                   "status": "failed" if failed else "completed", "progress": 60 if failed else 100,
-                   "results": [] if failed else [f"https://files.example.invalid/results/{task_id}/0.png"],
-                   "task_info": {"can_cancel": False, "estimated_time": 0},
-                   "usage": {"billing_rule": "per_call", "credits_reserved": 4.0, "user_group": "default"}}
+            raw = {
+                "id": task_id,
+                "created": int(created),
+                "model": model,
+                "object": "image.generation.task",
+                "status": "failed" if failed else "completed",
+                "progress": 60 if failed else 100,
+                "results": [] if failed else [f"https://files.example.invalid/results/{task_id}/0.png"],
+                "task_info": {"can_cancel": False, "estimated_time": 0},
+                "usage": {"billing_rule": "per_call", "credits_reserved": 4.0, "user_group": "default"},
+            }
             if failed:
                 raw["error"] = {"code": "content_policy_violation", "message": "The prompt was refused"}
             history._clock = lambda created=created: created + 9
@@ -145,9 +151,16 @@ def scroll_frames(folder: Path, steps: int, key: str) -> dict:
         child.wait()
     frames = sorted(report["frames"])
     steps = sorted(step["cpu_ms"] for step in report["steps"])
-    return {"frame_median_ms": median(frames), "frame_p95_ms": frames[int(0.95 * (len(frames) - 1))],
-            "frame_max_ms": frames[-1], "frames": len(frames), "step_median_ms": median(steps),
-            "steps": len(steps), "rows": report["rows"], "cursor": report["cursor"]}
+    return {
+        "frame_median_ms": median(frames),
+        "frame_p95_ms": frames[int(0.95 * (len(frames) - 1))],
+        "frame_max_ms": frames[-1],
+        "frames": len(frames),
+        "step_median_ms": median(steps),
+        "steps": len(steps),
+        "rows": report["rows"],
+        "cursor": report["cursor"],
+    }
 
 
 def measure_scroll(steps: int = 120, count: int = 10_000, small: int = 30, key: str = "pagedown") -> dict:
@@ -163,5 +176,9 @@ def measure_scroll(steps: int = 120, count: int = 10_000, small: int = 30, key: 
 
 
 if __name__ == "__main__":
-    print(json.dumps({"startup": measure_startup(3), "history": measure_history_startup(3),
-                      "scroll": measure_scroll(60)}, indent=1))
+    print(
+        json.dumps(
+            {"startup": measure_startup(3), "history": measure_history_startup(3), "scroll": measure_scroll(60)},
+            indent=1,
+        )
+    )

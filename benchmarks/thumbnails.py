@@ -72,8 +72,8 @@ def measure(runs: int = RUNS) -> dict:
             thumb = make_thumbnail(path, 64, 32)
             assert (thumb.width, thumb.height) == (64, 32), (thumb.width, thumb.height)
             result[kind] = {
-                "ms": median_ms(lambda: make_thumbnail(path, 64, 32), runs),
-                "reference_ms": median_ms(lambda: plain_decode(path), runs),
+                "ms": median_ms(lambda path=path: make_thumbnail(path, 64, 32), runs),
+                "reference_ms": median_ms(lambda path=path: plain_decode(path), runs),
                 "budget_ms": BUDGETS_MS[kind],
                 "file_mb": path.stat().st_size / 1e6,
             }
@@ -133,8 +133,15 @@ async def _redraws(path: Path, redraws: int) -> dict:
             shown = second.thumbnail is not None
     finally:
         core.make_thumbnail = real
-    return {"first": first, "after_redraws": after_redraws - first, "after_resize": after_resize - after_redraws,
-            "after_remount": len(decodes) - after_resize, "total": len(decodes), "shown": shown, "redraws": redraws}
+    return {
+        "first": first,
+        "after_redraws": after_redraws - first,
+        "after_resize": after_resize - after_redraws,
+        "after_remount": len(decodes) - after_resize,
+        "total": len(decodes),
+        "shown": shown,
+        "redraws": redraws,
+    }
 
 
 def measure_redraws(redraws: int = 20) -> dict:
@@ -155,13 +162,17 @@ def main() -> int:
         row = result[kind]
         verdict = "ok" if row["ms"] <= row["budget_ms"] else "MISSED"
         missed |= row["ms"] > row["budget_ms"]
-        print(f"{kind:<6} {row['file_mb']:>7.1f}MB {row['ms']:>8.1f} ms {row['reference_ms']:>10.1f} ms "
-              f"{row['ms'] / row['reference_ms']:>6.2f} {row['budget_ms']:>5.0f} ms {verdict}")
+        print(
+            f"{kind:<6} {row['file_mb']:>7.1f}MB {row['ms']:>8.1f} ms {row['reference_ms']:>10.1f} ms "
+            f"{row['ms'] / row['reference_ms']:>6.2f} {row['budget_ms']:>5.0f} ms {verdict}"
+        )
     # The view's worker also turns the cells into rich strips; measured for the record.
     print(f"cells -> strips (64x32 cells, in the same worker): {result['strips_ms']:.1f} ms")
     redraws = measure_redraws()
-    print(f"decodes: {redraws['first']} to show, then {redraws['after_redraws']} over {redraws['redraws']} redraws, "
-          f"{redraws['after_resize']} for a resize down and back, {redraws['after_remount']} for a new view of it")
+    print(
+        f"decodes: {redraws['first']} to show, then {redraws['after_redraws']} over {redraws['redraws']} redraws, "
+        f"{redraws['after_resize']} for a resize down and back, {redraws['after_remount']} for a new view of it"
+    )
     missed |= redraws["total"] != 1
     return 1 if missed else 0
 

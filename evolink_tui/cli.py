@@ -17,10 +17,18 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_RUNNING = 0, 1, 2, 3
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--demo", action="store_true", default=False if top else argparse.SUPPRESS,
-                        help="use the built-in simulator instead of Evolink: no key, no network, no credits")
-    parser.add_argument("--download-dir", metavar="DIR", default=default,
-                        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="use the built-in simulator instead of Evolink: no key, no network, no credits",
+    )
+    parser.add_argument(
+        "--download-dir",
+        metavar="DIR",
+        default=default,
+        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink)",
+    )
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +57,14 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--model", "-m", default="", help="model id (see `evolink-tui models`; default gpt-image-1.5)")
     p.add_argument("--size", "-s", default=None, help="aspect ratio such as 16:9, or a pixel size for gpt-4o-image")
     p.add_argument("-n", dest="n", default=None, help="number of images, 1-4")
-    p.add_argument("--image", "-i", action="append", default=[], metavar="PATH_OR_URL",
-                   help="reference image (repeat for several, up to 14); local files are uploaded first")
+    p.add_argument(
+        "--image",
+        "-i",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="reference image (repeat for several, up to 14); local files are uploaded first",
+    )
     p.add_argument("--mask", metavar="PATH_OR_URL", default=None, help="PNG mask (gpt-4o-image only)")
     p.add_argument("--no-wait", action="store_true", help="print the task id and return at once")
     _json_flag(p)
@@ -62,26 +76,38 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("history", help="list past generations from the local history (no network)",
-                       description="List recorded generations, newest first: record id, task id, state, model, "
-                       "prompt, files, credits and error.")
+    p = sub.add_parser(
+        "history",
+        help="list past generations from the local history (no network)",
+        description="List recorded generations, newest first: record id, task id, state, model, "
+        "prompt, files, credits and error.",
+    )
     p.add_argument("--search", "-q", metavar="TEXT", help="text in the prompt (or the task id)")
     p.add_argument("--model", "-m", metavar="M", help="only this model")
-    p.add_argument("--status", "-s", metavar="S", help="a state (completed, failed, pending, processing, "
-                   "submit_failed...) or: unfinished, uncertain, expired, undownloaded")
+    p.add_argument(
+        "--status",
+        "-s",
+        metavar="S",
+        help="a state (completed, failed, pending, processing, "
+        "submit_failed...) or: unfinished, uncertain, expired, undownloaded",
+    )
     p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day")
     p.add_argument("--limit", default="50", help="at most this many records (default 50)")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("resume", help="finish what a stopped run left: poll, download, list uncertain submits",
-                       description="Poll every unfinished task again, download every completed result not yet on "
-                       "disk while its URL lasts, and list submits whose outcome is unknown. Those are never "
-                       "resent on their own: --resend sends one again with its own idempotency key, which "
-                       "never charges twice.")
-    p.add_argument("--resend", action="append", default=[], metavar="ID",
-                   help="resend this uncertain record (repeat for several)")
+    p = sub.add_parser(
+        "resume",
+        help="finish what a stopped run left: poll, download, list uncertain submits",
+        description="Poll every unfinished task again, download every completed result not yet on "
+        "disk while its URL lasts, and list submits whose outcome is unknown. Those are never "
+        "resent on their own: --resend sends one again with its own idempotency key, which "
+        "never charges twice.",
+    )
+    p.add_argument(
+        "--resend", action="append", default=[], metavar="ID", help="resend this uncertain record (repeat for several)"
+    )
     _json_flag(p)
     _common(p)
 

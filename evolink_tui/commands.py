@@ -10,16 +10,16 @@ import contextlib
 import json
 import re
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import AsyncIterator
 
 from .cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, EXIT_RUNNING
+from .core import recovery
+from .core import runner as runner_mod
 from .core.catalogue import load_catalogue
 from .core.config import Settings, data_dir, load_settings
 from .core.errors import EvolinkError, ValidationError
-from .core import recovery
-from .core import runner as runner_mod
 from .core.history import DEMO_HISTORY_FILE, HISTORY_FILE, History, HistoryError, TaskRecord, history_path
 from .core.text import excerpt, inert
 from .core.validation import GenerationRequest, human_size, parse_n, validate
@@ -76,9 +76,16 @@ class Output:
 
 def dispatch(args: argparse.Namespace) -> int:
     handler = {
-        "generate": cmd_generate, "check": cmd_check, "upload": cmd_upload, "files": cmd_files,
-        "delete": cmd_delete, "models": cmd_models, "locate": cmd_locate, "simulator": cmd_simulator,
-        "history": cmd_history, "resume": cmd_resume,
+        "generate": cmd_generate,
+        "check": cmd_check,
+        "upload": cmd_upload,
+        "files": cmd_files,
+        "delete": cmd_delete,
+        "models": cmd_models,
+        "locate": cmd_locate,
+        "simulator": cmd_simulator,
+        "history": cmd_history,
+        "resume": cmd_resume,
     }[args.command]
     out = Output(getattr(args, "json", False))
     try:
@@ -95,8 +102,14 @@ def dispatch(args: argparse.Namespace) -> int:
             out.note("Nothing was sent: a generation is never sent without being recorded first.")
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        out.note("Interrupted." + (" Anything under way is kept in the history: `evolink-tui resume` picks it up."
-                                   if args.command in ("generate", "check", "resume") else ""))
+        out.note(
+            "Interrupted."
+            + (
+                " Anything under way is kept in the history: `evolink-tui resume` picks it up."
+                if args.command in ("generate", "check", "resume")
+                else ""
+            )
+        )
         return 130
 
 
@@ -107,8 +120,12 @@ def _settings(args, out: Output, *, need_key: bool = True) -> Settings:
     if settings.demo:
         out.note(DEMO_NOTICE)
     elif need_key and not settings.has_key:
-        raise ValidationError("api_key", "(none)", "set EVOLINK_API_KEY, save a key from the app (run `evolink-tui`), or try --demo",
-                              shown="no API key is configured")
+        raise ValidationError(
+            "api_key",
+            "(none)",
+            "set EVOLINK_API_KEY, save a key from the app (run `evolink-tui`), or try --demo",
+            shown="no API key is configured",
+        )
     return settings
 
 
@@ -126,6 +143,7 @@ def _retry_listener(out: Output, quiet=lambda op: False):
         if event == "retry" and not quiet(data["op"]):
             err = data["error"]
             out.note(f"retrying {data['op']} in {data['delay']:.0f}s after {err.summary()}")
+
     return listener
 
 
@@ -148,7 +166,11 @@ def _report_downloads(out: Output, task: Task, downloads) -> int:
         else:
             code = EXIT_FAILURE
             err = d.error
-            hint = "\nThe task stays in the history (`evolink-tui history`)." if err is not None and err.code in ("expired", "refused") else ""
+            hint = (
+                "\nThe task stays in the history (`evolink-tui history`)."
+                if err is not None and err.code in ("expired", "refused")
+                else ""
+            )
             out.note(f"evolink-tui: could not download {d.url}\n{err.explain() if err else ''}{hint}")
     return code
 
@@ -160,15 +182,20 @@ def _finish_task(out: Output, task: Task, downloads, *, demo: bool, record_id: i
         code = _report_downloads(out, task, downloads)
         out.emit(_task_json(task, downloads, **extra))
         return code
-    err = task.error.as_exception(task.id) if task.error else EvolinkError("task", "unknown_error", f"task ended {task.status}", task_id=task.id)
+    err = (
+        task.error.as_exception(task.id)
+        if task.error
+        else EvolinkError("task", "unknown_error", f"task ended {task.status}", task_id=task.id)
+    )
     out.fail(err, extra=_task_json(task, [], **extra))
     return EXIT_FAILURE
 
 
 def cmd_generate(args, out: Output) -> int:
     n = parse_n(args.n) if args.n is not None else None
-    request = GenerationRequest(prompt=args.prompt, model=args.model, size=args.size, n=n,
-                                images=tuple(args.image), mask=args.mask)
+    request = GenerationRequest(
+        prompt=args.prompt, model=args.model, size=args.size, n=n, images=tuple(args.image), mask=args.mask
+    )
     validate(request)  # bad input exits 2 before any settings, history or network
     settings = _settings(args, out)
     return asyncio.run(_generate(args, out, settings, request))
@@ -207,7 +234,8 @@ class _TaskView:
                 out.note(f"{event.task.id}: back online")
             out.progress(_task_line(event.task))
         elif event.kind == runner_mod.PROBLEM:
-            line = f"{self.task.id + ': ' if self.task else ''}{event.detail or 'offline, retrying'} ({event.error.summary()})"
+            prefix = self.task.id + ": " if self.task else ""
+            line = f"{prefix}{event.detail or 'offline, retrying'} ({event.error.summary()})"
             if not self.offline:
                 self.offline = True
                 out.note(line)
@@ -219,7 +247,7 @@ class _TaskView:
 
 
 @contextlib.asynccontextmanager
-async def _runner(settings: Settings, out: "Output", view) -> AsyncIterator[runner_mod.Runner]:
+async def _runner(settings: Settings, out: Output, view) -> AsyncIterator[runner_mod.Runner]:
     """The client, the history and a runner reporting to ``view``, closed together."""
     async with make_client(settings) as client:
         history = _open_history(settings, client.clock)
@@ -242,23 +270,32 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
     if final is None:
         raise RuntimeError("the task ended without a result")
     if final.kind == runner_mod.TIMEOUT:
-        out.fail(EvolinkError("local", "timeout", final.notice, task_id=final.task.id),
-                 extra=_task_json(final.task, [], demo=demo, notice=final.notice, record_id=record_id))
+        out.fail(
+            EvolinkError("local", "timeout", final.notice, task_id=final.task.id),
+            extra=_task_json(final.task, [], demo=demo, notice=final.notice, record_id=record_id),
+        )
         if not out.as_json:
             out.say(final.notice)
         return EXIT_RUNNING
     if final.kind == runner_mod.UNCERTAIN:
-        out.fail(final.error, extra={"uncertain": True, "idempotency_key_recorded": True, "record_id": record_id, "demo": demo})
-        out.note("The submit may or may not have reached Evolink; it is kept in the history and can be sent again "
-                 "with the same idempotency key, which never charges twice:\n"
-                 f"  evolink-tui resume --resend {record_id}")
+        out.fail(
+            final.error,
+            extra={"uncertain": True, "idempotency_key_recorded": True, "record_id": record_id, "demo": demo},
+        )
+        out.note(
+            "The submit may or may not have reached Evolink; it is kept in the history and can be sent again "
+            "with the same idempotency key, which never charges twice:\n"
+            f"  evolink-tui resume --resend {record_id}"
+        )
         return EXIT_FAILURE
     if final.kind == runner_mod.FAILED and final.task is None:
         out.fail(final.error, extra={"record_id": record_id, "demo": demo})
         return EXIT_FAILURE
     if final.kind == runner_mod.FAILED and final.task.is_active:
         out.fail(final.error, extra=_task_json(final.task, [], demo=demo, record_id=record_id))
-        out.note(f"The task is kept in the history: `evolink-tui resume` or `evolink-tui check {final.task.id}` picks it up.")
+        out.note(
+            f"The task is kept in the history: `evolink-tui resume` or `evolink-tui check {final.task.id}` picks it up."
+        )
         return EXIT_FAILURE
     return _finish_task(out, final.task, view.downloads, demo=demo, record_id=record_id)
 
@@ -336,8 +373,13 @@ def _error_line(error: dict | None) -> str:
 
 
 def _record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]:
-    head = [f"#{record.id}", _when(record.created_at), verdict or record.state, record.model or "?",
-            record.task_id or "(no task id)"]
+    head = [
+        f"#{record.id}",
+        _when(record.created_at),
+        verdict or record.state,
+        record.model or "?",
+        record.task_id or "(no task id)",
+    ]
     if record.credits is not None:
         head.append(f"{record.credits:g} credits")
     if record.state in ("pending", "processing"):
@@ -348,14 +390,18 @@ def _record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str
     if record.files:
         lines.append(f"    files: {' '.join(record.files)}")
     if record.state == "completed" and record.download_state not in (None, "done"):
-        lines.append(f"    downloads: {record.download_state}"
-                     + (" (result URLs have lapsed; the record is kept)" if record.is_expired else ""))
+        lines.append(
+            f"    downloads: {record.download_state}"
+            + (" (result URLs have lapsed; the record is kept)" if record.is_expired else "")
+        )
     if record.error:
         lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
     if record.notice and not record.is_finished:
         lines.append(f"    note: {record.notice}")
     if record.can_resend:
-        lines.append(f"    resend with its own idempotency key (never charged twice): evolink-tui resume --resend {record.id}")
+        lines.append(
+            f"    resend with its own idempotency key (never charged twice): evolink-tui resume --resend {record.id}"
+        )
     return lines
 
 
@@ -373,8 +419,11 @@ def cmd_history(args, out: Output) -> int:
         raise ValidationError("limit", limit, "a whole number from 1 up")
     status = (args.status or "").strip().lower() or None
     if status is not None and not re.fullmatch(r"[a-z_]{1,40}", status):
-        raise ValidationError("status", args.status, "a state such as completed, failed, pending, uncertain, expired, "
-                              "unfinished or undownloaded")
+        raise ValidationError(
+            "status",
+            args.status,
+            "a state such as completed, failed, pending, uncertain, expired, unfinished or undownloaded",
+        )
     path = _history_file(args)
     if not path.exists():
         out.say(f"no history yet ({path})")
@@ -382,8 +431,9 @@ def cmd_history(args, out: Output) -> int:
         return EXIT_OK
     history = History(path)
     try:
-        records = history.search(args.search or "", model=args.model or None, status=status, since=since, until=until,
-                                 limit=limit)
+        records = history.search(
+            args.search or "", model=args.model or None, status=status, since=since, until=until, limit=limit
+        )
         total = history.count()
     finally:
         history.close()
@@ -428,6 +478,7 @@ def _file_line(info: FileInfo) -> str:
 def cmd_upload(args, out: Output) -> int:
     if args.path:
         from .core.client import check_upload_file
+
         check_upload_file(Path(args.path).expanduser())
     settings = _settings(args, out)
 
@@ -435,8 +486,12 @@ def cmd_upload(args, out: Output) -> int:
         async with make_client(settings) as client:
             client.listeners.append(_retry_listener(out))
             if args.path:
-                info = await client.upload_file(args.path, name=args.name, upload_path=args.upload_path,
-                                                progress=lambda done, total: out.progress(f"uploading {human_size(done)} of {human_size(total)}"))
+                info = await client.upload_file(
+                    args.path,
+                    name=args.name,
+                    upload_path=args.upload_path,
+                    progress=lambda done, total: out.progress(f"uploading {human_size(done)} of {human_size(total)}"),
+                )
             elif args.url:
                 info = await client.upload_url(args.url, name=args.name, upload_path=args.upload_path)
             else:
@@ -462,13 +517,23 @@ def cmd_files(args, out: Output) -> int:
         async with make_client(settings) as client:
             client.listeners.append(_retry_listener(out))
             listing, quota = await asyncio.gather(client.list_files(page, page_size), client.quota())
-            out.say(f"quota: {quota.used_files} of {quota.max_files} files used, {quota.remain_files} left"
-                    + (f" ({quota.user_group})" if quota.user_group else ""))
+            out.say(
+                f"quota: {quota.used_files} of {quota.max_files} files used, {quota.remain_files} left"
+                + (f" ({quota.user_group})" if quota.user_group else "")
+            )
             out.say(f"page {listing.page} of {listing.pages}, {listing.total} files in all")
             for info in listing.files:
                 out.say(_file_line(info))
-            out.emit({"quota": quota.raw, "total": listing.total, "page": listing.page, "page_size": listing.page_size,
-                      "files": [f.raw for f in listing.files], "demo": settings.demo})
+            out.emit(
+                {
+                    "quota": quota.raw,
+                    "total": listing.total,
+                    "page": listing.page,
+                    "page_size": listing.page_size,
+                    "files": [f.raw for f in listing.files],
+                    "demo": settings.demo,
+                }
+            )
             return EXIT_OK
 
     return asyncio.run(run())
@@ -505,7 +570,9 @@ def cmd_models(args, out: Output) -> int:
         default = " (default)" if model.default else ""
         out.say(f"{model.id:<{width}}  {model.tag:<6}  {model.description}{default}")
         sizes = ", ".join(model.all_sizes)
-        extras = f"n {model.n_min}-{model.n_max}, up to {model.max_images} reference images" + (", mask" if model.mask else "")
+        extras = f"n {model.n_min}-{model.n_max}, up to {model.max_images} reference images" + (
+            ", mask" if model.mask else ""
+        )
         out.say(f"{'':<{width}}  {'':<6}  {', '.join(model.capabilities)}; sizes {sizes}; {extras}")
     return EXIT_OK
 

@@ -51,11 +51,10 @@ async def main_and_picker(out: Path) -> None:
 
 
 async def comparison_and_gallery(out: Path) -> None:
-    from tests.tui.helpers import demo_app, finished, wait_until
-
     from evolink_tui.core.validation import GenerationRequest
     from evolink_tui.tui.screens.gallery import GalleryScreen
     from evolink_tui.tui.widgets.thumbnail import ThumbnailView
+    from tests.tui.helpers import demo_app, finished, wait_until
 
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:

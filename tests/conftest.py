@@ -112,7 +112,9 @@ def history(tmp_path, fake_clock):
 
 @pytest.fixture
 async def client(settings, fake_clock):
-    c = EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0)
+    c = EvolinkClient(
+        settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0
+    )
     yield c
     await c.aclose()
 

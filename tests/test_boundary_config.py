@@ -63,7 +63,9 @@ def test_plain_http_refused_except_loopback(url):
     assert info.value.field == "EVOLINK_BASE_URL"
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9", "https://api.evolink.ai/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9", "https://api.evolink.ai/"]
+)
 def test_https_and_loopback_http_allowed(url):
     assert check_base_url("EVOLINK_BASE_URL", url) == url.rstrip("/")
 

@@ -43,8 +43,19 @@ def test_generate_human_output(run, sim):
 def test_generate_uploads_local_references_first(run, sim, png_file):
     mask = png_file.with_name("mask.png")
     mask.write_bytes(png_bytes(color=(255, 255, 255)))
-    code, out, err = run("generate", "edit this", "--model", "gpt-4o-image", "--image", str(png_file),
-                         "--image", "https://cdn.example.invalid/b.png", "--mask", str(mask), "--json")
+    code, out, err = run(
+        "generate",
+        "edit this",
+        "--model",
+        "gpt-4o-image",
+        "--image",
+        str(png_file),
+        "--image",
+        "https://cdn.example.invalid/b.png",
+        "--mask",
+        str(mask),
+        "--json",
+    )
     assert code == 0, err
     assert sim.count("upload") == 2
     task = next(iter(sim.tasks.values()))
@@ -88,7 +99,12 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("args", "expected"), BAD_INPUTS, ids=[" ".join(a)[:40] for a, _ in BAD_INPUTS])
 def test_bad_input_exits_2_with_a_clear_message_and_sends_nothing(run, sim, tmp_path, args, expected):
-    files = {"@TEXT": tmp_path / "notes.png", "@BIG": tmp_path / "big.png", "@PNG": tmp_path / "m.png", "@JPEG": tmp_path / "m.jpg"}
+    files = {
+        "@TEXT": tmp_path / "notes.png",
+        "@BIG": tmp_path / "big.png",
+        "@PNG": tmp_path / "m.png",
+        "@JPEG": tmp_path / "m.jpg",
+    }
     files["@TEXT"].write_text("just text")
     files["@BIG"].write_bytes(png_bytes() + b"\0" * (4 * 1024 * 1024 + 1))
     files["@PNG"].write_bytes(png_bytes())
@@ -196,7 +212,11 @@ def test_models_lists_the_20_with_tags(run, sim):
 def test_locate_prints_the_paths_and_only_a_masked_key(run, isolated_env):
     code, out, _ = run("locate")
     assert code == 0
-    assert str(isolated_env["config"]) in out and str(isolated_env["data"]) in out and str(isolated_env["downloads"]) in out
+    assert (
+        str(isolated_env["config"]) in out
+        and str(isolated_env["data"]) in out
+        and str(isolated_env["downloads"]) in out
+    )
     assert "sk-…WXYZ" in out
 
 
@@ -208,6 +228,7 @@ def test_server_strings_are_printed_inert(run, sim):
 
 # -- real processes ------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -215,7 +236,9 @@ def _free_port() -> int:
 
 
 def _cli(args, env, timeout=60):
-    return subprocess.run([sys.executable, "-m", "evolink_tui", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "evolink_tui", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def test_demo_generate_as_a_user_runs_it(isolated_env):
@@ -231,8 +254,13 @@ def test_demo_generate_as_a_user_runs_it(isolated_env):
 def test_the_same_commands_against_evolink_tui_simulator(isolated_env, tmp_path):
     port = _free_port()
     env = dict(os.environ, EVOLINK_SIM_SPEED="4")
-    server = subprocess.Popen([sys.executable, "-m", "evolink_tui", "simulator", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "evolink_tui", "simulator", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -262,12 +290,15 @@ def test_the_same_commands_against_evolink_tui_simulator(isolated_env, tmp_path)
         server.wait(10)
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["generat", "a fox"], "invalid choice: 'generat' (choose from 'generate'"),  # the commands are named
-    (["--demo", "--bogus"], "unrecognized arguments: --bogus"),
-    (["--download-dir"], "--download-dir: expected one argument"),
-    (["--demo", "--download-dir=/tmp/x", "models", "--bogus"], "unrecognized arguments: --bogus"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["generat", "a fox"], "invalid choice: 'generat' (choose from 'generate'"),  # the commands are named
+        (["--demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--download-dir"], "--download-dir: expected one argument"),
+        (["--demo", "--download-dir=/tmp/x", "models", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
 def test_the_command_line_refuses_what_it_does_not_know_before_opening_anything(args, expected, capsys):
     """Opening the app builds only the app's own options; anything else gets the whole
     command line, so a typo still hears which commands there are."""

@@ -87,6 +87,7 @@ async def test_key_is_sent_only_to_the_api_hosts(client, sim, fake_clock, tmp_pa
 
 # -- files -------------------------------------------------------------------------
 
+
 async def test_upload_three_ways_then_list_quota_delete(client, sim, png_file):
     streamed = await client.upload_file(png_file, upload_path="refs")
     assert streamed.file_id and streamed.file_url and streamed.mime_type == "image/png"
@@ -103,7 +104,12 @@ async def test_upload_three_ways_then_list_quota_delete(client, sim, png_file):
     quota = await client.quota()
     assert quota.used_files == 4 and quota.max_files == 100 and quota.remain_files == 96
     page = await client.list_files(1, 20)
-    assert page.total == 4 and {f.file_id for f in page.files} == {streamed.file_id, raw.file_id, as_url.file_id, remote.file_id}
+    assert page.total == 4 and {f.file_id for f in page.files} == {
+        streamed.file_id,
+        raw.file_id,
+        as_url.file_id,
+        remote.file_id,
+    }
 
     await client.delete_file(raw.file_id)
     assert (await client.quota()).used_files == 3
@@ -180,6 +186,7 @@ async def test_local_upload_checks_type_and_size_before_sending(client, sim, tmp
 
 # -- retries -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
 async def test_reads_retry_on_transient_statuses(client, sim, status):
     task = await client.submit(GenerationRequest("retry me"))
@@ -250,7 +257,9 @@ async def test_uploads_are_not_retried_after_the_server_may_have_stored_them(cli
 
 async def test_retry_events_are_reported(client, sim):
     events = []
-    client.listeners.append(lambda kind, data: events.append((kind, data["op"], data.get("error") and data["error"].code)))
+    client.listeners.append(
+        lambda kind, data: events.append((kind, data["op"], data.get("error") and data["error"].code))
+    )
     task = await client.submit(GenerationRequest("tell me"))
     sim.faults = FaultPlan.parse("502@poll*1")
     await client.get_task(task.id)

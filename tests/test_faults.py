@@ -76,8 +76,9 @@ def drained(sim):
 
 @pytest.fixture
 def fault_client(settings, fake_clock):
-    return EvolinkClient(settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0),
-                         timeout=CLIENT_TIMEOUT)
+    return EvolinkClient(
+        settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=CLIENT_TIMEOUT
+    )
 
 
 def downloads_dir(tmp_path: Path) -> Path:
@@ -131,16 +132,17 @@ def assert_nothing_lost(history: History, sim, folder: Path, *, settled: bool) -
     assert_no_broken_files(folder)
 
 
-@pytest.mark.parametrize(("kind", "stage", "persistent"), MATRIX,
-                         ids=[f"{k}-{s}-{'persistent' if p else 'transient'}" for k, s, p in MATRIX])
-async def test_fault_matrix(kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images,
-                            drained):
+@pytest.mark.parametrize(
+    ("kind", "stage", "persistent"), MATRIX, ids=[f"{k}-{s}-{'persistent' if p else 'transient'}" for k, s, p in MATRIX]
+)
+async def test_fault_matrix(
+    kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images, drained
+):
     folder = downloads_dir(tmp_path)
     retries = []
     fault_client.listeners.append(lambda event, data: retries.append(data) if event == "retry" else None)
     events: list[r.TaskEvent] = []
-    runner = r.Runner(fault_client, history, folder, on_event=events.append,
-                      policy=PollPolicy(max_offline=90.0))
+    runner = r.Runner(fault_client, history, folder, on_event=events.append, policy=PollPolicy(max_offline=90.0))
     request = GenerationRequest("a harbour in fog", model="gemini-3.1-flash-image-preview", images=(str(png_file),))
     spec = _spec(kind, stage, persistent)
     sim.faults = FaultPlan.parse(spec)
@@ -200,8 +202,9 @@ async def test_fault_matrix(kind, stage, persistent, sim, fault_client, history,
         assert final.error is None
 
 
-async def test_an_outage_of_minutes_says_offline_and_recovers_by_itself(sim, fault_client, history, tmp_path, fake_clock,
-                                                                       small_images):
+async def test_an_outage_of_minutes_says_offline_and_recovers_by_itself(
+    sim, fault_client, history, tmp_path, fake_clock, small_images
+):
     """The simulator drops or refuses every read for over three (fake) minutes."""
     folder = downloads_dir(tmp_path)
     events: list[r.TaskEvent] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
@@ -35,11 +35,18 @@ from evolink_tui.simulator import FaultPlan
 from .conftest import png_bytes
 
 
-def info(file_id: str, name: str, size: int | None = 10, uploaded: float | None = 0.0, mime: str = "image/png",
-         folder: str = "") -> FileInfo:
-    moment = datetime.fromtimestamp(uploaded, tz=timezone.utc) if uploaded is not None else None
-    return FileInfo(file_id=file_id, file_name=name, file_size=size, mime_type=mime, upload_time=moment,
-                    upload_path=folder)
+def info(
+    file_id: str,
+    name: str,
+    size: int | None = 10,
+    uploaded: float | None = 0.0,
+    mime: str = "image/png",
+    folder: str = "",
+) -> FileInfo:
+    moment = datetime.fromtimestamp(uploaded, tz=UTC) if uploaded is not None else None
+    return FileInfo(
+        file_id=file_id, file_name=name, file_size=size, mime_type=mime, upload_time=moment, upload_path=folder
+    )
 
 
 async def test_list_all_reads_every_page_of_at_most_100(client, sim):
@@ -86,8 +93,11 @@ def test_time_left_counts_down_from_72_hours():
 
 
 def test_sort_and_filter():
-    files = [info("1", "Cat.png", 30, 3.0), info("2", "dog.jpg", 10, 1.0, "image/jpeg"),
-             info("3", "cat-2.webp", None, 2.0, "image/webp")]
+    files = [
+        info("1", "Cat.png", 30, 3.0),
+        info("2", "dog.jpg", 10, 1.0, "image/jpeg"),
+        info("3", "cat-2.webp", None, 2.0, "image/webp"),
+    ]
     assert [f.file_id for f in sort_files(files, "uploaded", True)] == ["1", "3", "2"]
     assert [f.file_id for f in sort_files(files, "name", False)] == ["3", "1", "2"]  # "-" before "."
     assert [f.file_id for f in sort_files(files, "size", True)] == ["1", "2", "3"]  # unknown size last

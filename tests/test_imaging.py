@@ -24,7 +24,10 @@ def test_a_reference_over_4_mb_is_fitted_and_then_valid(tmp_path):
     assert problems(GenerationRequest("x", images=(str(big),)))[0].field == "image_urls"
     fitted = fit_reference(big)
     assert fitted.size <= 4 * 1024 * 1024 and fitted.format == "JPEG"
-    assert fitted.original_bytes == big.stat().st_size and (fitted.original_width, fitted.original_height) == (1600, 1200)
+    assert fitted.original_bytes == big.stat().st_size and (fitted.original_width, fitted.original_height) == (
+        1600,
+        1200,
+    )
     assert fitted.width / fitted.height == pytest.approx(1600 / 1200, rel=0.01)
     with Image.open(io.BytesIO(fitted.data)) as image:
         assert image.size == (fitted.width, fitted.height)

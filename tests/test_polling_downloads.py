@@ -20,7 +20,8 @@ from .conftest import TEST_KEY
 
 def test_the_timeout_notice_is_the_references_exact_text():
     assert timeout_notice("task-1") == (
-        "This is taking longer than expected. The task ID is `task-1` — you can check it again later.")
+        "This is taking longer than expected. The task ID is `task-1` — you can check it again later."
+    )
 
 
 def test_policy_first_read_after_3s_then_every_3_to_5s():
@@ -38,11 +39,16 @@ async def test_follow_reads_at_3s_then_paced_until_completed(client, sim, fake_c
     submitted_at = fake_clock.now()
     task = await client.submit(GenerationRequest("a pier at night"))  # normal model: 8 s
     seen = []
-    final = await follow_task(client, task, started_at=submitted_at, on_update=lambda t: seen.append((fake_clock.now() - submitted_at, t.status, t.progress)))
+    final = await follow_task(
+        client,
+        task,
+        started_at=submitted_at,
+        on_update=lambda t: seen.append((fake_clock.now() - submitted_at, t.status, t.progress)),
+    )
     assert final.status == "completed" and final.results
     times = [round(t, 3) for t, _, _ in seen]
     assert times[0] == 3.0
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert all(3.0 <= g <= 5.0 for g in gaps)
     progresses = [p for _, s, p in seen if s == "processing"]
     assert progresses == sorted(progresses)
@@ -98,7 +104,9 @@ async def test_download_writes_verified_images_and_sidecars(client, sim, fake_cl
         side = json.loads(d.sidecar.read_text())
         assert side["prompt"] == "a lighthouse at dusk" and side["model"] == "gpt-image-1.5"
         assert side["size"] == "16:9" and side["n"] == 2 and side["task_id"] == task.id
-        assert side["source_url"] == d.url and side["url_expires_at"] and side["credits_reserved"] == task.credits_reserved
+        assert (
+            side["source_url"] == d.url and side["url_expires_at"] and side["credits_reserved"] == task.credits_reserved
+        )
         assert TEST_KEY not in d.sidecar.read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
 

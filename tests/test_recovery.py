@@ -40,8 +40,9 @@ def live(live_server, isolated_env):
     sim.reset()
     sim.speed = 1.0
     url = live_server.url
-    env = dict(os.environ, EVOLINK_BASE_URL=url, EVOLINK_FILES_BASE_URL=url, EVOLINK_API_KEY=TEST_KEY,
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ, EVOLINK_BASE_URL=url, EVOLINK_FILES_BASE_URL=url, EVOLINK_API_KEY=TEST_KEY, PYTHONUNBUFFERED="1"
+    )
     yield sim, env, isolated_env
     deadline = time.monotonic() + 10
     while sim.in_flight and time.monotonic() < deadline:
@@ -49,15 +50,22 @@ def live(live_server, isolated_env):
 
 
 def _cli(args, env, timeout=60, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "evolink_tui", *args], capture_output=True, text=True, env=env,
-                            timeout=timeout, **kwargs)
+    result = subprocess.run(
+        [sys.executable, "-m", "evolink_tui", *args], capture_output=True, text=True, env=env, timeout=timeout, **kwargs
+    )
     assert TEST_KEY not in result.stdout + result.stderr
     return result
 
 
 def _start(args, env, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evolink_tui", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "evolink_tui", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -99,8 +107,18 @@ def test_generate_killed_mid_submit_is_uncertain_and_resent_only_when_asked(live
     db = paths["data"] / "history.sqlite3"
     sim.speed = 8.0
     sim.faults = FaultPlan.parse("slow:2@submit*1")  # the submit hangs in flight
-    proc = _start(["generate", "did it go through?", "--model", "gemini-3.1-flash-image-preview",
-                   "--image", str(png_file), "--json"], env)
+    proc = _start(
+        [
+            "generate",
+            "did it go through?",
+            "--model",
+            "gemini-3.1-flash-image-preview",
+            "--image",
+            str(png_file),
+            "--json",
+        ],
+        env,
+    )
     try:
         _wait_for(lambda: sim.count("submit") >= 1, "the submit to reach the server")
         row = _rows(db)[0]
@@ -141,8 +159,10 @@ def test_generate_killed_mid_download_leaves_no_broken_file_and_resume_finishes(
     folder = paths["downloads"]
     proc = _start(["generate", "half way there", "--model", "z-image-turbo"], env)
     try:
-        part = _wait_for(lambda: next(iter(folder.glob(".download-*.part")), None) if folder.exists() else None,
-                         "the download to start")
+        part = _wait_for(
+            lambda: next(iter(folder.glob(".download-*.part")), None) if folder.exists() else None,
+            "the download to start",
+        )
         time.sleep(1.2)  # older than a just-created file, so the lock alone decides
     finally:
         _kill(proc)
@@ -344,12 +364,17 @@ def test_a_schema_1_history_is_migrated_and_kept(tmp_path):
     for statement in MIGRATIONS[1]:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
-    rows = [("task-a", "completed", '["u1"]', '["/f1.png"]'), ("task-b", "completed", '["u1", "u2"]', '["/f1.png"]'),
-            ("task-c", "processing", "[]", "[]")]
+    rows = [
+        ("task-a", "completed", '["u1"]', '["/f1.png"]'),
+        ("task-b", "completed", '["u1", "u2"]', '["/f1.png"]'),
+        ("task-c", "processing", "[]", "[]"),
+    ]
     for task_id, state, results, files in rows:
-        conn.execute("INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, results, files,"
-                     " created_at, finished_at, updated_at) VALUES (?, ?, 'p', 'm', '{}', 'run_x', ?, ?, 1, 2, 3)",
-                     (task_id, state, results, files))
+        conn.execute(
+            "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, results, files,"
+            " created_at, finished_at, updated_at) VALUES (?, ?, 'p', 'm', '{}', 'run_x', ?, ?, 1, 2, 3)",
+            (task_id, state, results, files),
+        )
     conn.commit()
     conn.close()
     history = History(path)
@@ -387,7 +412,11 @@ def test_history_lists_and_searches_every_generation(run, sim, isolated_env):
 
     code, out, _ = run("history", "--json")
     body = json.loads(out)
-    assert code == 0 and body["count"] == 3 and [r["prompt"] for r in body["records"]] == ["a red car", "a blue whale", "a red fox in snow"]
+    assert (
+        code == 0
+        and body["count"] == 3
+        and [r["prompt"] for r in body["records"]] == ["a red car", "a blue whale", "a red fox in snow"]
+    )
     fox = body["records"][2]
     assert fox["state"] == "completed" and fox["files"] and fox["credits"] and fox["task_id"] and fox["idempotency_key"]
     assert body["records"][1]["error"]["code"] == "content_policy_violation"
@@ -400,15 +429,26 @@ def test_history_lists_and_searches_every_generation(run, sim, isolated_env):
     assert prompts("--status", "failed") == ["a blue whale"]
     assert prompts("--status", "unfinished") == ["a red car"]
     assert prompts("--search", fox["task_id"]) == ["a red fox in snow"]
-    assert prompts("--since", "2000-01-01", "--until", "2100-12-31") == ["a red car", "a blue whale", "a red fox in snow"]
+    assert prompts("--since", "2000-01-01", "--until", "2100-12-31") == [
+        "a red car",
+        "a blue whale",
+        "a red fox in snow",
+    ]
     assert prompts("--since", "2100-01-01") == []
     code, out, _ = run("history")
     assert "a red fox in snow" in out and "content_policy_violation" in out and "3 of 3 records shown" in out
     assert fox["files"][0] in out
 
 
-@pytest.mark.parametrize(("args", "field"), [(["--since", "yesterday"], "since"), (["--until", "2025-13-45"], "until"),
-                                             (["--limit", "0"], "limit"), (["--status", "no such; drop"], "status")])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--since", "yesterday"], "since"),
+        (["--until", "2025-13-45"], "until"),
+        (["--limit", "0"], "limit"),
+        (["--status", "no such; drop"], "status"),
+    ],
+)
 def test_history_bad_filters_exit_2(run, args, field):
     code, _, err = run("history", *args)
     assert code == 2 and f"Invalid {field}" in err
@@ -495,13 +535,17 @@ def test_any_sequence_of_task_answers_is_recorded_and_read_back(answers):
 
 
 numbers = st.one_of(st.integers(), st.floats(), st.text(max_size=12), st.none(), st.booleans())
-numeric_task = st.fixed_dictionaries({
-    "id": st.text(min_size=1, max_size=30), "status": st.sampled_from(["pending", "processing", "completed", "failed"]),
-    "progress": numbers, "created": numbers,
-    "task_info": st.fixed_dictionaries({"estimated_time": numbers, "can_cancel": numbers}),
-    "usage": st.fixed_dictionaries({"credits_reserved": numbers}),
-    "results": st.lists(st.text(max_size=60), max_size=3),
-})
+numeric_task = st.fixed_dictionaries(
+    {
+        "id": st.text(min_size=1, max_size=30),
+        "status": st.sampled_from(["pending", "processing", "completed", "failed"]),
+        "progress": numbers,
+        "created": numbers,
+        "task_info": st.fixed_dictionaries({"estimated_time": numbers, "can_cancel": numbers}),
+        "usage": st.fixed_dictionaries({"credits_reserved": numbers}),
+        "results": st.lists(st.text(max_size=60), max_size=3),
+    }
+)
 
 
 @settings(max_examples=200, deadline=None)

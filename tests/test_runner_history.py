@@ -110,7 +110,11 @@ async def test_check_by_id_adds_the_task(runner, history, sim, client):
 
 
 def test_history_search_and_prompt_recall(history):
-    for prompt, model in [("a red fox", "gpt-image-1"), ("a blue whale", "z-image-turbo"), ("a red car", "z-image-turbo")]:
+    for prompt, model in [
+        ("a red fox", "gpt-image-1"),
+        ("a blue whale", "z-image-turbo"),
+        ("a red car", "z-image-turbo"),
+    ]:
         history.record_submission({"prompt": prompt, "model": model}, "run_x")
     assert [t.prompt for t in history.search("red")] == ["a red car", "a red fox"]
     assert [t.prompt for t in history.search(model="z-image-turbo")] == ["a red car", "a blue whale"]

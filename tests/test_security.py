@@ -42,9 +42,9 @@ def key_forms(key: str) -> list[bytes]:
     for prefix in ("", "x", "xy", "Bearer ", ":", "user:"):
         encoded = base64.b64encode((prefix + key).encode()).decode()
         start = (len(prefix) * 4 + 2) // 3 + 1  # skip characters mixed with the prefix
-        middle = encoded[start:start + len(key) * 4 // 3 - 4]
+        middle = encoded[start : start + len(key) * 4 // 3 - 4]
         forms.add(middle.encode())
-        forms.add(base64.urlsafe_b64encode((prefix + key).encode())[start:start + len(key) * 4 // 3 - 4])
+        forms.add(base64.urlsafe_b64encode((prefix + key).encode())[start : start + len(key) * 4 // 3 - 4])
     return sorted(forms)
 
 
@@ -97,8 +97,20 @@ def test_the_key_is_written_nowhere_and_sent_only_to_the_api_hosts(run, sim, iso
     mask.write_bytes(png_bytes(color=(255, 255, 255)))
     # A realistic session: every command, a reference and a mask, a failure, an uncertain
     # submit and its resend, a truncated and an expired download, resume and history.
-    assert run("generate", "a lighthouse at dusk", "--model", "gpt-4o-image", "--image", str(ref), "--mask", str(mask),
-               "--json")[0] == 0
+    assert (
+        run(
+            "generate",
+            "a lighthouse at dusk",
+            "--model",
+            "gpt-4o-image",
+            "--image",
+            str(ref),
+            "--mask",
+            str(mask),
+            "--json",
+        )[0]
+        == 0
+    )
     code, out, _ = run("upload", str(ref), "--name", "mine.png", "--json")
     file_id = json.loads(out)["file_id"]
     assert run("upload", "--base64", base64.b64encode(png_bytes(color=(1, 2, 3))).decode())[0] == 0
@@ -115,7 +127,9 @@ def test_the_key_is_written_nowhere_and_sent_only_to_the_api_hosts(run, sim, iso
     code, out, _ = run("generate", "checked later", "--no-wait", "--json")
     assert run("check", json.loads(out)["id"], "--wait")[0] == 0
     assert run("resume")[0] == 1  # the uncertain one is listed, not resent
-    uncertain = [rec["record_id"] for rec in json.loads(run("history", "--status", "uncertain", "--json")[1])["records"]]
+    uncertain = [
+        rec["record_id"] for rec in json.loads(run("history", "--status", "uncertain", "--json")[1])["records"]
+    ]
     assert run("resume", "--resend", str(uncertain[0]), "--json")[0] == 0
     assert run("history")[0] == 0 and run("history", "--json")[0] == 0
     code, out, _ = run("locate")
@@ -124,8 +138,13 @@ def test_the_key_is_written_nowhere_and_sent_only_to_the_api_hosts(run, sim, iso
 
     config = isolated_env["config"]
     assert stat.S_IMODE(config.stat().st_mode) == 0o600 and session_key in config.read_text()
-    searched = [isolated_env["data"], isolated_env["downloads"], tmp_path / "xdg-config", tmp_path / "xdg-data",
-                REPO / "screenshots"]
+    searched = [
+        isolated_env["data"],
+        isolated_env["downloads"],
+        tmp_path / "xdg-config",
+        tmp_path / "xdg-data",
+        REPO / "screenshots",
+    ]
     searched += [p for p in config.parent.iterdir() if p != config]
     searched += [p for p in tmp_path.rglob("*.log")] + [p for p in REPO.glob("*.log")]
     looked_at = assert_no_key(session_key, searched, run.outputs)
@@ -201,12 +220,14 @@ def test_hostile_strings_from_the_server_are_printed_inert_everywhere(hostile_ru
         assert run("files", *flag)[0] == 0
     sim.overrides["delete"] = lambda body: {"success": True, "code": 200, "msg": HOSTILE, "data": {"note": HOSTILE}}
     assert run("delete", next(iter(sim.files)), "--json")[0] == 0
-    sim.overrides["poll"] = lambda body: b'{"error": {"code": 500, "message": "' + HOSTILE.encode("unicode_escape") + b'"}'
+    sim.overrides["poll"] = lambda body: (
+        b'{"error": {"code": 500, "message": "' + HOSTILE.encode("unicode_escape") + b'"}'
+    )
     assert run("check", task_id)[0] == 1
 
 
 def test_a_hostile_error_body_and_http_error_text_are_inert(hostile_run, sim):
-    sim.overrides["poll"] = lambda body: ("<html>\x1b]0;pwned\x07" + HOSTILE + "</html>")
+    sim.overrides["poll"] = lambda body: "<html>\x1b]0;pwned\x07" + HOSTILE + "</html>"
     code, out, err = hostile_run("check", "task-unified-1-x")
     assert code == 1 and "pwned" in err
 
@@ -223,21 +244,37 @@ def history(tmp_path, fake_clock):
 
 def _completed_now(task_id: str, urls: list[str]):
     """Answer the submit with an already completed task of this id and these URLs."""
+
     def hook(body):
         body.update(id=task_id, status="completed", progress=100, results=urls)
         body.pop("result_data", None)
         return body
+
     return hook
 
 
 def _files_outside(root: Path, folder: Path) -> list[Path]:
     data = root / "data"
-    return [p for p in root.rglob("*") if p.is_file() and folder not in p.parents and data not in p.parents
-            and p.name != "ref.png"]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and folder not in p.parents and data not in p.parents and p.name != "ref.png"
+    ]
 
 
-HOSTILE_IDS = ["../../escaped", "/etc/passwd", "..\\..\\win", "a/../../b", "nul\x00byte", "x" * 5000, ".hidden",
-               "%2e%2e%2fencoded", "\x1b]52;c;aGFjaw==\x07", "con", "~/home"]
+HOSTILE_IDS = [
+    "../../escaped",
+    "/etc/passwd",
+    "..\\..\\win",
+    "a/../../b",
+    "nul\x00byte",
+    "x" * 5000,
+    ".hidden",
+    "%2e%2e%2fencoded",
+    "\x1b]52;c;aGFjaw==\x07",
+    "con",
+    "~/home",
+]
 
 
 @pytest.mark.parametrize("task_id", HOSTILE_IDS, ids=[repr(t[:12]) for t in HOSTILE_IDS])
@@ -246,8 +283,11 @@ async def test_hostile_task_ids_and_urls_never_write_outside_the_download_dir(cl
     base = str(client.api_base)
     good = png_bytes()
     sim.overrides["download"] = lambda path, data: (good, "image/png")
-    urls = [f"{base}/results/{quote(task_id, safe='')}/0.png", f"{base}/results/..%2F..%2F..%2Fx/1.png",
-            f"{base}/results/a/{quote('../../../etc/passwd', safe='')}"]
+    urls = [
+        f"{base}/results/{quote(task_id, safe='')}/0.png",
+        f"{base}/results/..%2F..%2F..%2Fx/1.png",
+        f"{base}/results/a/{quote('../../../etc/passwd', safe='')}",
+    ]
     sim.overrides["submit"] = _completed_now(task_id, urls)
     runner = r.Runner(client, history, folder)
     record = await runner.run(runner.prepare(GenerationRequest("../../" + "p" * 300, model="z-image-turbo")))
@@ -262,8 +302,9 @@ async def test_hostile_task_ids_and_urls_never_write_outside_the_download_dir(cl
 
 async def test_non_http_result_urls_are_refused_and_nothing_is_fetched(client, sim, history, tmp_path):
     folder = tmp_path / "downloads"
-    sim.overrides["submit"] = _completed_now("task-odd", ["file:///etc/passwd", "/etc/passwd", "ftp://x/y.png",
-                                                          "javascript:alert(1)"])
+    sim.overrides["submit"] = _completed_now(
+        "task-odd", ["file:///etc/passwd", "/etc/passwd", "ftp://x/y.png", "javascript:alert(1)"]
+    )
     runner = r.Runner(client, history, folder)
     record = await runner.run(runner.prepare(GenerationRequest("odd urls", model="z-image-turbo")))
     assert record.download_state == "refused" and record.error["code"] == "refused" and record.task_id == "task-odd"
@@ -301,8 +342,9 @@ REFUSED_RESULTS = {
 
 
 @pytest.mark.parametrize("name", list(REFUSED_RESULTS))
-async def test_results_that_are_not_acceptable_images_are_refused_and_not_kept(client, sim, history, tmp_path, name,
-                                                                               fake_clock):
+async def test_results_that_are_not_acceptable_images_are_refused_and_not_kept(
+    client, sim, history, tmp_path, name, fake_clock
+):
     folder = tmp_path / "downloads"
     body, media = REFUSED_RESULTS[name]
     sim.overrides["download"] = lambda path, data: (body, media)
@@ -319,30 +361,48 @@ async def test_results_that_are_not_acceptable_images_are_refused_and_not_kept(c
     assert all(rec.id == record.id for rec in summary.records)
 
 
-@pytest.mark.parametrize(("kind", "data"), [("svg", SVG), ("bmp", _bytes("BMP")), ("tiff", _bytes("TIFF")),
-                                            ("html", b"<html></html>")])
+@pytest.mark.parametrize(
+    ("kind", "data"), [("svg", SVG), ("bmp", _bytes("BMP")), ("tiff", _bytes("TIFF")), ("html", b"<html></html>")]
+)
 def test_only_the_four_image_types_are_uploaded(hostile_run, sim, tmp_path, kind, data):
     path = tmp_path / f"thing.{kind}"
     path.write_bytes(data)
     fake_png = tmp_path / "lies.png"
     fake_png.write_bytes(data)
-    for args in (["upload", str(path)], ["upload", str(fake_png)], ["upload", "--base64", base64.b64encode(data).decode()],
-                 ["generate", "x", "--image", str(fake_png)]):
+    for args in (
+        ["upload", str(path)],
+        ["upload", str(fake_png)],
+        ["upload", "--base64", base64.b64encode(data).decode()],
+        ["generate", "x", "--image", str(fake_png)],
+    ):
         code, _, err = hostile_run(*args)
         assert code == 2 and "Allowed:" in err
     assert sim.count() == 0
 
 
-@pytest.mark.parametrize("url", ["http://api.evolink.ai", "http://localhost.evil.com", "http://127.0.0.1.nip.io",
-                                 "http://[::ffff:8.8.8.8]", "http://0x7f.evil", "ftp://127.0.0.1", "https://user:pw@api.evolink.ai",
-                                 "javascript:alert(1)", "http://10.0.0.1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.evolink.ai",
+        "http://localhost.evil.com",
+        "http://127.0.0.1.nip.io",
+        "http://[::ffff:8.8.8.8]",
+        "http://0x7f.evil",
+        "ftp://127.0.0.1",
+        "https://user:pw@api.evolink.ai",
+        "javascript:alert(1)",
+        "http://10.0.0.1",
+    ],
+)
 def test_plain_http_base_urls_are_refused_except_loopback(url):
     with pytest.raises(ValidationError):
         check_base_url("EVOLINK_BASE_URL", url)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:2", "http://127.5.6.7",
-                                 "https://api.evolink.ai"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:2", "http://127.5.6.7", "https://api.evolink.ai"],
+)
 def test_loopback_and_https_base_urls_are_allowed(url):
     assert check_base_url("EVOLINK_BASE_URL", url) == url
 
@@ -375,10 +435,15 @@ def test_any_server_text_is_made_inert(text):
 
 async def test_absurd_numbers_from_the_server_do_not_break_a_generation(client, sim, history, tmp_path):
     """``1e999`` progress, a creation time in the year 10^290, NaN credits."""
+
     def absurd(body):
         text = json.dumps(body)
-        return (text[:-1] + ', "progress": 1e999, "created": 1' + "0" * 300
-                + ', "task_info": {"estimated_time": -5e300}, "usage": {"credits_reserved": NaN}}')
+        return (
+            text[:-1]
+            + ', "progress": 1e999, "created": 1'
+            + "0" * 300
+            + ', "task_info": {"estimated_time": -5e300}, "usage": {"credits_reserved": NaN}}'
+        )
 
     sim.overrides.update(submit=absurd, poll=absurd)
     runner = r.Runner(client, history, tmp_path / "downloads")

@@ -6,7 +6,7 @@ import base64
 import io
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -127,8 +127,12 @@ async def test_only_the_configured_key_is_accepted_in_process():
 
 
 def test_env_configures_the_simulator():
-    env = {"EVOLINK_SIM_API_KEY": "sk-env", "EVOLINK_SIM_SPEED": "2", "EVOLINK_SIM_IMAGE_SIZE": "300",
-           "EVOLINK_SIM_FAULTS": "429:3@submit*2"}
+    env = {
+        "EVOLINK_SIM_API_KEY": "sk-env",
+        "EVOLINK_SIM_SPEED": "2",
+        "EVOLINK_SIM_IMAGE_SIZE": "300",
+        "EVOLINK_SIM_FAULTS": "429:3@submit*2",
+    }
     sim = create_app(environ=env).state.sim
     assert sim.api_keys == frozenset({"sk-env"})
     assert sim.speed == 2.0 and sim.image_long_side == 300
@@ -287,8 +291,13 @@ async def test_validation_errors_name_the_field(api, state, body, param, needle)
 async def test_valid_edge_requests_are_accepted(api, state):
     ok = [
         {"prompt": "y" * 2000, "n": 4, "size": "21:9"},
-        {"prompt": "x", "model": "gpt-4o-image", "size": "1536x1024", "mask_url": "https://e.example/m.png",
-         "image_urls": ["https://e.example/a.png"] * 14},
+        {
+            "prompt": "x",
+            "model": "gpt-4o-image",
+            "size": "1536x1024",
+            "mask_url": "https://e.example/m.png",
+            "image_urls": ["https://e.example/a.png"] * 14,
+        },
     ]
     for body in ok:
         assert (await api.post("/v1/images/generations", json=body)).status_code == 200
@@ -296,8 +305,9 @@ async def test_valid_edge_requests_are_accepted(api, state):
 
 
 async def test_non_json_body_is_400(api, state):
-    reply = await api.post("/v1/images/generations", content=b"prompt=hello",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = await api.post(
+        "/v1/images/generations", content=b"prompt=hello", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert reply.status_code == 400 and reply.json()["error"]["type"] == "invalid_request_error"
     assert (await api.post("/v1/images/generations", json=["a list"])).status_code == 400
     assert state.charges == 0
@@ -317,13 +327,17 @@ async def test_credits_and_models_extras(api, state):
 
 
 def test_fault_spec_grammar():
-    plan = FaultPlan.parse(" 429:2@submit*1 , slow:0.25@poll, fail:content_policy_violation*3,truncate@download,503,drop-after")
+    plan = FaultPlan.parse(
+        " 429:2@submit*1 , slow:0.25@poll, fail:content_policy_violation*3,truncate@download,503,drop-after"
+    )
     assert [r.kind for r in plan.rules] == ["429", "slow", "fail", "truncate", "503", "drop-after"]
     assert plan.rules[0].seconds == 2 and plan.rules[0].endpoint == "submit" and plan.rules[0].count == 1
     assert plan.rules[1].seconds == 0.25 and plan.rules[1].count is None
     assert plan.rules[2].code == "content_policy_violation" and plan.rules[2].count == 3
     assert plan.rules[4].seconds is None
-    assert plan.spec() == "429:2@submit*1,slow:0.25@poll,fail:content_policy_violation*3,truncate@download,503,drop-after"
+    assert (
+        plan.spec() == "429:2@submit*1,slow:0.25@poll,fail:content_policy_violation*3,truncate@download,503,drop-after"
+    )
     assert FaultPlan.parse("429").rules[0].seconds == 1
     assert not FaultPlan.parse("") and not FaultPlan.from_env({})
     assert FaultPlan.from_env({"EVOLINK_SIM_FAULTS": "drop@poll*2"}).spec() == "drop@poll*2"
@@ -332,18 +346,40 @@ def test_fault_spec_grammar():
     assert plan.match("drop-after", "submit") and not plan.match("drop-after", "upload")
     assert FaultPlan.parse("drop-after@upload").match("drop-after", "upload")
     assert FaultPlan.parse("500@api").match("500", "poll") and not FaultPlan.parse("500@api").match("500", "list")
-    assert FaultPlan.parse("500@files").match("500", "delete") and not FaultPlan.parse("500@files").match("500", "download")
+    assert FaultPlan.parse("500@files").match("500", "delete") and not FaultPlan.parse("500@files").match(
+        "500", "download"
+    )
     assert not FaultPlan.parse("malformed").match("malformed", "download")
     assert FaultPlan.parse("418").match("418", "download")  # any HTTP status 400-599 is a kind
     assert FaultPlan.parse("50001").match("50001", "quota") and not FaultPlan.parse("50001").match("50001", "submit")
-    for bad in ("399", "600", "teapot", "50001@submit", "slow:soon", "429@nowhere", "truncate@submit", "drop:3", "500*0", "500*x", "fail@poll", "429:"):
+    for bad in (
+        "399",
+        "600",
+        "teapot",
+        "50001@submit",
+        "slow:soon",
+        "429@nowhere",
+        "truncate@submit",
+        "drop:3",
+        "500*0",
+        "500*x",
+        "fail@poll",
+        "429:",
+    ):
         with pytest.raises(ValueError):
             FaultPlan.parse(bad)
 
 
-@pytest.mark.parametrize(("spec", "status", "retry_after"),
-                         [("429:7@submit*1", 429, "7"), ("429*1", 429, "1"), ("500*1", 500, None),
-                          ("502@api*1", 502, None), ("503:30*1", 503, "30")])
+@pytest.mark.parametrize(
+    ("spec", "status", "retry_after"),
+    [
+        ("429:7@submit*1", 429, "7"),
+        ("429*1", 429, "1"),
+        ("500*1", 500, None),
+        ("502@api*1", 502, None),
+        ("503:30*1", 503, "30"),
+    ],
+)
 async def test_status_faults(api, state, spec, status, retry_after):
     state.faults = FaultPlan.parse(spec)
     reply = await submit(api)
@@ -496,25 +532,42 @@ async def test_expired_result_urls(api, anon, state, sim_clock):
 
 
 def check_file(data: dict, base: str, *, size: int, mime: str) -> None:
-    keys = {"file_id", "file_name", "original_name", "file_size", "mime_type", "upload_path", "file_url",
-            "download_url", "upload_time", "expires_at"}
+    keys = {
+        "file_id",
+        "file_name",
+        "original_name",
+        "file_size",
+        "mime_type",
+        "upload_path",
+        "file_url",
+        "download_url",
+        "upload_time",
+        "expires_at",
+    }
     assert keys <= set(data)
     assert data["file_size"] == size and data["mime_type"] == mime
     assert ISO_Z.match(data["upload_time"]) and ISO_Z.match(data["expires_at"])
-    uploaded = datetime.strptime(data["upload_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    expires = datetime.strptime(data["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    uploaded = datetime.strptime(data["upload_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    expires = datetime.strptime(data["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert (expires - uploaded).total_seconds() == 72 * 3600
     assert data["file_url"].startswith(base + "/files/") and data["download_url"].startswith(base + "/files/")
 
 
 async def test_upload_three_ways_and_download_without_auth(api, anon, state, loopback):
     png = small_png()
-    stream = await api.post("/api/v1/files/upload/stream", files={"file": ("ref.png", png, "image/png")},
-                            data={"uploadPath": "refs", "fileName": "mine.png"})
+    stream = await api.post(
+        "/api/v1/files/upload/stream",
+        files={"file": ("ref.png", png, "image/png")},
+        data={"uploadPath": "refs", "fileName": "mine.png"},
+    )
     body = stream.json()
     assert stream.status_code == 200 and body["success"] is True and body["code"] == 200
     check_file(body["data"], loopback.url, size=len(png), mime="image/png")
-    assert (body["data"]["file_name"], body["data"]["original_name"], body["data"]["upload_path"]) == ("mine.png", "ref.png", "refs")
+    assert (body["data"]["file_name"], body["data"]["original_name"], body["data"]["upload_path"]) == (
+        "mine.png",
+        "ref.png",
+        "refs",
+    )
     fetched = await anon.get(body["data"]["file_url"])
     assert fetched.status_code == 200 and fetched.content == png and fetched.headers["content-type"] == "image/png"
     attachment = await anon.get(body["data"]["download_url"])
@@ -522,7 +575,9 @@ async def test_upload_three_ways_and_download_without_auth(api, anon, state, loo
 
     jpeg = io.BytesIO()
     Image.new("RGB", (8, 8), (1, 2, 3)).save(jpeg, "JPEG")
-    raw = await api.post("/api/v1/files/upload/base64", json={"base64_data": base64.b64encode(jpeg.getvalue()).decode()})
+    raw = await api.post(
+        "/api/v1/files/upload/base64", json={"base64_data": base64.b64encode(jpeg.getvalue()).decode()}
+    )
     check_file(raw.json()["data"], loopback.url, size=len(jpeg.getvalue()), mime="image/jpeg")
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
     named = await api.post("/api/v1/files/upload/base64", json={"base64_data": data_url, "file_name": "b64.png"})
@@ -533,7 +588,9 @@ async def test_upload_three_ways_and_download_without_auth(api, anon, state, loo
     assert synth.json()["success"] and data["mime_type"] == "image/webp" and data["original_name"] == "cat.webp"
     assert decode((await anon.get(data["file_url"])).content).format == "WEBP"
 
-    copied = await api.post("/api/v1/files/upload/url", json={"file_url": body["data"]["file_url"], "file_name": "copy.png"})
+    copied = await api.post(
+        "/api/v1/files/upload/url", json={"file_url": body["data"]["file_url"], "file_name": "copy.png"}
+    )
     assert (await anon.get(copied.json()["data"]["file_url"])).content == png
     assert len(state.files) == 5
     assert [r["endpoint"] for r in state.requests].count("upload") == 5 and state.count("files") == 5
@@ -547,8 +604,10 @@ async def test_upload_by_url_of_a_result(api, anon, state, sim_clock):
     assert (await anon.get(data["file_url"])).content == (await anon.get(done["results"][0])).content
 
 
-@pytest.mark.parametrize("url", ["https://cdn.nowhere.invalid/a.png", "https://images.example.com/missing/a.png",
-                                 "ftp://images.example.com/a.png"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://cdn.nowhere.invalid/a.png", "https://images.example.com/missing/a.png", "ftp://images.example.com/a.png"],
+)
 async def test_upload_by_url_failures_are_40004(api, state, loopback, url):
     reply = await api.post("/api/v1/files/upload/url", json={"file_url": url})
     assert reply.status_code == 400
@@ -572,7 +631,9 @@ async def test_upload_errors_40001_40002_and_bad_requests(api, state):
         assert reply.status_code == 400 and reply.json()["code"] == 40002
     gif = io.BytesIO()
     Image.new("P", (3, 3)).save(gif, "GIF")
-    assert (await api.post("/api/v1/files/upload/stream", files={"file": ("a.gif", gif.getvalue(), "image/gif")})).json()["data"]["mime_type"] == "image/gif"
+    assert (
+        await api.post("/api/v1/files/upload/stream", files={"file": ("a.gif", gif.getvalue(), "image/gif")})
+    ).json()["data"]["mime_type"] == "image/gif"
     bad = [
         await api.post("/api/v1/files/upload/base64", json={"base64_data": "!!!not base64!!!"}),
         await api.post("/api/v1/files/upload/base64", json={}),
@@ -589,27 +650,41 @@ async def test_quota_40003_overwrite_and_delete(api, state):
     state.max_files = 3
     ids = []
     for i in range(3):
-        reply = await api.post("/api/v1/files/upload/base64",
-                               json={"base64_data": base64.b64encode(small_png((i, 0, 0))).decode(), "file_name": f"f{i}.png"})
+        reply = await api.post(
+            "/api/v1/files/upload/base64",
+            json={"base64_data": base64.b64encode(small_png((i, 0, 0))).decode(), "file_name": f"f{i}.png"},
+        )
         ids.append(reply.json()["data"]["file_id"])
     quota = (await api.get("/api/v1/files/quota")).json()["data"]
     assert quota == {"user_group": "default", "used_files": 3, "max_files": 3, "remain_files": 0}
-    full = await api.post("/api/v1/files/upload/base64", json={"base64_data": base64.b64encode(small_png()).decode(), "file_name": "f9.png"})
+    full = await api.post(
+        "/api/v1/files/upload/base64",
+        json={"base64_data": base64.b64encode(small_png()).decode(), "file_name": "f9.png"},
+    )
     assert full.status_code == 400 and full.json()["code"] == 40003
     new_png = small_png((9, 9, 9), size=(7, 7))
-    over = await api.post("/api/v1/files/upload/base64", json={"base64_data": base64.b64encode(new_png).decode(), "file_name": "f1.png"})
+    over = await api.post(
+        "/api/v1/files/upload/base64", json={"base64_data": base64.b64encode(new_png).decode(), "file_name": "f1.png"}
+    )
     assert over.json()["success"] is True and over.json()["data"]["file_id"] == ids[1]
     assert over.json()["data"]["file_size"] == len(new_png)
     assert (await api.get("/api/v1/files/quota")).json()["data"]["used_files"] == 3
     # the same name under another upload_path is another file
-    elsewhere = await api.post("/api/v1/files/upload/base64",
-                               json={"base64_data": base64.b64encode(new_png).decode(), "file_name": "f1.png", "upload_path": "other"})
+    elsewhere = await api.post(
+        "/api/v1/files/upload/base64",
+        json={"base64_data": base64.b64encode(new_png).decode(), "file_name": "f1.png", "upload_path": "other"},
+    )
     assert elsewhere.json()["code"] == 40003
     deleted = await api.delete(f"/api/v1/files/{ids[0]}")
     assert deleted.status_code == 200 and deleted.json()["success"] is True
     assert (await api.get("/api/v1/files/quota")).json()["data"]["remain_files"] == 1
     missing = await api.delete(f"/api/v1/files/{ids[0]}")
-    assert missing.status_code == 404 and missing.json() == {"success": False, "code": 404, "msg": missing.json()["msg"], "data": None}
+    assert missing.status_code == 404 and missing.json() == {
+        "success": False,
+        "code": 404,
+        "msg": missing.json()["msg"],
+        "data": None,
+    }
     assert state.count("delete") == 2
 
 
@@ -617,7 +692,9 @@ async def test_list_pagination_over_100_files(api, state, sim_clock):
     state.max_files = 250
     payload = base64.b64encode(small_png()).decode()
     for i in range(130):
-        reply = await api.post("/api/v1/files/upload/base64", json={"base64_data": payload, "file_name": f"n{i:03}.png"})
+        reply = await api.post(
+            "/api/v1/files/upload/base64", json={"base64_data": payload, "file_name": f"n{i:03}.png"}
+        )
         assert reply.json()["success"], reply.text
         sim_clock.advance(1)
     first = (await api.get("/api/v1/files/list", params={"page": 1, "pageSize": 100})).json()["data"]
@@ -653,15 +730,20 @@ async def test_files_expire_after_72_hours(api, anon, state, sim_clock):
 async def test_demo_transport_in_process():
     clock = FakeClock()
     app = create_app(clock=clock, image_long_side=64, environ={})
-    async with httpx.AsyncClient(transport=demo_transport(app), headers={"Authorization": "Bearer sk-demo-1"}) as client:
+    async with httpx.AsyncClient(
+        transport=demo_transport(app), headers={"Authorization": "Bearer sk-demo-1"}
+    ) as client:
         base = "https://api.evolink-demo.invalid"
-        task = (await client.post(f"{base}/v1/images/generations", json={"prompt": "demo", "model": "wan2.5-t2i-preview"})).json()
+        task = (
+            await client.post(f"{base}/v1/images/generations", json={"prompt": "demo", "model": "wan2.5-t2i-preview"})
+        ).json()
         clock.advance(9)
         done = (await client.get(f"{base}/v1/tasks/{task['id']}")).json()
         assert done["results"][0].startswith(f"{base}/results/{task['id']}/0.webp?expires=")
         assert decode((await client.get(done["results"][0])).content).format == "WEBP"
-        upload = await client.post("https://files-api.evolink-demo.invalid/api/v1/files/upload/url",
-                                   json={"file_url": done["results"][0]})
+        upload = await client.post(
+            "https://files-api.evolink-demo.invalid/api/v1/files/upload/url", json={"file_url": done["results"][0]}
+        )
         assert upload.json()["data"]["file_url"].startswith("https://files-api.evolink-demo.invalid/files/")
         app.state.sim.faults = FaultPlan.parse("drop@submit*1,truncate*1")
         with pytest.raises(httpx.RemoteProtocolError):

@@ -58,7 +58,7 @@ def jpeg(tmp_path: Path) -> Path:
 
 
 def close(actual, expected, tolerance: int) -> bool:
-    return actual is not None and all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
+    return actual is not None and all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=False))
 
 
 def assert_quadrants(thumb: Thumbnail, tolerance: int) -> None:
@@ -340,7 +340,7 @@ def visible_cells(view: ThumbnailView) -> dict[tuple[int, int], tuple]:
         strip = view.render_line(y)
         assert strip.cell_length == width
         chars = "".join(segment.text for segment in strip)
-        for x, (char, pair) in enumerate(zip(chars, cell_colours(strip))):
+        for x, (char, pair) in enumerate(zip(chars, cell_colours(strip), strict=False)):
             if char == "▀":
                 grid[x, y] = pair
     return grid
@@ -374,9 +374,7 @@ async def test_view_draws_quadrants_centred(png: Path) -> None:
 async def test_view_centres_and_refits_on_resize(png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     decodes = []
     real = thumbnails.make_thumbnail
-    monkeypatch.setattr(
-        thumbnails, "make_thumbnail", lambda *a: decodes.append(a[1:]) or real(*a)
-    )
+    monkeypatch.setattr(thumbnails, "make_thumbnail", lambda *a: decodes.append(a[1:]) or real(*a))
     view = ThumbnailView(png, cache=ThumbnailCache())
     app = ThumbApp(view)
     async with app.run_test(size=(40, 20)) as pilot:

@@ -22,7 +22,11 @@ def test_the_catalogue_has_the_20_models_of_the_reference():
     assert len(catalogue) == 20
     assert catalogue.default.id == "gpt-image-1.5"
     assert [m.id for m in catalogue if m.tier == "beta"] == [
-        "gpt-image-1.5-lite", "gpt-4o-image", "gemini-2.5-flash-image", "nano-banana-2-lite"]
+        "gpt-image-1.5-lite",
+        "gpt-4o-image",
+        "gemini-2.5-flash-image",
+        "nano-banana-2-lite",
+    ]
     assert [m.id for m in catalogue if m.mask] == ["gpt-4o-image"]
     assert [m.id for m in catalogue if m.pixel_sizes] == ["gpt-4o-image"]
     for model in catalogue:
@@ -46,10 +50,19 @@ def test_a_correction_is_a_one_line_data_change():
 
 def test_filter_by_name_tag_and_capability():
     catalogue = load_catalogue()
-    assert {m.id for m in catalogue.filter("beta")} == {"gpt-image-1.5-lite", "gpt-4o-image", "gemini-2.5-flash-image", "nano-banana-2-lite"}
+    assert {m.id for m in catalogue.filter("beta")} == {
+        "gpt-image-1.5-lite",
+        "gpt-4o-image",
+        "gemini-2.5-flash-image",
+        "nano-banana-2-lite",
+    }
     assert "z-image-turbo" in {m.id for m in catalogue.filter("ultra-fast")}
     assert {m.id for m in catalogue.filter("seededit")} == {"doubao-seededit-4.0-i2i", "doubao-seededit-3.0-i2i"}
-    assert {m.id for m in catalogue.filter("fast beta")} == {"gpt-image-1.5-lite", "gemini-2.5-flash-image", "nano-banana-2-lite"}
+    assert {m.id for m in catalogue.filter("fast beta")} == {
+        "gpt-image-1.5-lite",
+        "gemini-2.5-flash-image",
+        "nano-banana-2-lite",
+    }
 
 
 def test_prompt_required():
@@ -102,7 +115,9 @@ def test_local_reference_types_jpeg_png_webp_only(tmp_path):
     gif.write_bytes(png_bytes(fmt="GIF"))
     text = tmp_path / "a.png"
     text.write_text("I am not a PNG")
-    assert only(GenerationRequest("x", images=(str(gif),))).allowed.startswith("a JPEG/PNG/WebP image (this file is GIF")
+    assert only(GenerationRequest("x", images=(str(gif),))).allowed.startswith(
+        "a JPEG/PNG/WebP image (this file is GIF"
+    )
     assert "not an image" in str(only(GenerationRequest("x", images=(str(text),))))
     for fmt in ("PNG", "JPEG", "WEBP"):
         ok = tmp_path / f"ok.{fmt.lower()}"
@@ -140,7 +155,19 @@ def test_validate_raises_the_first_problem_and_passes_good_requests():
 
 def test_body_carries_only_the_fields_the_user_set():
     assert GenerationRequest("a cat").to_body() == {"prompt": "a cat", "model": "gpt-image-1.5"}
-    body = GenerationRequest("a cat", model="gpt-4o-image", size="1:1", n=2, images=("https://a.invalid/x.png",),
-                             mask="https://a.invalid/m.png").to_body()
-    assert body == {"prompt": "a cat", "model": "gpt-4o-image", "size": "1:1", "n": 2,
-                    "image_urls": ["https://a.invalid/x.png"], "mask_url": "https://a.invalid/m.png"}
+    body = GenerationRequest(
+        "a cat",
+        model="gpt-4o-image",
+        size="1:1",
+        n=2,
+        images=("https://a.invalid/x.png",),
+        mask="https://a.invalid/m.png",
+    ).to_body()
+    assert body == {
+        "prompt": "a cat",
+        "model": "gpt-4o-image",
+        "size": "1:1",
+        "n": 2,
+        "image_urls": ["https://a.invalid/x.png"],
+        "mask_url": "https://a.invalid/m.png",
+    }

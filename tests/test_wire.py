@@ -10,13 +10,24 @@ from evolink_tui.core.errors import EvolinkError, lookup
 from evolink_tui.core.wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 task_like = st.fixed_dictionaries(
     {"id": st.text(min_size=1, max_size=20)},
     optional={
-        "status": json_values, "progress": json_values, "results": json_values, "result_data": json_values,
-        "task_info": json_values, "usage": json_values, "error": json_values, "model": json_values,
-        "created": json_values, "surprise": json_values,
+        "status": json_values,
+        "progress": json_values,
+        "results": json_values,
+        "result_data": json_values,
+        "task_info": json_values,
+        "usage": json_values,
+        "error": json_values,
+        "model": json_values,
+        "created": json_values,
+        "surprise": json_values,
     },
 )
 
@@ -74,7 +85,14 @@ def test_quota_parses(data):
 def test_result_data_as_a_single_object_and_results_as_strings():
     task = Task.parse({"id": "t", "status": "completed", "result_data": {"image_url": "https://r/1.png"}})
     assert task.results == ["https://r/1.png"]
-    both = Task.parse({"id": "t", "status": "completed", "results": ["https://r/1.png"], "result_data": [{"image_url": "https://r/1.png"}, {"image_url": "https://r/2.png"}]})
+    both = Task.parse(
+        {
+            "id": "t",
+            "status": "completed",
+            "results": ["https://r/1.png"],
+            "result_data": [{"image_url": "https://r/1.png"}, {"image_url": "https://r/2.png"}],
+        }
+    )
     assert both.results == ["https://r/1.png", "https://r/2.png"]
 
 
@@ -92,8 +110,20 @@ def test_error_code_string_or_number(code):
 
 
 def test_http_error_body_shapes():
-    err = parse_http_error({"error": {"code": 400, "message": "bad size", "type": "invalid_request_error", "param": "size",
-                                      "fallback_suggestion": "use 1:1"}}, "", 400, None)
+    err = parse_http_error(
+        {
+            "error": {
+                "code": 400,
+                "message": "bad size",
+                "type": "invalid_request_error",
+                "param": "size",
+                "fallback_suggestion": "use 1:1",
+            }
+        },
+        "",
+        400,
+        None,
+    )
     assert err.param == "size" and "use 1:1" in err.message and err.resolution == "Check required fields; revise prompt"
     err = parse_http_error({"error": {"code": "rate_limit", "message": "slow"}}, "", 429, 30.0)
     assert err.retryable and err.retry_after == 30.0 and err.server_code == "rate_limit"
@@ -112,10 +142,19 @@ def test_every_reference_code_is_in_the_tables():
         assert lookup("http", status).resolution
     assert [s for s in (429, 500, 502, 503) if lookup("http", s).retryable] == [429, 500, 502, 503]
     task_codes = {
-        "content_policy_violation": False, "invalid_parameters": False, "image_dimension_mismatch": False,
-        "image_processing_error": False, "model_unavailable": False, "generation_timeout": True,
-        "quota_exceeded": True, "resource_exhausted": True, "service_error": True,
-        "generation_failed_no_content": True, "upstream_error": True, "rate_limited": True, "unknown_error": True,
+        "content_policy_violation": False,
+        "invalid_parameters": False,
+        "image_dimension_mismatch": False,
+        "image_processing_error": False,
+        "model_unavailable": False,
+        "generation_timeout": True,
+        "quota_exceeded": True,
+        "resource_exhausted": True,
+        "service_error": True,
+        "generation_failed_no_content": True,
+        "upstream_error": True,
+        "rate_limited": True,
+        "unknown_error": True,
     }
     for code, retryable in task_codes.items():
         assert lookup("task", code).retryable is retryable

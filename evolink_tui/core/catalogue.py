@@ -84,7 +84,7 @@ class Catalogue:
         return [m for m in self.models if m.matches(needle)]
 
     @classmethod
-    def from_toml(cls, text: str) -> "Catalogue":
+    def from_toml(cls, text: str) -> Catalogue:
         data = tomllib.loads(text)
         base = data.get("defaults", {})
         models = []

@@ -19,9 +19,10 @@ import email.utils
 import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -129,17 +130,21 @@ class EvolinkClient:
         else:
             # Keep-alive pooling with at most `connections_per_host` connections to each
             # Evolink host, however many tasks poll at once; result hosts get their own pool.
-            per_host = httpx.Limits(max_connections=connections_per_host, max_keepalive_connections=connections_per_host)
+            per_host = httpx.Limits(
+                max_connections=connections_per_host, max_keepalive_connections=connections_per_host
+            )
             mounts = {
                 _mount_pattern(base): httpx.AsyncHTTPTransport(limits=per_host)
                 for base in {self.api_base, self.files_base}
             }
             self.http = httpx.AsyncClient(
-                headers=headers, timeout=timeouts, mounts=mounts,
+                headers=headers,
+                timeout=timeouts,
+                mounts=mounts,
                 limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             )
 
-    async def __aenter__(self) -> "EvolinkClient":
+    async def __aenter__(self) -> EvolinkClient:
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -167,11 +172,21 @@ class EvolinkClient:
 
     def _auth(self) -> dict[str, str]:
         if not self.settings.api_key:
-            raise EvolinkError("http", 401, "No API key is configured (set EVOLINK_API_KEY, or run with --demo)", status=401)
+            raise EvolinkError(
+                "http", 401, "No API key is configured (set EVOLINK_API_KEY, or run with --demo)", status=401
+            )
         return {"Authorization": f"Bearer {self.settings.api_key}"}
 
-    async def _call(self, call: _Call, method: str, path: str, *, build: Callable[[], dict] | None = None,
-                    headers: dict | None = None, params: dict | None = None) -> Any:
+    async def _call(
+        self,
+        call: _Call,
+        method: str,
+        path: str,
+        *,
+        build: Callable[[], dict] | None = None,
+        headers: dict | None = None,
+        params: dict | None = None,
+    ) -> Any:
         """Send with the retry rules of ``call``; the parsed JSON body (files: the envelope's data)."""
         url = self._url(call.host, path)
         attempt = 0
@@ -191,9 +206,8 @@ class EvolinkClient:
             try:
                 data = self._parse(call, response)
             except EvolinkError as err:
-                retry = (
-                    (err.kind == "local" and err.code == "malformed" and call.retry_malformed)
-                    or (err.status in call.retry_statuses)
+                retry = (err.kind == "local" and err.code == "malformed" and call.retry_malformed) or (
+                    err.status in call.retry_statuses
                 )
                 if retry and attempt < self.retry.attempts:
                     await self._wait(call, attempt, err, err.retry_after, path)
@@ -217,7 +231,9 @@ class EvolinkClient:
         except ValueError:
             body = None
             if status < 400:
-                raise EvolinkError("local", "malformed", f"HTTP {status} with a body that is not JSON", status=status) from None
+                raise EvolinkError(
+                    "local", "malformed", f"HTTP {status} with a body that is not JSON", status=status
+                ) from None
         if call.host == "files":
             if status >= 400 and not isinstance(body, dict):
                 raise EvolinkError("file", status, " ".join(text.split())[:200], status=status, retry_after=retry_after)
@@ -241,8 +257,9 @@ class EvolinkClient:
         key = idempotency_key or new_idempotency_key()
         call = _Call("submit", "api", WRITE_RETRY_STATUSES, _always, retry_malformed=True)
         body = request.to_body()
-        data = await self._call(call, "POST", "/v1/images/generations", build=lambda: {"json": body},
-                                headers={"Idempotency-Key": key})
+        data = await self._call(
+            call, "POST", "/v1/images/generations", build=lambda: {"json": body}, headers={"Idempotency-Key": key}
+        )
         return Task.parse(data)
 
     async def get_task(self, task_id: str) -> Task:
@@ -268,8 +285,15 @@ class EvolinkClient:
             return _Call("upload", "files", READ_RETRY_STATUSES, _always, retry_malformed=True)
         return _Call("upload", "files", WRITE_RETRY_STATUSES, _is_connect_error, retry_malformed=False)
 
-    async def upload_file(self, path: str | Path, *, name: str | None = None, upload_path: str | None = None,
-                          progress: Callable[[int, int], None] | None = None, retry_safe: bool = False) -> FileInfo:
+    async def upload_file(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        upload_path: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        retry_safe: bool = False,
+    ) -> FileInfo:
         """Stream upload (multipart) of a local file; type and size checked before sending.
 
         ``retry_safe``: ``name`` is unique to this upload (same-name uploads overwrite), so
@@ -288,7 +312,9 @@ class EvolinkClient:
                 data["fileName"] = name
             return {"files": {"file": (filename, handle, MIME_BY_KIND[kind])}, "data": data}
 
-        data = await self._call(self._upload_call(retry_safe and bool(name)), "POST", "/api/v1/files/upload/stream", build=build)
+        data = await self._call(
+            self._upload_call(retry_safe and bool(name)), "POST", "/api/v1/files/upload/stream", build=build
+        )
         return FileInfo.parse(data)
 
     async def upload_base64(self, data: str, *, name: str | None = None, upload_path: str | None = None) -> FileInfo:
@@ -298,7 +324,9 @@ class EvolinkClient:
             body["upload_path"] = upload_path
         if name:
             body["file_name"] = name
-        result = await self._call(self._upload_call(), "POST", "/api/v1/files/upload/base64", build=lambda: {"json": body})
+        result = await self._call(
+            self._upload_call(), "POST", "/api/v1/files/upload/base64", build=lambda: {"json": body}
+        )
         return FileInfo.parse(result)
 
     async def upload_url(self, url: str, *, name: str | None = None, upload_path: str | None = None) -> FileInfo:
@@ -395,10 +423,14 @@ def check_base64_image(data: str) -> str:
         head = base64.b64decode(payload[:64] + "=" * (-len(payload[:64]) % 4), validate=False)
         size = len(payload) * 3 // 4
     except (binascii.Error, ValueError):
-        raise ValidationError("base64_data", text[:40], "base64 data or a data URL (data:image/png;base64,...)") from None
+        raise ValidationError(
+            "base64_data", text[:40], "base64 data or a data URL (data:image/png;base64,...)"
+        ) from None
     kind = sniff(head)
     if kind not in UPLOAD_KINDS:
         raise ValidationError("base64_data", text[:40], f"a base64-encoded {'/'.join(KIND_NAMES.values())} image")
     if size > MAX_UPLOAD_BYTES:
-        raise ValidationError("base64_data", text[:40], "at most 100 MB of image data", shown=f"{human_size(size)} of data")
+        raise ValidationError(
+            "base64_data", text[:40], "at most 100 MB of image data", shown=f"{human_size(size)} of data"
+        )
     return kind

@@ -80,7 +80,9 @@ def check_base_url(name: str, url: str) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValidationError(name, url, "use an https:// URL such as https://api.evolink.ai")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ValidationError(name, url, "plain http:// is allowed only for loopback (127.0.0.1, ::1, localhost); use https://")
+        raise ValidationError(
+            name, url, "plain http:// is allowed only for loopback (127.0.0.1, ::1, localhost); use https://"
+        )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValidationError(name, url, "a base URL takes no query, fragment or credentials")
     return url
@@ -121,7 +123,10 @@ class Settings:
         }
 
     def __repr__(self) -> str:  # never let the key reach a log through repr()
-        return f"Settings(base_url={self.base_url!r}, files_base_url={self.files_base_url!r}, api_key={self.masked_key!r}, demo={self.demo})"
+        return (
+            f"Settings(base_url={self.base_url!r}, files_base_url={self.files_base_url!r}, "
+            f"api_key={self.masked_key!r}, demo={self.demo})"
+        )
 
 
 class ConfigFileError(Exception):
@@ -167,7 +172,9 @@ def _at_line(path: Path, key: str) -> str:
     return f" at line {line}" if line else ""
 
 
-def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None) -> Settings:
+def load_settings(
+    *, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None
+) -> Settings:
     """Settings for this run. Raises ValidationError for a refused base URL."""
     env = os.environ if environ is None else environ
     cfg_path = config_path()
@@ -195,6 +202,7 @@ def load_settings(*, demo: bool = False, download_dir: str | os.PathLike | None 
             settings.api_key, settings.key_source = env_key, "env"
         elif file_key:
             settings.api_key, settings.key_source = file_key, "config"
+
         def base(env_name: str, key: str, default: str) -> str:
             if env.get(env_name):
                 return check_base_url(env_name, env[env_name])
@@ -254,5 +262,7 @@ def update_config_file(changes: dict, path: Path | None = None) -> Path:
 def save_api_key(key: str, path: Path | None = None) -> Path:
     key = key.strip()
     if not key or any(ch.isspace() for ch in key) or not key.isprintable():
-        raise ValidationError("api_key", mask_key(key), "paste the key exactly as shown at evolink.ai/dashboard/keys (no spaces)")
+        raise ValidationError(
+            "api_key", mask_key(key), "paste the key exactly as shown at evolink.ai/dashboard/keys (no spaces)"
+        )
     return update_config_file({"api_key": key}, path)

@@ -23,10 +23,10 @@ import re
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 from .errors import EvolinkError
@@ -64,8 +64,15 @@ class Download:
 
     def to_json(self) -> dict:
         if self.ok:
-            return {"url": self.url, "path": str(self.path), "sidecar": str(self.sidecar), "width": self.width,
-                    "height": self.height, "format": self.format, "bytes": self.bytes}
+            return {
+                "url": self.url,
+                "path": str(self.path),
+                "sidecar": str(self.sidecar),
+                "width": self.width,
+                "height": self.height,
+                "format": self.format,
+                "bytes": self.bytes,
+            }
         return {"url": self.url, "path": None, "error": self.error.to_json() if self.error else None}
 
 
@@ -100,7 +107,7 @@ def _moment(seconds: float | None) -> datetime | None:
     if seconds is None:
         return None
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -137,7 +144,9 @@ def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, in
                 raise EvolinkError("local", "refused", f"not a JPEG/PNG/GIF/WebP image ({image.format or 'unknown'})")
             width, height = image.size
             if width * height > max_pixels:
-                raise EvolinkError("local", "refused", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit")
+                raise EvolinkError(
+                    "local", "refused", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit"
+                )
             image.load()  # decodes everything: a truncated file fails here
     except EvolinkError:
         raise
@@ -185,8 +194,17 @@ def _unlink(path) -> None:
         pass
 
 
-def sidecar_record(task: Task, request: dict, url: str, index: int, kind: str, width: int, height: int,
-                   expires: datetime | None, downloaded_at: datetime) -> dict:
+def sidecar_record(
+    task: Task,
+    request: dict,
+    url: str,
+    index: int,
+    kind: str,
+    width: int,
+    height: int,
+    expires: datetime | None,
+    downloaded_at: datetime,
+) -> dict:
     """What the sidecar holds: enough to reproduce the image. Never the API key."""
     return {
         "generator": f"evolink-tui/{__version__}",
@@ -288,8 +306,9 @@ def _refuse_content_type(value: str | None) -> bool:
     return media.startswith("text/") or "svg" in media or "html" in media or "javascript" in media or "xml" in media
 
 
-async def download_one(client, url: str, dest_dir: Path, stem: str, *,
-                       max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> tuple[Path, str, int, int, int]:
+async def download_one(
+    client, url: str, dest_dir: Path, stem: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS
+) -> tuple[Path, str, int, int, int]:
     """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
 
     Raises EvolinkError("local", code): ``expired`` for an expired URL, ``network`` for a
@@ -314,14 +333,26 @@ async def download_one(client, url: str, dest_dir: Path, stem: str, *,
                         raise EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
                     if status >= 400:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"), client.clock.now())
-                        raise EvolinkError("local", "download", f"HTTP {status} from the result host", status=status,
-                                           retry_after=retry_after)
+                        raise EvolinkError(
+                            "local",
+                            "download",
+                            f"HTTP {status} from the result host",
+                            status=status,
+                            retry_after=retry_after,
+                        )
                     if _refuse_content_type(response.headers.get("Content-Type")):
-                        raise EvolinkError("local", "refused", "the result host sent "
-                                           f"{response.headers.get('Content-Type', '')[:60]}, not an image")
+                        raise EvolinkError(
+                            "local",
+                            "refused",
+                            f"the result host sent {response.headers.get('Content-Type', '')[:60]}, not an image",
+                        )
                     declared = response.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise EvolinkError("local", "refused", f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
+                        raise EvolinkError(
+                            "local",
+                            "refused",
+                            f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit",
+                        )
                     async for chunk in response.aiter_bytes(CHUNK):
                         size += len(chunk)
                         if size > max_bytes:
@@ -370,8 +401,15 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
     path = dest_dir / f"{stem}.{ext}"
     if not ext or not path.is_file():
         return None
-    return Download(url=url, path=path, sidecar=sidecar, width=int(record.get("width") or 0),
-                    height=int(record.get("height") or 0), format=str(record.get("format")), bytes=path.stat().st_size)
+    return Download(
+        url=url,
+        path=path,
+        sidecar=sidecar,
+        width=int(record.get("width") or 0),
+        height=int(record.get("height") or 0),
+        format=str(record.get("format")),
+        bytes=path.stat().st_size,
+    )
 
 
 RETRY_NOW = frozenset({"network", "download"})
@@ -417,11 +455,14 @@ async def download_results(
                 break
             record.error = None
             record.path, record.format, record.width, record.height, record.bytes = path, kind, width, height, size
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             sidecar = path.with_suffix(".json")
             try:
-                await asyncio.to_thread(write_json_atomic, sidecar,
-                                        sidecar_record(task, request, url, index, kind, width, height, expires, now))
+                await asyncio.to_thread(
+                    write_json_atomic,
+                    sidecar,
+                    sidecar_record(task, request, url, index, kind, width, height, expires, now),
+                )
                 record.sidecar = sidecar
             except OSError as exc:
                 record.error = disk_error(sidecar, exc)

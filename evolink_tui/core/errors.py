@@ -30,10 +30,7 @@ def error_tables() -> dict[str, dict[str, ErrorInfo]]:
     # Beside this module; not through importlib.resources, which costs the app a millisecond to start.
     text = (Path(__file__).parent / "errors.toml").read_text("utf-8")
     raw = tomllib.loads(text)
-    return {
-        kind: {str(code): ErrorInfo(**entry) for code, entry in table.items()}
-        for kind, table in raw.items()
-    }
+    return {kind: {str(code): ErrorInfo(**entry) for code, entry in table.items()} for kind, table in raw.items()}
 
 
 def lookup(kind: str, code: object) -> ErrorInfo:
@@ -158,7 +155,13 @@ class ValidationError(ValueError):
         super().__init__(f"Invalid {field}: {shown}. Allowed: {allowed}.")
 
     def to_json(self) -> dict:
-        return {"kind": "validation", "field": self.field, "value": _shorten(str(self.value)), "allowed": self.allowed, "message": str(self)}
+        return {
+            "kind": "validation",
+            "field": self.field,
+            "value": _shorten(str(self.value)),
+            "allowed": self.allowed,
+            "message": str(self),
+        }
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -13,17 +13,17 @@ if TYPE_CHECKING:
     from .wire import Task
 
 # Event kinds, in the order a task meets them.
-SUBMITTING = "submitting"      # recorded, about to upload/submit
-UPLOADED = "uploaded"          # a local reference file was uploaded
-SUBMITTED = "submitted"        # the server accepted it: task has an id
-PROGRESS = "progress"          # a poll brought news
-PROBLEM = "problem"            # a retryable failure outlasted the retries: "offline, retrying"
-COMPLETED = "completed"        # terminal: completed (downloads follow)
-DOWNLOADED = "downloaded"      # one result is on disk (or failed: see download.error)
-FAILED = "failed"              # terminal: failed/cancelled task, or a final error
-TIMEOUT = "timeout"            # still running after 5 minutes: the reference's notice
-UNCERTAIN = "uncertain"        # submit outcome unknown: may be resent with the same key
-FINISHED = "finished"          # all done for this task (after downloads)
+SUBMITTING = "submitting"  # recorded, about to upload/submit
+UPLOADED = "uploaded"  # a local reference file was uploaded
+SUBMITTED = "submitted"  # the server accepted it: task has an id
+PROGRESS = "progress"  # a poll brought news
+PROBLEM = "problem"  # a retryable failure outlasted the retries: "offline, retrying"
+COMPLETED = "completed"  # terminal: completed (downloads follow)
+DOWNLOADED = "downloaded"  # one result is on disk (or failed: see download.error)
+FAILED = "failed"  # terminal: failed/cancelled task, or a final error
+TIMEOUT = "timeout"  # still running after 5 minutes: the reference's notice
+UNCERTAIN = "uncertain"  # submit outcome unknown: may be resent with the same key
+FINISHED = "finished"  # all done for this task (after downloads)
 
 
 @dataclass

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .errors import EvolinkError
@@ -38,8 +39,10 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 
 # -- listing --------------------------------------------------------------------------------------
 
-async def list_all(client: EvolinkClient, page_size: int = MAX_PAGE_SIZE,
-                   on_page: Callable[[list[FileInfo], int], None] | None = None) -> tuple[list[FileInfo], int]:
+
+async def list_all(
+    client: EvolinkClient, page_size: int = MAX_PAGE_SIZE, on_page: Callable[[list[FileInfo], int], None] | None = None
+) -> tuple[list[FileInfo], int]:
     """Every file, a page of ``page_size`` at a time (at most 100, as the reference says).
 
     ``on_page(files_so_far, total)`` after each page. Files seen twice (the list shifted
@@ -63,6 +66,7 @@ async def list_all(client: EvolinkClient, page_size: int = MAX_PAGE_SIZE,
 
 
 # -- what a row shows ------------------------------------------------------------------------------
+
 
 def expires_at(info: FileInfo) -> float | None:
     """When the file goes: ``expires_at``, else 72 hours after ``upload_time``."""
@@ -117,6 +121,7 @@ SORTS: dict[str, tuple[str, bool]] = {
 
 def sort_files(files: list[FileInfo], key: str, descending: bool) -> list[FileInfo]:
     """A sorted copy; files missing the sort field always go last."""
+
     def value(info: FileInfo):
         if key == "name":
             return info.name.casefold()
@@ -142,6 +147,7 @@ def filter_files(files: list[FileInfo], text: str) -> list[FileInfo]:
 
 
 # -- uploads -----------------------------------------------------------------------------------------
+
 
 def clean_source(text: str) -> str:
     """A path or URL as typed or pasted: quotes, ``file://`` and surrounding blanks removed."""
@@ -196,6 +202,7 @@ async def fetch_bytes(client: EvolinkClient, url: str, max_bytes: int = PREVIEW_
 
 
 # -- masks and fitted references (thread workers) -----------------------------------------------------
+
 
 def write_mask(directory: Path, source_name: str, png: bytes) -> Path:
     """Write a mask PNG as ``<source>-mask-<hash>.png`` in ``directory``: a name unique to

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import Future
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,10 +75,10 @@ MIGRATIONS = {
         "CREATE INDEX tasks_state ON tasks(state)",
     ],
     2: [
-        "ALTER TABLE tasks ADD COLUMN attempted_at REAL",     # the submit request went out (last try)
-        "ALTER TABLE tasks ADD COLUMN download_state TEXT",   # see the module docstring
-        "ALTER TABLE tasks ADD COLUMN url_expires_at REAL",   # when the result URLs stop working
-        "ALTER TABLE tasks ADD COLUMN task TEXT",             # the last task object as received
+        "ALTER TABLE tasks ADD COLUMN attempted_at REAL",  # the submit request went out (last try)
+        "ALTER TABLE tasks ADD COLUMN download_state TEXT",  # see the module docstring
+        "ALTER TABLE tasks ADD COLUMN url_expires_at REAL",  # when the result URLs stop working
+        "ALTER TABLE tasks ADD COLUMN task TEXT",  # the last task object as received
         _v2_download_states,
         "CREATE INDEX tasks_download ON tasks(download_state)",
     ],
@@ -187,24 +187,47 @@ class TaskRecord:
                 return Task.parse(self.task_raw)
             except Exception:
                 pass
-        return Task(id=self.task_id or "", status=self.state, model=self.model, progress=self.progress,
-                    results=list(self.results), estimated_time=self.estimated_time, credits_reserved=self.credits)
+        return Task(
+            id=self.task_id or "",
+            status=self.state,
+            model=self.model,
+            progress=self.progress,
+            results=list(self.results),
+            estimated_time=self.estimated_time,
+            credits_reserved=self.credits,
+        )
 
     def to_json(self) -> dict:
         """Everything on record (never the API key: it is not stored)."""
         return {
-            "record_id": self.id, "task_id": self.task_id, "state": self.state, "prompt": self.prompt,
-            "model": self.model, "request": self.request, "idempotency_key": self.idempotency_key,
-            "group_id": self.group_id, "progress": self.progress, "estimated_time": self.estimated_time,
-            "credits": self.credits, "results": self.results, "files": self.files, "error": self.error,
-            "notice": self.notice, "download_state": self.download_state, "url_expires_at": self.url_expires_at,
-            "created_at": self.created_at, "attempted_at": self.attempted_at, "submitted_at": self.submitted_at,
-            "finished_at": self.finished_at, "updated_at": self.updated_at,
-            "uncertain": self.is_uncertain, "needs_download": self.needs_download,
+            "record_id": self.id,
+            "task_id": self.task_id,
+            "state": self.state,
+            "prompt": self.prompt,
+            "model": self.model,
+            "request": self.request,
+            "idempotency_key": self.idempotency_key,
+            "group_id": self.group_id,
+            "progress": self.progress,
+            "estimated_time": self.estimated_time,
+            "credits": self.credits,
+            "results": self.results,
+            "files": self.files,
+            "error": self.error,
+            "notice": self.notice,
+            "download_state": self.download_state,
+            "url_expires_at": self.url_expires_at,
+            "created_at": self.created_at,
+            "attempted_at": self.attempted_at,
+            "submitted_at": self.submitted_at,
+            "finished_at": self.finished_at,
+            "updated_at": self.updated_at,
+            "uncertain": self.is_uncertain,
+            "needs_download": self.needs_download,
         }
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "TaskRecord":
+    def from_row(cls, row: sqlite3.Row) -> TaskRecord:
         keys = row.keys()
 
         def opt(name: str):
@@ -212,14 +235,29 @@ class TaskRecord:
 
         raw = opt("task")
         return cls(
-            id=row["id"], task_id=row["task_id"], state=row["state"], prompt=row["prompt"], model=row["model"],
-            request=json.loads(row["request"]), idempotency_key=row["idempotency_key"], group_id=row["group_id"],
-            progress=row["progress"], estimated_time=row["estimated_time"], credits=row["credits"],
-            results=json.loads(row["results"]), files=json.loads(row["files"]),
-            error=json.loads(row["error"]) if row["error"] else None, notice=row["notice"],
-            created_at=row["created_at"], submitted_at=row["submitted_at"], finished_at=row["finished_at"],
-            updated_at=row["updated_at"], attempted_at=opt("attempted_at"), download_state=opt("download_state"),
-            url_expires_at=opt("url_expires_at"), task_raw=_json_or_none(raw),
+            id=row["id"],
+            task_id=row["task_id"],
+            state=row["state"],
+            prompt=row["prompt"],
+            model=row["model"],
+            request=json.loads(row["request"]),
+            idempotency_key=row["idempotency_key"],
+            group_id=row["group_id"],
+            progress=row["progress"],
+            estimated_time=row["estimated_time"],
+            credits=row["credits"],
+            results=json.loads(row["results"]),
+            files=json.loads(row["files"]),
+            error=json.loads(row["error"]) if row["error"] else None,
+            notice=row["notice"],
+            created_at=row["created_at"],
+            submitted_at=row["submitted_at"],
+            finished_at=row["finished_at"],
+            updated_at=row["updated_at"],
+            attempted_at=opt("attempted_at"),
+            download_state=opt("download_state"),
+            url_expires_at=opt("url_expires_at"),
+            task_raw=_json_or_none(raw),
         )
 
 
@@ -259,8 +297,10 @@ class History:
                 if conn is not None:
                     conn.close()
                 reason = getattr(exc, "strerror", None) or str(exc)
-                raise HistoryError(f"cannot use the history {self.path}: {reason}. Fix the folder's permissions, or move "
-                                   "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder).") from exc
+                raise HistoryError(
+                    f"cannot use the history {self.path}: {reason}. Fix the folder's permissions, or move "
+                    "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder)."
+                ) from exc
             except HistoryError:
                 conn.close()
                 raise
@@ -271,8 +311,10 @@ class History:
     def _migrate(conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise HistoryError(f"the history database schema {version} is newer than this evolink-tui ({SCHEMA_VERSION}); "
-                               "upgrade evolink-tui (the file was left untouched)")
+            raise HistoryError(
+                f"the history database schema {version} is newer than this evolink-tui ({SCHEMA_VERSION}); "
+                "upgrade evolink-tui (the file was left untouched)"
+            )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -287,7 +329,7 @@ class History:
                 conn.execute("ROLLBACK")
                 raise
 
-    def open(self) -> "History":
+    def open(self) -> History:
         """Open (and migrate) now rather than on first use: a HistoryError surfaces early."""
         with self._lock:
             self._db()
@@ -307,9 +349,11 @@ class History:
             try:
                 return db.execute(sql, params)
             except sqlite3.OperationalError as exc:  # disk full, read-only, locked for too long
-                raise HistoryError(f"cannot write the history {self.path}: {exc}. Free some space or fix the "
-                                   "folder; what is already recorded is kept, and `evolink-tui resume` picks "
-                                   "up the rest.") from exc
+                raise HistoryError(
+                    f"cannot write the history {self.path}: {exc}. Free some space or fix the "
+                    "folder; what is already recorded is kept, and `evolink-tui resume` picks "
+                    "up the rest."
+                ) from exc
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:
@@ -329,23 +373,32 @@ class History:
 
     def update_request(self, record_id: int, body: dict) -> None:
         """After local references were uploaded: the body with their URLs."""
-        self._write("UPDATE tasks SET request = ?, updated_at = ? WHERE id = ?", (json.dumps(body), self._clock(), record_id))
+        self._write(
+            "UPDATE tasks SET request = ?, updated_at = ? WHERE id = ?", (json.dumps(body), self._clock(), record_id)
+        )
 
     def mark_uncertain(self, record_id: int, error: dict | None = None) -> None:
         """The submit's outcome is unknown: it may be sent again only with the same key."""
-        self._write("UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ? AND task_id IS NULL",
-                    (json.dumps(error) if error else None, self._clock(), record_id))
+        self._write(
+            "UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ? AND task_id IS NULL",
+            (json.dumps(error) if error else None, self._clock(), record_id),
+        )
 
     def mark_sending(self, record_id: int) -> None:
         """The submit request is about to go out (again): if the app dies now, the outcome is unknown."""
         now = self._clock()
-        self._write("UPDATE tasks SET state = 'submitting', attempted_at = ?, error = NULL, finished_at = NULL,"
-                    " updated_at = ? WHERE id = ? AND task_id IS NULL", (now, now, record_id))
+        self._write(
+            "UPDATE tasks SET state = 'submitting', attempted_at = ?, error = NULL, finished_at = NULL,"
+            " updated_at = ? WHERE id = ? AND task_id IS NULL",
+            (now, now, record_id),
+        )
 
     def mark_submit_failed(self, record_id: int, error: dict) -> None:
         now = self._clock()
-        self._write("UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
-                    (json.dumps(error), now, now, record_id))
+        self._write(
+            "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(error), now, now, record_id),
+        )
 
     def update_task(self, record_id: int, task: Task) -> None:
         """Any news of a task: its status, progress, results, credits, error.
@@ -370,29 +423,54 @@ class History:
             " credits = COALESCE(?, credits), results = ?, error = ?, task = ?,"
             " notice = CASE WHEN ? THEN NULL ELSE notice END,"
             " download_state = CASE WHEN ? THEN COALESCE(download_state, 'pending') ELSE download_state END,"
-            " url_expires_at = CASE WHEN ? THEN COALESCE(url_expires_at, ?, COALESCE(finished_at, ?) + ?) ELSE url_expires_at END,"
-            " submitted_at = COALESCE(submitted_at, ?), finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,"
+            " url_expires_at = CASE WHEN ?"
+            " THEN COALESCE(url_expires_at, ?, COALESCE(finished_at, ?) + ?) ELSE url_expires_at END,"
+            " submitted_at = COALESCE(submitted_at, ?),"
+            " finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,"
             " updated_at = ? WHERE id = ?",
-            (task.id, task.status, task.progress, task.estimated_time, task.credits_reserved, json.dumps(task.results),
-             error, json.dumps(task.raw) if task.raw else None,
-             task.is_terminal, completed, completed, expires, now, RESULT_URL_LIFETIME,
-             now, task.is_terminal, now, now, record_id),
+            (
+                task.id,
+                task.status,
+                task.progress,
+                task.estimated_time,
+                task.credits_reserved,
+                json.dumps(task.results),
+                error,
+                json.dumps(task.raw) if task.raw else None,
+                task.is_terminal,
+                completed,
+                completed,
+                expires,
+                now,
+                RESULT_URL_LIFETIME,
+                now,
+                task.is_terminal,
+                now,
+                now,
+                record_id,
+            ),
         )
 
     def set_notice(self, record_id: int, notice: str | None) -> None:
         self._write("UPDATE tasks SET notice = ?, updated_at = ? WHERE id = ?", (notice, self._clock(), record_id))
 
     def set_error(self, record_id: int, error: dict | None) -> None:
-        self._write("UPDATE tasks SET error = ?, updated_at = ? WHERE id = ?",
-                    (json.dumps(error) if error else None, self._clock(), record_id))
+        self._write(
+            "UPDATE tasks SET error = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(error) if error else None, self._clock(), record_id),
+        )
 
     def set_files(self, record_id: int, files: list[str]) -> None:
-        self._write("UPDATE tasks SET files = ?, updated_at = ? WHERE id = ?", (json.dumps(files), self._clock(), record_id))
+        self._write(
+            "UPDATE tasks SET files = ?, updated_at = ? WHERE id = ?", (json.dumps(files), self._clock(), record_id)
+        )
 
     def set_downloads(self, record_id: int, files: list[str], state: str, error: dict | None) -> None:
         """The outcome of downloading a completed task's results, in one write."""
-        self._write("UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE id = ?",
-                    (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id))
+        self._write(
+            "UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id),
+        )
 
     def add_task_id(self, task: Task) -> int:
         """A task known only by its id ("check task by id"): recorded so it is not lost."""
@@ -429,25 +507,41 @@ class History:
         with self._lock:
             return int(self._db().execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
 
-    def search(self, text: str = "", *, model: str | None = None, status: str | None = None,
-               since: float | None = None, until: float | None = None, limit: int = 200,
-               offset: int = 0) -> list[TaskRecord]:
+    def search(
+        self,
+        text: str = "",
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[TaskRecord]:
         """Newest first, a page at a time. Every word of ``text`` is in the prompt or the task id;
         ``status`` is a state, or ``unfinished``, ``uncertain``, ``expired`` or ``undownloaded``
         (results not yet on disk)."""
         where, params = self._filter(text, model, status, since, until)
         return self._read(f"SELECT * FROM tasks{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
 
-    def count_matching(self, text: str = "", *, model: str | None = None, status: str | None = None,
-                       since: float | None = None, until: float | None = None) -> int:
+    def count_matching(
+        self,
+        text: str = "",
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
         """How many records :meth:`search` would find with no limit."""
         where, params = self._filter(text, model, status, since, until)
         with self._lock:
             return int(self._db().execute(f"SELECT COUNT(*) FROM tasks{where}", params).fetchone()[0])
 
     @staticmethod
-    def _filter(text: str, model: str | None, status: str | None, since: float | None,
-                until: float | None) -> tuple[str, tuple]:
+    def _filter(
+        text: str, model: str | None, status: str | None, since: float | None, until: float | None
+    ) -> tuple[str, tuple]:
         """The WHERE clause (with its parameters) of a search."""
         clauses, params = [], []
         for word in text.split():  # every word, in the prompt or the task id
@@ -488,21 +582,33 @@ class History:
     def resendable(self) -> list[TaskRecord]:
         """Submits never confirmed by the server (uncertain, interrupted, or refused), oldest first."""
         marks = ",".join("?" for _ in RESENDABLE_STATES)
-        return self._read(f"SELECT * FROM tasks WHERE task_id IS NULL AND state IN ({marks}) ORDER BY id", RESENDABLE_STATES)
+        return self._read(
+            f"SELECT * FROM tasks WHERE task_id IS NULL AND state IN ({marks}) ORDER BY id", RESENDABLE_STATES
+        )
 
     def needs_download(self) -> list[TaskRecord]:
         """Completed tasks whose results are not all on disk yet (retried while the URLs last)."""
-        return [r for r in self._read("SELECT * FROM tasks WHERE state = 'completed' AND download_state IN (?, ?)"
-                                      " ORDER BY id", RETRY_DOWNLOAD_STATES) if r.needs_download]
+        return [
+            r
+            for r in self._read(
+                "SELECT * FROM tasks WHERE state = 'completed' AND download_state IN (?, ?) ORDER BY id",
+                RETRY_DOWNLOAD_STATES,
+            )
+            if r.needs_download
+        ]
 
     def prompts(self, text: str = "", limit: int = 100) -> list[str]:
         """Distinct earlier prompts, newest first (for recall and search in the composer)."""
         with self._lock:
-            rows = self._db().execute(
-                "SELECT prompt, MAX(id) AS last FROM tasks WHERE prompt != '' AND prompt LIKE ? ESCAPE '\\'"
-                " GROUP BY prompt ORDER BY last DESC LIMIT ?",
-                ("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
-            ).fetchall()
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT prompt, MAX(id) AS last FROM tasks WHERE prompt != '' AND prompt LIKE ? ESCAPE '\\'"
+                    " GROUP BY prompt ORDER BY last DESC LIMIT ?",
+                    ("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
+                )
+                .fetchall()
+            )
         return [row["prompt"] for row in rows]
 
 

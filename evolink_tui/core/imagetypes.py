@@ -17,7 +17,7 @@ REFERENCE_KINDS = frozenset({"jpeg", "png", "webp"})  # image_urls: JPEG/PNG/Web
 
 
 def sniff(head: bytes) -> str | None:
-    """"jpeg", "png", "gif", "webp" or None, from the first 12 bytes."""
+    """ "jpeg", "png", "gif", "webp" or None, from the first 12 bytes."""
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -58,7 +58,7 @@ class _DecodeGate:
         self._slots = threading.BoundedSemaphore(slots)
         self._local = threading.local()
 
-    def __enter__(self) -> "_DecodeGate":
+    def __enter__(self) -> _DecodeGate:
         if not getattr(self._local, "niced", False) and threading.current_thread() is not threading.main_thread():
             self._local.niced = True
             try:

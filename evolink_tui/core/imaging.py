@@ -78,12 +78,20 @@ def fit_reference(path: str | Path, max_bytes: int = MAX_REFERENCE_BYTES) -> Fit
     from PIL import Image
 
     while True:
-        current = work if scale == 1.0 else work.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
+        current = (
+            work
+            if scale == 1.0
+            else work.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
+        )
         for quality in (90, 85, 75):
             data = _encode(current, fmt, quality)
             if len(data) <= max_bytes:
                 how = f"{fmt} quality {quality}"
-                how = f"recompressed as {how}" if scale == 1.0 else f"scaled to {current.size[0]}x{current.size[1]}, {how}"
+                how = (
+                    f"recompressed as {how}"
+                    if scale == 1.0
+                    else f"scaled to {current.size[0]}x{current.size[1]}, {how}"
+                )
                 return Fitted(data, fmt, current.size[0], current.size[1], original_bytes, width, height, how)
         scale *= 0.8
         if min(width, height) * scale < 64:
@@ -107,7 +115,7 @@ class Rect:
     right: int
     bottom: int
 
-    def clamped(self, width: int, height: int) -> "Rect":
+    def clamped(self, width: int, height: int) -> Rect:
         left, right = sorted((max(0, min(width, self.left)), max(0, min(width, self.right))))
         top, bottom = sorted((max(0, min(height, self.top)), max(0, min(height, self.bottom))))
         return Rect(left, top, right, bottom)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .errors import EvolinkError
 from .validation import GenerationRequest
@@ -32,9 +33,13 @@ def reference_name(path: Path, tag: str = "") -> str:
     return f"{stem}-{digest.hexdigest()[:12]}{suffix}"
 
 
-async def upload_references(client: EvolinkClient, request: GenerationRequest,
-                            on_upload: Callable[[str, FileInfo], None] | None = None,
-                            *, tag: str = "") -> tuple[GenerationRequest, list[FileInfo]]:
+async def upload_references(
+    client: EvolinkClient,
+    request: GenerationRequest,
+    on_upload: Callable[[str, FileInfo], None] | None = None,
+    *,
+    tag: str = "",
+) -> tuple[GenerationRequest, list[FileInfo]]:
     """Upload every local reference/mask file through the Files API; the request with URLs.
 
     ``tag`` (the generation's idempotency key) makes each stored name unique to this

@@ -7,8 +7,8 @@ are paced. Time comes from an injectable clock so tests run instantly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import EvolinkError
 from .wire import Task

@@ -18,9 +18,9 @@ Everything is reported through the runner's events as it happens, and summed up 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .downloads import clean_partial_files
 from .errors import ValidationError
@@ -28,13 +28,13 @@ from .history import History, TaskRecord
 from .runner import Runner
 
 # What became of a record, as the summary reports it.
-COMPLETED = "completed"            # every result on disk
-RUNNING = "running"                # still running after the wait: resumed again next time
-UNCERTAIN = "uncertain"            # submit outcome unknown: resend it with --resend
-FAILED = "failed"                  # the task (or its submit) failed: the error is on record
-EXPIRED = "expired"                # completed, but the result URLs lapsed first: record kept
+COMPLETED = "completed"  # every result on disk
+RUNNING = "running"  # still running after the wait: resumed again next time
+UNCERTAIN = "uncertain"  # submit outcome unknown: resend it with --resend
+FAILED = "failed"  # the task (or its submit) failed: the error is on record
+EXPIRED = "expired"  # completed, but the result URLs lapsed first: record kept
 DOWNLOAD_FAILED = "download_failed"  # completed, a download failed: retried next time
-REFUSED = "refused"                # completed, but a result was not an acceptable image
+REFUSED = "refused"  # completed, but a result was not an acceptable image
 
 
 def outcome(record: TaskRecord) -> str:
@@ -42,7 +42,9 @@ def outcome(record: TaskRecord) -> str:
     if record.is_uncertain or (record.task_id is None and record.state == "uncertain"):
         return UNCERTAIN
     if record.state == "completed":
-        return {"done": COMPLETED, "expired": EXPIRED, "refused": REFUSED}.get(record.download_state or "", DOWNLOAD_FAILED)
+        return {"done": COMPLETED, "expired": EXPIRED, "refused": REFUSED}.get(
+            record.download_state or "", DOWNLOAD_FAILED
+        )
     if not record.is_finished:
         return RUNNING
     return FAILED
@@ -52,9 +54,9 @@ def outcome(record: TaskRecord) -> str:
 class RecoveryPlan:
     """What a recovery would do, read from the history alone (no network)."""
 
-    unfinished: list[TaskRecord] = field(default_factory=list)   # tasks to poll again
-    downloads: list[TaskRecord] = field(default_factory=list)    # completed, results not all on disk
-    uncertain: list[TaskRecord] = field(default_factory=list)    # need an explicit resend
+    unfinished: list[TaskRecord] = field(default_factory=list)  # tasks to poll again
+    downloads: list[TaskRecord] = field(default_factory=list)  # completed, results not all on disk
+    uncertain: list[TaskRecord] = field(default_factory=list)  # need an explicit resend
 
     @property
     def empty(self) -> bool:
@@ -109,16 +111,28 @@ def check_resend(history: History, record_ids: Iterable[int]) -> list[TaskRecord
     for record_id in record_ids:
         record = history.get(record_id)
         if record is None or not record.can_resend:
-            shown = f"record {record_id}" + ("" if record is None else f" ({record.state}"
-                                             + (f", task {record.task_id})" if record.task_id else ")"))
-            raise ValidationError("resend", record_id, "the record id of a submit with no task yet (uncertain, "
-                                  "interrupted or refused), as listed by `evolink-tui resume`", shown=shown)
+            shown = f"record {record_id}" + (
+                "" if record is None else f" ({record.state}" + (f", task {record.task_id})" if record.task_id else ")")
+            )
+            raise ValidationError(
+                "resend",
+                record_id,
+                "the record id of a submit with no task yet (uncertain, "
+                "interrupted or refused), as listed by `evolink-tui resume`",
+                shown=shown,
+            )
         records.append(record)
     return records
 
 
-async def recover(runner: Runner, history: History | None = None, *, resend: Iterable[int] = (),
-                  exclude: Iterable[int] = (), concurrency: int = 4) -> RecoverySummary:
+async def recover(
+    runner: Runner,
+    history: History | None = None,
+    *,
+    resend: Iterable[int] = (),
+    exclude: Iterable[int] = (),
+    concurrency: int = 4,
+) -> RecoverySummary:
     """Resume everything a stopped app left under way (see the module docstring).
 
     ``resend``: record ids of uncertain submits to send again with their own keys

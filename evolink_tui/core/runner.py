@@ -8,13 +8,26 @@ one idempotency key -> poll -> download -> record the files. Every step is repor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .downloads import Download, download_results, download_state
 from .errors import EvolinkError, ValidationError
-from .events import (COMPLETED, DOWNLOADED, FAILED, FINISHED, PROBLEM, PROGRESS, SUBMITTED, SUBMITTING,  # noqa: F401
-                     TIMEOUT, UNCERTAIN, UPLOADED, TaskEvent)
+from .events import (
+    COMPLETED,
+    DOWNLOADED,
+    FAILED,
+    FINISHED,
+    PROBLEM,
+    PROGRESS,
+    SUBMITTED,
+    SUBMITTING,  # noqa: F401
+    TIMEOUT,
+    UNCERTAIN,
+    UPLOADED,
+    TaskEvent,
+)
 from .history import History, TaskRecord
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
@@ -46,8 +59,15 @@ def interrupted_error(record: TaskRecord) -> EvolinkError:
 
 
 class Runner:
-    def __init__(self, client: EvolinkClient, history: History, download_dir: Path, *,
-                 policy: PollPolicy | None = None, on_event: Callable[[TaskEvent], None] | None = None):
+    def __init__(
+        self,
+        client: EvolinkClient,
+        history: History,
+        download_dir: Path,
+        *,
+        policy: PollPolicy | None = None,
+        on_event: Callable[[TaskEvent], None] | None = None,
+    ):
         self.client = client
         self.history = history
         self.download_dir = Path(download_dir)
@@ -88,8 +108,12 @@ class Runner:
         started = self.client.clock.now()
         try:
             sendable, uploads = await upload_references(
-                self.client, request, tag=record.idempotency_key,
-                on_upload=lambda ref, info: self._emit(TaskEvent(UPLOADED, record_id, detail=f"{ref} -> {info.file_url}")),
+                self.client,
+                request,
+                tag=record.idempotency_key,
+                on_upload=lambda ref, info: self._emit(
+                    TaskEvent(UPLOADED, record_id, detail=f"{ref} -> {info.file_url}")
+                ),
             )
         except (EvolinkError, ValidationError, OSError) as exc:
             if isinstance(exc, EvolinkError):
@@ -121,7 +145,9 @@ class Runner:
             return self.history.get(record_id)  # type: ignore[return-value]
         return await self.follow(record_id, task, started_at=started, polls_done=0)
 
-    async def follow(self, record_id: int, task: Task, *, started_at: float | None = None, polls_done: int = 1) -> TaskRecord:
+    async def follow(
+        self, record_id: int, task: Task, *, started_at: float | None = None, polls_done: int = 1
+    ) -> TaskRecord:
         """Poll to the end, then download. Errors are recorded and reported, never raised."""
 
         def update(current: Task) -> None:
@@ -132,8 +158,15 @@ class Runner:
             self._emit(TaskEvent(PROBLEM, record_id, error=err, detail="offline, retrying"))
 
         try:
-            final = await follow_task(self.client, task, policy=self.policy, started_at=started_at,
-                                      on_update=update, on_problem=problem, polls_done=polls_done)
+            final = await follow_task(
+                self.client,
+                task,
+                policy=self.policy,
+                started_at=started_at,
+                on_update=update,
+                on_problem=problem,
+                polls_done=polls_done,
+            )
         except TaskTimeout as timeout:
             self.history.set_notice(record_id, timeout.notice)
             self._emit(TaskEvent(TIMEOUT, record_id, task=timeout.task, notice=timeout.notice))
@@ -144,7 +177,11 @@ class Runner:
             return self.history.get(record_id)  # type: ignore[return-value]
         self.history.update_task(record_id, final)
         if final.status != "completed":
-            err = final.error.as_exception(final.id) if final.error else EvolinkError("task", "unknown_error", f"task {final.status}", task_id=final.id)
+            err = (
+                final.error.as_exception(final.id)
+                if final.error
+                else EvolinkError("task", "unknown_error", f"task {final.status}", task_id=final.id)
+            )
             self._emit(TaskEvent(FAILED, record_id, task=final, error=err))
             return self.history.get(record_id)  # type: ignore[return-value]
         self._emit(TaskEvent(COMPLETED, record_id, task=final))
@@ -157,16 +194,25 @@ class Runner:
         body = record.request if record else {"model": task.model}
         finished = record.finished_at if record and record.finished_at else self.client.clock.now()
         downloads = await download_results(
-            self.client, task, body, self.download_dir, completed_at=finished,
+            self.client,
+            task,
+            body,
+            self.download_dir,
+            completed_at=finished,
             url_expires_at=record.url_expires_at if record else None,
             on_download=lambda d: self._emit(TaskEvent(DOWNLOADED, record_id, task=task, download=d)),
         )
         state, err = download_state(downloads)
         if not task.results:
-            state, err = "done", EvolinkError("task", "generation_failed_no_content", "the task completed without result URLs",
-                                              task_id=task.id)
-        self.history.set_downloads(record_id, [str(d.path) for d in downloads if d.ok], state,
-                                   err.to_json() if err else None)
+            state, err = (
+                "done",
+                EvolinkError(
+                    "task", "generation_failed_no_content", "the task completed without result URLs", task_id=task.id
+                ),
+            )
+        self.history.set_downloads(
+            record_id, [str(d.path) for d in downloads if d.ok], state, err.to_json() if err else None
+        )
         self._emit(TaskEvent(FINISHED, record_id, task=task, downloads=downloads))
         return downloads
 
@@ -174,8 +220,12 @@ class Runner:
         """Fetch what a completed record has not on disk yet, while its URLs last."""
         task = record.as_task()
         if not record.urls_valid(self.client.clock.now()):
-            err = EvolinkError("local", "expired", "the result URLs expired before they could be downloaded "
-                               "(they last 24 hours)", task_id=record.task_id)
+            err = EvolinkError(
+                "local",
+                "expired",
+                "the result URLs expired before they could be downloaded (they last 24 hours)",
+                task_id=record.task_id,
+            )
             self.history.set_downloads(record.id, record.files, "expired", err.to_json())
             downloads = [Download(url=url, error=err) for url in task.results]
             self._emit(TaskEvent(FINISHED, record.id, task=task, downloads=downloads, error=err))
@@ -189,7 +239,7 @@ class Runner:
         return await self._download_record(record)
 
     async def check(self, task_id: str) -> TaskRecord:
-        """"Check task by ID": fetch it, record it, follow it if it still runs."""
+        """ "Check task by ID": fetch it, record it, follow it if it still runs."""
         task = await self.client.get_task(task_id)
         record_id = self.history.add_task_id(task)
         self._emit(TaskEvent(PROGRESS, record_id, task=task))

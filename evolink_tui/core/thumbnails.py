@@ -114,8 +114,7 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise ValueError(
-                f"image too large to show: {width}x{height} is {width * height:,} pixels, "
-                f"the limit is {MAX_PIXELS:,}"
+                f"image too large to show: {width}x{height} is {width * height:,} pixels, the limit is {MAX_PIXELS:,}"
             )
         orientation = _orientation(image)
         turned = orientation in _QUARTER_TURNS
@@ -220,12 +219,12 @@ def _from_raster(
     rows = []
     for y in range(height):
         channels = iter(data[y * stride : (y + 1) * stride])
-        rows.append(list(zip(channels, channels, channels)))
+        rows.append(list(zip(channels, channels, channels, strict=False)))
     cells = []
     for y in range(0, height, 2):
         top = rows[y]
         bottom: list[RGB | None] = rows[y + 1] if y + 1 < height else [None] * width
-        cells.append(tuple(zip(top, bottom)))
+        cells.append(tuple(zip(top, bottom, strict=False)))
     return Thumbnail(
         width=width,
         height=len(cells),
@@ -340,9 +339,7 @@ shared_cache = ThumbnailCache()
 """The process-wide cache the TUI uses."""
 
 
-def cached_thumbnail(
-    path: str | Path, max_cols: int, max_rows: int, cache: ThumbnailCache | None = None
-) -> Thumbnail:
+def cached_thumbnail(path: str | Path, max_cols: int, max_rows: int, cache: ThumbnailCache | None = None) -> Thumbnail:
     """``make_thumbnail`` through ``cache`` (the shared one by default): a file whose
     path, mtime and size are unchanged is decoded once per cell budget."""
     cache = shared_cache if cache is None else cache

@@ -33,7 +33,7 @@ class GenerationRequest:
         refs = [*self.images, *([self.mask] if self.mask else [])]
         return [ref for ref in refs if not is_url(ref)]
 
-    def with_urls(self, mapping: dict[str, str]) -> "GenerationRequest":
+    def with_urls(self, mapping: dict[str, str]) -> GenerationRequest:
         """The same request with local paths replaced by their uploaded URLs."""
         return replace(
             self,
@@ -55,19 +55,37 @@ class GenerationRequest:
         return body
 
     def to_json(self) -> dict:
-        return {"prompt": self.prompt, "model": self.model or None, "size": self.size, "n": self.n,
-                "images": list(self.images), "mask": self.mask}
+        return {
+            "prompt": self.prompt,
+            "model": self.model or None,
+            "size": self.size,
+            "n": self.n,
+            "images": list(self.images),
+            "mask": self.mask,
+        }
 
     @classmethod
-    def from_json(cls, data: dict) -> "GenerationRequest":
-        return cls(prompt=data.get("prompt", ""), model=data.get("model") or "", size=data.get("size"),
-                   n=data.get("n"), images=tuple(data.get("images") or ()), mask=data.get("mask"))
+    def from_json(cls, data: dict) -> GenerationRequest:
+        return cls(
+            prompt=data.get("prompt", ""),
+            model=data.get("model") or "",
+            size=data.get("size"),
+            n=data.get("n"),
+            images=tuple(data.get("images") or ()),
+            mask=data.get("mask"),
+        )
 
     @classmethod
-    def from_body(cls, body: dict) -> "GenerationRequest":
+    def from_body(cls, body: dict) -> GenerationRequest:
         """A submitted JSON body (see :meth:`to_body`) back into a request."""
-        return cls(prompt=body.get("prompt", ""), model=body.get("model") or "", size=body.get("size"),
-                   n=body.get("n"), images=tuple(body.get("image_urls") or ()), mask=body.get("mask_url"))
+        return cls(
+            prompt=body.get("prompt", ""),
+            model=body.get("model") or "",
+            size=body.get("size"),
+            n=body.get("n"),
+            images=tuple(body.get("image_urls") or ()),
+            mask=body.get("mask_url"),
+        )
 
 
 def _list(values) -> str:
@@ -85,7 +103,9 @@ def check_prompt(prompt: str) -> ValidationError | None:
 def check_model(model_id: str, catalogue: Catalogue) -> tuple[Model | None, ValidationError | None]:
     model = catalogue.get(model_id)
     if model is None:
-        return None, ValidationError("model", model_id, f"one of the {len(catalogue)} models listed by `evolink-tui models`")
+        return None, ValidationError(
+            "model", model_id, f"one of the {len(catalogue)} models listed by `evolink-tui models`"
+        )
     return model, None
 
 
@@ -93,7 +113,9 @@ def check_size(size: str, model: Model) -> ValidationError | None:
     if size in model.all_sizes:
         return None
     if "x" in size.lower() and not model.pixel_sizes:
-        return ValidationError("size", size, f"pixel sizes are only for gpt-4o-image; {model.id} takes the ratios {_list(model.sizes)}")
+        return ValidationError(
+            "size", size, f"pixel sizes are only for gpt-4o-image; {model.id} takes the ratios {_list(model.sizes)}"
+        )
     allowed = f"the ratios {_list(model.sizes)}"
     if model.pixel_sizes:
         allowed += f" or the pixel sizes {_list(model.pixel_sizes)}"
@@ -106,7 +128,9 @@ def check_n(n, model: Model) -> ValidationError | None:
     return None
 
 
-def check_local_image(field_name: str, ref: str, kinds=REFERENCE_KINDS, max_bytes: int = MAX_REFERENCE_BYTES) -> ValidationError | None:
+def check_local_image(
+    field_name: str, ref: str, kinds=REFERENCE_KINDS, max_bytes: int = MAX_REFERENCE_BYTES
+) -> ValidationError | None:
     """A local reference or mask file: exists, is one of ``kinds`` by content, within size."""
     path = Path(ref).expanduser()
     names = "/".join(KIND_NAMES[k] for k in sorted(kinds, key=list(KIND_NAMES).index))
@@ -119,9 +143,13 @@ def check_local_image(field_name: str, ref: str, kinds=REFERENCE_KINDS, max_byte
     except OSError as exc:
         return ValidationError(field_name, ref, f"a readable local {names} file ({exc.strerror or exc})")
     if kind not in kinds:
-        return ValidationError(field_name, ref, f"a {names} image (this file is {KIND_NAMES[kind] if kind else 'not an image'})")
+        return ValidationError(
+            field_name, ref, f"a {names} image (this file is {KIND_NAMES[kind] if kind else 'not an image'})"
+        )
     if size > max_bytes:
-        return ValidationError(field_name, ref, f"at most {max_bytes / 1024 / 1024:g} MB (this file is {size / 1024 / 1024:.1f} MB)")
+        return ValidationError(
+            field_name, ref, f"at most {max_bytes / 1024 / 1024:g} MB (this file is {size / 1024 / 1024:.1f} MB)"
+        )
     return None
 
 
@@ -152,14 +180,23 @@ def problems(request: GenerationRequest, catalogue: Catalogue | None = None) -> 
     if request.n is not None and (err := check_n(request.n, model)):
         found.append(err)
     if len(request.images) > model.max_images:
-        found.append(ValidationError("image_urls", list(request.images), f"at most {model.max_images} reference images for {model.id}", shown=f"{len(request.images)} images"))
+        found.append(
+            ValidationError(
+                "image_urls",
+                list(request.images),
+                f"at most {model.max_images} reference images for {model.id}",
+                shown=f"{len(request.images)} images",
+            )
+        )
     for ref in dict.fromkeys(request.images):
         if err := check_reference("image_urls", ref):
             found.append(err)
     if request.mask:
         if not model.mask:
             masked = [m.id for m in catalogue if m.mask]
-            found.append(ValidationError("mask_url", request.mask, f"masks are only for {_list(masked)}; {model.id} takes none"))
+            found.append(
+                ValidationError("mask_url", request.mask, f"masks are only for {_list(masked)}; {model.id} takes none")
+            )
         elif is_url(request.mask):
             pass
         elif "://" in request.mask:
@@ -194,5 +231,3 @@ def human_size(num: int | float | None) -> str:
             return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
         num /= 1024
     return f"{num:.1f} GB"
-
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import EvolinkError
@@ -76,7 +76,9 @@ class TaskError:
     type: str
 
     def as_exception(self, task_id: str | None = None) -> EvolinkError:
-        return EvolinkError("task", self.code or "unknown_error", self.message, task_id=task_id, error_type=self.type or None)
+        return EvolinkError(
+            "task", self.code or "unknown_error", self.message, task_id=task_id, error_type=self.type or None
+        )
 
 
 @dataclass(slots=True)
@@ -105,7 +107,7 @@ class Task:
         return not self.is_terminal
 
     @classmethod
-    def parse(cls, data: Any) -> "Task":
+    def parse(cls, data: Any) -> Task:
         data = require_object(data, "a task")
         task_id = _str(data.get("id")) or _str(data.get("task_id"))
         if not task_id:
@@ -179,7 +181,7 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+            return datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str) and value.strip():
@@ -192,7 +194,7 @@ def parse_time(value: Any) -> datetime | None:
             number = _float(text)
             return parse_time(number) if number is not None else None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment
     return None
 
@@ -212,7 +214,7 @@ class FileInfo:
     raw: dict = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, data: Any) -> "FileInfo":
+    def parse(cls, data: Any) -> FileInfo:
         data = require_object(data, "a file")
         file_id = _str(data.get("file_id")) or _str(data.get("id"))
         if not file_id:
@@ -249,7 +251,7 @@ class FilePage:
         return max(1, -(-self.total // max(1, self.page_size)))
 
     @classmethod
-    def parse(cls, data: Any, page: int, page_size: int) -> "FilePage":
+    def parse(cls, data: Any, page: int, page_size: int) -> FilePage:
         data = data if isinstance(data, dict) else {"files": data if isinstance(data, list) else []}
         items = data.get("files") or data.get("list") or data.get("items") or []
         files = []
@@ -259,8 +261,13 @@ class FilePage:
             except EvolinkError:
                 continue  # an entry without a file_id cannot be acted on; skip it
         total = _int(data.get("total"), len(files))
-        return cls(files=files, total=max(total or 0, len(files)), page=_int(data.get("page"), page) or page,
-                   page_size=_int(data.get("page_size") or data.get("pageSize"), page_size) or page_size, raw=data)
+        return cls(
+            files=files,
+            total=max(total or 0, len(files)),
+            page=_int(data.get("page"), page) or page,
+            page_size=_int(data.get("page_size") or data.get("pageSize"), page_size) or page_size,
+            raw=data,
+        )
 
 
 @dataclass(slots=True)
@@ -272,7 +279,7 @@ class Quota:
     raw: dict = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, data: Any) -> "Quota":
+    def parse(cls, data: Any) -> Quota:
         data = require_object(data, "the quota")
         used = _int(data.get("used_files"), 0) or 0
         maximum = _int(data.get("max_files"), 0) or 0
@@ -304,14 +311,21 @@ def parse_http_error(body: Any, text: str, status: int, retry_after: float | Non
         if fallback:
             message = f"{message} Suggestion: {fallback}".strip()
         return EvolinkError(
-            "http", status, message, status=status, retry_after=retry_after,
+            "http",
+            status,
+            message,
+            status=status,
+            retry_after=retry_after,
             request_id=_str(err.get("request_id")) or _str(body.get("request_id")) or None,
-            error_type=_str(err.get("type")) or None, param=_str(err.get("param")) or None,
+            error_type=_str(err.get("type")) or None,
+            param=_str(err.get("param")) or None,
             server_code=err.get("code") if isinstance(err.get("code"), (str, int)) else None,
         )
     if isinstance(err, str):
         return EvolinkError("http", status, err, status=status, retry_after=retry_after)
     if isinstance(body, dict) and (body.get("message") or body.get("msg")):
-        return EvolinkError("http", status, _str(body.get("message") or body.get("msg")), status=status, retry_after=retry_after)
+        return EvolinkError(
+            "http", status, _str(body.get("message") or body.get("msg")), status=status, retry_after=retry_after
+        )
     snippet = " ".join(text.split())[:200] if text else ""
     return EvolinkError("http", status, snippet, status=status, retry_after=retry_after)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,28 +28,19 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .clock import SimClock
+
 # Several of these are imported only so the names stay importable from this module.
 from .downloads import get_file, get_result
 from .faults import FaultPlan
-from .middleware import FILE_CODE_TEXT, STATUS_FAULT_TEXT, FaultMiddleware, classify
-from .responses import EXPIRED_BODY, api_error, files_error, files_ok, invalid
+from .middleware import FaultMiddleware, classify
+from .responses import api_error, files_error
 from .routes_api import credits, get_task, list_tasks, models, submit
 from .routes_files import delete_file, list_files, parse_multipart, quota, upload_base64, upload_stream, upload_url
 from .state import (
-    CREDITS_PER_IMAGE,
-    DEFAULT_BALANCE,
-    DEFAULT_CREDITS_PER_IMAGE,
-    DURATIONS,
-    FAIL_AT,
-    FILE_TTL,
     MAX_FILE_SIZE,
-    MAX_PROMPT,
-    PENDING_SHARE,
-    RESULT_TTL,
     SimFile,
     SimState,
     SimTask,
-    iso,
 )
 
 
@@ -141,8 +132,13 @@ def create_app(
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.state.sim = SimState(
-        clock=clock or SimClock(), faults=faults, api_keys=keys, image_long_side=image_long_side,
-        speed=float(speed), max_files=int(max_files), max_file_size=int(max_file_size),
+        clock=clock or SimClock(),
+        faults=faults,
+        api_keys=keys,
+        image_long_side=image_long_side,
+        speed=float(speed),
+        max_files=int(max_files),
+        max_file_size=int(max_file_size),
     )
     return app
 

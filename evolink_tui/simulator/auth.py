@@ -24,8 +24,11 @@ def _auth_api(request: Request) -> tuple[str | None, Response | None]:
     present, token = _bearer(request)
     if sim.key_ok(token):
         return token, None
-    message = ("Missing API key: send 'Authorization: Bearer <EVOLINK_API_KEY>'" if not present
-               else "Invalid API key: the bearer token was not accepted")
+    message = (
+        "Missing API key: send 'Authorization: Bearer <EVOLINK_API_KEY>'"
+        if not present
+        else "Invalid API key: the bearer token was not accepted"
+    )
     return None, api_error(401, 401, message, "authentication_error")
 
 
@@ -34,6 +37,9 @@ def _auth_files(request: Request) -> tuple[str | None, Response | None]:
     present, token = _bearer(request)
     if sim.key_ok(token):
         return token, None
-    message = ("Unauthorized: missing 'Authorization: Bearer <EVOLINK_API_KEY>' header" if not present
-               else "Unauthorized: invalid API key")
+    message = (
+        "Unauthorized: missing 'Authorization: Bearer <EVOLINK_API_KEY>' header"
+        if not present
+        else "Unauthorized: invalid API key"
+    )
     return None, files_error(401, message)

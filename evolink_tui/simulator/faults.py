@@ -73,6 +73,7 @@ def _allowed(kind: str) -> frozenset[str]:
 def _default(kind: str) -> frozenset[str]:
     return _DEFAULT.get(kind) or _allowed(kind)
 
+
 # Where each kind may apply (explicit @ENDPOINT must fall inside), and where it applies
 # when no endpoint is given.
 _ALLOWED: dict[str, frozenset[str]] = {
@@ -161,14 +162,16 @@ class FaultRule:
         return text
 
     @classmethod
-    def parse(cls, text: str) -> "FaultRule":
+    def parse(cls, text: str) -> FaultRule:
         match = _RULE_RE.match(text.strip())
         if not match:
             raise ValueError(f"fault rule {text!r}: expected KIND[:ARG][@ENDPOINT][*COUNT]")
         kind = match["kind"].lower()
         if kind not in KINDS and not is_http_status(kind) and not is_file_code(kind):
-            raise ValueError(f"fault rule {text!r}: unknown kind {kind!r}; use an HTTP status 400-599, "
-                             f"a 5-digit Files API code, or one of {', '.join(KINDS[4:])}")
+            raise ValueError(
+                f"fault rule {text!r}: unknown kind {kind!r}; use an HTTP status 400-599, "
+                f"a 5-digit Files API code, or one of {', '.join(KINDS[4:])}"
+            )
         arg = match["arg"]
         if arg is not None:
             arg = arg.strip()
@@ -185,14 +188,18 @@ class FaultRule:
             elif kind == "fail":
                 arg = arg.lower()
                 if not re.fullmatch(r"[a-z0-9_.-]+", arg):
-                    raise ValueError(f"fault rule {text!r}: {arg!r} is not an error code such as content_policy_violation")
+                    raise ValueError(
+                        f"fault rule {text!r}: {arg!r} is not an error code such as content_policy_violation"
+                    )
             else:
                 raise ValueError(f"fault rule {text!r}: {kind} takes no argument")
         endpoint = match["endpoint"]
         if endpoint is not None:
             endpoint = endpoint.lower()
             if endpoint not in RULE_ENDPOINTS:
-                raise ValueError(f"fault rule {text!r}: unknown endpoint {endpoint!r}; use one of {', '.join(RULE_ENDPOINTS)}")
+                raise ValueError(
+                    f"fault rule {text!r}: unknown endpoint {endpoint!r}; use one of {', '.join(RULE_ENDPOINTS)}"
+                )
             scope = GROUPS.get(endpoint, frozenset({endpoint}))
             if not scope & _allowed(kind):
                 raise ValueError(f"fault rule {text!r}: {kind} does not apply to {endpoint}")
@@ -214,12 +221,12 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, spec: str | None) -> "FaultPlan":
+    def parse(cls, spec: str | None) -> FaultPlan:
         rules = [FaultRule.parse(part) for part in (spec or "").split(",") if part.strip()]
         return cls(rules)
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "FaultPlan":
+    def from_env(cls, environ: dict | None = None) -> FaultPlan:
         env = os.environ if environ is None else environ
         return cls.parse(env.get("EVOLINK_SIM_FAULTS", ""))
 

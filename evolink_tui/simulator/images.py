@@ -94,7 +94,7 @@ def render_image(
     if fmt not in FORMATS:
         raise ValueError(f"unsupported image format {fmt!r}")
     width, height = dimensions(size, long_side)
-    seed = hashlib.sha256(f"{prompt}\x00{model}\x00{index}".encode("utf-8")).digest()
+    seed = hashlib.sha256(f"{prompt}\x00{model}\x00{index}".encode()).digest()
     rng = random.Random(seed)
 
     # Background: a two-colour gradient (vertical, horizontal or radial).

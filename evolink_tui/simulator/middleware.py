@@ -81,16 +81,21 @@ class FaultMiddleware:
         method, path = scope["method"], scope["path"]
         endpoint = classify(method, path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        sim.requests.append({
-            "method": method, "path": path,
-            "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
-            "host": headers.get("host", ""), "endpoint": endpoint,
-            "authorization": "authorization" in headers,
-            "idempotency_key": headers.get("idempotency-key"), "user_agent": headers.get("user-agent"),
-            "time": sim.now(),
-            # (address, port) of the TCP connection it came on: distinct values = connections used
-            "client": tuple(scope["client"]) if scope.get("client") else None,
-        })
+        sim.requests.append(
+            {
+                "method": method,
+                "path": path,
+                "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
+                "host": headers.get("host", ""),
+                "endpoint": endpoint,
+                "authorization": "authorization" in headers,
+                "idempotency_key": headers.get("idempotency-key"),
+                "user_agent": headers.get("user-agent"),
+                "time": sim.now(),
+                # (address, port) of the TCP connection it came on: distinct values = connections used
+                "client": tuple(scope["client"]) if scope.get("client") else None,
+            }
+        )
         plan = sim.faults
         override = sim.overrides.get(endpoint) if endpoint is not None else None
         if endpoint is None or (not plan and override is None):
@@ -135,12 +140,19 @@ class FaultMiddleware:
     async def _answer_fault(self, rule, endpoint, scope, receive, send) -> None:
         if rule.kind == "drop":
             partial = b'{"id": "task-' if endpoint in API_ENDPOINTS else b'{"success": true, "co'
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")],
+                }
+            )
             await send({"type": "http.response.body", "body": partial, "more_body": True})
             raise DroppedConnection("simulated drop: connection cut before a complete answer")
         if rule.kind == "malformed":
-            text = '{"id": "task-' if endpoint in API_ENDPOINTS else '{"success": true, "code": 200, "data": {"file_id": "'
+            text = (
+                '{"id": "task-' if endpoint in API_ENDPOINTS else '{"success": true, "code": 200, "data": {"file_id": "'
+            )
             response: Response = Response(text, status_code=200, media_type="application/json")
         elif rule.kind == "expired":
             response = _expired()
@@ -154,8 +166,13 @@ class FaultMiddleware:
             if rule.seconds is not None:
                 seconds = rule.seconds
                 headers["Retry-After"] = str(int(seconds) if float(seconds).is_integer() else seconds)
-            message, kind = STATUS_FAULT_TEXT.get(status, (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_
-                                                            else f"HTTP {status}", "api_error"))
+            message, kind = STATUS_FAULT_TEXT.get(
+                status,
+                (
+                    HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else f"HTTP {status}",
+                    "api_error",
+                ),
+            )
             if endpoint in FILES_ENDPOINTS:
                 response = files_error(status, message, headers)
             elif endpoint in API_ENDPOINTS:

@@ -23,8 +23,9 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def api_error(status: int, code: Any, message: str, kind: str, param: str | None = None,
-              headers: dict | None = None) -> JSONResponse:
+def api_error(
+    status: int, code: Any, message: str, kind: str, param: str | None = None, headers: dict | None = None
+) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message, "type": kind}
     if param is not None:
         error["param"] = param

@@ -22,8 +22,11 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
     if model_id is None:
         model_id = catalogue.default.id
     if not isinstance(model_id, str) or model_id not in catalogue:
-        return None, invalid("model", f"model {_short(model_id)!s} is not supported; use one of: {', '.join(catalogue.ids())}",
-                             "model_not_found" if isinstance(model_id, str) else "invalid_parameters")
+        return None, invalid(
+            "model",
+            f"model {_short(model_id)!s} is not supported; use one of: {', '.join(catalogue.ids())}",
+            "model_not_found" if isinstance(model_id, str) else "invalid_parameters",
+        )
     model = catalogue.get(model_id)
     prompt = body.get("prompt")
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
@@ -39,21 +42,29 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
         if isinstance(n, float) and n.is_integer():
             n = int(n)
         else:
-            return None, invalid("n", f"n = {_short(n)} is not an integer; model {model.id} allows {model.n_min}-{model.n_max}")
+            return None, invalid(
+                "n", f"n = {_short(n)} is not an integer; model {model.id} allows {model.n_min}-{model.n_max}"
+            )
     if not model.n_min <= n <= model.n_max:
         return None, invalid("n", f"n = {n} is out of range; model {model.id} allows {model.n_min}-{model.n_max}")
     size = body.get("size")
     if size is not None:
         if not isinstance(size, str) or size not in model.all_sizes:
             hint = "" if model.pixel_sizes else " (pixel sizes such as 1024x1024 are only for gpt-4o-image)"
-            return None, invalid("size", f"size {_short(size)} is not allowed for model {model.id}; "
-                                         f"use one of: {', '.join(model.all_sizes)}{hint}")
+            return None, invalid(
+                "size",
+                f"size {_short(size)} is not allowed for model {model.id}; "
+                f"use one of: {', '.join(model.all_sizes)}{hint}",
+            )
     image_urls = body.get("image_urls")
     if image_urls is not None:
         if not isinstance(image_urls, list) or not all(isinstance(u, str) for u in image_urls):
             return None, invalid("image_urls", "image_urls must be a list of URL strings")
         if len(image_urls) > model.max_images:
-            return None, invalid("image_urls", f"image_urls has {len(image_urls)} images; model {model.id} accepts at most {model.max_images}")
+            return None, invalid(
+                "image_urls",
+                f"image_urls has {len(image_urls)} images; model {model.id} accepts at most {model.max_images}",
+            )
         for url in image_urls:
             if urlsplit(url).scheme not in ("http", "https"):
                 return None, invalid("image_urls", f"image_urls entry {_short(url)} is not an http(s) URL")
@@ -61,10 +72,19 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
     if mask_url is not None:
         if not model.mask:
             masked = [m.id for m in catalogue if m.mask]
-            return None, invalid("mask_url", f"mask_url is not supported by model {model.id}; only by {', '.join(masked)}")
+            return None, invalid(
+                "mask_url", f"mask_url is not supported by model {model.id}; only by {', '.join(masked)}"
+            )
         if not isinstance(mask_url, str) or urlsplit(mask_url).scheme not in ("http", "https"):
             return None, invalid("mask_url", f"mask_url {_short(mask_url)} is not an http(s) URL")
-    return {"model": model, "prompt": prompt, "n": n, "size": size, "image_urls": image_urls or [], "mask_url": mask_url}, None
+    return {
+        "model": model,
+        "prompt": prompt,
+        "n": n,
+        "size": size,
+        "image_urls": image_urls or [],
+        "mask_url": mask_url,
+    }, None
 
 
 async def submit(request: Request) -> Response:
@@ -91,15 +111,29 @@ async def submit(request: Request) -> Response:
     model: Model = params["model"]
     cost = round(CREDITS_PER_IMAGE.get(model.id, DEFAULT_CREDITS_PER_IMAGE) * params["n"], 4)
     if cost > sim.remaining_credits:
-        return api_error(402, 402, f"Insufficient credits: this request needs {cost}, {sim.remaining_credits} remain",
-                         "insufficient_quota")
+        return api_error(
+            402,
+            402,
+            f"Insufficient credits: this request needs {cost}, {sim.remaining_credits} remain",
+            "insufficient_quota",
+        )
     fail_rule = sim.faults.take("fail", "submit")
     created = int(now)
     task = SimTask(
-        id=sim.new_task_id(created), created=created, started=now, model=model.id, prompt=params["prompt"],
-        size=params["size"], n=params["n"], duration=sim.duration(model), credits=cost,
-        fail_code=fail_rule.code if fail_rule else None, image_urls=params["image_urls"],
-        mask_url=params["mask_url"], api_key=token or "", idempotency_key=idem,
+        id=sim.new_task_id(created),
+        created=created,
+        started=now,
+        model=model.id,
+        prompt=params["prompt"],
+        size=params["size"],
+        n=params["n"],
+        duration=sim.duration(model),
+        credits=cost,
+        fail_code=fail_rule.code if fail_rule else None,
+        image_urls=params["image_urls"],
+        mask_url=params["mask_url"],
+        api_key=token or "",
+        idempotency_key=idem,
     )
     sim.tasks[task.id] = task
     sim.charges += 1
@@ -132,13 +166,15 @@ async def list_tasks(request: Request) -> Response:
     except ValueError:
         return invalid("page", "page and page_size must be integers")
     now = sim.now()
-    items = [t.to_json(now, "", summary=True) for t in sorted(sim.tasks.values(), key=lambda t: t.started, reverse=True)]
+    items = [
+        t.to_json(now, "", summary=True) for t in sorted(sim.tasks.values(), key=lambda t: t.started, reverse=True)
+    ]
     for key in ("status", "model", "type"):
         wanted = request.query_params.get(key)
         if wanted:
             items = [i for i in items if str(i.get(key)) == wanted]
     start = (page - 1) * size
-    return JSONResponse({"data": items[start:start + size], "total": len(items), "page": page, "page_size": size})
+    return JSONResponse({"data": items[start : start + size], "total": len(items), "page": page, "page_size": size})
 
 
 async def credits(request: Request) -> Response:
@@ -147,7 +183,9 @@ async def credits(request: Request) -> Response:
     if denied:
         return denied
     left = sim.remaining_credits
-    return JSONResponse({"success": True, "data": {"user": {"remaining_credits": left}, "token": {"remaining_credits": left}}})
+    return JSONResponse(
+        {"success": True, "data": {"user": {"remaining_credits": left}, "token": {"remaining_credits": left}}}
+    )
 
 
 async def models(request: Request) -> Response:
@@ -155,4 +193,6 @@ async def models(request: Request) -> Response:
     _, denied = _auth_api(request)
     if denied:
         return denied
-    return JSONResponse({"object": "list", "data": [{"id": m.id, "object": "model", "owned_by": "evolink"} for m in sim.catalogue]})
+    return JSONResponse(
+        {"object": "list", "data": [{"id": m.id, "object": "model", "owned_by": "evolink"} for m in sim.catalogue]}
+    )

@@ -41,7 +41,9 @@ def _clean_path(path: Any) -> str:
 def _store(request: Request, data: bytes, original_name: str | None, upload_path: Any, file_name: Any) -> Response:
     sim: SimState = request.app.state.sim
     if len(data) > sim.max_file_size:
-        return files_error(40001, f"File too large: {len(data)} bytes; the maximum is {sim.max_file_size // (1024 * 1024)} MB")
+        return files_error(
+            40001, f"File too large: {len(data)} bytes; the maximum is {sim.max_file_size // (1024 * 1024)} MB"
+        )
     if not data:
         return files_error(400, "The file is empty")
     kind = sniff(data)
@@ -53,18 +55,30 @@ def _store(request: Request, data: bytes, original_name: str | None, upload_path
     name = _clean_name(file_name if isinstance(file_name, str) else None) or original
     now = sim.now()
     sim.purge_files()
-    existing = next((f for f in sim.files.values() if name and f.file_name == name and f.upload_path == upload_path), None)
+    existing = next(
+        (f for f in sim.files.values() if name and f.file_name == name and f.upload_path == upload_path), None
+    )
     if existing is not None:
         existing.data, existing.mime_type, existing.upload_time = data, mime, now
         existing.original_name = original or existing.original_name
         existing.seq = sim.next_seq()
         return files_ok(existing.to_json(_base(request)), "File uploaded (replaced the file with the same name)")
     if len(sim.files) >= sim.max_files:
-        return files_error(40003, f"Quota exceeded: {len(sim.files)} of {sim.max_files} files used; delete files to free quota")
+        return files_error(
+            40003, f"Quota exceeded: {len(sim.files)} of {sim.max_files} files used; delete files to free quota"
+        )
     file_id = sim.new_file_id()
     name = name or f"{file_id}.{ext}"
-    item = SimFile(file_id=file_id, file_name=name, original_name=original or name, data=data, mime_type=mime,
-                   upload_path=upload_path, upload_time=now, seq=sim.next_seq())
+    item = SimFile(
+        file_id=file_id,
+        file_name=name,
+        original_name=original or name,
+        data=data,
+        mime_type=mime,
+        upload_path=upload_path,
+        upload_time=now,
+        seq=sim.next_seq(),
+    )
     sim.files[file_id] = item
     return files_ok(item.to_json(_base(request)), "File uploaded")
 
@@ -128,7 +142,9 @@ async def upload_stream(request: Request) -> Response:
         part = parts.get(key)
         return part[2].decode("utf-8", "replace") if part else None
 
-    return _store(request, data, filename, text("uploadPath") or text("upload_path"), text("fileName") or text("file_name"))
+    return _store(
+        request, data, filename, text("uploadPath") or text("upload_path"), text("fileName") or text("file_name")
+    )
 
 
 async def _json_body(request: Request) -> tuple[dict | None, Response | None]:
@@ -222,8 +238,14 @@ async def list_files(request: Request) -> Response:
     files = sim.live_files()
     start = (page - 1) * size
     base = _base(request)
-    return files_ok({"total": len(files), "page": page, "page_size": size,
-                     "files": [f.to_json(base) for f in files[start:start + size]]})
+    return files_ok(
+        {
+            "total": len(files),
+            "page": page,
+            "page_size": size,
+            "files": [f.to_json(base) for f in files[start : start + size]],
+        }
+    )
 
 
 async def quota(request: Request) -> Response:
@@ -232,8 +254,14 @@ async def quota(request: Request) -> Response:
         return denied
     sim: SimState = request.app.state.sim
     used = len(sim.live_files())
-    return files_ok({"user_group": "default", "used_files": used, "max_files": sim.max_files,
-                     "remain_files": max(0, sim.max_files - used)})
+    return files_ok(
+        {
+            "user_group": "default",
+            "used_files": used,
+            "max_files": sim.max_files,
+            "remain_files": max(0, sim.max_files - used),
+        }
+    )
 
 
 async def delete_file(request: Request) -> Response:

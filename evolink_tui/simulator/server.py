@@ -55,8 +55,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _config(app, host: str, port: int) -> uvicorn.Config:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                            timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
     _quiet_drops()
     return config
 
@@ -80,7 +79,7 @@ class RunningServer:
         self.server.should_exit = True
         self.thread.join(timeout)
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -107,7 +106,9 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, *, timeout: flo
     deadline = time.monotonic() + timeout
     while not server.started:
         if errors or not thread.is_alive():
-            raise RuntimeError(f"the simulator failed to start on {host}:{actual_port}: {errors[0] if errors else 'exited'}")
+            raise RuntimeError(
+                f"the simulator failed to start on {host}:{actual_port}: {errors[0] if errors else 'exited'}"
+            )
         if time.monotonic() > deadline:
             server.should_exit = True
             raise TimeoutError(f"the simulator did not start on {host}:{actual_port} within {timeout} s")
@@ -146,11 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
     from .faults import FaultPlan
 
-    parser = argparse.ArgumentParser(prog="evolink-tui simulator",
-                                     description="Run the built-in Evolink API simulator on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free port)")
-    parser.add_argument("--faults", default=None, help="fault spec, e.g. '429:2@submit*1,truncate@download*1' (default: $EVOLINK_SIM_FAULTS)")
-    parser.add_argument("--speed", type=float, default=None, help="task speed multiplier (default: $EVOLINK_SIM_SPEED or 1.0)")
+    parser = argparse.ArgumentParser(
+        prog="evolink-tui simulator", description="Run the built-in Evolink API simulator on 127.0.0.1."
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help="fault spec, e.g. '429:2@submit*1,truncate@download*1' (default: $EVOLINK_SIM_FAULTS)",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=None, help="task speed multiplier (default: $EVOLINK_SIM_SPEED or 1.0)"
+    )
     args = parser.parse_args(argv)
     try:
         faults = FaultPlan.parse(args.faults) if args.faults is not None else None

@@ -10,7 +10,7 @@ import secrets
 import string
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -57,7 +57,7 @@ _ALNUM = string.ascii_lowercase + string.digits
 
 
 def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -175,9 +175,18 @@ class SimState:
     Cleared by :meth:`reset`.
     """
 
-    def __init__(self, *, clock: SimClock, faults: FaultPlan, api_keys: frozenset[str] | None,
-                 image_long_side: int, speed: float, max_files: int, max_file_size: int = MAX_FILE_SIZE,
-                 balance: float = DEFAULT_BALANCE):
+    def __init__(
+        self,
+        *,
+        clock: SimClock,
+        faults: FaultPlan,
+        api_keys: frozenset[str] | None,
+        image_long_side: int,
+        speed: float,
+        max_files: int,
+        max_file_size: int = MAX_FILE_SIZE,
+        balance: float = DEFAULT_BALANCE,
+    ):
         self.clock = clock
         self.api_keys = api_keys
         self.in_flight = 0  # requests being answered right now (a slow fault keeps one open)

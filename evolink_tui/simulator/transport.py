@@ -56,8 +56,9 @@ class DemoTransport(httpx.ASGITransport):
         try:
             return await super().handle_async_request(request)
         except DroppedConnection as exc:
-            raise httpx.RemoteProtocolError(f"peer closed connection without sending complete message ({exc})",
-                                            request=request) from exc
+            raise httpx.RemoteProtocolError(
+                f"peer closed connection without sending complete message ({exc})", request=request
+            ) from exc
 
 
 def demo_transport(app) -> httpx.AsyncBaseTransport:

@@ -36,8 +36,15 @@ from .commands import EvolinkCommands
 from .connection import Connection
 from .files_flow import FilesFeature
 from .format import plain, short_problem
-from .messages import (ClientReady, ConnectionChanged, HistoryLoaded, KeySaved, RecordRefreshed, TaskChanged,
-                       task_message)
+from .messages import (
+    ClientReady,
+    ConnectionChanged,
+    HistoryLoaded,
+    KeySaved,
+    RecordRefreshed,
+    TaskChanged,
+    task_message,
+)
 from .notices import notice_for
 from .recovery_view import is_resendable, recover_at_start
 from .screens.main import MainScreen
@@ -70,8 +77,15 @@ class EvolinkApp(App[int], FilesFeature):
     COMMAND_PALETTE_DISPLAY = "^p"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit")]
 
-    def __init__(self, settings: Settings, *, clock=None, client_factory=None, cursor_blink: bool = True,
-                 history_ahead: Future | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock=None,
+        client_factory=None,
+        cursor_blink: bool = True,
+        history_ahead: Future | None = None,
+    ) -> None:
         """``history_ahead``: the first page of history already being read (see
         :func:`~evolink_tui.core.history.read_ahead`), else the app reads it."""
         super().__init__()
@@ -181,7 +195,8 @@ class EvolinkApp(App[int], FilesFeature):
             self.main.show_older(message.records)
         if message.first:  # the client (httpx; the demo's simulator) is built after the frame that shows history
             self.call_after_refresh(
-                lambda: self.run_worker(self._recover(), name="recover", group="tasks", exit_on_error=False))
+                lambda: self.run_worker(self._recover(), name="recover", group="tasks", exit_on_error=False)
+            )
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
         self.call_after_refresh(gc.freeze)
@@ -202,11 +217,17 @@ class EvolinkApp(App[int], FilesFeature):
     async def _recover(self) -> None:
         """What an earlier run left under way: shown at once, then polled, downloaded, or
         marked uncertain (see recovery_view.py); never what this run started itself."""
+
         def announce(notice) -> None:
             self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
 
-        await recover_at_start(self._ensure_runner(), self.history, running=self.session_ids,
-                               show=lambda record: self.post_message(RecordRefreshed(record)), announce=announce)
+        await recover_at_start(
+            self._ensure_runner(),
+            self.history,
+            running=self.session_ids,
+            show=lambda record: self.post_message(RecordRefreshed(record)),
+            announce=announce,
+        )
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -300,8 +321,13 @@ class EvolinkApp(App[int], FilesFeature):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(describe_error(event.worker.error), title="Something went wrong", severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                describe_error(event.worker.error),
+                title="Something went wrong",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
 
     # -- generating ---------------------------------------------------------------------------------
 
@@ -339,8 +365,9 @@ class EvolinkApp(App[int], FilesFeature):
         record = self.history.get(record_id)
         if record is not None:
             self._show(record, select=select)
-        self.run_worker(self._ensure_runner().run(record_id), name=f"task {record_id}", group="tasks",
-                        exit_on_error=False)
+        self.run_worker(
+            self._ensure_runner().run(record_id), name=f"task {record_id}", group="tasks", exit_on_error=False
+        )
 
     def retry(self, record: TaskRecord) -> None:
         """Retry the way that is safe for the record's state."""
@@ -355,13 +382,19 @@ class EvolinkApp(App[int], FilesFeature):
         elif record.notice and not record.is_finished and record.task_id:
             self.history.set_notice(record.id, None)
             self.notify("Checking the task again.", markup=False)
-            self.run_worker(runner.check(record.task_id), name=f"check {record.task_id}", group="tasks",
-                            exit_on_error=False)
+            self.run_worker(
+                runner.check(record.task_id), name=f"check {record.task_id}", group="tasks", exit_on_error=False
+            )
         elif record.state in ("failed", "submit_failed", "cancelled"):
             error = record.error or {}
             if error and not error.get("retryable", True):
-                self.notify(f"Retrying will not help: {error.get('resolution') or 'see the error'}. "
-                            "Press r to edit and regenerate.", severity="warning", markup=False, timeout=8)
+                self.notify(
+                    f"Retrying will not help: {error.get('resolution') or 'see the error'}. "
+                    "Press r to edit and regenerate.",
+                    severity="warning",
+                    markup=False,
+                    timeout=8,
+                )
                 return
             request = record.generation_request()
             try:
@@ -373,11 +406,17 @@ class EvolinkApp(App[int], FilesFeature):
             self._start(new_id, select=True)
         elif record.needs_download:
             self.notify("Downloading the results again (their URLs last 24 hours).", markup=False)
-            self.run_worker(runner.retry_downloads(record), name=f"task {record.id}", group="tasks",
-                            exit_on_error=False)
+            self.run_worker(
+                runner.retry_downloads(record), name=f"task {record.id}", group="tasks", exit_on_error=False
+            )
         elif record.is_expired:
-            self.notify("The result URLs expired before they were downloaded (they last 24 hours); the record is "
-                        "kept. Press r to regenerate it.", severity="warning", markup=False, timeout=8)
+            self.notify(
+                "The result URLs expired before they were downloaded (they last 24 hours); the record is "
+                "kept. Press r to regenerate it.",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
         elif record.is_finished:
             self.notify("This task completed: nothing to retry. Press r to regenerate it.", markup=False)
         else:
@@ -385,15 +424,18 @@ class EvolinkApp(App[int], FilesFeature):
 
     def _in_flight(self, record_id: int) -> bool:
         """A worker of this app is sending, following or downloading the record now."""
-        return any(worker.name == f"task {record_id}" and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
-                   for worker in self.workers)
+        return any(
+            worker.name == f"task {record_id}" and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.workers
+        )
 
     def check_task(self, task_id: str) -> None:
         if self._needs_key():
             return
         self._select_task_id = task_id.strip()
-        self.run_worker(self._ensure_runner().check(task_id), name=f"check {task_id}", group="tasks",
-                        exit_on_error=False)
+        self.run_worker(
+            self._ensure_runner().check(task_id), name=f"check {task_id}", group="tasks", exit_on_error=False
+        )
 
     async def _back_to_main(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.main:
@@ -416,8 +458,7 @@ class EvolinkApp(App[int], FilesFeature):
         request = record.generation_request()
         self.main.composer.fill(request)
         self.main.focus_prompt()
-        self.notify(f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.",
-                    markup=False)
+        self.notify(f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False)
 
     async def use_as_reference(self, ref: str) -> None:
         await self._back_to_main()
@@ -430,8 +471,12 @@ class EvolinkApp(App[int], FilesFeature):
 
     async def _open(self, command: str, path: str) -> None:
         process = await asyncio.create_subprocess_exec(
-            command, path, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
+            command,
+            path,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         if await process.wait():
             raise RuntimeError(f"{Path(command).name} could not open {path}")
 
@@ -481,8 +526,9 @@ class EvolinkApp(App[int], FilesFeature):
         self.settings.api_key = message.key
         self.settings.key_source = "config"
         self.show_identity()
-        self.notify(f"Key {self.settings.masked_key} saved to {plain(message.path)} (readable only by you).",
-                    markup=False)
+        self.notify(
+            f"Key {self.settings.masked_key} saved to {plain(message.path)} (readable only by you).", markup=False
+        )
 
     def use_demo(self) -> None:
         self._switch_settings(load_settings(demo=True, download_dir=self.settings.download_dir))

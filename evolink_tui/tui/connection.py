@@ -28,7 +28,7 @@ def outage_label(error: EvolinkError | None) -> str:
 def task_id_of(path: str | None) -> str | None:
     """The task a request was about (polls only), from its path."""
     if path and path.startswith(TASK_PATH):
-        return unquote(path[len(TASK_PATH):]) or None
+        return unquote(path[len(TASK_PATH) :]) or None
     return None
 
 

@@ -127,8 +127,14 @@ def request_summary(request: dict) -> str:
     return " · ".join(parts)
 
 
-FIELD_NAMES = {"prompt": "Prompt", "model": "Model", "size": "Size", "n": "n", "image_urls": "Reference",
-               "mask_url": "Mask"}
+FIELD_NAMES = {
+    "prompt": "Prompt",
+    "model": "Model",
+    "size": "Size",
+    "n": "n",
+    "image_urls": "Reference",
+    "mask_url": "Mask",
+}
 
 
 def short_problem(err) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from evolink_tui.core import events as kinds
-from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.events import TaskEvent
+from evolink_tui.core.history import TaskRecord
 
 
 class TaskChanged(Message):

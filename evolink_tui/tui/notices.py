@@ -6,8 +6,8 @@ made inert here first.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from evolink_tui.core import events as kinds
 from evolink_tui.core.history import TaskRecord
@@ -33,8 +33,12 @@ def notice_for(message: TaskChanged, record: TaskRecord, download_dir: Path) -> 
     if message.kind == kinds.TIMEOUT:
         return Notice(inert(event.notice or ""), name, "warning", 10)
     if message.kind == kinds.UNCERTAIN:
-        return Notice("Not sure the request reached the server. Press t to resend it with its own key"
-                      " (never a double charge).", name, "warning", 10)
+        return Notice(
+            "Not sure the request reached the server. Press t to resend it with its own key (never a double charge).",
+            name,
+            "warning",
+            10,
+        )
     if message.kind == kinds.PROBLEM:
         return Notice(f"Offline, retrying. {inert(error.summary()) if error else ''}".strip(), name, "warning")
     if message.kind == kinds.FINISHED:

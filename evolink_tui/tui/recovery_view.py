@@ -11,7 +11,8 @@ sent again on its own: the user resends it (t) with its own idempotency key.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from evolink_tui.core.history import History, TaskRecord
 from evolink_tui.core.text import inert
@@ -45,16 +46,24 @@ def startup_notice(plan: RecoveryPlan) -> Notice | None:
         lines.append("Picking up where the last run stopped: " + ", ".join(parts) + ".")
     if plan.uncertain:
         count = len(plan.uncertain)
-        lines.append(f"{_plural(count, 'submit')} may or may not have reached Evolink (unsure). "
-                     f"{'It is' if count == 1 else 'They are'} never resent on {'its' if count == 1 else 'their'} own: "
-                     "select one and press t to resend it with its own key (never a double charge).")
+        lines.append(
+            f"{_plural(count, 'submit')} may or may not have reached Evolink (unsure). "
+            f"{'It is' if count == 1 else 'They are'} never resent on {'its' if count == 1 else 'their'} own: "
+            "select one and press t to resend it with its own key (never a double charge)."
+        )
     if not lines:
         return None
     return Notice("\n".join(lines), "Recovering", "warning" if plan.uncertain else "information", 12)
 
 
-async def recover_at_start(runner: Runner, history: History, *, running: set[int],
-                           show: Callable[[TaskRecord], None], announce: Callable[[Notice], None]) -> RecoverySummary:
+async def recover_at_start(
+    runner: Runner,
+    history: History,
+    *,
+    running: set[int],
+    show: Callable[[TaskRecord], None],
+    announce: Callable[[Notice], None],
+) -> RecoverySummary:
     """Say if the download folder cannot be written; show what an earlier run left, say
     so, then recover it.
 
@@ -67,13 +76,20 @@ async def recover_at_start(runner: Runner, history: History, *, running: set[int
 
     problem = await asyncio.to_thread(folder_problem, runner.download_dir)
     if problem:
-        announce(Notice(f"Results cannot be saved to the download folder {inert(runner.download_dir)}: "
-                        f"{inert(problem)}. Tasks are still recorded; their results are downloaded once the folder "
-                        "is fixed (t, or the next start). --download-dir or EVOLINK_DOWNLOAD_DIR picks another.",
-                        "Download folder", "error", 15))
+        announce(
+            Notice(
+                f"Results cannot be saved to the download folder {inert(runner.download_dir)}: "
+                f"{inert(problem)}. Tasks are still recorded; their results are downloaded once the folder "
+                "is fixed (t, or the next start). --download-dir or EVOLINK_DOWNLOAD_DIR picks another.",
+                "Download folder",
+                "error",
+                15,
+            )
+        )
     plan = await asyncio.to_thread(plan_recovery, history)
     plan.unfinished, plan.downloads, plan.uncertain = (
-        _without(records, running) for records in (plan.unfinished, plan.downloads, plan.uncertain))
+        _without(records, running) for records in (plan.unfinished, plan.downloads, plan.uncertain)
+    )
     for record in (*plan.uncertain, *plan.unfinished, *plan.downloads):
         show(record)
     notice = startup_notice(plan)

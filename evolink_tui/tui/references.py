@@ -55,23 +55,28 @@ class ReferencesFeature:
 
     # -- composer: references and masks --------------------------------------------------------------------
 
-    async def use_file_as_reference(self: "EvolinkApp", info: FileInfo) -> None:
+    async def use_file_as_reference(self: EvolinkApp, info: FileInfo) -> None:
         from evolink_tui.core.files import kind_label
 
         if not info.file_url:
             self.notify("The server gave this file no URL.", severity="warning", markup=False)
             return
         if kind_label(info) == "GIF":
-            self.notify("GIF files are not accepted as reference images (JPEG/PNG/WebP only).",
-                        severity="warning", markup=False)
+            self.notify(
+                "GIF files are not accepted as reference images (JPEG/PNG/WebP only).", severity="warning", markup=False
+            )
             return
         if info.file_size and info.file_size > MAX_REFERENCE_BYTES:
-            self.notify(f"{plain(info.name, 60)} is {human_size(info.file_size)}: reference images must be at most "
-                        "4 MB, so the generation will likely be refused.", severity="warning", markup=False,
-                        timeout=10)
+            self.notify(
+                f"{plain(info.name, 60)} is {human_size(info.file_size)}: reference images must be at most "
+                "4 MB, so the generation will likely be refused.",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
         await self.use_as_reference(info.file_url)
 
-    def mask_allowed(self: "EvolinkApp", then) -> bool:
+    def mask_allowed(self: EvolinkApp, then) -> bool:
         """True when the composer's models take a mask; else explain, offer gpt-4o-image, and
         call ``then()`` once the composer has switched."""
         composer = self.main.composer
@@ -82,9 +87,11 @@ class ReferencesFeature:
         models = mask_models()
         current = ", ".join(composer.models)
         body = Content.assemble(
-            "Masks (partial inpainting) are taken only by ", (", ".join(models), "bold"),
+            "Masks (partial inpainting) are taken only by ",
+            (", ".join(models), "bold"),
             f"; the composer is set to {plain(current, 80)}, which takes none.\n\n",
-            f"Switch the composer to {models[0]}?")
+            f"Switch the composer to {models[0]}?",
+        )
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -92,23 +99,25 @@ class ReferencesFeature:
                 self.notify(f"Model set to {models[0]}.", markup=False)
                 then()
 
-        self.push_screen(ConfirmScreen("Masks need another model", body, yes=f"Use {models[0]}", no="Cancel"),
-                         answer)
+        self.push_screen(ConfirmScreen("Masks need another model", body, yes=f"Use {models[0]}", no="Cancel"), answer)
         return False
 
-    def use_file_as_mask(self: "EvolinkApp", info: FileInfo) -> None:
+    def use_file_as_mask(self: EvolinkApp, info: FileInfo) -> None:
         from evolink_tui.core.files import kind_label
 
         if kind_label(info) != "PNG":
-            self.notify("A mask must be a PNG image (white = edit, black = keep). Press k to make one.",
-                        severity="warning", markup=False)
+            self.notify(
+                "A mask must be a PNG image (white = edit, black = keep). Press k to make one.",
+                severity="warning",
+                markup=False,
+            )
             return
         if not self.mask_allowed(lambda: self.use_file_as_mask(info)):
             return
         self.main.composer.set_mask(info.file_url)
         self.notify(f"Mask set in the composer: {plain(info.name, 60)}. {MASK_MODELS_NOTE}", markup=False)
 
-    def _mask_uploaded(self: "EvolinkApp", spec: UploadSpec, info: FileInfo) -> None:
+    def _mask_uploaded(self: EvolinkApp, spec: UploadSpec, info: FileInfo) -> None:
         composer = self.main.composer
         composer.set_mask(info.file_url)
         text = "Mask uploaded and set in the composer."
@@ -117,8 +126,14 @@ class ReferencesFeature:
                 text += " Its image was added as the reference."
         self.notify(f"{text} {MASK_MODELS_NOTE}", markup=False)
 
-    def open_mask_maker(self: "EvolinkApp", *, path: str | None = None, url: str | None = None,
-                        name: str = "", reference: str | None = None) -> None:
+    def open_mask_maker(
+        self: EvolinkApp,
+        *,
+        path: str | None = None,
+        url: str | None = None,
+        name: str = "",
+        reference: str | None = None,
+    ) -> None:
         from .screens.mask import MaskScreen
 
         if not self.mask_allowed(lambda: self.open_mask_maker(path=path, url=url, name=name, reference=reference)):
@@ -127,14 +142,13 @@ class ReferencesFeature:
 
     # -- references over 4 MB ------------------------------------------------------------------------------
 
-    def on_composer_reference_added(self: "EvolinkApp", message) -> None:
+    def on_composer_reference_added(self: EvolinkApp, message) -> None:
         ref = message.ref
         if is_url(ref) or "://" in ref:
             return
-        self.run_worker(lambda: self._fit(ref), name="fit reference", group="fit", thread=True,
-                        exit_on_error=False)
+        self.run_worker(lambda: self._fit(ref), name="fit reference", group="fit", thread=True, exit_on_error=False)
 
-    def _fit(self: "EvolinkApp", ref: str) -> None:
+    def _fit(self: EvolinkApp, ref: str) -> None:
         """In a thread: a local reference over 4 MB gets a smaller version to offer."""
         from evolink_tui.core.files import oversize_reference
         from evolink_tui.core.imaging import fit_reference
@@ -142,8 +156,12 @@ class ReferencesFeature:
         big = oversize_reference(ref)
         if big is None:
             return
-        self.call_from_thread(self.notify, f"{plain(big.path.name, 60)} is {human_size(big.size)}, over the 4 MB "
-                              "limit for reference images: working out a smaller copy…", markup=False)
+        self.call_from_thread(
+            self.notify,
+            f"{plain(big.path.name, 60)} is {human_size(big.size)}, over the 4 MB "
+            "limit for reference images: working out a smaller copy…",
+            markup=False,
+        )
         try:
             fitted = fit_reference(big.path)
         except (OSError, ValueError) as err:
@@ -151,52 +169,70 @@ class ReferencesFeature:
             return
         self.post_message(ReferenceFitted(ref, fitted))
 
-    def on_reference_fitted(self: "EvolinkApp", message: ReferenceFitted) -> None:
+    def on_reference_fitted(self: EvolinkApp, message: ReferenceFitted) -> None:
         from .screens.confirm import ConfirmScreen
 
         ref, fitted = message.ref, message.fitted
         name = plain(Path(ref).name, 60)
         if fitted is None:
-            self.notify(f"{name} cannot be made smaller than 4 MB: {explain(message.error)}", severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                f"{name} cannot be made smaller than 4 MB: {explain(message.error)}",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
             return
         target = f"{Path(ref).stem}.fitted.{fitted.extension}"
         body = Content.assemble(
-            (name, "bold"), f" is {human_size(fitted.original_bytes)} ({fitted.original_width}x"
+            (name, "bold"),
+            f" is {human_size(fitted.original_bytes)} ({fitted.original_width}x"
             f"{fitted.original_height}), over the 4 MB limit for reference images.\n\n",
-            "A smaller copy fits: ", (f"{fitted.how}: {fitted.width}x{fitted.height}, {human_size(fitted.size)}", "bold"),
+            "A smaller copy fits: ",
+            (f"{fitted.how}: {fitted.width}x{fitted.height}, {human_size(fitted.size)}", "bold"),
             f".\n\nIt is saved as {plain(target, 60)} beside the original (the original is not changed) and "
-            "used in its place, to be uploaded on generate.")
+            "used in its place, to be uploaded on generate.",
+        )
 
         def answer(yes: bool | None) -> None:
             if yes:
                 fallback = self.settings.data_dir / "fitted"
-                self.run_worker(lambda: self._save_fitted(ref, fitted, fallback), name="save fitted", thread=True,
-                                group="fit", exit_on_error=False)
+                self.run_worker(
+                    lambda: self._save_fitted(ref, fitted, fallback),
+                    name="save fitted",
+                    thread=True,
+                    group="fit",
+                    exit_on_error=False,
+                )
             else:
-                self.notify(f"Kept {name} as it is: over 4 MB, it would be refused. Remove it from the list, or add "
-                            "it again to fit it.", severity="warning", markup=False, timeout=10)
+                self.notify(
+                    f"Kept {name} as it is: over 4 MB, it would be refused. Remove it from the list, or add "
+                    "it again to fit it.",
+                    severity="warning",
+                    markup=False,
+                    timeout=10,
+                )
 
         self.push_screen(ConfirmScreen("Reference over 4 MB", body, yes="Use the smaller copy", no="Keep it"), answer)
 
-    def _save_fitted(self: "EvolinkApp", ref: str, fitted, fallback: Path) -> None:
+    def _save_fitted(self: EvolinkApp, ref: str, fitted, fallback: Path) -> None:
         from evolink_tui.core.files import save_fitted
 
         try:
             path = save_fitted(fitted, Path(ref).expanduser(), fallback)
         except OSError as err:
-            self.call_from_thread(self.notify, f"Could not save the smaller copy: {explain(err)}", severity="error",
-                                  markup=False)
+            self.call_from_thread(
+                self.notify, f"Could not save the smaller copy: {explain(err)}", severity="error", markup=False
+            )
             return
         self.post_message(ReferenceReplaced(ref, str(path)))
 
-    def on_reference_replaced(self: "EvolinkApp", message: ReferenceReplaced) -> None:
+    def on_reference_replaced(self: EvolinkApp, message: ReferenceReplaced) -> None:
         if self.main.ready and self.main.composer.replace_reference(message.ref, message.path):
             self.notify(f"Using the smaller copy: {plain(message.path, 100)}", markup=False)
 
     # -- the mask maker from anywhere -------------------------------------------------------------------------
 
-    def action_make_mask(self: "EvolinkApp") -> None:
+    def action_make_mask(self: EvolinkApp) -> None:
         """The mask maker, on the chosen file (files screen) or the composer's reference image."""
         screen = self._files_screen()
         if screen is not None:
@@ -207,8 +243,13 @@ class ReferencesFeature:
         composer = self.main.composer
         refs = composer.references
         if not refs:
-            self.notify("Add a reference image first (a path or URL in the composer, or f on a file in the files "
-                        "screen, F5): the mask is drawn on it.", severity="warning", markup=False, timeout=8)
+            self.notify(
+                "Add a reference image first (a path or URL in the composer, or f on a file in the files "
+                "screen, F5): the mask is drawn on it.",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
             return
         index = composer.query_one(RefList).index
         ref = refs[index] if index is not None and 0 <= index < len(refs) else refs[0]

@@ -82,7 +82,7 @@ class ResultActions:
     """Mixed into a Screen (after it: ``class S(Screen, ResultActions)``);
     ``current_result()`` says what the actions act on."""
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     def current_result(self) -> tuple[TaskRecord, int | None] | None:  # pragma: no cover - overridden
         return None
@@ -119,8 +119,12 @@ class ResultActions:
                 return
             command = viewer_command()
             if command is None:
-                self.notify(f"No display to open a viewer on (over SSH?). The file is {plain(path)}; "
-                            "c copies its path.", severity="warning", markup=False, timeout=8)
+                self.notify(
+                    f"No display to open a viewer on (over SSH?). The file is {plain(path)}; c copies its path.",
+                    severity="warning",
+                    markup=False,
+                    timeout=8,
+                )
                 return
             self.app.open_in_viewer(command, path)
 
@@ -128,7 +132,9 @@ class ResultActions:
         if found := self._result():
             path = result_path(*found)
             if path is None:
-                self.notify("No sidecar yet: it is written next to each downloaded file.", severity="warning", markup=False)
+                self.notify(
+                    "No sidecar yet: it is written next to each downloaded file.", severity="warning", markup=False
+                )
                 return
             from .screens.sidecar import SidecarScreen
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from evolink_tui.core.config import load_settings
 from evolink_tui.runtime import make_client
@@ -95,9 +95,11 @@ async def run_for(pilot, clock: StepClock, seconds: float, step: float = 0.5) ->
 
 
 def finished(app: EvolinkApp, count: int = 1) -> Callable[[], bool]:
-    return lambda: len(app.records) >= count and all(
-        r.is_finished and (r.files or r.state != "completed") for r in app.records.values()
-    ) and not any(w.is_running for w in app.workers if w.group == "tasks")
+    return lambda: (
+        len(app.records) >= count
+        and all(r.is_finished and (r.files or r.state != "completed") for r in app.records.values())
+        and not any(w.is_running for w in app.workers if w.group == "tasks")
+    )
 
 
 def screen_text(app: EvolinkApp) -> str:

@@ -36,15 +36,35 @@ def seed_history(path: Path, count: int, *, newest: float, step: float = 60.0) -
         task_id = None if state == "submit_failed" else f"task-unified-{int(created)}-seed{index:05d}"
         error = json.dumps({"code": code, "message": "seeded", "retryable": False}) if code else None
         results = json.dumps([f"https://files.example/{index}.png"] if state == "completed" else [])
-        rows.append((task_id, state, prompt, model, json.dumps({"prompt": prompt, "model": model}), f"run_seed{index}",
-                     100 if state == "completed" else 0, 6.0, results, error, created, created + 1,
-                     created + 9, created + 9, created, downloads, created + 86400))
+        rows.append(
+            (
+                task_id,
+                state,
+                prompt,
+                model,
+                json.dumps({"prompt": prompt, "model": model}),
+                f"run_seed{index}",
+                100 if state == "completed" else 0,
+                6.0,
+                results,
+                error,
+                created,
+                created + 1,
+                created + 9,
+                created + 9,
+                created,
+                downloads,
+                created + 86400,
+            )
+        )
     with history._lock:
         db = history._db()
         db.execute("BEGIN")
         db.executemany(
             "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, progress, credits, results,"
             " error, created_at, submitted_at, finished_at, updated_at, attempted_at, download_state, url_expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         db.execute("COMMIT")
     history.close()

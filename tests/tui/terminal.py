@@ -28,8 +28,15 @@ class Terminal:
         master, slave = pty.openpty()
         width, height = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
-        self.proc = subprocess.Popen([sys.executable, "-m", "evolink_tui", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env, start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "evolink_tui", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.master = master
         self.output = bytearray()
@@ -74,8 +81,6 @@ class Terminal:
         except OSError:
             pass
         self._reader.join(5)
-
-
 
 
 def enter_prompt(terminal: Terminal, prompt: str) -> None:

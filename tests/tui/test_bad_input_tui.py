@@ -21,10 +21,13 @@ def notices(app) -> str:
     return "\n".join(n.message for n in app._notifications)
 
 
-@pytest.mark.parametrize("text, line", [
-    ('theme = "nord"\n\napi_key = = broken\n', 3),  # not TOML
-    ('download_dir = "/tmp"\ntheme = 5\n', 2),  # TOML, but a number where a name belongs
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('theme = "nord"\n\napi_key = = broken\n', 3),  # not TOML
+        ('download_dir = "/tmp"\ntheme = 5\n', 2),  # TOML, but a number where a name belongs
+    ],
+)
 async def test_an_invalid_config_file_is_named_with_its_line_and_the_app_starts_on_defaults(isolated_env, text, line):
     config = isolated_env["config"]
     config.parent.mkdir(parents=True)
@@ -76,12 +79,15 @@ async def test_an_unwritable_download_folder_is_named_at_start_and_on_the_task(i
         assert app.main.composer.prompt == "nowhere to put it"
 
 
-@pytest.mark.parametrize("faults, state, shown", [
-    (None, None, "Prompt (2001 characters): at most 2000 characters"),  # validation: nothing sent
-    ("402@submit*1", "submit_failed", "402"),  # the API refused it
-    ("fail:content_policy_violation@submit*1", "failed", "content_policy_violation"),  # the task failed
-    ("drop@submit", "uncertain", "unsure"),  # the network failed
-])
+@pytest.mark.parametrize(
+    "faults, state, shown",
+    [
+        (None, None, "Prompt (2001 characters): at most 2000 characters"),  # validation: nothing sent
+        ("402@submit*1", "submit_failed", "402"),  # the API refused it
+        ("fail:content_policy_violation@submit*1", "failed", "content_policy_violation"),  # the task failed
+        ("drop@submit", "uncertain", "unsure"),  # the network failed
+    ],
+)
 async def test_the_composer_keeps_its_text_and_settings_after_any_error(faults, state, shown):
     app = demo_app(faults=faults)
     prompt = "x" * 2001 if faults is None else "keep every word of this"

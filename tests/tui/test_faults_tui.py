@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerState
 
 from evolink_tui.core import downloads
 from evolink_tui.core.runner import PROBLEM
 from evolink_tui.simulator import FaultPlan
 from evolink_tui.tui.messages import TaskChanged
 from evolink_tui.tui.widgets.tasklist import TaskList
-from textual.worker import WorkerState
 
 from .helpers import demo_app, finished, run_for, screen_text, wait_until
 
@@ -43,17 +43,25 @@ async def select(pilot, record_id: int) -> None:
 
 def idle(app):
     """Every task worker is done (a task whose download failed is finished without files)."""
-    return lambda: bool(app.records) and not any(
-        w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers if w.group == "tasks")
+    return lambda: (
+        bool(app.records)
+        and not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers if w.group == "tasks")
+    )
 
 
 async def shown(pilot, record_id: int) -> None:
     """The app has handled every change of the record (its copy is the history's)."""
     app = pilot.app
-    await wait_until(pilot, lambda: record_id in app.records and app.history.get(record_id) is not None
-                     and app.records[record_id].updated_at == app.history.get(record_id).updated_at
-                     and app.records[record_id].download_state == app.history.get(record_id).download_state,
-                     what="the last change shown")
+    await wait_until(
+        pilot,
+        lambda: (
+            record_id in app.records
+            and app.history.get(record_id) is not None
+            and app.records[record_id].updated_at == app.history.get(record_id).updated_at
+            and app.records[record_id].download_state == app.history.get(record_id).download_state
+        ),
+        what="the last change shown",
+    )
 
 
 def kept(app, record_id: int, prompt: str):
@@ -208,8 +216,9 @@ async def test_an_outage_shows_offline_retrying_and_recovers_by_itself(step_cloc
         assert "offline" in row_text(app, record_id) and "retrying…" in row_text(app, record_id)
         await run_for(pilot, step_clock, 60.0, step=1.0)  # a minute offline: past the client's own retries
         await wait_until(pilot, lambda: PROBLEM in kinds, what="the runner's problem report")
-        await wait_until(pilot, lambda: any("Offline, retrying" in n.message for n in app._notifications),
-                         what="one notification")
+        await wait_until(
+            pilot, lambda: any("Offline, retrying" in n.message for n in app._notifications), what="one notification"
+        )
         assert "offline" in row_text(app, record_id) and app.main.topbar.offline
         assert not app.records[record_id].is_finished and not app.records[record_id].notice
         sim.faults = FaultPlan.parse("")  # the network is back

@@ -55,8 +55,16 @@ def image_file(path, size=(300, 200), colour=(200, 30, 30)):
 def store(sim, name: str, data: bytes, *, age: float = 0.0) -> SimFile:
     """A file put straight into the simulator (as if uploaded ``age`` seconds ago)."""
     file_id = sim.new_file_id()
-    item = SimFile(file_id=file_id, file_name=name, original_name=name, data=data, mime_type="image/png",
-                   upload_path="", upload_time=sim.now() - age, seq=sim.next_seq())
+    item = SimFile(
+        file_id=file_id,
+        file_name=name,
+        original_name=name,
+        data=data,
+        mime_type="image/png",
+        upload_path="",
+        upload_time=sim.now() - age,
+        seq=sim.next_seq(),
+    )
     sim.files[file_id] = item
     return item
 
@@ -112,8 +120,11 @@ async def test_new_user_flow_upload_reference_mask_generate_delete(tmp_path):
         await wait_until(pilot, lambda: "1 of 100 files used · 99 left" in screen_text(app), what="quota up")
         text = screen_text(app)
         assert "file_00000000000000000001" in text and "72h 00m" in text and "PNG" in text
-        await wait_until(pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None,
-                         what="preview thumbnail")
+        await wait_until(
+            pilot,
+            lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None,
+            what="preview thumbnail",
+        )
         [stored] = sim_of(app).files.values()
 
         await pilot.press("f")  # use as reference: back to the composer
@@ -254,11 +265,13 @@ async def test_upload_from_the_tree(tmp_path, monkeypatch):
         await wait_until(pilot, lambda: "tree.png" in screen_text(app), what="tree")
         assert "skip.txt" not in screen_text(app)
         await pilot.press("tab", "tab", "tab", "down", "down", "enter")  # the tree, its first file
-        await wait_until(pilot, lambda: app.screen.query_one("#upload-source", Input).value.endswith("tree.png"),
-                         what="path filled")
+        await wait_until(
+            pilot, lambda: app.screen.query_one("#upload-source", Input).value.endswith("tree.png"), what="path filled"
+        )
         await pilot.press("enter")  # the Upload button has the focus
-        await wait_until(pilot, lambda: [f.file_name for f in sim_of(app).files.values()] == ["tree.png"],
-                         what="uploaded")
+        await wait_until(
+            pilot, lambda: [f.file_name for f in sim_of(app).files.values()] == ["tree.png"], what="uploaded"
+        )
 
 
 async def test_a_url_upload_and_a_large_file_with_progress_then_a_png_as_mask(tmp_path):
@@ -301,7 +314,7 @@ async def test_every_files_error_is_shown_with_its_resolution_and_nothing_is_los
             sim.faults = FaultPlan.parse(f"{code}@upload*1")
             app.clear_notifications()
             await upload_through_dialog(pilot, tmp_path / "keep.png", name=f"keep-{code}.png")
-            await wait_until(pilot, lambda: len(failures) == CODES.index(code) + 1, what=f"failure {code}")
+            await wait_until(pilot, lambda code=code: len(failures) == CODES.index(code) + 1, what=f"failure {code}")
             await pilot.pause()
             info = lookup("file", code)
             text = notes(app)
@@ -430,8 +443,17 @@ async def test_help_and_palette_on_the_files_screen():
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         text = screen_text(app)
-        for words in ("In Files", "Upload", "Delete", "Reference", "Make mask", "Copy URL", "Next page",
-                      "Filter by name", "Back"):
+        for words in (
+            "In Files",
+            "Upload",
+            "Delete",
+            "Reference",
+            "Make mask",
+            "Copy URL",
+            "Next page",
+            "Filter by name",
+            "Back",
+        ):
             assert words in text, words
         await pilot.press("escape")
         await pilot.press("escape")
@@ -469,11 +491,18 @@ async def test_files_screen_at_80x24():
         await wait_until(pilot, lambda: app.client is not None, what="client")
         store(sim_of(app), "a-rather-long-file-name.png", png((40, 30)))
         screen = await open_files(pilot)
-        await wait_until(pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None,
-                         what="thumbnail")
+        await wait_until(
+            pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None, what="thumbnail"
+        )
         region = screen.region
-        for selector in ("#files-quota", "#files-filter", "#files-table", "#file-thumb", "#file-details",
-                         "#files-status"):
+        for selector in (
+            "#files-quota",
+            "#files-filter",
+            "#files-table",
+            "#file-thumb",
+            "#file-details",
+            "#files-status",
+        ):
             widget = screen.query_one(selector)
             assert region.contains_region(widget.region) and widget.region.height >= 1, selector
         text = screen_text(app)
@@ -492,11 +521,13 @@ def test_files_screen_snapshot(snap_compare):
         store(sim, "fox.png", png((48, 64), (220, 120, 30)), age=300)
         await open_files(pilot)
         screen = app.screen
-        await wait_until(pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None,
-                         what="thumbnail")
+        await wait_until(
+            pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None, what="thumbnail"
+        )
         await pilot.press("down", "space", "up")
-        await wait_until(pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None,
-                         what="thumbnail again")
+        await wait_until(
+            pilot, lambda: screen.query_one("#file-thumb", ThumbnailView).thumbnail is not None, what="thumbnail again"
+        )
         app.clear_notifications()
         await pilot.pause()
 

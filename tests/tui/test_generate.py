@@ -51,8 +51,14 @@ async def test_submit_shows_progress_then_thumbnails(step_clock):
         assert record.state == "completed" and Path(record.files[0]).is_file()
         assert "done" in row_text(app, record_id)
         preview = app.main.query_one(Preview)
-        await wait_until(pilot, lambda: all(v.thumbnail is not None for v in preview.query(ThumbnailView))
-                         and len(preview.query(ThumbnailView)) == 1, what="thumbnail")
+        await wait_until(
+            pilot,
+            lambda: (
+                all(v.thumbnail is not None for v in preview.query(ThumbnailView))
+                and len(preview.query(ThumbnailView)) == 1
+            ),
+            what="thumbnail",
+        )
     assert seen[:2] == [SUBMITTING, SUBMITTED]
     assert PROGRESS in seen
     assert seen[-3:] == [COMPLETED, DOWNLOADED, FINISHED]

@@ -10,8 +10,8 @@ from textual.widgets import Input, Select, TextArea
 
 from evolink_tui.core.config import load_settings
 from evolink_tui.core.errors import EvolinkError
-from evolink_tui.core.history import History, history_path
 from evolink_tui.core.history import PAGE as HISTORY_PAGE
+from evolink_tui.core.history import History, history_path
 from evolink_tui.tui.screens.history_search import PAGE, HistoryResults, HistorySearchScreen
 from evolink_tui.tui.widgets.preview import Preview
 from evolink_tui.tui.widgets.tasklist import TaskList

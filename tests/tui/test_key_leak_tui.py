@@ -18,8 +18,9 @@ from ..test_security import REPO, assert_no_key
 from .helpers import finished, wait_until
 
 
-async def test_screenshots_of_every_screen_hold_the_key_only_masked(server_env, sim, fake_clock, monkeypatch,
-                                                                    isolated_env, tmp_path):
+async def test_screenshots_of_every_screen_hold_the_key_only_masked(
+    server_env, sim, fake_clock, monkeypatch, isolated_env, tmp_path
+):
     key = f"sk-leakcheck-{uuid.uuid4().hex}"
     monkeypatch.setenv("EVOLINK_API_KEY", key)
     app = EvolinkApp(load_settings(), clock=fake_clock, cursor_blink=False)
@@ -37,10 +38,14 @@ async def test_screenshots_of_every_screen_hold_the_key_only_masked(server_env, 
         await wait_until(pilot, finished(app), what="a generation", timeout=15)
         app.main.tasks.focus()
         await shoot("main")
-        for keys, screen, name in (("f2", ModelPicker, "picker"), ("question_mark", HelpScreen, "help"),
-                                   ("ctrl+f", HistorySearchScreen, "history"), ("s", SidecarScreen, "sidecar")):
+        for keys, screen, name in (
+            ("f2", ModelPicker, "picker"),
+            ("question_mark", HelpScreen, "help"),
+            ("ctrl+f", HistorySearchScreen, "history"),
+            ("s", SidecarScreen, "sidecar"),
+        ):
             await pilot.press(keys)
-            await wait_until(pilot, lambda: isinstance(app.screen, screen), what=name)
+            await wait_until(pilot, lambda screen=screen: isinstance(app.screen, screen), what=name)
             await shoot(name)
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen is app.main, what="back")
@@ -53,6 +58,9 @@ async def test_screenshots_of_every_screen_hold_the_key_only_masked(server_env, 
         await shoot("palette")
     assert len(taken) == 7
     assert f"sk-…{key[-4:]}" in (shots / "main.svg").read_text()  # shown, masked
-    looked_at = assert_no_key(key, [shots, isolated_env["data"], isolated_env["downloads"], REPO / "screenshots"]
-                              + [p for p in isolated_env["config"].parent.glob("*") if p != isolated_env["config"]])
+    looked_at = assert_no_key(
+        key,
+        [shots, isolated_env["data"], isolated_env["downloads"], REPO / "screenshots"]
+        + [p for p in isolated_env["config"].parent.glob("*") if p != isolated_env["config"]],
+    )
     assert looked_at >= 10

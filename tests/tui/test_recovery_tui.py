@@ -28,8 +28,14 @@ def live(live_server, isolated_env):
     sim.reset()
     sim.speed = 4.0
     url = live_server.url
-    env = dict(os.environ, EVOLINK_BASE_URL=url, EVOLINK_FILES_BASE_URL=url, EVOLINK_API_KEY=TEST_KEY,
-               TERM="xterm-256color", COLORTERM="truecolor")
+    env = dict(
+        os.environ,
+        EVOLINK_BASE_URL=url,
+        EVOLINK_FILES_BASE_URL=url,
+        EVOLINK_API_KEY=TEST_KEY,
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+    )
     env.pop("TEXTUAL", None)
     terminals: list[Terminal] = []
 
@@ -60,8 +66,10 @@ def test_the_app_killed_while_a_task_runs_picks_it_up_on_the_next_start(live):
 
     second = start()
     ready(second)
-    done = wait_for(lambda: next((r for r in rows(db) if r["download_state"] == "done"), None),
-                    "the task polled again, completed and downloaded")
+    done = wait_for(
+        lambda: next((r for r in rows(db) if r["download_state"] == "done"), None),
+        "the task polled again, completed and downloaded",
+    )
     assert done["id"] == row["id"] and done["state"] == "completed"
     files = [Path(p) for p in json.loads(done["files"])]
     assert files and all(p.parent == paths["downloads"] for p in files)
@@ -140,8 +148,14 @@ async def test_at_start_the_app_shows_and_finishes_what_an_earlier_run_left(sett
 
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await wait_until(pilot, lambda: {running, on_disk_not, cut_off} <= set(app.records), what="all three listed")
-        await wait_until(pilot, lambda: app.history.get(running).download_state == "done"
-                         and app.history.get(on_disk_not).download_state == "done", what="both finished")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.history.get(running).download_state == "done"
+                and app.history.get(on_disk_not).download_state == "done"
+            ),
+            what="both finished",
+        )
         await wait_until(pilot, lambda: app.records[cut_off].state == "uncertain", what="unsure")
         await pilot.pause()
         assert (COMPLETED, running) in seen and (FINISHED, running) in seen and (FINISHED, on_disk_not) in seen

@@ -34,7 +34,12 @@ async def test_picker_lists_all_models_with_tags_and_filters_by_name_tag_capabil
         await type_text(pilot, "beta")
         await pilot.pause()
         assert "BETA" in screen_text(app)
-        assert option_ids(picker) == ["gpt-image-1.5-lite", "gpt-4o-image", "gemini-2.5-flash-image", "nano-banana-2-lite"]
+        assert option_ids(picker) == [
+            "gpt-image-1.5-lite",
+            "gpt-4o-image",
+            "gemini-2.5-flash-image",
+            "nano-banana-2-lite",
+        ]
         picker.query_one("#filter", Input).value = "instruction"
         await pilot.pause()
         assert option_ids(picker) == ["qwen-image-edit", "qwen-image-edit-plus"]
@@ -78,8 +83,11 @@ async def test_references_can_be_added_and_removed(tmp_path):
         assert app.main.composer.references == [str(image), "https://example.com/a.png"]
         refs_input.value = str(tmp_path / "missing.png")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "missing.png" in problems_text(app) and "not found" in problems_text(app),
-                         what="inline problem")
+        await wait_until(
+            pilot,
+            lambda: "missing.png" in problems_text(app) and "not found" in problems_text(app),
+            what="inline problem",
+        )
         refs = app.main.query_one("#refs")
         refs.focus()
         refs.index = 2
@@ -106,13 +114,46 @@ async def test_help_lists_the_keys_of_the_focused_panel():
 
 
 async def test_palette_commands_start_with_a_verb_and_run():
-    verbs = {"Generate", "Pick", "Check", "Open", "Regenerate", "Retry", "Copy", "Show", "Use", "Recall",
-             "Change", "Enter", "Save", "Quit", "Search", "Resend", "Upload", "Delete", "Make", "Refresh"}
+    verbs = {
+        "Generate",
+        "Pick",
+        "Check",
+        "Open",
+        "Regenerate",
+        "Retry",
+        "Copy",
+        "Show",
+        "Use",
+        "Recall",
+        "Change",
+        "Enter",
+        "Save",
+        "Quit",
+        "Search",
+        "Resend",
+        "Upload",
+        "Delete",
+        "Make",
+        "Refresh",
+    }
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]
-    for required in ("Generate", "Pick models", "Check task by ID", "Open gallery", "Regenerate selected task",
-                     "Retry selected task", "Copy result path", "Copy result URL", "Open result in viewer",
-                     "Show sidecar", "Use result as reference", "Recall earlier prompt", "Change theme", "Show help"):
+    for required in (
+        "Generate",
+        "Pick models",
+        "Check task by ID",
+        "Open gallery",
+        "Regenerate selected task",
+        "Retry selected task",
+        "Copy result path",
+        "Copy result URL",
+        "Open result in viewer",
+        "Show sidecar",
+        "Use result as reference",
+        "Recall earlier prompt",
+        "Change theme",
+        "Show help",
+    ):
         assert required in names
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -133,8 +174,14 @@ async def test_gallery_shows_every_result_and_copies_a_path():
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen), what="gallery")
         gallery = app.screen
-        await wait_until(pilot, lambda: len(gallery.query(ThumbnailView)) == 2
-                         and all(v.thumbnail is not None for v in gallery.query(ThumbnailView)), what="thumbnails")
+        await wait_until(
+            pilot,
+            lambda: (
+                len(gallery.query(ThumbnailView)) == 2
+                and all(v.thumbnail is not None for v in gallery.query(ThumbnailView))
+            ),
+            what="thumbnails",
+        )
         await pilot.press("right", "c")
         [record] = app.records.values()
         assert app.clipboard == record.files[1]
@@ -184,8 +231,17 @@ async def test_nothing_essential_is_cut_off_at_80x24():
         await wait_until(pilot, finished(app), what="task")
         await pilot.pause()
         screen = app.screen.region
-        for selector in ("#prompt", "#models-line", "#size", "#n", "#ref-input", "#mask", "#generate", "#tasks",
-                         "#preview"):
+        for selector in (
+            "#prompt",
+            "#models-line",
+            "#size",
+            "#n",
+            "#ref-input",
+            "#mask",
+            "#generate",
+            "#tasks",
+            "#preview",
+        ):
             widget = app.main.query_one(selector)
             assert screen.contains_region(widget.region), selector
             assert widget.region.height >= 1 and widget.region.width >= 3, selector

@@ -8,7 +8,15 @@ from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.screens.gallery import GalleryScreen
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import StepClock, comparison_mid_run, demo_app, finished, picker_marking_fast_models, type_text, wait_until
+from .helpers import (
+    StepClock,
+    comparison_mid_run,
+    demo_app,
+    finished,
+    picker_marking_fast_models,
+    type_text,
+    wait_until,
+)
 
 SIZE = (100, 30)
 

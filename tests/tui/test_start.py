@@ -100,8 +100,11 @@ async def test_an_interrupted_submit_is_listed_as_uncertain_never_resent_alone()
     history.close()
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: record_id in app.records and app.records[record_id].state == "uncertain",
-                         what="marked uncertain")
+        await wait_until(
+            pilot,
+            lambda: record_id in app.records and app.records[record_id].state == "uncertain",
+            what="marked uncertain",
+        )
         await pilot.pause()
         assert "unsure" in screen_text(app)
         assert app.client.simulator.state.sim.requests == []

@@ -56,8 +56,7 @@ async def test_five_minute_notice_shows_on_the_task_which_stays_checkable():
     async with app.run_test(size=(100, 30)) as pilot:
         await type_text(pilot, "a very slow painting")
         await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: any(r.notice for r in app.records.values()),
-                         timeout=20, what="timeout notice")
+        await wait_until(pilot, lambda: any(r.notice for r in app.records.values()), timeout=20, what="timeout notice")
         [record] = app.records.values()
         text = screen_text(app)
         assert "5 min+" in text
@@ -65,8 +64,11 @@ async def test_five_minute_notice_shows_on_the_task_which_stays_checkable():
         app.client.simulator.state.sim.faults = FaultPlan.parse("")
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
-        await wait_until(pilot, lambda: app.records[record.id].state == "completed"
-                         and bool(app.records[record.id].files), what="checked again")
+        await wait_until(
+            pilot,
+            lambda: app.records[record.id].state == "completed" and bool(app.records[record.id].files),
+            what="checked again",
+        )
 
 
 async def test_uncertain_submit_is_resent_with_its_own_key():

@@ -19,8 +19,11 @@ class CheckTaskScreen(ModalScreen[str | None]):
         with Vertical(id="check-box", classes="modal-box") as box:
             box.border_title = "Check task by ID"
             box.border_subtitle = "enter checks · esc cancels"
-            yield Label("Any task id, for example task-unified-1757156493-imcg5zqt. "
-                        "It joins the task list and is followed to the end.", markup=False)
+            yield Label(
+                "Any task id, for example task-unified-1757156493-imcg5zqt. "
+                "It joins the task list and is followed to the end.",
+                markup=False,
+            )
             yield Input(placeholder="task id", id="task-id")
 
     @on(Input.Submitted)

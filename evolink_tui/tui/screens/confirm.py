@@ -21,8 +21,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "dismiss(True)", "Yes", id="confirm.yes"),
     ]
 
-    def __init__(self, title: str, body: Content | str, *, yes: str = "Yes", no: str = "Cancel",
-                 danger: bool = False) -> None:
+    def __init__(
+        self, title: str, body: Content | str, *, yes: str = "Yes", no: str = "Cancel", danger: bool = False
+    ) -> None:
         super().__init__()
         self._title = title
         self._body = body if isinstance(body, Content) else Content(body)

@@ -35,9 +35,9 @@ from ..messages import (
     FileUploadProgress,
 )
 from ..widgets.filetable import FileTable
+from ..widgets.keybar import KeyBar
 from ..widgets.quota import QuotaBar
 from ..widgets.thumbnail import ThumbnailView
-from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -57,7 +57,7 @@ class FilesScreen(Screen):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # the preview below the table, or beside it
 
@@ -126,7 +126,7 @@ class FilesScreen(Screen):
 
     def page_files(self) -> list[FileInfo]:
         start = self._page * self.page_size
-        return self._view[start:start + self.page_size]
+        return self._view[start : start + self.page_size]
 
     def _set_files(self, files: list[FileInfo], total: int) -> None:
         self._files, self._total = files, total
@@ -285,8 +285,15 @@ class FilesScreen(Screen):
             thumb.set_source(data)
         elif error is not None:
             details = self.query_one("#file-details", Static)
-            details.update(Content.assemble(details.content, "\n", Content.styled("No preview: " + plain(
-                getattr(error, "message", "") or str(error), 120), "$warning")))
+            details.update(
+                Content.assemble(
+                    details.content,
+                    "\n",
+                    Content.styled(
+                        "No preview: " + plain(getattr(error, "message", "") or str(error), 120), "$warning"
+                    ),
+                )
+            )
 
     # -- actions --------------------------------------------------------------------------------------------
 
@@ -334,12 +341,17 @@ class FilesScreen(Screen):
             if info is None:
                 return
             chosen = [info]
-        names = ", ".join(plain(f.name, 40) for f in chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+        names = ", ".join(plain(f.name, 40) for f in chosen[:5]) + (
+            f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
+        )
         count = len(chosen)
         body = Content.assemble(
-            "Delete ", (f"{count} file{'s' if count != 1 else ''}", "bold"), f": {names}?\n\n",
+            "Delete ",
+            (f"{count} file{'s' if count != 1 else ''}", "bold"),
+            f": {names}?\n\n",
             f"This cannot be undone. {'Their URLs stop' if count != 1 else 'Its URL stops'} working, and the "
-            f"quota goes down by {count}.")
+            f"quota goes down by {count}.",
+        )
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -368,8 +380,7 @@ class FilesScreen(Screen):
                 self.notify("The server gave this file no URL.", severity="warning", markup=False)
                 return
             self.app.copy_to_clipboard(info.file_url)
-            self.notify(f"Copied the URL (it works until the file expires): {plain(info.file_url, 120)}",
-                        markup=False)
+            self.notify(f"Copied the URL (it works until the file expires): {plain(info.file_url, 120)}", markup=False)
 
     def action_sort_next(self) -> None:
         keys = list(SORTS)

@@ -21,8 +21,8 @@ from evolink_tui.core.history import PAGE, TaskRecord
 
 from ..messages import GalleryPage
 from ..result_actions import ResultActions
-from ..widgets.preview import ResultCard, ResultRef, card_label
 from ..widgets.keybar import KeyBar
+from ..widgets.preview import ResultCard, ResultRef, card_label
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -59,7 +59,7 @@ class GalleryGrid(VerticalScroll, can_focus=True):
 class GalleryScreen(Screen, ResultActions):
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     BINDINGS = [
         Binding("escape,f4", "app.pop_screen", "Back", id="gallery.back"),
@@ -132,7 +132,7 @@ class GalleryScreen(Screen, ResultActions):
         if self._mounted >= len(self._items):
             self._load()
             return
-        batch = self._items[self._mounted:self._mounted + MOUNT_STEP]
+        batch = self._items[self._mounted : self._mounted + MOUNT_STEP]
         cards = [ResultCard(ResultRef(r.id, i), r.files[i], card_label(r, i, len(r.files) > 1), "") for r, i in batch]
         self._mounted += len(batch)
         self.query_one("#gallery-grid", Grid).mount_all(cards)

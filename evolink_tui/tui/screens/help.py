@@ -32,7 +32,7 @@ def key_table(screen: Screen) -> tuple[Rows, Rows, Rows]:
     everywhere: list[tuple[bool, str, str]] = []
     builtin_rows: list[tuple[bool, str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for key, active in screen.active_bindings.items():
+    for _key, active in screen.active_bindings.items():
         binding = active.binding
         if not binding.description or binding.system:
             continue
@@ -71,9 +71,13 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._section("Everywhere", self._everywhere), classes="help-section")
             if self._builtin:
                 yield Static(self._section("Editing and moving", self._builtin), classes="help-section")
-            yield Static(Content.styled(
-                "ctrl+p opens the command palette: every action by name. Tab and shift+tab move between "
-                "fields; esc switches between the composer and the task list. The mouse works too.", "dim"))
+            yield Static(
+                Content.styled(
+                    "ctrl+p opens the command palette: every action by name. Tab and shift+tab move between "
+                    "fields; esc switches between the composer and the task list. The mouse works too.",
+                    "dim",
+                )
+            )
 
     @staticmethod
     def _section(title: str, rows: list[tuple[str, str]]) -> Content:

@@ -141,7 +141,7 @@ class HistorySearchScreen(Screen[None]):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     DEFAULT_CSS = """
     #search-box {
@@ -183,10 +183,12 @@ class HistorySearchScreen(Screen[None]):
             with Horizontal(id="search-filters"):
                 yield Select(models, id="search-model", allow_blank=False, compact=True)
                 yield Select(list(STATUSES), id="search-status", allow_blank=False, compact=True)
-                yield Input(placeholder="from YYYY-MM-DD", id="search-since", compact=True, max_length=10,
-                            restrict=r"[0-9-]*")
-                yield Input(placeholder="to YYYY-MM-DD", id="search-until", compact=True, max_length=10,
-                            restrict=r"[0-9-]*")
+                yield Input(
+                    placeholder="from YYYY-MM-DD", id="search-since", compact=True, max_length=10, restrict=r"[0-9-]*"
+                )
+                yield Input(
+                    placeholder="to YYYY-MM-DD", id="search-until", compact=True, max_length=10, restrict=r"[0-9-]*"
+                )
             yield Static(id="search-count")
             yield HistoryResults(id="search-results", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
@@ -211,8 +213,11 @@ class HistorySearchScreen(Screen[None]):
         self._layout = (short, prompt)
         cursor = table.cursor_row
         table.clear(columns=True)
-        for (name, key), size in zip((("#", "id"), ("when", "when"), ("model", "model"), ("status", "status"),
-                                      ("prompt", "prompt")), (*layout, prompt)):
+        for (name, key), size in zip(
+            (("#", "id"), ("when", "when"), ("model", "model"), ("status", "status"), ("prompt", "prompt")),
+            (*layout, prompt),
+            strict=False,
+        ):
             table.add_column(name, key=key, width=size)
         for record in self._records:
             table.add_row(*self._cells(record), key=str(record.id))
@@ -236,8 +241,9 @@ class HistorySearchScreen(Screen[None]):
         if until is not None:
             until = (datetime.fromtimestamp(until) + timedelta(days=1)).timestamp()  # the whole day
         text = self.query_one("#search-text", Input).value.strip()
-        return Query(text, model if isinstance(model, str) else ANY, status if isinstance(status, str) else ANY,
-                     since, until), ""
+        return Query(
+            text, model if isinstance(model, str) else ANY, status if isinstance(status, str) else ANY, since, until
+        ), ""
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -293,8 +299,11 @@ class HistorySearchScreen(Screen[None]):
             Text(when(record.created_at, short=self._layout[0])),
             Text(plain(record.model, 22) or "?", no_wrap=True, overflow="ellipsis"),
             Text(label, style=f"bold {colour}" if colour else "bold"),
-            Text(plain(record.prompt, 200) or plain(record.task_id or "(task checked by id)", 200), no_wrap=True,
-                 overflow="ellipsis"),
+            Text(
+                plain(record.prompt, 200) or plain(record.task_id or "(task checked by id)", 200),
+                no_wrap=True,
+                overflow="ellipsis",
+            ),
         )
 
     def _show_count(self, text: Content | None = None) -> None:

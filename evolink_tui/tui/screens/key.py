@@ -27,13 +27,16 @@ class KeyScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="key-box", classes="modal-box") as box:
             box.border_title = "No API key"
-            yield Static(Content.assemble(
-                ("No Evolink API key is configured", "bold"),
-                ", so nothing can be generated yet.\n\nPaste your key (from evolink.ai/dashboard/keys) to save it to ",
-                (self._config_path, "bold"),
-                " (readable only by you), or continue in demo mode: the built-in simulator, "
-                "no key, no network, no credits.",
-            ))
+            yield Static(
+                Content.assemble(
+                    ("No Evolink API key is configured", "bold"),
+                    ", so nothing can be generated yet.\n\n"
+                    "Paste your key (from evolink.ai/dashboard/keys) to save it to ",
+                    (self._config_path, "bold"),
+                    " (readable only by you), or continue in demo mode: the built-in simulator, "
+                    "no key, no network, no credits.",
+                )
+            )
             yield Input(placeholder="paste your API key: sk-...", password=True, id="key-input")
             yield Static(id="key-problem")
             with Horizontal(classes="buttons"):

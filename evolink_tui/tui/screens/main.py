@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 
+
 class MainScreen(Screen, ResultActions):
     """Where people live: write, generate, watch, look."""
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
 
@@ -55,8 +56,13 @@ class MainScreen(Screen, ResultActions):
         # The size classes now, while the screen is empty: set on the first resize they would
         # restyle every widget once more before the first frame.
         height = self.app.size.height
-        self.update_classes({name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
-                             for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
+        self.update_classes(
+            {
+                name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
+                for _, name in self.VERTICAL_BREAKPOINTS
+            },
+            update=False,
+        )
         # No containers: the bars and the composer are split off the edges (top, bottom, then
         # left) and the task list and preview share what is left, top to bottom.
         yield TopBar(id="topbar")
@@ -249,9 +255,12 @@ class MainScreen(Screen, ResultActions):
             return
         self.tasks.select(waiting[0])
         self.tasks.focus()
-        self.notify(f"Selected task #{waiting[0]}: nobody knows whether its submit reached Evolink. Press t to resend "
-                    f"it with its own key (never a double charge). Uncertain submits: {len(waiting)}.", markup=False,
-                    timeout=8)
+        self.notify(
+            f"Selected task #{waiting[0]}: nobody knows whether its submit reached Evolink. Press t to resend "
+            f"it with its own key (never a double charge). Uncertain submits: {len(waiting)}.",
+            markup=False,
+            timeout=8,
+        )
 
     def action_search_history(self) -> None:
         from .history_search import HistorySearchScreen
@@ -280,8 +289,7 @@ class MainScreen(Screen, ResultActions):
             if models:
                 self.composer.set_models(models)
                 if len(models) > 1:
-                    self.notify(f"Comparison run: one generate sends the prompt to {len(models)} models.",
-                                markup=False)
+                    self.notify(f"Comparison run: one generate sends the prompt to {len(models)} models.", markup=False)
             self.query_one("#prompt", TextArea).focus()
 
         self.app.push_screen(ModelPicker(self.composer.models), chosen)

@@ -33,8 +33,8 @@ from ..files_flow import explain
 from ..files_state import UploadSpec
 from ..format import plain
 from ..messages import FileBytesLoaded, FileUploaded, FileUploadFailed
-from ..widgets.thumbnail import ThumbnailView
 from ..widgets.keybar import KeyBar
+from ..widgets.thumbnail import ThumbnailView
 
 if TYPE_CHECKING:
     from ..app import EvolinkApp
@@ -49,6 +49,7 @@ def _dim(style: Style | None, cache: dict) -> Style | None:
         return None
     found = cache.get(style)
     if found is None:
+
         def darker(color: Color | None) -> Color | None:
             if color is None or color.triplet is None:
                 return color
@@ -125,7 +126,9 @@ class MaskCanvas(ThumbnailView, can_focus=True):
         if self._grid is None:
             self._grid = grid
             cols, rows = grid
-            self.set_corners((cols // 4, rows // 4), (max(cols // 4, cols * 3 // 4 - 1), max(rows // 4, rows * 3 // 4 - 1)))
+            self.set_corners(
+                (cols // 4, rows // 4), (max(cols // 4, cols * 3 // 4 - 1), max(rows // 4, rows * 3 // 4 - 1))
+            )
         elif grid != self._grid:  # the view was resized: keep the same part of the image
             (old_cols, old_rows), self._grid = self._grid, grid
             scale = lambda cell: (round(cell[0] * grid[0] / old_cols), round(cell[1] * grid[1] / old_rows))  # noqa: E731
@@ -233,7 +236,7 @@ class MaskScreen(Screen):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: "EvolinkApp"
+    app: EvolinkApp
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="mask.cancel"),
@@ -246,8 +249,9 @@ class MaskScreen(Screen):
             self.path = path
             self.error = error
 
-    def __init__(self, *, path: str | None = None, url: str | None = None, name: str = "",
-                 reference: str | None = None) -> None:
+    def __init__(
+        self, *, path: str | None = None, url: str | None = None, name: str = "", reference: str | None = None
+    ) -> None:
         super().__init__(id="mask-screen")
         self._path = path
         self._url = url
@@ -285,9 +289,14 @@ class MaskScreen(Screen):
     def _head(self) -> None:
         thumb = self.canvas.thumbnail
         size = f" · {thumb.image_width}x{thumb.image_height}" if thumb else ""
-        self.query_one("#mask-head", Static).update(Content.assemble(
-            ("Mask for ", "bold"), (plain(self._name, 60), "bold"), size,
-            (" · bright: edited (white) · dim: kept (black)", "dim")))
+        self.query_one("#mask-head", Static).update(
+            Content.assemble(
+                ("Mask for ", "bold"),
+                (plain(self._name, 60), "bold"),
+                size,
+                (" · bright: edited (white) · dim: kept (black)", "dim"),
+            )
+        )
 
     def _status(self) -> None:
         canvas = self.canvas
@@ -303,7 +312,8 @@ class MaskScreen(Screen):
             text = Content.assemble(
                 (f"Edit x {rect.left}–{rect.right - 1}, y {rect.top}–{rect.bottom - 1}", "bold"),
                 f" ({rect.right - rect.left}x{rect.bottom - rect.top} px) · arrows: {corner} corner · tab: the "
-                "other · shift+arrows: move · or drag with the mouse")
+                "other · shift+arrows: move · or drag with the mouse",
+            )
         self.query_one("#mask-status", Static).update(text)
 
     @on(MaskCanvas.Changed)
@@ -330,8 +340,10 @@ class MaskScreen(Screen):
         elif isinstance(message, FileUploadFailed) and message.ticket == self.ticket:
             self.ticket = None
             summary = getattr(message.error, "summary", None)
-            self._error = (f"Upload failed, the rectangle is kept: {summary() if summary else message.error}. "
-                           "Press enter to try again.")
+            self._error = (
+                f"Upload failed, the rectangle is kept: {summary() if summary else message.error}. "
+                "Press enter to try again."
+            )
             self._status()
 
     def action_make(self) -> None:
@@ -363,9 +375,16 @@ class MaskScreen(Screen):
             self._error = f"The mask could not be written: {explain(message.error)}"
             self._status()
             return
-        self.ticket = self.app.files_upload(UploadSpec(str(message.path), name=message.path.name, purpose="mask",
-                                                       reference=self.reference, overwrite_ok=True,
-                                                       retry_safe=True))
+        self.ticket = self.app.files_upload(
+            UploadSpec(
+                str(message.path),
+                name=message.path.name,
+                purpose="mask",
+                reference=self.reference,
+                overwrite_ok=True,
+                retry_safe=True,
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss()

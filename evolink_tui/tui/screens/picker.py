@@ -70,8 +70,12 @@ class ModelPicker(ModalScreen[list[str] | None]):
         with Vertical(id="picker-box", classes="modal-box") as box:
             box.border_title = "Pick models"
             box.border_subtitle = "type to filter · space marks · enter chooses · esc cancels"
-            yield Input(placeholder="Filter: name, tag (stable, beta) or capability (fast, editing...)", id="filter",
-                        compact=True, select_on_focus=False)
+            yield Input(
+                placeholder="Filter: name, tag (stable, beta) or capability (fast, editing...)",
+                id="filter",
+                compact=True,
+                select_on_focus=False,
+            )
             yield ModelList(id="models")
             yield Static(id="marked")
 

@@ -5,8 +5,8 @@ that would be refused is sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -66,19 +66,35 @@ class UploadScreen(ModalScreen[UploadSpec | None]):
         with Vertical(id="upload-box", classes="modal-box") as box:
             box.border_title = "Upload a file"
             box.border_subtitle = "enter uploads · tab moves · esc cancels"
-            yield Input(value=start.source if start else "", id="upload-source", compact=True,
-                        placeholder="Path or URL: type, paste, or choose below")
+            yield Input(
+                value=start.source if start else "",
+                id="upload-source",
+                compact=True,
+                placeholder="Path or URL: type, paste, or choose below",
+            )
             with Horizontal(id="upload-options"):
-                yield Input(value=(start.name or "") if start else "", id="upload-name", compact=True,
-                            placeholder="Stored name (optional)")
-                yield Input(value=(start.upload_path or "") if start else "", id="upload-folder", compact=True,
-                            placeholder="Upload path (optional)")
+                yield Input(
+                    value=(start.name or "") if start else "",
+                    id="upload-name",
+                    compact=True,
+                    placeholder="Stored name (optional)",
+                )
+                yield Input(
+                    value=(start.upload_path or "") if start else "",
+                    id="upload-folder",
+                    compact=True,
+                    placeholder="Upload path (optional)",
+                )
             yield ImageTree(self._folder, id="upload-tree")
             yield Static(id="upload-problem")
-            yield Static(Content.styled(
-                "JPEG, PNG, GIF or WebP, at most 100 MB. Files are deleted 72 hours after upload; a file with "
-                "the same name is overwritten (you are asked first). backspace in the tree: parent folder.", "dim"),
-                id="upload-hint")
+            yield Static(
+                Content.styled(
+                    "JPEG, PNG, GIF or WebP, at most 100 MB. Files are deleted 72 hours after upload; a file with "
+                    "the same name is overwritten (you are asked first). backspace in the tree: parent folder.",
+                    "dim",
+                ),
+                id="upload-hint",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Upload", id="upload-go", variant="primary", compact=True)
                 yield Button("Cancel", id="upload-cancel", compact=True)
@@ -92,8 +108,11 @@ class UploadScreen(ModalScreen[UploadSpec | None]):
 
     def _spec(self) -> UploadSpec:
         value = lambda selector: self.query_one(selector, Input).value.strip() or None  # noqa: E731
-        return UploadSpec(clean_source(self.query_one("#upload-source", Input).value),
-                          name=value("#upload-name"), upload_path=value("#upload-folder"))
+        return UploadSpec(
+            clean_source(self.query_one("#upload-source", Input).value),
+            name=value("#upload-name"),
+            upload_path=value("#upload-folder"),
+        )
 
     def show_problem(self, text: str) -> None:
         box = self.query_one("#upload-problem", Static)

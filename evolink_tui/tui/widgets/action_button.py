@@ -45,12 +45,12 @@ class ActionButton(Widget, can_focus=True):
     ACTIVE_SECONDS = 0.2
 
     class Pressed(Message):
-        def __init__(self, button: "ActionButton") -> None:
+        def __init__(self, button: ActionButton) -> None:
             super().__init__()
             self.button = button
 
         @property
-        def control(self) -> "ActionButton":
+        def control(self) -> ActionButton:
             return self.button
 
     def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:

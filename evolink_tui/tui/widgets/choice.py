@@ -14,7 +14,8 @@ falls back to the first option. Every change of value posts ``Choice.Changed``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from textual import events
@@ -53,17 +54,24 @@ class Choice(Widget, can_focus=True):
     class Changed(Message):
         """The value changed (by a key, the menu, or code)."""
 
-        def __init__(self, choice: "Choice", value: Any) -> None:
+        def __init__(self, choice: Choice, value: Any) -> None:
             super().__init__()
             self.choice = choice
             self.value = value
 
         @property
-        def control(self) -> "Choice":
+        def control(self) -> Choice:
             return self.choice
 
-    def __init__(self, label: str, options: Sequence[tuple[str, Any]], *, value: Any = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        options: Sequence[tuple[str, Any]],
+        *,
+        value: Any = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.label = label
         self._options = self._checked(options)
@@ -150,8 +158,9 @@ class Choice(Widget, can_focus=True):
     def action_open(self) -> None:
         from .choice_menu import ChoiceMenu
 
-        menu = ChoiceMenu([label for label, _ in self._options], self.index, self.region,
-                          value_column=cell_len(self.label) + len(GAP))
+        menu = ChoiceMenu(
+            [label for label, _ in self._options], self.index, self.region, value_column=cell_len(self.label) + len(GAP)
+        )
         self.app.push_screen(menu, self._picked)
 
     def _picked(self, index: int | None) -> None:

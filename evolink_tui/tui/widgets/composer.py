@@ -53,10 +53,11 @@ class Limits(NamedTuple):
     max_images: int
 
     @classmethod
-    def of(cls, models: list[Model]) -> "Limits":
+    def of(cls, models: list[Model]) -> Limits:
         sizes = [s for s in models[0].all_sizes if all(s in m.all_sizes for m in models[1:])]
-        return cls(tuple(sizes), min(m.n_max for m in models), all(m.mask for m in models),
-                   min(m.max_images for m in models))
+        return cls(
+            tuple(sizes), min(m.n_max for m in models), all(m.mask for m in models), min(m.max_images for m in models)
+        )
 
 
 class Composer(Vertical):
@@ -156,7 +157,9 @@ class Composer(Vertical):
 
     @property
     def limits(self) -> Limits:
-        return Limits.of([self._catalogue.get(m) for m in self.models if m in self._catalogue] or [self._catalogue.default])
+        return Limits.of(
+            [self._catalogue.get(m) for m in self.models if m in self._catalogue] or [self._catalogue.default]
+        )
 
     @property
     def references(self) -> list[str]:
@@ -272,8 +275,9 @@ class Composer(Vertical):
         if refs is not None:
             refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
             refs.display = bool(self._refs)
-        self.query_one("#ref-input", Input).placeholder = (
-            f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter")
+        self.query_one(
+            "#ref-input", Input
+        ).placeholder = f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter"
 
     # -- events -----------------------------------------------------------------------
 

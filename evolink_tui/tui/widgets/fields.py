@@ -47,8 +47,8 @@ class ModelsLine(Widget):
         room = max(4, width - LABEL_WIDTH - len(self.HINT) - 1)
         lines = textwrap.wrap(self.text, room, break_on_hyphens=False) or [""]
         if len(lines) > self.MAX_LINES:
-            lines = lines[:self.MAX_LINES]
-            lines[-1] = lines[-1][:room - 1] + "…"
+            lines = lines[: self.MAX_LINES]
+            lines[-1] = lines[-1][: room - 1] + "…"
         return [line.ljust(room) for line in lines]
 
     def render(self) -> Content:

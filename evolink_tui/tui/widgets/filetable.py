@@ -20,8 +20,14 @@ from ..format import age, plain
 MARK = "●"
 ID_WIDTH = 25  # file_ and 20 more characters
 # (label, key, width: 0 = computed)
-COLUMNS = (("Name", "name", 0), ("Size", "size", 8), ("Type", "type", 4), ("Uploaded", "uploaded", 8),
-           ("Left", "left", 7), ("File ID", "id", 0))
+COLUMNS = (
+    ("Name", "name", 0),
+    ("Size", "size", 8),
+    ("Type", "type", 4),
+    ("Uploaded", "uploaded", 8),
+    ("Left", "left", 7),
+    ("File ID", "id", 0),
+)
 
 
 def name_cell(info: FileInfo, marked: bool) -> Text:
@@ -105,8 +111,9 @@ class FileTable(DataTable):
 
     # -- rows ----------------------------------------------------------------------------------------
 
-    def show(self, files: list[FileInfo], now: float, marked: set[str], sort: tuple[str, bool],
-             keep: str | None = None) -> bool:
+    def show(
+        self, files: list[FileInfo], now: float, marked: set[str], sort: tuple[str, bool], keep: str | None = None
+    ) -> bool:
         """Show ``files``; the cursor stays on ``keep`` (a file id) when it is among them."""
         self._sort = sort
         self.clear()

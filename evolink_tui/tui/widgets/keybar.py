@@ -60,8 +60,7 @@ class KeyBar(Widget):
         shown: dict[str, KeyItem] = {}
         for _node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in shown:
-                shown[binding.action] = KeyItem(binding.key, app.get_key_display(binding), binding.description,
-                                                enabled)
+                shown[binding.action] = KeyItem(binding.key, app.get_key_display(binding), binding.description, enabled)
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]

@@ -75,8 +75,12 @@ class ResultCard(Vertical):
             return
         if bool(path) != bool(self._path):  # a picture now, or no longer: swap just that part
             self.children[0].remove()
-            self.mount(ThumbnailView(self._path) if self._path else
-                       Static(Content(self._placeholder), classes="card-placeholder"), before=0)
+            self.mount(
+                ThumbnailView(self._path)
+                if self._path
+                else Static(Content(self._placeholder), classes="card-placeholder"),
+                before=0,
+            )
         elif self._path:
             if path != self._path:
                 self.query_one(ThumbnailView).set_source(self._path)
@@ -155,13 +159,23 @@ class Preview(Vertical, can_focus=True):
         lines.append(Content.styled(" · ".join(facts), "dim"))
         # What to do next comes before the details, so a short panel still shows it.
         if record.state == "uncertain":
-            lines.append(Content.styled("The submit's outcome is unknown: press t to resend it with its own key"
-                                        " (never a double charge).", "$warning"))
+            lines.append(
+                Content.styled(
+                    "The submit's outcome is unknown: press t to resend it with its own key (never a double charge).",
+                    "$warning",
+                )
+            )
         if record.needs_download:
-            lines.append(Content.styled("Not all on disk: press t to download again while the URLs last (the next "
-                                        "start tries too).", "$warning"))
+            lines.append(
+                Content.styled(
+                    "Not all on disk: press t to download again while the URLs last (the next start tries too).",
+                    "$warning",
+                )
+            )
         for name, value in error_lines(record.error):
-            lines.append(Content.assemble((f"{name}: ", "bold $error" if name == "Error" else "bold"), plain(value, 300)))
+            lines.append(
+                Content.assemble((f"{name}: ", "bold $error" if name == "Error" else "bold"), plain(value, 300))
+            )
         if record.notice:
             lines.append(Content.assemble(("Notice: ", "bold $warning"), plain(record.notice, 300)))
             lines.append(Content.styled("It keeps running: press t to check it again.", "dim"))
@@ -188,11 +202,11 @@ class Preview(Vertical, can_focus=True):
         self._refs = refs
         self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
         shown = self._cards
-        for old, new in zip(shown, cards):
+        for old, new in zip(shown, cards, strict=False):
             old.take(new)
-        for old in shown[len(cards):]:
+        for old in shown[len(cards) :]:
             old.remove()
-        added = cards[len(shown):]
+        added = cards[len(shown) :]
         self._cards = shown[: len(cards)] + added
         box = self.query_one_optional("#cards", Horizontal)
         if box is None and added:  # the first cards: their row is mounted with them, not at startup

@@ -17,9 +17,12 @@ def quota_line(quota: Quota | None, width: int = 16) -> Content:
     maximum = max(quota.max_files, 1)
     share = 100 * quota.used_files / maximum
     role = "$error" if quota.remain_files <= 0 else "$warning" if share >= 90 else "$success"
-    parts: list = [("Quota ", "bold"), (bar(round(share), width), role),
-                   f" {quota.used_files} of {quota.max_files} files used · ",
-                   (f"{quota.remain_files} left", "bold")]
+    parts: list = [
+        ("Quota ", "bold"),
+        (bar(round(share), width), role),
+        f" {quota.used_files} of {quota.max_files} files used · ",
+        (f"{quota.remain_files} left", "bold"),
+    ]
     if quota.user_group:
         parts.append((f" · group {plain(quota.user_group, 20)}", "dim"))
     if quota.remain_files <= 0:

@@ -7,7 +7,7 @@ the next page (``NeedMore``).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
@@ -34,8 +34,14 @@ class _TaskCell(Text):
 
 def _progress_only(old: TaskRecord, new: TaskRecord) -> bool:
     """A running task's poll brought nothing but progress and time left."""
-    return (not new.is_finished and new.state == old.state and new.error == old.error
-            and new.notice == old.notice and new.model == old.model and new.prompt == old.prompt)
+    return (
+        not new.is_finished
+        and new.state == old.state
+        and new.error == old.error
+        and new.notice == old.notice
+        and new.model == old.model
+        and new.prompt == old.prompt
+    )
 
 
 class TaskList(DataTable):
@@ -189,7 +195,8 @@ class TaskList(DataTable):
         if old == shown:
             return
         self._shown[record.id] = shown
-        for column, cell, before, after in zip(("task", "status", "info"), cells, old or (None,) * 3, shown):
+        columns = ("task", "status", "info")
+        for column, cell, before, after in zip(columns, cells, old or (None,) * 3, shown, strict=False):
             if before != after:
                 self.update_cell(str(record.id), column, cell)
 
