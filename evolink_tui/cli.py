@@ -166,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _run_tui(args)
-    from . import commands  # headless: never imports textual
+    from . import headless  # never imports textual
 
-    return commands.dispatch(args)
+    return headless.dispatch(args)
 
 
 def _run_tui(args: argparse.Namespace) -> int:

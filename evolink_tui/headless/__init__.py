@@ -1,0 +1,62 @@
+"""The headless commands: the reference's tools (generate, check, upload, files, delete,
+models), the recovery commands (history, resume) plus locate and simulator, on the same
+core as the TUI. Never imports textual.
+
+One module per group of commands; :func:`dispatch` imports only the module of the command
+being run, so a command loads what it uses and nothing else. A new command is a
+``cmd_<name>(args, out) -> int`` function in a module here, a line in :data:`COMMANDS` and
+its parser in ``cli.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from ..cli import EXIT_BAD_INPUT, EXIT_FAILURE
+from ..core.errors import EvolinkError, ValidationError
+from ..core.history import HistoryError
+from .output import Output
+
+# command -> the module (in this package) that holds its ``cmd_<command>`` function
+COMMANDS: dict[str, str] = {
+    "generate": "tasks",
+    "check": "tasks",
+    "resume": "tasks",
+    "history": "records",
+    "upload": "files",
+    "files": "files",
+    "delete": "files",
+    "models": "info",
+    "locate": "info",
+    "simulator": "info",
+}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"{__name__}.{COMMANDS[args.command]}")
+    handler = getattr(module, f"cmd_{args.command}")
+    out = Output(getattr(args, "json", False))
+    try:
+        return handler(args, out)
+    except ValidationError as err:
+        out.fail(err)
+        return EXIT_BAD_INPUT
+    except EvolinkError as err:
+        out.fail(err)
+        return EXIT_FAILURE
+    except HistoryError as err:
+        out.fail(err)
+        if args.command in ("generate", "check", "resume"):
+            out.note("Nothing was sent: a generation is never sent without being recorded first.")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        out.note(
+            "Interrupted."
+            + (
+                " Anything under way is kept in the history: `evolink-tui resume` picks it up."
+                if args.command in ("generate", "check", "resume")
+                else ""
+            )
+        )
+        return 130

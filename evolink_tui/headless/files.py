@@ -1,0 +1,96 @@
+"""upload, files and delete: the Files API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ..cli import EXIT_OK
+from ..core.errors import ValidationError
+from ..core.validation import human_size
+from ..core.wire import FileInfo
+from ..runtime import make_client
+from .output import Output, retry_listener, settings_for, whole
+
+
+def _file_line(info: FileInfo) -> str:
+    expires = info.expires_at.strftime("%Y-%m-%d %H:%M UTC") if info.expires_at else "?"
+    return f"{info.file_id}  {info.name}  {human_size(info.file_size)}  {info.mime_type or '?'}  expires {expires}"
+
+
+def cmd_upload(args, out: Output) -> int:
+    if args.path:
+        from ..core.client import check_upload_file
+
+        check_upload_file(Path(args.path).expanduser())
+    settings = settings_for(args, out)
+
+    async def run() -> int:
+        async with make_client(settings) as client:
+            client.listeners.append(retry_listener(out))
+            if args.path:
+                info = await client.upload_file(
+                    args.path,
+                    name=args.name,
+                    upload_path=args.upload_path,
+                    progress=lambda done, total: out.progress(f"uploading {human_size(done)} of {human_size(total)}"),
+                )
+            elif args.url:
+                info = await client.upload_url(args.url, name=args.name, upload_path=args.upload_path)
+            else:
+                info = await client.upload_base64(args.base64, name=args.name, upload_path=args.upload_path)
+            out.say(f"uploaded {_file_line(info)}")
+            out.say(f"file_url: {info.file_url}")
+            out.emit({**info.raw, "demo": settings.demo})
+            return EXIT_OK
+
+    return asyncio.run(run())
+
+
+def cmd_files(args, out: Output) -> int:
+    page = whole("page", args.page, "a whole number from 1 up")
+    page_size = whole("page_size", args.page_size, "a whole number from 1 to 100")
+    if page < 1:
+        raise ValidationError("page", page, "a whole number from 1 up")
+    if not 1 <= page_size <= 100:
+        raise ValidationError("page_size", page_size, "a whole number from 1 to 100")
+    settings = settings_for(args, out)
+
+    async def run() -> int:
+        async with make_client(settings) as client:
+            client.listeners.append(retry_listener(out))
+            listing, quota = await asyncio.gather(client.list_files(page, page_size), client.quota())
+            out.say(
+                f"quota: {quota.used_files} of {quota.max_files} files used, {quota.remain_files} left"
+                + (f" ({quota.user_group})" if quota.user_group else "")
+            )
+            out.say(f"page {listing.page} of {listing.pages}, {listing.total} files in all")
+            for info in listing.files:
+                out.say(_file_line(info))
+            out.emit(
+                {
+                    "quota": quota.raw,
+                    "total": listing.total,
+                    "page": listing.page,
+                    "page_size": listing.page_size,
+                    "files": [f.raw for f in listing.files],
+                    "demo": settings.demo,
+                }
+            )
+            return EXIT_OK
+
+    return asyncio.run(run())
+
+
+def cmd_delete(args, out: Output) -> int:
+    settings = settings_for(args, out)
+
+    async def run() -> int:
+        async with make_client(settings) as client:
+            client.listeners.append(retry_listener(out))
+            data = await client.delete_file(args.file_id)
+            out.say(f"deleted {args.file_id}")
+            out.emit({"deleted": args.file_id, "data": data, "demo": settings.demo})
+            return EXIT_OK
+
+    return asyncio.run(run())

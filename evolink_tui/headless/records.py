@@ -1,0 +1,124 @@
+"""history: the local record of every generation (no network)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ..cli import EXIT_OK
+from ..core.config import data_dir
+from ..core.errors import ValidationError
+from ..core.history import DEMO_HISTORY_FILE, HISTORY_FILE, History, TaskRecord
+from ..core.text import excerpt
+from .output import Output, whole
+
+# -- history and recovery -------------------------------------------------------------
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day(field: str, text: str | None) -> float | None:
+    """A YYYY-MM-DD date (local time) as unix seconds at its start."""
+    if text is None:
+        return None
+    try:
+        if not _DATE.match(text.strip()):
+            raise ValueError
+        return datetime.strptime(text.strip(), "%Y-%m-%d").timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise ValidationError(field, text, "a date as YYYY-MM-DD, such as 2025-01-31") from None
+
+
+def _when(moment: float | None) -> str:
+    if not moment:
+        return "?"
+    try:
+        return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return "?"
+
+
+def _error_line(error: dict | None) -> str:
+    if not error:
+        return ""
+    code = error.get("code", "")
+    meaning = error.get("meaning") or ""
+    message = error.get("message") or ""
+    text = f"{code}: {meaning}" if meaning else str(code)
+    if message and message != meaning:
+        text += f" ({message})"
+    return text
+
+
+def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]:
+    head = [
+        f"#{record.id}",
+        _when(record.created_at),
+        verdict or record.state,
+        record.model or "?",
+        record.task_id or "(no task id)",
+    ]
+    if record.credits is not None:
+        head.append(f"{record.credits:g} credits")
+    if record.state in ("pending", "processing"):
+        head.append(f"{record.progress}%")
+    lines = ["  ".join(head)]
+    if record.prompt:
+        lines.append(f"    prompt: {excerpt(record.prompt, 70)}")
+    if record.files:
+        lines.append(f"    files: {' '.join(record.files)}")
+    if record.state == "completed" and record.download_state not in (None, "done"):
+        lines.append(
+            f"    downloads: {record.download_state}"
+            + (" (result URLs have lapsed; the record is kept)" if record.is_expired else "")
+        )
+    if record.error:
+        lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
+    if record.notice and not record.is_finished:
+        lines.append(f"    note: {record.notice}")
+    if record.can_resend:
+        lines.append(
+            f"    resend with its own idempotency key (never charged twice): evolink-tui resume --resend {record.id}"
+        )
+    return lines
+
+
+def _history_file(args) -> Path:
+    return data_dir() / (DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
+
+
+def cmd_history(args, out: Output) -> int:
+    since = _day("since", args.since)
+    until = _day("until", args.until)
+    if until is not None:
+        until = (datetime.fromtimestamp(until) + timedelta(days=1)).timestamp()  # the whole day
+    limit = whole("limit", args.limit, "a whole number from 1 up")
+    if limit < 1:
+        raise ValidationError("limit", limit, "a whole number from 1 up")
+    status = (args.status or "").strip().lower() or None
+    if status is not None and not re.fullmatch(r"[a-z_]{1,40}", status):
+        raise ValidationError(
+            "status",
+            args.status,
+            "a state such as completed, failed, pending, uncertain, expired, unfinished or undownloaded",
+        )
+    path = _history_file(args)
+    if not path.exists():
+        out.say(f"no history yet ({path})")
+        out.emit({"history": str(path), "count": 0, "records": []})
+        return EXIT_OK
+    history = History(path)
+    try:
+        records = history.search(
+            args.search or "", model=args.model or None, status=status, since=since, until=until, limit=limit
+        )
+        total = history.count()
+    finally:
+        history.close()
+    for record in records:
+        for line in record_lines(record):
+            out.say(line)
+    out.say(f"{len(records)} of {total} records shown ({path})")
+    out.emit({"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]})
+    return EXIT_OK

@@ -1,0 +1,241 @@
+"""generate, check and resume: a generation's life, reported by the runner's events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from ..cli import EXIT_FAILURE, EXIT_OK, EXIT_RUNNING
+from ..core import recovery
+from ..core import runner as runner_mod
+from ..core.config import Settings
+from ..core.errors import EvolinkError
+from ..core.history import History, history_path
+from ..core.text import excerpt
+from ..core.validation import GenerationRequest, human_size, parse_n, validate
+from ..core.wire import Task
+from ..runtime import make_client
+from .output import Output, retry_listener, settings_for, whole
+from .records import record_lines
+
+
+def _task_line(task: Task) -> str:
+    parts = [task.id, task.status]
+    if task.status in ("pending", "processing"):
+        parts.append(f"{task.progress}%")
+        if task.estimated_time is not None:
+            parts.append(f"~{task.estimated_time}s left")
+    return "  ".join(parts)
+
+
+def _task_json(task: Task | None, downloads=None, **extra) -> dict:
+    obj = dict(task.raw) if task is not None else {}
+    if downloads is not None:
+        obj["downloads"] = [str(d.path) for d in downloads if d.ok]
+        failed = [d.to_json() for d in downloads if not d.ok]
+        if failed:
+            obj["download_errors"] = failed
+    obj.update(extra)
+    return obj
+
+
+def _report_downloads(out: Output, task: Task, downloads) -> int:
+    code = EXIT_OK
+    for d in downloads:
+        if d.ok:
+            out.say(f"saved {d.path}  ({d.width}x{d.height} {d.format.upper()}, {human_size(d.bytes)})")
+        else:
+            code = EXIT_FAILURE
+            err = d.error
+            hint = (
+                "\nThe task stays in the history (`evolink-tui history`)."
+                if err is not None and err.code in ("expired", "refused")
+                else ""
+            )
+            out.note(f"evolink-tui: could not download {d.url}\n{err.explain() if err else ''}{hint}")
+    return code
+
+
+def _finish_task(out: Output, task: Task, downloads, *, demo: bool, record_id: int | None = None) -> int:
+    """Exit code and output for a terminal task."""
+    extra = {"demo": demo} if record_id is None else {"demo": demo, "record_id": record_id}
+    if task.status == "completed":
+        code = _report_downloads(out, task, downloads)
+        out.emit(_task_json(task, downloads, **extra))
+        return code
+    err = (
+        task.error.as_exception(task.id)
+        if task.error
+        else EvolinkError("task", "unknown_error", f"task ended {task.status}", task_id=task.id)
+    )
+    out.fail(err, extra=_task_json(task, [], **extra))
+    return EXIT_FAILURE
+
+
+def cmd_generate(args, out: Output) -> int:
+    n = parse_n(args.n) if args.n is not None else None
+    request = GenerationRequest(
+        prompt=args.prompt, model=args.model, size=args.size, n=n, images=tuple(args.image), mask=args.mask
+    )
+    validate(request)  # bad input exits 2 before any settings, history or network
+    settings = settings_for(args, out)
+    return asyncio.run(_generate(args, out, settings, request))
+
+
+class _TaskView:
+    """Turns the runner's events into a command's output."""
+
+    def __init__(self, out: Output, request: GenerationRequest | None = None):
+        self.out = out
+        self.request = request
+        self.task: Task | None = None
+        self.final: runner_mod.TaskEvent | None = None
+        self.downloads = []
+        self.offline = False
+
+    def quiet(self, op: str) -> bool:
+        """While offline, the per-request retry notes would only repeat the offline line."""
+        return self.offline and op == "poll"
+
+    def __call__(self, event) -> None:
+        out = self.out
+        if event.task is not None:
+            self.task = event.task
+        if event.kind == runner_mod.UPLOADED:
+            out.say(f"uploaded {event.detail}")
+        elif event.kind == runner_mod.SUBMITTED:
+            task = event.task
+            credits = f", {task.credits_reserved:g} credits reserved" if task.credits_reserved is not None else ""
+            model = task.model or (self.request.resolved_model() if self.request else "")
+            prompt = f": {excerpt(self.request.prompt)}" if self.request else ""
+            out.say(f"submitted {task.id} ({model}{credits}){prompt}")
+        elif event.kind == runner_mod.PROGRESS:
+            if self.offline:
+                self.offline = False
+                out.note(f"{event.task.id}: back online")
+            out.progress(_task_line(event.task))
+        elif event.kind == runner_mod.PROBLEM:
+            prefix = self.task.id + ": " if self.task else ""
+            line = f"{prefix}{event.detail or 'offline, retrying'} ({event.error.summary()})"
+            if not self.offline:
+                self.offline = True
+                out.note(line)
+            else:
+                out.progress(line)
+        elif event.kind in (runner_mod.FAILED, runner_mod.TIMEOUT, runner_mod.UNCERTAIN, runner_mod.FINISHED):
+            self.final = event
+            self.downloads = event.downloads
+
+
+@contextlib.asynccontextmanager
+async def _runner(settings: Settings, out: Output, view) -> AsyncIterator[runner_mod.Runner]:
+    """The client, the history and a runner reporting to ``view``, closed together."""
+    async with make_client(settings) as client:
+        history = _open_history(settings, client.clock)
+        try:
+            client.listeners.append(retry_listener(out, view.quiet))
+            yield runner_mod.Runner(client, history, settings.download_dir, on_event=view)
+        finally:
+            history.close()
+
+
+def _open_history(settings: Settings, clock=None) -> History:
+    """The history, opened before anything is sent (a HistoryError stops the command first)."""
+    return History(history_path(settings), **({"clock": clock.now} if clock is not None else {})).open()
+
+
+def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) -> int:
+    """Exit code and output once the runner is done with a record."""
+    final = view.final
+    demo = settings.demo
+    if final is None:
+        raise RuntimeError("the task ended without a result")
+    if final.kind == runner_mod.TIMEOUT:
+        out.fail(
+            EvolinkError("local", "timeout", final.notice, task_id=final.task.id),
+            extra=_task_json(final.task, [], demo=demo, notice=final.notice, record_id=record_id),
+        )
+        if not out.as_json:
+            out.say(final.notice)
+        return EXIT_RUNNING
+    if final.kind == runner_mod.UNCERTAIN:
+        out.fail(
+            final.error,
+            extra={"uncertain": True, "idempotency_key_recorded": True, "record_id": record_id, "demo": demo},
+        )
+        out.note(
+            "The submit may or may not have reached Evolink; it is kept in the history and can be sent again "
+            "with the same idempotency key, which never charges twice:\n"
+            f"  evolink-tui resume --resend {record_id}"
+        )
+        return EXIT_FAILURE
+    if final.kind == runner_mod.FAILED and final.task is None:
+        out.fail(final.error, extra={"record_id": record_id, "demo": demo})
+        return EXIT_FAILURE
+    if final.kind == runner_mod.FAILED and final.task.is_active:
+        out.fail(final.error, extra=_task_json(final.task, [], demo=demo, record_id=record_id))
+        out.note(
+            f"The task is kept in the history: `evolink-tui resume` or `evolink-tui check {final.task.id}` picks it up."
+        )
+        return EXIT_FAILURE
+    return _finish_task(out, final.task, view.downloads, demo=demo, record_id=record_id)
+
+
+async def _generate(args, out: Output, settings: Settings, request: GenerationRequest) -> int:
+    view = _TaskView(out, request)
+    async with _runner(settings, out, view) as runner:
+        record_id = runner.prepare(request)
+        await runner.run(record_id, follow=not args.no_wait)
+    if view.final is None and args.no_wait and view.task is not None:
+        out.emit(_task_json(view.task, demo=settings.demo, record_id=record_id))
+        return EXIT_OK
+    return _conclude(out, settings, view, record_id)
+
+
+def cmd_check(args, out: Output) -> int:
+    settings = settings_for(args, out)
+    return asyncio.run(_check(args, out, settings))
+
+
+async def _check(args, out: Output, settings: Settings) -> int:
+    view = _TaskView(out)
+    async with _runner(settings, out, view) as runner:
+        task = await runner.client.get_task(args.task_id)
+        record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
+        out.say(_task_line(task))
+        if task.is_active and args.wait:
+            await runner.follow(record_id, task, polls_done=1)
+            return _conclude(out, settings, view, record_id)
+        if task.is_active:
+            out.emit(_task_json(task, [], demo=settings.demo, record_id=record_id))
+            return EXIT_OK
+        downloads = []
+        if task.status == "completed":
+            downloads = await runner.download(record_id, task)
+        return _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
+
+
+def cmd_resume(args, out: Output) -> int:
+    resend = [whole("resend", value, "a record id as listed by `evolink-tui resume`") for value in args.resend]
+    settings = settings_for(args, out)
+    return asyncio.run(_resume(args, out, settings, resend))
+
+
+async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> int:
+    view = _TaskView(out)
+    async with _runner(settings, out, view) as runner:
+        summary = await recovery.recover(runner, resend=resend)
+    for path in summary.cleaned:
+        out.say(f"removed an unfinished download left behind: {path}")
+    if not summary.records:
+        out.say("nothing to resume: every task in the history is finished and downloaded")
+    for record in summary.records:
+        for line in record_lines(record, verdict=recovery.outcome(record)):
+            out.say(line)
+    out.emit({**summary.to_json(), "demo": settings.demo})
+    if summary.needs_attention:
+        return EXIT_FAILURE
+    if summary.still_running:
+        return EXIT_RUNNING
+    return EXIT_OK
