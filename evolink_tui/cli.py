@@ -140,6 +140,23 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
+    p = sub.add_parser(
+        "serve",
+        help="serve the app in a web browser (needs the web extra; loopback only unless --public)",
+        description="Serve the app to a web browser with textual-serve: each browser tab runs its own copy "
+        "with the same --demo/--download-dir. There is no login: keep the default loopback address and "
+        "forward the port over SSH (ssh -L 8000:127.0.0.1:8000 HOST) to use it from another machine.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; others need --public)")
+    p.add_argument("--port", default="8000", help="port (default 8000)")
+    p.add_argument(
+        "--public", action="store_true", help="allow a non-loopback --host (anyone who reaches it uses your key)"
+    )
+    p.add_argument(
+        "--public-url", metavar="URL", help="the address the browser uses, if not http://HOST:PORT (another port)"
+    )
+    _common(p)
+
     p = sub.add_parser("simulator", help="serve the built-in Evolink simulator on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "models": "info",
     "locate": "info",
     "simulator": "info",
+    "serve": "web",
 }
 
 

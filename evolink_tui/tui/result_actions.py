@@ -19,6 +19,7 @@ from textual.binding import Binding
 from evolink_tui.core.history import TaskRecord
 
 from .format import plain
+from .web_open import open_in_browser
 
 if TYPE_CHECKING:
     from .app import EvolinkApp
@@ -116,6 +117,8 @@ class ResultActions:
             path = result_path(*found)
             if path is None:
                 self.notify("No local file to open yet.", severity="warning", markup=False)
+                return
+            if open_in_browser(self.app, path):  # web mode (evolink-tui serve): the file goes to the browser
                 return
             command = viewer_command()
             if command is None:
