@@ -66,6 +66,14 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         help="reference image (repeat for several, up to 14); local files are uploaded first",
     )
     p.add_argument("--mask", metavar="PATH_OR_URL", default=None, help="PNG mask (gpt-4o-image only)")
+    p.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra parameter the model takes, such as quality=high (repeat; see `evolink-tui models`)",
+    )
     p.add_argument("--no-wait", action="store_true", help="print the task id and return at once")
     _json_flag(p)
     _common(p)
@@ -132,7 +140,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("models", help="list the 20 image models")
+    p = sub.add_parser("models", help="list the image models: the built-in ones and those of your models.toml")
     _json_flag(p)
     _common(p)
 
@@ -208,6 +216,9 @@ def _start_tui(args: argparse.Namespace) -> int:
     except ValidationError as err:
         print(f"evolink-tui: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from .core.catalogue import load_catalogue
+
+    settings.warnings += [f"The model catalogue {problem}" for problem in load_catalogue().problems]
     from .core.history import history_path, read_ahead
 
     ahead = read_ahead(history_path(settings))  # read while Textual loads

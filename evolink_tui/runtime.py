@@ -15,11 +15,13 @@ def make_client(settings: Settings, *, clock=None, **kwargs) -> EvolinkClient:
     from .core.client import EvolinkClient  # deferred: httpx loads with the first client, after the first frame
 
     if settings.demo:
+        from .core.catalogue import load_catalogue
         from .simulator import create_app, demo_transport  # deferred: only the demo needs it
 
         # The demo key is always accepted, even with EVOLINK_SIM_API_KEY set; faults and
         # speed still follow EVOLINK_SIM_FAULTS / EVOLINK_SIM_SPEED, so a demo run can be faulty.
-        app = create_app(clock=clock, api_keys=[settings.api_key or ""])
+        # Its "server" knows the models in use, the user's own models.toml included.
+        app = create_app(clock=clock, api_keys=[settings.api_key or ""], catalogue=load_catalogue())
         client = EvolinkClient(settings, transport=demo_transport(app), clock=clock, **kwargs)
         client.simulator = app  # type: ignore[attr-defined]
         return client

@@ -1,13 +1,20 @@
-"""The model catalogue, loaded from ``models.toml`` shipped beside this module."""
+"""The model catalogue: ``models.toml`` shipped beside this module, extended by the user's own
+``models.toml`` in the config dir (see :mod:`.user_catalogue`)."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .params import ParamSpec, parse_spec
+
 TIERS = ("stable", "beta")
+SPEEDS = ("normal", "fast", "ultra-fast")
+# Where an entry comes from, as `evolink-tui models` marks it.
+BUILT_IN, USER, OVERRIDDEN = "built-in", "user", "overridden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,12 @@ class Model:
     max_images: int
     speed: str
     default: bool = False
+    params: tuple[ParamSpec, ...] = ()  # extra parameters the model takes (quality, seed...)
+    source: str = BUILT_IN  # BUILT_IN, USER (added by the user) or OVERRIDDEN (a built-in the user changed)
+    overridden: tuple[str, ...] = ()  # for OVERRIDDEN: the fields the user's catalogue set
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
 
     @property
     def all_sizes(self) -> tuple[str, ...]:
@@ -55,15 +68,30 @@ class Model:
             "max_images": self.max_images,
             "speed": self.speed,
             "default": self.default,
+            "params": [p.to_json() for p in self.params],
+            "source": self.source,
+            "overridden": list(self.overridden),
         }
 
 
 class Catalogue:
-    def __init__(self, models: list[Model]):
+    def __init__(
+        self,
+        models: list[Model],
+        *,
+        problems: tuple = (),
+        user_path: Path | None = None,
+        entry_defaults: dict | None = None,
+    ):
         self.models: tuple[Model, ...] = tuple(models)
         self._by_id = {m.id: m for m in models}
         defaults = [m for m in models if m.default]
         self.default: Model = defaults[0] if defaults else models[0]
+        # What was wrong with the user's catalogue (user_catalogue.CatalogueProblem), and its path.
+        self.problems = tuple(problems)
+        self.user_path = user_path
+        # The built-in [defaults] table: what a model the user adds starts from.
+        self.entry_defaults: dict = entry_defaults or {}
 
     def __iter__(self):
         return iter(self.models)
@@ -87,35 +115,72 @@ class Catalogue:
     def from_toml(cls, text: str) -> Catalogue:
         data = tomllib.loads(text)
         base = data.get("defaults", {})
-        models = []
-        for entry in data.get("model", []):
-            merged = {**base, **entry}
-            tier = merged.get("tier", "stable")
-            if tier not in TIERS:
-                raise ValueError(f"model {merged.get('id')!r}: tier {tier!r} is not one of {TIERS}")
-            models.append(
-                Model(
-                    id=merged["id"],
-                    description=merged.get("description", ""),
-                    tier=tier,
-                    capabilities=tuple(merged.get("capabilities", ())),
-                    sizes=tuple(merged.get("sizes", ())),
-                    pixel_sizes=tuple(merged.get("pixel_sizes", ())),
-                    mask=bool(merged.get("mask", False)),
-                    n_min=int(merged.get("n_min", 1)),
-                    n_max=int(merged.get("n_max", 4)),
-                    max_images=int(merged.get("max_images", 14)),
-                    speed=merged.get("speed", "normal"),
-                    default=bool(merged.get("default", False)),
-                )
-            )
+        models = [model_from_fields({**base, **entry}) for entry in data.get("model", [])]
         if not models:
             raise ValueError("the model catalogue is empty")
-        return cls(models)
+        return cls(models, entry_defaults=base)
+
+
+def model_from_fields(merged: dict, **extra) -> Model:
+    """A Model from a catalogue entry already merged with the defaults (checked by the caller
+    for a user's entry; the built-in catalogue is ours)."""
+    tier = merged.get("tier", "stable")
+    if tier not in TIERS:
+        raise ValueError(f"model {merged.get('id')!r}: tier {tier!r} is not one of {TIERS}")
+    declared = merged.get("params", {})
+    params = declared if isinstance(declared, tuple) else tuple(parse_spec(k, v) for k, v in declared.items())
+    return Model(
+        id=merged["id"],
+        description=merged.get("description", ""),
+        tier=tier,
+        capabilities=tuple(merged.get("capabilities", ())),
+        sizes=tuple(merged.get("sizes", ())),
+        pixel_sizes=tuple(merged.get("pixel_sizes", ())),
+        mask=bool(merged.get("mask", False)),
+        n_min=int(merged.get("n_min", 1)),
+        n_max=int(merged.get("n_max", 4)),
+        max_images=int(merged.get("max_images", 14)),
+        speed=merged.get("speed", "normal"),
+        default=bool(merged.get("default", False)),
+        params=params,
+        **extra,
+    )
 
 
 @lru_cache(maxsize=1)
-def load_catalogue() -> Catalogue:
+def builtin_catalogue() -> Catalogue:
+    """The catalogue this release ships, without the user's additions."""
     # Beside this module; not through importlib.resources, which costs the app a millisecond to start.
     text = (Path(__file__).parent / "models.toml").read_text("utf-8")
     return Catalogue.from_toml(text)
+
+
+def user_catalogue_path() -> Path:
+    """The user's ``models.toml``: beside config.toml (``EVOLINK_TUI_MODELS`` moves it)."""
+    env = os.environ.get("EVOLINK_TUI_MODELS")
+    if env:
+        return Path(env).expanduser()
+    from .config import config_path
+
+    return config_path().parent / "models.toml"
+
+
+def load_catalogue() -> Catalogue:
+    """The catalogue in use: the built-in one with the user's ``models.toml`` applied (read again
+    only when that file changes). A broken user entry is left out and listed in ``problems``."""
+    path = user_catalogue_path()
+    try:
+        info = path.stat()
+        stamp: tuple | None = (info.st_mtime_ns, info.st_size, info.st_ino)
+    except OSError:
+        stamp = None
+    return _with_user_catalogue(path, stamp)
+
+
+@lru_cache(maxsize=4)
+def _with_user_catalogue(path: Path, stamp: tuple | None) -> Catalogue:
+    if stamp is None:
+        return builtin_catalogue()
+    from .user_catalogue import apply_user_catalogue
+
+    return apply_user_catalogue(builtin_catalogue(), path)

@@ -31,6 +31,7 @@ from pathlib import Path
 from .. import __version__
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
+from .params import CORE_FIELDS
 from .wire import Task
 
 try:  # POSIX: a live download holds a lock on its temporary file
@@ -216,6 +217,7 @@ def sidecar_record(
         "n": request.get("n"),
         "image_urls": list(request.get("image_urls") or []),
         "mask_url": request.get("mask_url"),
+        "params": {k: v for k, v in request.items() if k not in CORE_FIELDS},  # extra model parameters
         "source_url": url,
         "url_expires_at": expires.isoformat() if expires else None,
         "credits_reserved": task.credits_reserved,

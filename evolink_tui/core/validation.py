@@ -3,12 +3,14 @@ the bad value and what is allowed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .catalogue import Catalogue, Model, load_catalogue
 from .errors import ValidationError
 from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff_file
+from .params import CORE_FIELDS, Value
 
 MAX_PROMPT = 2000
 MAX_REFERENCE_BYTES = 4 * 1024 * 1024
@@ -25,6 +27,9 @@ class GenerationRequest:
     n: int | None = None
     images: tuple[str, ...] = ()
     mask: str | None = None
+    # Extra parameters the model declares (quality, seed...), as (name, value) pairs: sent as
+    # top-level JSON fields beside prompt and model, so the recorded body holds them too.
+    params: tuple[tuple[str, Value], ...] = ()
 
     def resolved_model(self, catalogue: Catalogue | None = None) -> str:
         return self.model or (catalogue or load_catalogue()).default.id
@@ -41,8 +46,14 @@ class GenerationRequest:
             mask=mapping.get(self.mask, self.mask) if self.mask else None,
         )
 
+    def for_model(self, model: Model) -> GenerationRequest:
+        """This request for ``model``, keeping only the extra parameters it declares (one prompt
+        sent to several models: each gets the parameters it takes)."""
+        return replace(self, model=model.id, params=tuple((k, v) for k, v in self.params if model.param(k)))
+
     def to_body(self, catalogue: Catalogue | None = None) -> dict:
-        """The JSON body: prompt, model and only the optional fields the user set."""
+        """The JSON body: prompt, model and only the optional fields the user set (extra
+        parameters are sent as given: :func:`problems` refuses those the model does not declare)."""
         body: dict = {"prompt": self.prompt, "model": self.resolved_model(catalogue)}
         if self.size:
             body["size"] = self.size
@@ -52,6 +63,8 @@ class GenerationRequest:
             body["image_urls"] = list(self.images)
         if self.mask:
             body["mask_url"] = self.mask
+        for name, value in self.params:
+            body.setdefault(name, value)  # never over a core field
         return body
 
     def to_json(self) -> dict:
@@ -62,6 +75,7 @@ class GenerationRequest:
             "n": self.n,
             "images": list(self.images),
             "mask": self.mask,
+            "params": dict(self.params),
         }
 
     @classmethod
@@ -73,6 +87,7 @@ class GenerationRequest:
             n=data.get("n"),
             images=tuple(data.get("images") or ()),
             mask=data.get("mask"),
+            params=_pairs(data.get("params")),
         )
 
     @classmethod
@@ -85,7 +100,17 @@ class GenerationRequest:
             n=body.get("n"),
             images=tuple(body.get("image_urls") or ()),
             mask=body.get("mask_url"),
+            params=extra_params(body),
         )
+
+
+def extra_params(body: dict) -> tuple[tuple[str, Value], ...]:
+    """The extra parameters in a JSON body: every field beyond the core ones."""
+    return tuple((k, v) for k, v in body.items() if k not in CORE_FIELDS)
+
+
+def _pairs(data) -> tuple[tuple[str, Value], ...]:
+    return tuple((str(k), v) for k, v in data.items()) if isinstance(data, dict) else ()
 
 
 def _list(values) -> str:
@@ -203,7 +228,63 @@ def problems(request: GenerationRequest, catalogue: Catalogue | None = None) -> 
             found.append(ValidationError("mask_url", request.mask, "an http(s) URL or a local PNG file"))
         elif err := check_local_image("mask_url", request.mask, kinds={"png"}):
             found.append(err)
+    found.extend(check_params(request.params, model, catalogue))
     return found
+
+
+def undeclared(name: str, value: object, model: Model, catalogue: Catalogue) -> ValidationError:
+    """A parameter ``model`` does not take: which models do, or what it takes instead."""
+    takers = [m.id for m in catalogue if m.param(name)]
+    allowed = f"{model.id} takes no {name}"
+    if takers:
+        allowed += f"; models that do: {_list(takers)}"
+    elif model.params:
+        allowed += f"; its parameters: {_list(p.name for p in model.params)}"
+    else:
+        allowed += " (declare it in your models.toml if Evolink added it)"
+    return ValidationError(name, value, allowed)
+
+
+def check_params(params, model: Model, catalogue: Catalogue) -> list[ValidationError]:
+    """The extra parameters: each declared by ``model``, given once, with an allowed value."""
+    found: list[ValidationError] = []
+    seen: set[str] = set()
+    for name, value in params:
+        spec = model.param(name)
+        if name in seen:
+            found.append(ValidationError(name, value, "one value (it is given twice)"))
+        elif name in CORE_FIELDS:
+            found.append(ValidationError(name, value, "the option for it (such as --size), not an extra parameter"))
+        elif spec is None:
+            found.append(undeclared(name, value, model, catalogue))
+        elif err := spec.check(value, model.id):
+            found.append(err)
+        seen.add(name)
+    return found
+
+
+def parse_param_args(texts: Iterable[str], model_id: str, catalogue: Catalogue | None = None):
+    """``NAME=VALUE`` texts as typed (``generate --param``) into typed (name, value) pairs for
+    ``model_id``; raises a ValidationError naming the parameter, the value and what is allowed."""
+    catalogue = catalogue or load_catalogue()
+    texts = list(texts)
+    if not texts:
+        return ()
+    model, err = check_model(model_id or catalogue.default.id, catalogue)
+    if err:
+        raise err
+    assert model is not None
+    pairs = []
+    for text in texts:
+        name, eq, raw = text.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ValidationError("--param", text, "NAME=VALUE, such as quality=high")
+        spec = model.param(name)
+        if spec is None:
+            raise undeclared(name, raw, model, catalogue)
+        pairs.append((name, spec.parse(raw, model.id)))
+    return tuple(pairs)
 
 
 def validate(request: GenerationRequest, catalogue: Catalogue | None = None) -> GenerationRequest:

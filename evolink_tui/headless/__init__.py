@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "upload": "files",
     "files": "files",
     "delete": "files",
-    "models": "info",
+    "models": "models",
     "locate": "info",
     "simulator": "info",
     "serve": "web",

@@ -13,9 +13,10 @@ from ..core.config import Settings
 from ..core.errors import EvolinkError
 from ..core.history import History, history_path
 from ..core.text import excerpt
-from ..core.validation import GenerationRequest, human_size, parse_n, validate
+from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
 from ..runtime import make_client
+from .models import catalogue_for
 from .output import Output, retry_listener, settings_for, whole
 from .records import record_lines
 
@@ -74,9 +75,17 @@ def _finish_task(out: Output, task: Task, downloads, *, demo: bool, record_id: i
 
 
 def cmd_generate(args, out: Output) -> int:
+    catalogue_for(out)  # the problems of the user's models.toml, before anything else
     n = parse_n(args.n) if args.n is not None else None
+    params = parse_param_args(args.param, args.model)
     request = GenerationRequest(
-        prompt=args.prompt, model=args.model, size=args.size, n=n, images=tuple(args.image), mask=args.mask
+        prompt=args.prompt,
+        model=args.model,
+        size=args.size,
+        n=n,
+        images=tuple(args.image),
+        mask=args.mask,
+        params=params,
     )
     validate(request)  # bad input exits 2 before any settings, history or network
     settings = settings_for(args, out)

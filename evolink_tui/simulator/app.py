@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from evolink_tui.core.catalogue import Catalogue
+
 from .clock import SimClock
 
 # Several of these are imported only so the names stay importable from this module.
@@ -85,11 +87,13 @@ def create_app(
     max_files: int = 100,
     max_file_size: int = MAX_FILE_SIZE,
     environ: dict | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Starlette:
     """The simulator app. Unset options come from ``EVOLINK_SIM_*`` environment variables.
 
     ``api_keys``: the accepted keys; None = ``EVOLINK_SIM_API_KEY`` if set, else any
     bearer key starting ``sk-``. ``faults``: a FaultPlan or spec; None = ``EVOLINK_SIM_FAULTS``.
+    ``catalogue``: the models it knows (None = the built-in catalogue).
     """
     env = os.environ if environ is None else environ
     if faults is None:
@@ -139,6 +143,7 @@ def create_app(
         speed=float(speed),
         max_files=int(max_files),
         max_file_size=int(max_file_size),
+        catalogue=catalogue,
     )
     return app
 

@@ -21,7 +21,9 @@ async def _result_bytes(sim: SimState, task: SimTask, index: int) -> bytes:
     key = (task.id, index)
     data = sim.images.get(key)
     if data is None:
-        data = await run_in_threadpool(render_image, task.prompt, task.model, task.size, index, sim.image_long_side)
+        data = await run_in_threadpool(
+            render_image, task.prompt, task.model, task.size, index, sim.image_long_side, params=task.params
+        )
         sim.images[key] = data
         while len(sim.images) > 128:
             sim.images.popitem(last=False)

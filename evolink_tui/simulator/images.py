@@ -86,15 +86,19 @@ def render_image(
     index: int = 0,
     long_side: int = 1024,
     fmt: str | None = None,
+    params: dict | None = None,
 ) -> bytes:
-    """Encoded image bytes for (prompt, model, size, index); ``fmt`` None = by model family."""
+    """Encoded image bytes for (prompt, model, size, index); ``fmt`` None = by model family.
+    Extra ``params`` (quality, seed...) change the picture and are written beside the prompt."""
     fmt = (fmt or model_format(model)).upper()
     if fmt == "JPG":
         fmt = "JPEG"
     if fmt not in FORMATS:
         raise ValueError(f"unsupported image format {fmt!r}")
     width, height = dimensions(size, long_side)
-    seed = hashlib.sha256(f"{prompt}\x00{model}\x00{index}".encode()).digest()
+    extras = " ".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+    key = f"{prompt}\x00{model}\x00{index}" + (f"\x00{extras}" if extras else "")  # no params: the same as before
+    seed = hashlib.sha256(key.encode()).digest()
     rng = random.Random(seed)
 
     # Background: a two-colour gradient (vertical, horizontal or radial).
@@ -131,7 +135,7 @@ def render_image(
     # The prompt, small, bottom-left, on a dark band for legibility.
     font_size = max(9, min(width, height, long_side) // 40)
     font = _font(font_size)
-    label = " ".join(prompt.split())
+    label = " ".join(f"{'[' + extras + '] ' if extras else ''}{prompt}".split())
     max_chars = max(8, int(width / (font_size * 0.6)) - 2)
     if len(label) > max_chars:
         label = label[: max_chars - 1] + "…"

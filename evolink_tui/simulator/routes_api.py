@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from evolink_tui.core.catalogue import Model
+from evolink_tui.core.params import CORE_FIELDS
 
 from .auth import _auth_api
 from .responses import _base, _short, api_error, invalid
@@ -77,6 +78,17 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
             )
         if not isinstance(mask_url, str) or urlsplit(mask_url).scheme not in ("http", "https"):
             return None, invalid("mask_url", f"mask_url {_short(mask_url)} is not an http(s) URL")
+    # Extra parameters: checked for the models that declare them. The reference does not say
+    # what the API does with a field a model does not take; like most JSON APIs the simulator
+    # ignores it (so the client's own validation is what keeps such fields from being sent).
+    params = {}
+    for name, value in body.items():
+        spec = model.param(name) if name not in CORE_FIELDS else None
+        if spec is None:
+            continue
+        if err := spec.check(value):
+            return None, invalid(name, f"{name} = {_short(value)} is not allowed for model {model.id}; {err.allowed}")
+        params[name] = value
     return {
         "model": model,
         "prompt": prompt,
@@ -84,6 +96,7 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
         "size": size,
         "image_urls": image_urls or [],
         "mask_url": mask_url,
+        "params": params,
     }, None
 
 
@@ -132,6 +145,7 @@ async def submit(request: Request) -> Response:
         fail_code=fail_rule.code if fail_rule else None,
         image_urls=params["image_urls"],
         mask_url=params["mask_url"],
+        params=params["params"],
         api_key=token or "",
         idempotency_key=idem,
     )

@@ -144,6 +144,8 @@ def run_forever(app=None, port: int = DEFAULT_PORT, *, host: str = "127.0.0.1", 
 
 def main(argv: list[str] | None = None) -> int:
     """``evolink-tui simulator [--port N] [--faults SPEC] [--speed X]``."""
+    from evolink_tui.core.catalogue import load_catalogue
+
     from .app import create_app
     from .faults import FaultPlan
 
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         faults = FaultPlan.parse(args.faults) if args.faults is not None else None
-        app = create_app(faults=faults, speed=args.speed)
+        app = create_app(faults=faults, speed=args.speed, catalogue=load_catalogue())
     except ValueError as exc:
         print(f"evolink-tui simulator: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from evolink_tui.core.catalogue import Model, load_catalogue
+from evolink_tui.core.catalogue import Catalogue, Model, builtin_catalogue
 
 from .clock import SimClock
 from .faults import GROUPS, FaultPlan, task_error
@@ -76,6 +76,7 @@ class SimTask:
     mask_url: str | None = None
     api_key: str = ""
     idempotency_key: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the extra parameters the model declares, as sent
 
     def phase(self, now: float) -> tuple[str, int, int]:
         """(status, progress, estimated seconds left) at ``now``."""
@@ -186,6 +187,7 @@ class SimState:
         max_files: int,
         max_file_size: int = MAX_FILE_SIZE,
         balance: float = DEFAULT_BALANCE,
+        catalogue: Catalogue | None = None,
     ):
         self.clock = clock
         self.api_keys = api_keys
@@ -193,7 +195,9 @@ class SimState:
         self.image_long_side = int(image_long_side)
         self.speed = float(speed)
         self._initial = dict(faults=faults.spec(), max_files=max_files, max_file_size=max_file_size, balance=balance)
-        self.catalogue = load_catalogue()
+        # The models this "server" knows: the built-in catalogue, or (--demo, `evolink-tui
+        # simulator`) the one in use, with the user's models.toml, so an added model can be tried.
+        self.catalogue = catalogue or builtin_catalogue()
         self.reset()
 
     def reset(self) -> None:
