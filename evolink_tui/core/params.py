@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ValidationError
 
@@ -46,8 +45,7 @@ class SpecError(ValueError):
         self.key = key
 
 
-@dataclass(frozen=True, slots=True)
-class ParamSpec:
+class ParamSpec(NamedTuple):  # a NamedTuple: quicker to define than a dataclass, at startup
     name: str
     kind: str  # one of KINDS
     choices: tuple[Value, ...] = ()  # kind "choice": the allowed values
