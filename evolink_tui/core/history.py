@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -82,7 +82,21 @@ MIGRATIONS = {
         _v2_download_states,
         "CREATE INDEX tasks_download ON tasks(download_state)",
     ],
+    3: [  # lineage, favourites and deleted files (core/lineage.py, core/gallery.py)
+        "ALTER TABLE tasks ADD COLUMN parent_id INTEGER",  # the record this one iterated on
+        "ALTER TABLE tasks ADD COLUMN parent_index INTEGER",  # which result of it (0-based)
+        "ALTER TABLE tasks ADD COLUMN favourites INTEGER NOT NULL DEFAULT 0",  # bit i: result i starred
+        "ALTER TABLE tasks ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0",  # bit i: result i's file deleted
+        # The gallery's pages (state = 'completed', see SORTS) read in index order, with 10,000
+        # records as with 100 (benchmarks/gallery.py); the favourites indexes hold only starred rows.
+        "CREATE INDEX tasks_parent ON tasks(parent_id)",
+        "CREATE INDEX tasks_model ON tasks(state, model, id DESC)",
+        "CREATE INDEX tasks_favourite ON tasks(state, id) WHERE favourites != 0",
+        "CREATE INDEX tasks_favourite_model ON tasks(state, model, id DESC) WHERE favourites != 0",
+    ],
 }
+MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
+SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
@@ -145,6 +159,24 @@ class TaskRecord:
     download_state: str | None = None
     url_expires_at: float | None = None
     task_raw: dict | None = None
+    parent_id: int | None = None
+    parent_index: int | None = None
+    favourites: int = 0
+    deleted: int = 0
+
+    @property
+    def parent(self) -> tuple[int, int] | None:
+        """(record id, result index) this task iterated on, if any."""
+        if self.parent_id is None:
+            return None
+        return self.parent_id, self.parent_index or 0
+
+    def is_favourite(self, index: int) -> bool:
+        return 0 <= index < MAX_RESULT_BITS and bool(self.favourites >> index & 1)
+
+    def is_deleted(self, index: int) -> bool:
+        """The user deleted result ``index``'s local file (the record stays)."""
+        return 0 <= index < MAX_RESULT_BITS and bool(self.deleted >> index & 1)
 
     @property
     def is_finished(self) -> bool:
@@ -224,6 +256,10 @@ class TaskRecord:
             "updated_at": self.updated_at,
             "uncertain": self.is_uncertain,
             "needs_download": self.needs_download,
+            # result numbers from 1, as the file names and sidecars count them
+            "parent": {"record_id": self.parent_id, "result": (self.parent_index or 0) + 1} if self.parent else None,
+            "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
+            "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
         }
 
     @classmethod
@@ -258,6 +294,10 @@ class TaskRecord:
             download_state=opt("download_state"),
             url_expires_at=opt("url_expires_at"),
             task_raw=_json_or_none(raw),
+            parent_id=opt("parent_id"),
+            parent_index=opt("parent_index"),
+            favourites=opt("favourites") or 0,
+            deleted=opt("deleted") or 0,
         )
 
 
@@ -361,13 +401,27 @@ class History:
 
     # -- writes -------------------------------------------------------------------
 
-    def record_submission(self, body: dict, idempotency_key: str, *, group_id: str | None = None) -> int:
-        """Before a submit goes out: the request and its key. Returns the record id."""
+    def record_submission(
+        self, body: dict, idempotency_key: str, *, group_id: str | None = None, parent: tuple[int, int] | None = None
+    ) -> int:
+        """Before a submit goes out: the request and its key (and the (record id, result
+        index) it iterates on). Returns the record id."""
         now = self._clock()
+        parent_id, parent_index = parent if parent is not None else (None, None)
         cursor = self._write(
-            "INSERT INTO tasks (state, prompt, model, request, idempotency_key, group_id, created_at, updated_at)"
-            " VALUES ('submitting', ?, ?, ?, ?, ?, ?, ?)",
-            (body.get("prompt", ""), body.get("model", ""), json.dumps(body), idempotency_key, group_id, now, now),
+            "INSERT INTO tasks (state, prompt, model, request, idempotency_key, group_id, parent_id, parent_index,"
+            " created_at, updated_at) VALUES ('submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                body.get("prompt", ""),
+                body.get("model", ""),
+                json.dumps(body),
+                idempotency_key,
+                group_id,
+                parent_id,
+                parent_index,
+                now,
+                now,
+            ),
         )
         return int(cursor.lastrowid)
 
@@ -472,6 +526,19 @@ class History:
             (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id),
         )
 
+    def set_favourite(self, record_id: int, index: int, on: bool = True) -> None:
+        """Star (or unstar) result ``index`` of a record."""
+        bit = _result_bit(index)
+        sql = "favourites | ?" if on else "favourites & ~?"
+        now = self._clock()
+        self._write(f"UPDATE tasks SET favourites = {sql}, updated_at = ? WHERE id = ?", (bit, now, record_id))
+
+    def mark_file_deleted(self, record_id: int, index: int) -> None:
+        """The user deleted result ``index``'s local file: the record stays and says so."""
+        bit = _result_bit(index)
+        now = self._clock()
+        self._write("UPDATE tasks SET deleted = deleted | ?, updated_at = ? WHERE id = ?", (bit, now, record_id))
+
     def add_task_id(self, task: Task) -> int:
         """A task known only by its id ("check task by id"): recorded so it is not lost."""
         existing = self.by_task_id(task.id)
@@ -517,12 +584,16 @@ class History:
         until: float | None = None,
         limit: int = 200,
         offset: int = 0,
+        favourites: bool = False,
+        sort: str = "newest",
     ) -> list[TaskRecord]:
-        """Newest first, a page at a time. Every word of ``text`` is in the prompt or the task id;
-        ``status`` is a state, or ``unfinished``, ``uncertain``, ``expired`` or ``undownloaded``
-        (results not yet on disk)."""
-        where, params = self._filter(text, model, status, since, until)
-        return self._read(f"SELECT * FROM tasks{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+        """A page at a time, newest first (or ``sort``: a key of :data:`SORTS`). Every word of
+        ``text`` is in the prompt or the task id; ``status`` is a state, or ``unfinished``,
+        ``uncertain``, ``expired`` or ``undownloaded`` (results not yet on disk);
+        ``favourites``: only records with a starred result."""
+        where, params = self._filter(text, model, status, since, until, favourites)
+        order = SORTS[sort]
+        return self._read(f"SELECT * FROM tasks{where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset))
 
     def count_matching(
         self,
@@ -532,15 +603,21 @@ class History:
         status: str | None = None,
         since: float | None = None,
         until: float | None = None,
+        favourites: bool = False,
     ) -> int:
         """How many records :meth:`search` would find with no limit."""
-        where, params = self._filter(text, model, status, since, until)
+        where, params = self._filter(text, model, status, since, until, favourites)
         with self._lock:
             return int(self._db().execute(f"SELECT COUNT(*) FROM tasks{where}", params).fetchone()[0])
 
     @staticmethod
     def _filter(
-        text: str, model: str | None, status: str | None, since: float | None, until: float | None
+        text: str,
+        model: str | None,
+        status: str | None,
+        since: float | None,
+        until: float | None,
+        favourites: bool = False,
     ) -> tuple[str, tuple]:
         """The WHERE clause (with its parameters) of a search."""
         clauses, params = [], []
@@ -569,7 +646,24 @@ class History:
         if until is not None:
             clauses.append("created_at < ?")
             params.append(until)
+        if favourites:
+            clauses.append("favourites != 0")  # as written: the partial index tasks_favourite serves it
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
+
+    def children(self, record_id: int) -> list[TaskRecord]:
+        """The tasks that iterated on a result of this record, oldest first."""
+        return self._read("SELECT * FROM tasks WHERE parent_id = ? ORDER BY id", (record_id,))
+
+    def descendants(self, record_id: int, *, max_depth: int = 100, limit: int = 10_000) -> list[TaskRecord]:
+        """The record and everything iterated from it (children, their children...), in id
+        order, in one query; at most ``max_depth`` generations and ``limit`` records."""
+        return self._read(
+            "WITH RECURSIVE tree(id, depth) AS (SELECT id, 0 FROM tasks WHERE id = ?"
+            " UNION SELECT tasks.id, tree.depth + 1 FROM tasks JOIN tree ON tasks.parent_id = tree.id"
+            " WHERE tree.depth < ?)"
+            " SELECT * FROM tasks WHERE id IN (SELECT id FROM tree) ORDER BY id LIMIT ?",
+            (record_id, max_depth, limit),
+        )
 
     def in_group(self, group_id: str) -> list[TaskRecord]:
         """Every task of one comparison run, in order."""
@@ -610,6 +704,12 @@ class History:
                 .fetchall()
             )
         return [row["prompt"] for row in rows]
+
+
+def _result_bit(index: int) -> int:
+    if not isinstance(index, int) or not 0 <= index < MAX_RESULT_BITS:
+        raise ValueError(f"result index {index!r} is not from 0 to {MAX_RESULT_BITS - 1}")
+    return 1 << index
 
 
 def result_urls_expire(urls: list[str], now: float) -> float | None:
