@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from .. import __version__
@@ -205,8 +206,10 @@ def sidecar_record(
     height: int,
     expires: datetime | None,
     downloaded_at: datetime,
+    extra: dict | None = None,
 ) -> dict:
-    """What the sidecar holds: enough to reproduce the image. Never the API key."""
+    """What the sidecar holds: enough to reproduce the image. Never the API key.
+    ``extra``: the record's own fields (``recipe.record_fields``: record id, parent...)."""
     return {
         "generator": f"evolink-tui/{__version__}",
         "task_id": task.id,
@@ -227,6 +230,7 @@ def sidecar_record(
         "format": kind,
         "width": width,
         "height": height,
+        **(extra or {}),
     }
 
 
@@ -309,9 +313,19 @@ def _refuse_content_type(value: str | None) -> bool:
 
 
 async def download_one(
-    client, url: str, dest_dir: Path, stem: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS
+    client,
+    url: str,
+    dest_dir: Path,
+    stem: str,
+    *,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    annotate: Callable[[Path, str, int, int], None] | None = None,
 ) -> tuple[Path, str, int, int, int]:
     """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
+
+    ``annotate(temporary path, kind, width, height)`` runs in a thread once the image is
+    verified, before it is renamed into place (the recipe is written into it there).
 
     Raises EvolinkError("local", code): ``expired`` for an expired URL, ``network`` for a
     transport failure or a truncated body, ``download`` for an HTTP error, ``refused`` for
@@ -374,6 +388,9 @@ async def download_one(
             except OSError as exc:
                 raise disk_error(dest_dir, exc) from None
         kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels)
+        if annotate is not None:
+            await asyncio.to_thread(annotate, tmp, kind, width, height)
+            size = os.path.getsize(tmp)
         final = dest_dir / f"{stem}.{EXT_BY_KIND[kind]}"
         if not inside(dest_dir, final) or final.parent.resolve() != dest_dir.resolve():
             raise EvolinkError("local", "refused", f"refused file name {final.name!r}")
@@ -417,6 +434,14 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
 RETRY_NOW = frozenset({"network", "download"})
 
 
+def _write_recipe(made: dict, task, request, url, index, expires, extra, tmp: Path, kind: str, width: int, height: int):
+    """Build the sidecar and write its recipe into the downloaded image (before its rename)."""
+    from .recipe import embed_recipe
+
+    made["sidecar"] = sidecar_record(task, request, url, index, kind, width, height, expires, datetime.now(UTC), extra)
+    embed_recipe(tmp, kind, made["sidecar"])
+
+
 async def download_results(
     client,
     task: Task,
@@ -427,12 +452,15 @@ async def download_results(
     attempts: int = 3,
     on_download: Callable[[Download], None] | None = None,
     url_expires_at: float | None = None,
+    extra: dict | None = None,
 ) -> list[Download]:
     """Download every result of a completed ``task``; failures are recorded, not raised.
 
     ``request`` is the JSON body that was submitted (prompt, model, size, n, image_urls,
     mask_url). Network failures, HTTP errors and truncated files are retried ``attempts``
     times (honouring ``Retry-After``); a full disk, an expired URL or a refused file is not.
+    Each image gets its recipe written into it (:func:`.recipe.embed_recipe`) before it is
+    renamed into place, and in its sidecar with ``extra`` (the record's fields).
     """
     expires = _moment(url_expires_at) if url_expires_at is not None else url_expiry(task, completed_at)
     downloads = []
@@ -445,9 +473,11 @@ async def download_results(
                 on_download(record)
             continue
         record = Download(url=url)
+        made: dict = {}  # the sidecar, built as the recipe is written into the image
+        annotate = partial(_write_recipe, made, task, request, url, index, expires, extra)
         for attempt in range(1, attempts + 1):
             try:
-                path, kind, width, height, size = await download_one(client, url, dest_dir, stem)
+                path, kind, width, height, size = await download_one(client, url, dest_dir, stem, annotate=annotate)
             except EvolinkError as err:
                 record.error = err
                 if err.code in RETRY_NOW and attempt < attempts:
@@ -457,14 +487,9 @@ async def download_results(
                 break
             record.error = None
             record.path, record.format, record.width, record.height, record.bytes = path, kind, width, height, size
-            now = datetime.now(UTC)
             sidecar = path.with_suffix(".json")
             try:
-                await asyncio.to_thread(
-                    write_json_atomic,
-                    sidecar,
-                    sidecar_record(task, request, url, index, kind, width, height, expires, now),
-                )
+                await asyncio.to_thread(write_json_atomic, sidecar, made["sidecar"])
                 record.sidecar = sidecar
             except OSError as exc:
                 record.error = disk_error(sidecar, exc)

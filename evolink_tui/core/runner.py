@@ -81,12 +81,16 @@ class Runner:
             except Exception:  # a screen's handler must never break a task
                 pass
 
-    def prepare(self, request: GenerationRequest, *, group_id: str | None = None) -> int:
-        """Validate (raises ValidationError, nothing recorded) and record the request."""
+    def prepare(
+        self, request: GenerationRequest, *, group_id: str | None = None, parent: tuple[int, int] | None = None
+    ) -> int:
+        """Validate (raises ValidationError, nothing recorded) and record the request, with the
+        (record id, result index) it iterates on (``iterate.Iteration.parent``)."""
         from .client import new_idempotency_key
 
         validate(request)
-        return self.history.record_submission(request.to_body(), new_idempotency_key(), group_id=group_id)
+        key = new_idempotency_key()
+        return self.history.record_submission(request.to_body(), key, group_id=group_id, parent=parent)
 
     async def run(self, record_id: int, request: GenerationRequest | None = None, *, follow: bool = True) -> TaskRecord:
         """Submit a prepared record (or resend an uncertain one with its own key) and see it
@@ -190,6 +194,8 @@ class Runner:
 
     async def download(self, record_id: int, task: Task) -> list[Download]:
         """Fetch the results of a completed task; the outcome is recorded (``download_state``)."""
+        from .recipe import record_fields  # its recipe goes into each file and sidecar
+
         record = self.history.get(record_id)
         body = record.request if record else {"model": task.model}
         finished = record.finished_at if record and record.finished_at else self.client.clock.now()
@@ -200,6 +206,7 @@ class Runner:
             self.download_dir,
             completed_at=finished,
             url_expires_at=record.url_expires_at if record else None,
+            extra=record_fields(self.history, record) if record else None,
             on_download=lambda d: self._emit(TaskEvent(DOWNLOADED, record_id, task=task, download=d)),
         )
         state, err = download_state(downloads)
