@@ -66,6 +66,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     lines = ["  ".join(head)]
     if record.prompt:
         lines.append(f"    prompt: {excerpt(record.prompt, 70)}")
+    if record.parent:
+        lines.append(f"    iterated on: #{record.parent[0]} result {record.parent[1] + 1}")
     if record.files:
         lines.append(f"    files: {' '.join(record.files)}")
     if record.state == "completed" and record.download_state not in (None, "done"):
@@ -111,7 +113,14 @@ def cmd_history(args, out: Output) -> int:
     history = History(path)
     try:
         records = history.search(
-            args.search or "", model=args.model or None, status=status, since=since, until=until, limit=limit
+            args.search or "",
+            model=args.model or None,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+            favourites=getattr(args, "favourites", False),
+            sort=getattr(args, "sort", "newest"),
         )
         total = history.count()
     finally:

@@ -191,10 +191,12 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
     return _finish_task(out, final.task, view.downloads, demo=demo, record_id=record_id)
 
 
-async def _generate(args, out: Output, settings: Settings, request: GenerationRequest) -> int:
+async def _generate(
+    args, out: Output, settings: Settings, request: GenerationRequest, *, parent: tuple[int, int] | None = None
+) -> int:
     view = _TaskView(out, request)
     async with _runner(settings, out, view) as runner:
-        record_id = runner.prepare(request)
+        record_id = runner.prepare(request, parent=parent)
         await runner.run(record_id, follow=not args.no_wait)
     if view.final is None and args.no_wait and view.task is not None:
         out.emit(_task_json(view.task, demo=settings.demo, record_id=record_id))
