@@ -102,6 +102,8 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day")
     p.add_argument("--limit", default="50", help="at most this many records (default 50)")
+    p.add_argument("--favourites", action="store_true", help="only records with a starred result")
+    p.add_argument("--sort", choices=("newest", "oldest", "model"), default="newest", help="order (default newest)")
     _json_flag(p)
     _common(p)
 
@@ -118,6 +120,8 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     )
     _json_flag(p)
     _common(p)
+
+    _recipe_commands(sub)
 
     p = sub.add_parser("upload", help="upload an image to the Files API (JPEG/PNG/GIF/WebP, up to 100 MB)")
     source = p.add_mutually_exclusive_group(required=True)
@@ -170,6 +174,60 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
     p.add_argument("--speed", default=None, help="task speed multiplier (else EVOLINK_SIM_SPEED, default 1)")
     return parser
+
+
+def _recipe_commands(sub) -> None:
+    """iterate, lineage, reopen, export and favourite (headless/recipes.py, headless/gallery.py)."""
+    p = sub.add_parser(
+        "iterate",
+        help="generate again from a result: it becomes the reference image",
+        description="A new generation with result N of a record as its reference image (its URL while it "
+        "lasts, else its file, uploaded first), the prompt and settings of its task unless given, and "
+        "the record kept as its parent (see `lineage`).",
+    )
+    p.add_argument("result", metavar="RECORD[:N]", help="record id, and the result number (default 1)")
+    p.add_argument("prompt", metavar="PROMPT", nargs="?", default=None, help="the new prompt (default: the task's)")
+    p.add_argument("--model", "-m", default="", help="a model that takes reference images (default: the task's)")
+    p.add_argument("--size", "-s", default=None, help="aspect ratio (default: the task's)")
+    p.add_argument("-n", dest="n", default=None, help="number of images, 1-4 (default: the task's)")
+    p.add_argument("--no-wait", action="store_true", help="print the task id and return at once")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("lineage", help="the tree of results iterated from one another (no network)")
+    p.add_argument("record_id", metavar="RECORD_ID")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser(
+        "reopen",
+        help="print the recipe an image carries (or its sidecar); exit 1 if it has none",
+        description="The prompt, model, settings, references and task an image was made with, read from "
+        "the file itself (moved or renamed) or from its .json sidecar, with the command to make it again.",
+    )
+    p.add_argument("file", metavar="FILE", help="an image, or its .json sidecar")
+    _json_flag(p)
+    _common(p)
+
+    choice = "RECORD or RECORD:N (result N from 1), several separated by spaces or commas"
+    p = sub.add_parser(
+        "export",
+        help="chosen results as a zip with their sidecars, or a contact sheet PNG (no network)",
+        description=f"Choose results with --ids ({choice}) and/or --favourites. Exit 1 if some result's "
+        "file is not on disk (the others are written).",
+    )
+    p.add_argument("--ids", nargs="+", default=[], metavar="ID", help=choice)
+    p.add_argument("--favourites", action="store_true", help="every starred result")
+    p.add_argument("--zip", metavar="FILE", help="write the images and their sidecars into this zip")
+    p.add_argument("--sheet", metavar="FILE", help="draw the images on one labelled PNG")
+    _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser("favourite", help="star results (or --off: unstar them)")
+    p.add_argument("ids", nargs="+", metavar="ID", help=choice)
+    p.add_argument("--off", action="store_true", help="unstar instead")
+    _json_flag(p)
+    _common(p)
 
 
 def _only_app_options(argv: list[str]) -> bool:

@@ -31,6 +31,11 @@ COMMANDS: dict[str, str] = {
     "locate": "info",
     "simulator": "info",
     "serve": "web",
+    "iterate": "recipes",
+    "lineage": "recipes",
+    "reopen": "recipes",
+    "export": "gallery",
+    "favourite": "gallery",
 }
 
 
@@ -48,7 +53,7 @@ def dispatch(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     except HistoryError as err:
         out.fail(err)
-        if args.command in ("generate", "check", "resume"):
+        if args.command in ("generate", "check", "resume", "iterate"):
             out.note("Nothing was sent: a generation is never sent without being recorded first.")
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -56,7 +61,7 @@ def dispatch(args: argparse.Namespace) -> int:
             "Interrupted."
             + (
                 " Anything under way is kept in the history: `evolink-tui resume` picks it up."
-                if args.command in ("generate", "check", "resume")
+                if args.command in ("generate", "check", "resume", "iterate")
                 else ""
             )
         )
