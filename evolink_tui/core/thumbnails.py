@@ -213,7 +213,16 @@ def _from_raster(
 ) -> Thumbnail:
     """Pair the rows of a small RGB image into half-block cells."""
     width, height = image.size
-    data = image.tobytes()
+    return from_pixels(width, height, image.tobytes(), source, mtime, size, image_width, image_height)
+
+
+def from_pixels(
+    width: int, height: int, data: bytes, source: str, mtime: float, size: int, image_width: int, image_height: int
+) -> Thumbnail:
+    """A thumbnail from its RGB raster (``width`` x ``height`` pixels, 3 bytes each), as the
+    disk cache keeps it (:mod:`.thumbcache`): no decoding, no Pillow."""
+    if len(data) != width * height * 3:
+        raise ValueError(f"a {width}x{height} RGB raster is {width * height * 3} bytes, not {len(data)}")
     stride = width * 3
     # Each row as a list of (r, g, b) tuples: zip over one iterator takes three bytes a go.
     rows = []
@@ -301,12 +310,16 @@ def key_for(path: str | Path, cols: int, rows: int) -> CacheKey:
 
 
 class ThumbnailCache:
-    """A small, thread-safe LRU of thumbnails."""
+    """A small, thread-safe LRU of thumbnails: at most ``capacity`` of them and, if given,
+    ``max_cells`` cells in all (a cell costs about 200 bytes), so memory stays bounded
+    whatever sizes are asked for. The newest one is always kept."""
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, capacity: int = 64, max_cells: int | None = None) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
+        self.max_cells = max_cells
+        self.cells = 0  # cells held now
         self._items: OrderedDict[Hashable, Thumbnail] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -319,14 +332,21 @@ class ThumbnailCache:
 
     def put(self, key: Hashable, thumb: Thumbnail) -> None:
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.cells -= old.width * old.height
             self._items[key] = thumb
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self.cells += thumb.width * thumb.height
+            while len(self._items) > 1 and (
+                len(self._items) > self.capacity or (self.max_cells is not None and self.cells > self.max_cells)
+            ):
+                _, dropped = self._items.popitem(last=False)
+                self.cells -= dropped.width * dropped.height
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.cells = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -335,17 +355,29 @@ class ThumbnailCache:
     key_for = staticmethod(key_for)
 
 
-shared_cache = ThumbnailCache()
-"""The process-wide cache the TUI uses."""
+shared_cache = ThumbnailCache(max_cells=64 * 64 * 32)
+"""The process-wide cache the TUI uses (64 gallery-sized thumbnails' worth of cells)."""
+
+shared_disk = None
+"""The disk cache :func:`cached_thumbnail` uses by default: None until the app turns it on
+(``thumbcache.enable_disk_cache()``)."""
 
 
-def cached_thumbnail(path: str | Path, max_cols: int, max_rows: int, cache: ThumbnailCache | None = None) -> Thumbnail:
+def cached_thumbnail(
+    path: str | Path, max_cols: int, max_rows: int, cache: ThumbnailCache | None = None, disk=None
+) -> Thumbnail:
     """``make_thumbnail`` through ``cache`` (the shared one by default): a file whose
-    path, mtime and size are unchanged is decoded once per cell budget."""
+    path, mtime and size are unchanged is decoded once per cell budget. Through ``disk``
+    too (a ``thumbcache.DiskThumbnailCache``; :data:`shared_disk` by default), a file
+    decoded once is not decoded again after a restart, wherever it has moved."""
     cache = shared_cache if cache is None else cache
     key = key_for(path, max_cols, max_rows)
     thumb = cache.get(key)
     if thumb is None:
-        thumb = make_thumbnail(key[0], max_cols, max_rows)
+        disk = shared_disk if disk is None else disk
+        if disk is None:
+            thumb = make_thumbnail(key[0], max_cols, max_rows)
+        else:
+            thumb = disk.thumbnail(key[0], max_cols, max_rows)
         cache.put(key, thumb)
     return thumb

@@ -1,0 +1,200 @@
+"""Thumbnails kept on disk, keyed by the image's content hash, so a restart (or a moved or
+renamed file) does not decode an image again.
+
+Each entry is one small file in the cache dir (platformdirs ``user_cache_dir``, or
+``EVOLINK_TUI_CACHE_DIR``), ``thumbnails/<2 hex>/<hash>-<cols>x<rows>.thumb``: a header
+and the thumbnail's RGB raster, zlib-compressed (a 64x32-cell thumbnail is a few
+kilobytes). The total is bounded: past ``max_bytes`` the least recently used entries go
+until it is back under 80 %. Entries are written to a temporary file and renamed, so two
+processes sharing the cache never see half an entry; a damaged entry is removed and
+decoded again.
+
+:func:`enable_disk_cache` makes :func:`.thumbnails.cached_thumbnail` (the memory cache
+the views use) fall back on this one. Runs in worker threads; thread-safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import threading
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+from . import thumbnails
+from .thumbnails import Thumbnail, from_pixels, make_thumbnail
+
+CACHE_ENV = "EVOLINK_TUI_CACHE_DIR"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_MAGIC = b"ELTHUMB1"
+_HEADER = struct.Struct("<8sHHII")  # magic, width, pixel height, image width, image height
+_MAX_SIDE = 4096  # no thumbnail is wider or taller than this many pixels
+
+
+def cache_dir() -> Path:
+    """Where cached thumbnails live (created on first write)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser() / "thumbnails"
+    import platformdirs
+
+    from .config import APP_NAME
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
+
+
+_digests: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+_digests_lock = threading.Lock()
+
+
+def content_hash(path: str | Path) -> str:
+    """The BLAKE2b hash of the file's bytes (hex), remembered per (path, mtime, size) so an
+    unchanged file is read once per process."""
+    resolved = os.path.abspath(path)
+    stat = os.stat(resolved)
+    key = (resolved, stat.st_mtime_ns, stat.st_size)
+    with _digests_lock:
+        known = _digests.get(key)
+        if known is not None:
+            _digests.move_to_end(key)
+            return known
+    digest = hashlib.blake2b(digest_size=20)
+    with open(resolved, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _digests_lock:
+        _digests[key] = value
+        while len(_digests) > 4096:
+            _digests.popitem(last=False)
+    return value
+
+
+class DiskThumbnailCache:
+    def __init__(self, directory: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.directory = Path(directory) if directory is not None else cache_dir()
+        self.max_bytes = max_bytes
+        self.hits = self.misses = self.evicted = 0
+        self._total: int | None = None  # bytes on disk, counted on the first write
+        self._lock = threading.Lock()
+
+    def _entry(self, digest: str, cols: int, rows: int) -> Path:
+        return self.directory / digest[:2] / f"{digest}-{cols}x{rows}.thumb"
+
+    def get(self, digest: str, cols: int, rows: int, *, source: str = "", mtime: float = 0.0, size: int = 0):
+        """The cached thumbnail, or None (a damaged entry is removed)."""
+        entry = self._entry(digest, cols, rows)
+        try:
+            data = entry.read_bytes()
+        except OSError:
+            with self._lock:
+                self.misses += 1
+            return None
+        try:
+            magic, width, height, image_width, image_height = _HEADER.unpack_from(data)
+            if magic != _MAGIC or not (0 < width <= _MAX_SIDE and 0 < height <= _MAX_SIDE):
+                raise ValueError("not a thumbnail entry")
+            pixels = zlib.decompressobj().decompress(data[_HEADER.size :], width * height * 3 + 1)
+            thumb = from_pixels(width, height, pixels, source, mtime, size, image_width, image_height)
+        except (ValueError, struct.error, zlib.error):
+            entry.unlink(missing_ok=True)
+            with self._lock:
+                self.misses += 1
+            return None
+        try:
+            os.utime(entry)  # recently used: evicted last
+        except OSError:
+            pass
+        with self._lock:
+            self.hits += 1
+        return thumb
+
+    def put(self, digest: str, cols: int, rows: int, thumb: Thumbnail) -> None:
+        """Store ``thumb``; a cache that cannot be written is only a slower cache."""
+        if not thumb.pixels:
+            return
+        entry = self._entry(digest, cols, rows)
+        data = _HEADER.pack(_MAGIC, thumb.width, thumb.pixel_height, thumb.image_width, thumb.image_height)
+        data += zlib.compress(thumb.pixels, 6)
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".thumb-", dir=entry.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, entry)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return
+        with self._lock:
+            if self._total is None:
+                self._total = self._measure()
+            else:
+                self._total += len(data)
+            over = self._total > self.max_bytes
+        if over:
+            self.evict()
+
+    def _measure(self) -> int:
+        return sum(size for _, size, _ in self._entries())
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        """(mtime, bytes, path) of every entry."""
+        found = []
+        try:
+            shards = list(os.scandir(self.directory))
+        except OSError:
+            return found
+        for shard in shards:
+            if not shard.is_dir():
+                continue
+            try:
+                for item in os.scandir(shard.path):
+                    if item.name.endswith(".thumb"):
+                        stat = item.stat()
+                        found.append((stat.st_mtime, stat.st_size, Path(item.path)))
+            except OSError:
+                continue
+        return found
+
+    def evict(self) -> None:
+        """Remove the least recently used entries until the cache is under 80 % of its bound."""
+        entries = sorted(self._entries(), key=lambda e: e[0])
+        total = sum(size for _, size, _ in entries)
+        target = self.max_bytes * 0.8
+        for _, size, path in entries:
+            if total <= target:
+                break
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            total -= size
+            with self._lock:
+                self.evicted += 1
+        with self._lock:
+            self._total = total
+
+    def thumbnail(self, path: str | Path, cols: int, rows: int) -> Thumbnail:
+        """The thumbnail of ``path`` from the cache, or decoded (``make_thumbnail``) and kept."""
+        stat = os.stat(path)
+        digest = content_hash(path)
+        source = os.path.abspath(path)
+        thumb = self.get(digest, cols, rows, source=source, mtime=stat.st_mtime, size=stat.st_size)
+        if thumb is None:
+            thumb = make_thumbnail(source, cols, rows)
+            self.put(digest, cols, rows, thumb)
+        return thumb
+
+
+def enable_disk_cache(directory: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> DiskThumbnailCache:
+    """Turn on the disk cache behind :func:`.thumbnails.cached_thumbnail` (the app does this
+    once at start); returns it."""
+    disk = DiskThumbnailCache(directory, max_bytes)
+    thumbnails.shared_disk = disk
+    return disk
