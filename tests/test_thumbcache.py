@@ -86,6 +86,26 @@ def test_the_cache_stays_within_its_bound_dropping_the_least_recently_used(tmp_p
     assert decodes.count("0.png") == 1
 
 
+def test_a_restart_does_not_read_an_unchanged_file_again(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    png = picture(tmp_path / "a.png", (30, 60, 90))
+    hashed = []
+    real = thumbcache.content_hash
+    monkeypatch.setattr(thumbcache, "content_hash", lambda path: hashed.append(path) or real(path))
+    first = DiskThumbnailCache(folder)
+    first.thumbnail(png, 20, 10)
+    first.close()
+    thumbcache._digests.clear()  # a new process
+    again = DiskThumbnailCache(folder)
+    assert again.thumbnail(png, 20, 10) == make_thumbnail(png, 20, 10)
+    assert len(hashed) == 1 and again.hits == 1
+    picture(png, (1, 1, 1))  # changed since: read and hashed again
+    thumbcache._digests.clear()
+    again.thumbnail(png, 20, 10)
+    assert len(hashed) == 2
+    again.close()
+
+
 def test_a_damaged_entry_is_removed_and_decoded_again(tmp_path, decodes):
     folder = tmp_path / "cache"
     png = picture(tmp_path / "a.png", (1, 2, 3))

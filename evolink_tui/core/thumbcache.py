@@ -7,7 +7,9 @@ and the thumbnail's RGB raster, zlib-compressed (a 64x32-cell thumbnail is a few
 kilobytes). The total is bounded: past ``max_bytes`` the least recently used entries go
 until it is back under 80 %. Entries are written to a temporary file and renamed, so two
 processes sharing the cache never see half an entry; a damaged entry is removed and
-decoded again.
+decoded again. Which content a file had is remembered too (``paths.sqlite3``: path, mtime
+and size -> hash, the newest 20,000), so after a restart an unchanged file is not even
+read again to hash it; a moved one is hashed once and found by its content.
 
 :func:`enable_disk_cache` makes :func:`.thumbnails.cached_thumbnail` (the memory cache
 the views use) fall back on this one. Runs in worker threads; thread-safe.
@@ -20,6 +22,7 @@ import os
 import struct
 import tempfile
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from pathlib import Path
@@ -66,11 +69,19 @@ def content_hash(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     value = digest.hexdigest()
+    _remember(key, value)
+    return value
+
+
+def _remember(key: tuple[str, int, int], value: str) -> None:
     with _digests_lock:
         _digests[key] = value
+        _digests.move_to_end(key)
         while len(_digests) > 4096:
             _digests.popitem(last=False)
-    return value
+
+
+MAX_PATHS = 20_000  # remembered (path, mtime, size) -> content hash rows
 
 
 class DiskThumbnailCache:
@@ -80,6 +91,78 @@ class DiskThumbnailCache:
         self.hits = self.misses = self.evicted = 0
         self._total: int | None = None  # bytes on disk, counted on the first write
         self._lock = threading.Lock()
+        self._index = None  # sqlite3 connection to paths.sqlite3, opened on first use
+        self._index_failed = False
+        self._inserts = 0
+
+    def _paths(self):
+        """The path -> content hash index, or None if it cannot be used (the cache is then
+        only slower: files are hashed again)."""
+        if self._index is None and not self._index_failed:
+            import sqlite3
+
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.directory / "paths.sqlite3", check_same_thread=False, timeout=1)
+                conn.isolation_level = None
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=OFF")  # a cache: losing the last rows costs a re-hash
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS paths (key TEXT PRIMARY KEY, digest TEXT NOT NULL, used REAL NOT NULL)"
+                )
+                conn.execute("CREATE INDEX IF NOT EXISTS paths_used ON paths(used)")
+                self._index = conn
+            except (OSError, sqlite3.Error):
+                self._index_failed = True
+        return self._index
+
+    def digest(self, path: str | Path) -> str:
+        """The content hash of ``path``: remembered in this process, then in the index, else
+        read and hashed (and remembered)."""
+        import sqlite3
+
+        resolved = os.path.abspath(path)
+        stat = os.stat(resolved)
+        memo = (resolved, stat.st_mtime_ns, stat.st_size)
+        with _digests_lock:
+            known = _digests.get(memo)
+        if known is not None:
+            return known
+        key = f"{resolved}\0{stat.st_mtime_ns}\0{stat.st_size}"
+        now = time.time()
+        with self._lock:
+            index = self._paths()
+            try:
+                row = (
+                    index.execute("SELECT digest, used FROM paths WHERE key = ?", (key,)).fetchone() if index else None
+                )
+                if row is not None and row[1] < now - 3600:  # used again: kept longest (once an hour at most)
+                    index.execute("UPDATE paths SET used = ? WHERE key = ?", (now, key))
+            except sqlite3.Error:
+                row = None
+        if row is not None:
+            value = row[0]
+            _remember(memo, value)
+            return value
+        value = content_hash(resolved)
+        with self._lock:
+            index = self._paths()
+            try:
+                if index is not None:
+                    index.execute("INSERT OR REPLACE INTO paths VALUES (?, ?, ?)", (key, value, now))
+                    self._inserts += 1
+                    if self._inserts % 500 == 1:
+                        stale = "SELECT key FROM paths ORDER BY used DESC LIMIT -1 OFFSET ?"
+                        index.execute(f"DELETE FROM paths WHERE key IN ({stale})", (MAX_PATHS,))
+            except sqlite3.Error:
+                pass
+        return value
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
 
     def _entry(self, digest: str, cols: int, rows: int) -> Path:
         return self.directory / digest[:2] / f"{digest}-{cols}x{rows}.thumb"
@@ -183,7 +266,7 @@ class DiskThumbnailCache:
     def thumbnail(self, path: str | Path, cols: int, rows: int) -> Thumbnail:
         """The thumbnail of ``path`` from the cache, or decoded (``make_thumbnail``) and kept."""
         stat = os.stat(path)
-        digest = content_hash(path)
+        digest = self.digest(path)
         source = os.path.abspath(path)
         thumb = self.get(digest, cols, rows, source=source, mtime=stat.st_mtime, size=stat.st_size)
         if thumb is None:

@@ -18,6 +18,10 @@ def cmd_locate(args, out: Output) -> int:
     out.say(f"downloads: {info['downloads']}")
     info["models"] = str(user_catalogue_path())
     out.say(f"models:    {info['models']} (your own models; optional)")
+    from ..core.thumbcache import cache_dir
+
+    info["cache"] = str(cache_dir())
+    out.say(f"cache:     {info['cache']}")
     out.say(f"api key:   {info['api_key']} (from {info['key_source']})")
     out.say(f"hosts:     {info['base_url']}  {info['files_base_url']}")
     out.emit(info)
