@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,10 @@ def test_the_contact_sheet_shows_each_image_with_its_label(seeded, tmp_path):
         assert sheet.crop((left, bottom, right, bottom + layout.label_height)).tobytes() == expected.tobytes()
     assert sheet_label(items[0]) == ("gpt-image-1.5 (1/2)", "12.5 s · 8 credits")
     assert sheet_label(items[2]) == ("z-image-turbo", "3.0 s · 1.5 credits")
+    # Drawn in several threads at once, each sheet comes out the same.
+    with ThreadPoolExecutor(3) as pool:
+        sheets = list(pool.map(lambda n: contact_sheet(items, tmp_path / f"t{n}.png", layout).path, range(3)))
+    assert {Image.open(path).convert("RGB").tobytes() for path in sheets} == {sheet.tobytes()}
     # The label strip really shows text: lighter pixels on the dark background.
     label = sheet.crop((cell_box(0, 0, layout, 0)[0], cell_box(0, 0, layout, 0)[3], 104, 104 + layout.label_height))
     assert max(high for _, high in label.getextrema()) > 150
@@ -261,6 +266,8 @@ def test_export_and_favourite_from_the_command_line(run, sim, isolated_env, tmp_
     second = json.loads(out)
     code, out, err = run("favourite", f"{first['record_id']}:2", str(second["record_id"]))
     assert code == 0 and out.count("starred #") == 2
+    code, out, _ = run("history", "--favourites")
+    assert "starred: result 2" in out and "starred: result 1" in out
     code, out, _ = run("history", "--favourites", "--json")
     assert {r["record_id"]: r["favourite_results"] for r in json.loads(out)["records"]} == {
         first["record_id"]: [2],

@@ -70,6 +70,9 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
         lines.append(f"    iterated on: #{record.parent[0]} result {record.parent[1] + 1}")
     if record.files:
         lines.append(f"    files: {' '.join(record.files)}")
+    starred = record.to_json()["favourite_results"]
+    if starred:
+        lines.append(f"    starred: result {', '.join(map(str, starred))}")
     if record.state == "completed" and record.download_state not in (None, "done"):
         lines.append(
             f"    downloads: {record.download_state}"
