@@ -197,7 +197,8 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, int, int]], int]:
     """(marker, start, end) of each segment before the scan, and where the scan starts (SOS)."""
     if not data.startswith(b"\xff\xd8"):
         raise MetadataError("not a JPEG file")
-    segments, pos = [], 2
+    segments: list[tuple[int, int, int]] = []
+    pos = 2
     while True:
         if pos + 4 > len(data) or data[pos] != 0xFF:
             raise MetadataError("broken JPEG segment structure")

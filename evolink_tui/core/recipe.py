@@ -52,7 +52,7 @@ SIDECAR_SUFFIX = ".json"
 
 def recipe_of(sidecar: dict) -> dict:
     """The recipe part of a sidecar record (see ``downloads.sidecar_record``)."""
-    recipe = {"recipe_version": RECIPE_VERSION}
+    recipe: dict = {"recipe_version": RECIPE_VERSION}
     recipe.update((key, sidecar.get(key)) for key in RECIPE_FIELDS if key != "recipe_version")
     return recipe
 

@@ -228,7 +228,7 @@ class DiskThumbnailCache:
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         """(mtime, bytes, path) of every entry."""
-        found = []
+        found: list[tuple[float, int, Path]] = []
         try:
             shards = list(os.scandir(self.directory))
         except OSError:

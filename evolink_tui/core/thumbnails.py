@@ -26,6 +26,8 @@ from .imagetypes import DECODE_GATE
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from PIL import Image as PILImage
 
+    from .thumbcache import DiskThumbnailCache
+
 RGB = tuple[int, int, int]
 # The bottom pixel is None on the last row of an image with an odd pixel height.
 Cell = tuple[RGB, RGB | None]
@@ -358,13 +360,17 @@ class ThumbnailCache:
 shared_cache = ThumbnailCache(max_cells=64 * 64 * 32)
 """The process-wide cache the TUI uses (64 gallery-sized thumbnails' worth of cells)."""
 
-shared_disk = None
+shared_disk: DiskThumbnailCache | None = None
 """The disk cache :func:`cached_thumbnail` uses by default: None until the app turns it on
 (``thumbcache.enable_disk_cache()``)."""
 
 
 def cached_thumbnail(
-    path: str | Path, max_cols: int, max_rows: int, cache: ThumbnailCache | None = None, disk=None
+    path: str | Path,
+    max_cols: int,
+    max_rows: int,
+    cache: ThumbnailCache | None = None,
+    disk: DiskThumbnailCache | None = None,
 ) -> Thumbnail:
     """``make_thumbnail`` through ``cache`` (the shared one by default): a file whose
     path, mtime and size are unchanged is decoded once per cell budget. Through ``disk``
