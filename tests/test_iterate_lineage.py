@@ -174,3 +174,38 @@ def test_a_history_that_loops_still_draws_a_finite_tree(history):
     tree = lineage(history, ids[1])
     seen = [node.record.id for _, node in tree.root.walk()]
     assert sorted(seen) == sorted(ids) and len(seen) == 3
+
+
+EDITING_WITH_PARAMS = """\
+[[model]]
+id = "edit-pro"
+description = "an editing model with parameters"
+tier = "beta"
+capabilities = ["text-to-image", "image-editing"]
+[model.params]
+quality = ["low", "high"]
+seed = "int 0..1000"
+"""
+
+
+def test_extra_parameters_travel_with_the_recipe_and_the_iteration(run, sim, isolated_env, monkeypatch):
+    models = isolated_env["config"].parent / "models.toml"
+    models.parent.mkdir(parents=True, exist_ok=True)
+    models.write_text(EDITING_WITH_PARAMS)
+    monkeypatch.setattr(sim, "catalogue", load_catalogue())
+    code, out, err = run(
+        "generate", "a harbour", "--model", "edit-pro", "--param", "quality=high", "--param", "seed=7", "--json"
+    )
+    assert code == 0, err
+    first = json.loads(out)
+    found = reopen(Path(first["downloads"][0]))
+    assert found.recipe["params"] == {"quality": "high", "seed": 7}
+    assert found.generation_request().params == (("quality", "high"), ("seed", 7))
+    code, out, _ = run("reopen", first["downloads"][0])
+    assert "--param quality=high --param seed=7" in out
+    code, out, err = run("iterate", str(first["record_id"]), "at night", "--json")
+    assert code == 0, err
+    child = json.loads(out)
+    body = json.loads(run("history", "--json")[1])["records"][0]["request"]
+    assert body["quality"] == "high" and body["seed"] == 7 and body["image_urls"] == [first["results"][0]]
+    assert reopen(Path(child["downloads"][0])).recipe["params"] == {"quality": "high", "seed": 7}

@@ -31,6 +31,7 @@ RECIPE = {
     "n": 2,
     "image_urls": ["https://files.example.invalid/a.png?x=1,2", "https://files.example.invalid/b.png"],
     "mask_url": None,
+    "params": {"quality": "high, please", "seed": 7},
     "task_id": "task-unified-1-abc",
     "index": 2,
     "record_id": 12,
@@ -158,7 +159,7 @@ def test_the_parameters_line_reads_back_when_only_it_survives(tmp_path):
     assert text.startswith(RECIPE["prompt"] + "\n")
     assert "Model: gpt-image-1.5, Size: 16:9, n: 2, Result: 2, Task: task-unified-1-abc, Record: 12" in text
     rebuilt = parse_parameters(text)
-    for key in ("prompt", "model", "size", "n", "index", "task_id", "record_id", "parent", "image_urls"):
+    for key in ("prompt", "model", "size", "n", "index", "task_id", "record_id", "parent", "image_urls", "params"):
         assert rebuilt[key] == RECIPE[key], key
     assert parse_parameters("a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1") is None  # A1111's own
     # A JPEG whose XMP a tool stripped, keeping the Exif: reopen still finds the recipe.

@@ -24,6 +24,7 @@ from .errors import ValidationError
 from .gallery import GalleryItem, items_of
 from .history import History, TaskRecord
 from .text import excerpt
+from .validation import GenerationRequest
 
 MAX_SHEET_ITEMS = 400
 SHEET_BACKGROUND = (24, 24, 24)
@@ -156,6 +157,7 @@ def _record_sidecar(record: TaskRecord, index: int) -> dict:
         "n": body.get("n"),
         "image_urls": list(body.get("image_urls") or []),
         "mask_url": body.get("mask_url"),
+        "params": dict(GenerationRequest.from_body(body).params),
         "source_url": record.results[index] if index < len(record.results) else None,
         "credits_reserved": record.credits,
     }

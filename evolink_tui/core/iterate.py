@@ -65,10 +65,11 @@ class Iteration:
 
 
 def _fit(request: GenerationRequest, model: Model) -> GenerationRequest:
-    """``request`` on ``model``: a size it does not take is dropped, n brought into range."""
+    """``request`` on ``model``: a size it does not take is dropped, n brought into range,
+    only the extra parameters it declares kept."""
     size = request.size if request.size in model.all_sizes else None
     n = request.n if request.n is None else max(model.n_min, min(model.n_max, request.n))
-    return replace(request, model=model.id, size=size, n=n)
+    return replace(request.for_model(model), size=size, n=n)
 
 
 def reference_for(record: TaskRecord, index: int, now: float) -> str:
@@ -102,7 +103,7 @@ def iterate(
     catalogue = catalogue or load_catalogue()
     reference = reference_for(record, index, time.time() if now is None else now)
     base = record.generation_request()
-    request = GenerationRequest(prompt=base.prompt or record.prompt, model=base.model, size=base.size, n=base.n)
+    request = replace(base, prompt=base.prompt or record.prompt, images=(), mask=None)
     editing = editing_models(catalogue)
     model = catalogue.get(base.resolved_model(catalogue))
     kept = model is not None and takes_references(model)

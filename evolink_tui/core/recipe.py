@@ -37,6 +37,7 @@ RECIPE_FIELDS = (
     "n",
     "image_urls",
     "mask_url",
+    "params",
     "task_id",
     "index",
     "record_id",
@@ -83,6 +84,7 @@ _LABELS = (  # recipe key -> label on the parameters line
     ("parent", "Parent"),
     ("image_urls", "References"),
     ("mask_url", "Mask"),
+    ("params", "Params"),
     ("credits_reserved", "Credits"),
     ("created_at", "Created"),
     ("finished_at", "Finished"),
@@ -109,6 +111,10 @@ def parameters_line(recipe: dict) -> str:
             )
         elif key == "image_urls":
             value = " ".join(value)
+        elif key == "params":
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) else None
+            if not value or value == "{}":
+                continue
         elif isinstance(value, float):
             value = f"{value:g}"
         pairs.append(f"{label}: {_quote(str(value))}")
@@ -145,6 +151,11 @@ def parse_parameters(text: str) -> dict | None:
                 recipe[key] = None
         elif key == "image_urls":
             recipe[key] = str(value).split()
+        elif key == "params":
+            try:
+                recipe[key] = json.loads(value) if isinstance(value, str) else None
+            except ValueError:
+                recipe[key] = None
         elif key == "parent":
             found = re.match(r"#(\d+) result (\d+)(?: \((.*)\))?$", str(value))
             recipe[key] = {"record_id": int(found[1]), "result": int(found[2]), "task_id": found[3]} if found else None
@@ -187,6 +198,7 @@ class Reopened:
             raise ValidationError("file", str(self.path), "an image made by evolink-tui, or its .json sidecar")
         recipe = self.recipe
         n = recipe.get("n")
+        params = recipe.get("params")
         return GenerationRequest(
             prompt=str(recipe.get("prompt") or ""),
             model=str(recipe.get("model") or ""),
@@ -194,6 +206,7 @@ class Reopened:
             n=n if isinstance(n, int) and not isinstance(n, bool) else None,
             images=tuple(str(u) for u in recipe.get("image_urls") or () if isinstance(u, str)),
             mask=recipe.get("mask_url") or None,
+            params=tuple((str(k), v) for k, v in params.items()) if isinstance(params, dict) else (),
         )
 
     def record_in(self, history: History) -> TaskRecord | None:

@@ -4,7 +4,9 @@ generation that starts from it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
+from dataclasses import replace
 
 from ..cli import EXIT_FAILURE, EXIT_OK
 from ..core.errors import ValidationError
@@ -58,6 +60,8 @@ def again_command(request: GenerationRequest) -> str:
         parts += ["--image", image]
     if request.mask:
         parts += ["--mask", request.mask]
+    for name, value in request.params:
+        parts += ["--param", f"{name}={json.dumps(value) if not isinstance(value, str) else value}"]
     return shlex.join(parts)
 
 
@@ -196,11 +200,11 @@ def cmd_iterate(args, out: Output) -> int:
         )
     request = iteration.request
     if args.prompt:
-        request = GenerationRequest(args.prompt, request.model, request.size, request.n, request.images)
+        request = replace(request, prompt=args.prompt)
     if args.size:
-        request = GenerationRequest(request.prompt, request.model, args.size, request.n, request.images)
+        request = replace(request, size=args.size)
     if args.n is not None:
-        request = GenerationRequest(request.prompt, request.model, request.size, parse_n(args.n), request.images)
+        request = replace(request, n=parse_n(args.n))
     validate(request)
     settings = settings_for(args, out)
     how = "its URL" if iteration.reference_is_url else f"its file {iteration.reference}, uploaded first"
