@@ -12,6 +12,8 @@ from evolink_tui.core.client import EvolinkClient, RetryPolicy
 from evolink_tui.core.config import load_settings
 from evolink_tui.simulator import FakeClock, create_app, serve_in_thread
 
+from .support import wait_for
+
 TEST_KEY = "sk-test-0123456789abcdefWXYZ"
 
 
@@ -63,11 +65,13 @@ def live_server():
 
 @pytest.fixture
 def sim(sim_server):
-    """The simulator's state, reset for this test."""
+    """The simulator's state, reset for this test; afterwards, the answers a slow fault still
+    holds open are let land, so that none lands in the next test's fresh state."""
     state = sim_server.app.state.sim
     state.reset()
     state.speed = 1.0
-    return state
+    yield state
+    wait_for(lambda: state.in_flight == 0, "the simulator's open answers to land", timeout=15)
 
 
 @pytest.fixture

@@ -165,4 +165,9 @@ class ValidationError(ValueError):
 
 
 def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` characters in the middle, so both ends stay readable: the
+    start of a prompt, the file name at the end of a long path."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2
+    return text[: limit - 1 - tail] + "…" + text[-tail:]
