@@ -81,12 +81,16 @@ class Runner:
             except Exception:  # a screen's handler must never break a task
                 pass
 
-    def prepare(self, request: GenerationRequest, *, group_id: str | None = None) -> int:
-        """Validate (raises ValidationError, nothing recorded) and record the request."""
+    def prepare(
+        self, request: GenerationRequest, *, group_id: str | None = None, idempotency_key: str | None = None
+    ) -> int:
+        """Validate (raises ValidationError, nothing recorded) and record the request, with
+        ``idempotency_key`` when one was chosen earlier (a batch chooses its keys when planned)."""
         from .client import new_idempotency_key
 
         validate(request)
-        return self.history.record_submission(request.to_body(), new_idempotency_key(), group_id=group_id)
+        key = idempotency_key or new_idempotency_key()
+        return self.history.record_submission(request.to_body(), key, group_id=group_id)
 
     async def run(self, record_id: int, request: GenerationRequest | None = None, *, follow: bool = True) -> TaskRecord:
         """Submit a prepared record (or resend an uncertain one with its own key) and see it
