@@ -172,4 +172,6 @@ async def test_a_stopped_batch_resumes_without_sending_anything_twice(runner, hi
     assert history.get(third).state == "uncertain"  # never resent on its own
     keys = [items[0].idempotency_key, items[1].idempotency_key, items[3].idempotency_key]
     one_task_per_key(sim, keys)
+    records = history.in_group(batch.id)  # one record a task: the one made before the stop was taken up
+    assert sorted(r.idempotency_key for r in records) == sorted(item.idempotency_key for item in items)
     assert summary.batch.state == bs.DONE and await resume_batches(batches_for(runner, events)) == []
