@@ -87,7 +87,7 @@ def test_the_daily_budget_of_the_config_file_counts_what_was_charged_today(run, 
     code, _, err = run("generate", "a cheap fox", "--model", "z-image-turbo", "--budget", "2")
     assert code == 0, err
     code, _, err = run("generate", "a cheap fox", "--model", "z-image-turbo", "--budget", "0.5")
-    assert code == 2 and "expected to cost 1 credits, and 0.5 are left of the budget (--budget 0.5)" in err
+    assert code == 2 and "expected to cost 1 credits, and 0.5 are left of --budget 0.5 (0 spent)" in err
     assert sim.count("submit") == 1
 
 

@@ -316,7 +316,7 @@ class BatchRunner:
         sending = asyncio.Lock()  # one task of the batch between "may it go?" and the submit's answer
         under_way = [i for i in summary.items if i.state == bs.RECORDED and self._unsettled(summary, i)]
         to_send = [i for i in summary.items if i.state == bs.PLANNED]
-        self._emit(BatchStarted(batch_id, summary.total, len(to_send), len(under_way)))
+        self._emit(BatchStarted(batch_id, summary.total, len(to_send), len(under_way), summary.credits))
         running = 0
         jobs: list[asyncio.Task] = []
 
@@ -329,7 +329,8 @@ class BatchRunner:
                 running -= 1
                 slots.release()
                 if record is not None:
-                    self._emit(BatchTaskEnded(batch_id, item.seq, record, outcome(record), running))
+                    charged = sum(charge(r).credits or 0.0 for r in self.history.in_group(batch_id))
+                    self._emit(BatchTaskEnded(batch_id, item.seq, record, outcome(record), running, charged))
 
         for item in [*under_way, *to_send]:
             await slots.acquire()
@@ -422,7 +423,7 @@ class BatchRunner:
 
 
 def _batch_cap(batch_id: str, limit: float | None) -> Cap | None:
-    return Cap(f"the batch's budget (--budget {limit:g})", limit, group=batch_id) if limit is not None else None
+    return Cap(f"--budget {limit:g} for this batch", limit, group=batch_id) if limit is not None else None
 
 
 async def resume_batches(batches: BatchRunner) -> list[BatchSummary]:

@@ -19,6 +19,7 @@ class BatchStarted:
     total: int  # tasks in the batch (dropped ones left out)
     to_send: int  # not sent yet
     in_flight: int  # sent before (a resumed batch): followed again
+    credits: float  # charged so far (a resumed batch)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class BatchTaskEnded:
     record: TaskRecord
     outcome: str  # recovery's word: completed, failed, uncertain, running, expired...
     running: int
+    credits: float  # the batch's credits charged so far (the "credits charged" rule)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ from ..core import batch as batch_mod
 from ..core.batch_events import BatchEnded, BatchStarted, BatchTaskEnded, BatchTaskSent, BudgetStop, SubmitsHeld
 from ..core.budget import parse_budget
 from ..core.config import Settings
+from ..core.costs import charge
 from ..core.errors import ValidationError
 from ..core.history import History, history_path
 from ..core.matrix import Matrix, read_prompt_file, split_list
 from ..core.plan import Plan, build_plan
+from ..core.runner import Runner
 from ..core.text import excerpt
 from ..core.validation import parse_n
 from ..runtime import make_client
@@ -61,21 +63,24 @@ def _concurrency(text: str | None, default: int) -> int:
     return value
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def plan_lines(plan: Plan) -> list[str]:
     """The plan as text: totals, then one line a task, then what each model costs."""
     chosen = plan.chosen
-    templates = len(plan.matrix.templates)
+    sizes = _plural(len(plan.matrix.sizes), "size") if plan.matrix.sizes else "default size"
     lines = [
-        f"Plan: {len(chosen)} task{'s' if len(chosen) != 1 else ''}, {plan.images} image"
-        f"{'s' if plan.images != 1 else ''} ({templates} prompt line{'s' if templates != 1 else ''}, "
-        f"{len(plan.stats)} model{'s' if len(plan.stats) != 1 else ''}, "
-        f"{max(1, len(plan.matrix.sizes))} size{'s' if len(plan.matrix.sizes) > 1 else ''})",
+        f"Plan: {_plural(len(chosen), 'task')}, {_plural(plan.images, 'image')} "
+        f"({_plural(len(plan.matrix.templates), 'prompt line')}, {_plural(len(plan.stats), 'model')}, {sizes})",
         f"Expected cost: {plan.cost.describe()}",
         f"Expected time: about {_duration(plan.seconds)} at {plan.concurrency} at a time"
         + (" (partly a guess from the models' speed: no runs yet)" if plan.seconds_guessed else ""),
         "",
-        f"{'#':>4}  {'model':<32} {'size':<9} {'n':>2}  {'credits':<12} {'time':>6}  prompt",
     ]
+    width = max(5, *(len(t.cell.model) for t in plan.tasks))
+    lines.append(f"{'#':>4}  {'model':<{width}} {'size':<9} {'n':>2}  {'credits':<11} {'time':>6}  prompt")
     for task in plan.tasks:
         credits = "unknown"
         if task.credits:
@@ -84,17 +89,16 @@ def plan_lines(plan: Plan) -> list[str]:
                 credits += f" ({task.credits.low:g}-{task.credits.high:g})"
         mark = "-" if task.seq in plan.dropped else " "
         lines.append(
-            f"{task.seq:>3}{mark}  {task.cell.model:<32} {task.cell.size or 'default':<9} {task.images:>2}  "
-            f"{credits:<12} {_duration(task.seconds):>6}  {excerpt(task.cell.prompt, 70)}"
+            f"{task.seq:>3}{mark}  {task.cell.model:<{width}} {task.cell.size or 'default':<9} {task.images:>2}  "
+            f"{credits:<11} {_duration(task.seconds):>6}  {excerpt(task.cell.prompt, 70)}"
         )
     lines.append("")
     for model, stats in plan.stats.items():
         if stats.runs:
             lines.append(f"{model}: {stats.describe()} (median of {stats.runs} runs)")
         else:
-            lines.append(
-                f"{model}: no runs yet (time: about {_duration(stats.expected_seconds)}, typical of {stats.speed})"
-            )
+            guess = f"about {_duration(stats.expected_seconds)}, typical of {stats.speed}"
+            lines.append(f"{model}: no runs yet (time: {guess})")
     return lines
 
 
@@ -138,8 +142,8 @@ class _BatchView:
             return
         out = self.out
         match event:
-            case BatchStarted(batch_id=batch_id, total=total, to_send=to_send, in_flight=in_flight):
-                self.total = total
+            case BatchStarted(batch_id=batch_id, total=total, to_send=to_send, in_flight=in_flight, credits=credits):
+                self.total, self.running, self.credits = total, in_flight, credits
                 self.ended = total - to_send - in_flight
                 if self.as_json:
                     self.line({"event": "started", "batch_id": batch_id, "total": total, "to_send": to_send})
@@ -151,13 +155,10 @@ class _BatchView:
                 self.held = ""
                 if self.as_json:
                     self.line({"event": "task_sent", "seq": seq, "record_id": record_id})
-            case BatchTaskEnded(seq=seq, record=record, outcome=outcome, running=running):
-                self.running = running
+            case BatchTaskEnded(seq=seq, record=record, outcome=outcome, running=running, credits=credits):
+                self.running, self.credits = running, credits
                 self.ended += 1
-                from ..core.costs import charge
-
                 spent = charge(record).credits
-                self.credits += spent or 0.0
                 if self.as_json:
                     self.line({"event": "task_ended", "seq": seq, "outcome": outcome, "record": record.to_json()})
                 else:
@@ -265,11 +266,9 @@ def _show_plan(out: Output, args, plan: Plan, settings: Settings) -> int:
 
 
 async def _batch_runner(client, settings: Settings, out: Output, prefs, view, concurrency: int | None, stats=None):
-    from ..core.runner import Runner
-
     history = History(history_path(settings), clock=client.clock.now).open()
     budget = config_budget(history, prefs, started_at=client.clock.now(), stats=stats)
-    client.listeners.append(retry_listener(out))
+    client.listeners.append(retry_listener(out, quiet=lambda op: op == "submit"))  # the batch says it
     runner = Runner(client, history, settings.download_dir)
     return batch_mod.BatchRunner(
         runner,
@@ -340,7 +339,8 @@ async def resume_batches(runner, settings: Settings, out: Output) -> list[batch_
     prefs = preferences(settings, out)
     budget = config_budget(runner.history, prefs, started_at=runner.client.clock.now())
     view = _BatchView(out, False, quiet=out.as_json)
-    batches = batch_mod.BatchRunner(runner, budget=budget, submit_interval=prefs.batch_submit_interval, on_event=view)
+    own = Runner(runner.client, runner.history, runner.download_dir)  # the batch's events, not each task's
+    batches = batch_mod.BatchRunner(own, budget=budget, submit_interval=prefs.batch_submit_interval, on_event=view)
     summaries = await batch_mod.resume_batches(batches)
     if not out.as_json:
         for summary in summaries:

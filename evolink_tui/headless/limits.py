@@ -47,7 +47,7 @@ def check_generate_budget(settings: Settings, request: GenerationRequest, budget
         stats = model_stats(history, [model])
         budget = config_budget(history, prefs, started_at=history.now(), stats=stats)
         if limit is not None:
-            budget = budget.with_cap(Cap(f"the budget (--budget {limit:g})", limit, since=history.now()))
+            budget = budget.with_cap(Cap(f"--budget {limit:g}", limit, since=history.now()))
         expected = stats[model].credits_for(request.n or 1)
         verdict = budget.require(expected.median if expected else None, what=f"this task ({model})")
         if expected is None:
