@@ -115,6 +115,29 @@ def test_a_run_prints_json_lines_and_ends_with_the_summary(run, sim, isolated_en
     assert most_at_once(sim) <= 2
 
 
+def test_a_local_reference_is_uploaded_once_for_the_whole_batch(run, sim, png_file):
+    code, out, err = run("batch", "edit {this|that}", "--models", "gpt-image-1.5", "--image", str(png_file), "--json")
+    assert code == 0, err
+    final = json.loads(out.splitlines()[-1])
+    urls = {url for task in final["tasks"] for url in task["record"]["request"]["image_urls"]}
+    assert sim.count("upload") == 1 and len(urls) == 1 and urls.pop().startswith("http://127.0.0.1")
+    assert final["counts"] == {"completed": 2}
+
+
+def test_a_batch_stopped_by_its_budget_says_so_and_continues_with_a_higher_one(run, sim, isolated_env, fake_clock):
+    history = History(isolated_env["data"] / "history.sqlite3", clock=fake_clock.now)
+    seed(history, fake_clock, "z-image-turbo", 0.25)  # cheaper then than the simulator's 1 credit now
+    history.close()
+    code, out, err = run("batch", "shot {1-3}", "--models", "z-image-turbo", "--budget", "2")
+    assert code == 1
+    assert "stopped before task 3: it is expected to cost 1 credits, and 0 are left of --budget 2 for this batch" in err
+    batch_id = out.split("batch ", 1)[1].split(":", 1)[0]
+    assert f"1 not sent: `evolink-tui batch --continue {batch_id}` sends them" in out and sim.charges == 2
+    code, out, err = run("batch", "--continue", batch_id, "--budget", "3")
+    assert code == 0, err
+    assert f"batch {batch_id} done: 3 completed; 3 credits charged" in out and sim.charges == 3
+
+
 def test_cancel_and_continue_name_the_batch(run, sim):
     code, _, err = run("batch", "--cancel", "batch-nope")
     assert code == 2 and "Invalid batch: 'batch-nope'" in err

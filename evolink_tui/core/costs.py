@@ -49,11 +49,6 @@ class Charge:
     kind: str
     credits: float | None  # None: unknown
 
-    @property
-    def counts(self) -> bool:
-        """Whether the credits are (or are about to be) spent."""
-        return self.kind in (CHARGED, RESERVED, REFUNDED, UNCERTAIN, UNKNOWN)
-
 
 def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
