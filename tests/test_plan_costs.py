@@ -117,3 +117,13 @@ def test_too_many_reference_images_for_a_model_are_found_before_anything_is_sent
     plan = build_plan(Matrix(("edit {this|that}",), models=("gpt-image-1.5",), images=images))
     [(seqs, err)] = plan.distinct_problems()
     assert seqs == [1, 2] and err.field == "image_urls" and "at most 14" in err.allowed
+
+
+def test_each_model_gets_only_the_extra_parameters_it_declares(monkeypatch, tmp_path):
+    user = tmp_path / "models.toml"
+    user.write_text('[[model]]\nid = "z-image-turbo"\n[model.params]\nseed = "int 0..9"\n', "utf-8")
+    monkeypatch.setenv("EVOLINK_TUI_MODELS", str(user))
+    matrix = Matrix(("a {red|blue} fox",), models=("z-image-turbo", "gpt-image-1.5"), params=(("seed", 7),))
+    plan = build_plan(matrix)
+    assert plan.ok
+    assert [t.request.to_body().get("seed") for t in plan.tasks] == [7, None, 7, None]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ValidationError
+from .params import Value
 
 MAX_TASKS = 1000  # one batch never holds more tasks than this
 MAX_PROMPT_FILE_BYTES = 1024 * 1024
@@ -221,6 +222,7 @@ class Matrix:
     n: int | None = None
     images: tuple[str, ...] = ()
     mask: str | None = None
+    params: tuple[tuple[str, Value], ...] = ()  # extra parameters: each model gets those it declares
     parsed: tuple[Template, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -259,6 +261,7 @@ class Matrix:
             "n": self.n,
             "images": list(self.images),
             "mask": self.mask,
+            "params": dict(self.params),
         }
 
 

@@ -207,8 +207,16 @@ def build_plan(
     found: list[tuple[int, ValidationError]] = []
     for seq, cell in enumerate(cells, 1):
         request = GenerationRequest(
-            prompt=cell.prompt, model=cell.model, size=cell.size, n=matrix.n, images=matrix.images, mask=matrix.mask
+            prompt=cell.prompt,
+            model=cell.model,
+            size=cell.size,
+            n=matrix.n,
+            images=matrix.images,
+            mask=matrix.mask,
+            params=matrix.params,
         )
+        if (entry := catalogue.get(cell.model)) is not None:
+            request = request.for_model(entry)  # only the extra parameters this model declares
         found.extend((seq, err) for err in problems(request, catalogue))
         model = stats[cell.model]
         images = matrix.n or 1

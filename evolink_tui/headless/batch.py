@@ -22,6 +22,7 @@ from ..core.text import excerpt
 from ..core.validation import parse_n
 from ..runtime import make_client
 from .limits import config_budget, notify_end, preferences
+from .models import catalogue_for
 from .output import Output, retry_listener, settings_for
 
 MAX_CONCURRENCY = 8
@@ -223,6 +224,7 @@ def cmd_batch(args, out: Output) -> int:
         settings = settings_for(args, out, need_key=bool(args.continue_id))
         return asyncio.run(_existing(args, out, settings))
     out.lines = args.json  # JSON lines: one object a line, errors included
+    catalogue_for(out)  # the problems of the user's models.toml, before anything else
     matrix = _matrix(args)
     budget = parse_budget(args.budget)
     checked = build_plan(matrix)  # bad input exits 2 before any settings, history or network
