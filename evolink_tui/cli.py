@@ -31,6 +31,17 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     )
 
 
+def _spending(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--budget",
+        metavar="CREDITS",
+        help="refuse (exit 2, nothing sent) if the expected cost would cross this many credits",
+    )
+    parser.add_argument(
+        "--notify", action="store_true", help="ring the bell and send a desktop notification at the end"
+    )
+
+
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
@@ -75,7 +86,31 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         help="an extra parameter the model takes, such as quality=high (repeat; see `evolink-tui models`)",
     )
     p.add_argument("--no-wait", action="store_true", help="print the task id and return at once")
+    _spending(p)
     _json_flag(p)
+    _common(p)
+
+    p = sub.add_parser(
+        "batch",
+        help="run a prompt matrix on several models and sizes: planned, priced, a few at a time",
+        description="Expand {a|b|c} variants and {1-3} ranges of a prompt (or of every line of a prompt "
+        "file; # starts a comment), times --models, times --sizes, into a plan; check every task and "
+        "the budget before anything is sent; then run a few at a time, paced, pausing every submit "
+        "on a 429. A batch survives quitting and kill -9: `evolink-tui resume` finishes it.",
+    )
+    p.add_argument("source", nargs="?", metavar="FILE_OR_PROMPT", help="a prompt, or a file of prompts (one a line)")
+    p.add_argument("--models", metavar="A,B", help="comma-separated model ids (default: gpt-image-1.5)")
+    p.add_argument("--sizes", metavar="1:1,16:9", help="comma-separated sizes (default: each model's own)")
+    p.add_argument("-n", dest="n", default=None, help="images per task, 1-4")
+    p.add_argument(
+        "--image", "-i", action="append", default=[], metavar="PATH_OR_URL", help="reference image for every task"
+    )
+    p.add_argument("--concurrency", metavar="K", help="tasks at once, 1-8 (default: batch_concurrency, else 3)")
+    p.add_argument("--plan", action="store_true", help="print the plan (tasks, credits, time) and send nothing")
+    p.add_argument("--continue", dest="continue_id", metavar="BATCH_ID", help="send the rest of a paused batch")
+    p.add_argument("--cancel", metavar="BATCH_ID", help="never send the rest of a batch (sent tasks still finish)")
+    _spending(p)
+    p.add_argument("--json", action="store_true", help="print JSON lines: one object per event, then a summary")
     _common(p)
 
     p = sub.add_parser("check", help="show a task by id; download its results when completed")

@@ -116,6 +116,22 @@ def history(tmp_path, fake_clock):
 
 
 @pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock of the test's own (tests that seed a history move it)."""
+    return FakeClock(1_800_000_000.0)
+
+
+@pytest.fixture
+def past(tmp_path, clock):
+    """A history of the test's own, stamped by ``clock`` (seed it with tests/history_seed.py)."""
+    from evolink_tui.core.history import History
+
+    h = History(tmp_path / "past" / "history.sqlite3", clock=clock.now)
+    yield h
+    h.close()
+
+
+@pytest.fixture
 async def client(settings, fake_clock):
     c = EvolinkClient(
         settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=5.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email.utils
 import json
 import random
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -35,6 +36,9 @@ from .files import MAX_PAGE_SIZE
 from .imagetypes import KIND_NAMES, MIME_BY_KIND, UPLOAD_KINDS, is_url, sniff, sniff_file
 from .validation import MAX_UPLOAD_BYTES, GenerationRequest, human_size
 from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
+
+if TYPE_CHECKING:
+    from .gate import SubmitGate
 
 USER_AGENT = f"evolink-tui/{__version__}"
 READ_RETRY_STATUSES = frozenset({429, 500, 502, 503})
@@ -123,6 +127,8 @@ class EvolinkClient:
         self.api_base = settings.base_url.rstrip("/")
         self.files_base = settings.files_base_url.rstrip("/")
         self.listeners: list[Callable[[str, dict], None]] = []
+        # Shared by a batch: submits one at a time, paced, all paused by a 429 (see core/gate.py).
+        self.submit_gate: SubmitGate | None = None
         headers = {"User-Agent": USER_AGENT}
         timeouts = httpx.Timeout(timeout, connect=min(10.0, timeout), pool=None)
         if transport is not None:
@@ -194,8 +200,10 @@ class EvolinkClient:
             attempt += 1
             send_headers = {"Accept": "application/json", **self._auth(), **(headers or {})}
             kwargs = build() if build else {}
+            gate = self.submit_gate if call.op == "submit" else None
             try:
-                response = await self.http.request(method, url, headers=send_headers, params=params, **kwargs)
+                async with gate.turn() if gate is not None else contextlib.nullcontext():
+                    response = await self.http.request(method, url, headers=send_headers, params=params, **kwargs)
             except httpx.TransportError as exc:
                 err = EvolinkError("local", "network", describe_network_error(exc))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
@@ -206,6 +214,8 @@ class EvolinkClient:
             try:
                 data = self._parse(call, response)
             except EvolinkError as err:
+                if gate is not None and (err.status == 429 or err.retry_after is not None):
+                    gate.pause(self.retry.delay(attempt, err.retry_after), err)  # every submit waits, not just this
                 retry = (err.kind == "local" and err.code == "malformed" and call.retry_malformed) or (
                     err.status in call.retry_statuses
                 )

@@ -15,9 +15,11 @@ URLs lapsed: the record is kept, marked) or ``refused`` (not an acceptable image
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -93,6 +95,31 @@ MIGRATIONS = {
         "CREATE INDEX tasks_model ON tasks(state, model, id DESC)",
         "CREATE INDEX tasks_favourite ON tasks(state, id) WHERE favourites != 0",
         "CREATE INDEX tasks_favourite_model ON tasks(state, model, id DESC) WHERE favourites != 0",
+    ],
+    4: [  # batches (matrix runs): see core/batch_store.py
+        """CREATE TABLE batches (
+            id TEXT PRIMARY KEY,           -- also the group_id of its tasks
+            state TEXT NOT NULL,           -- running, paused, cancelled, done
+            reason TEXT,                   -- why it is paused or stopped
+            matrix TEXT NOT NULL,          -- JSON: the matrix as asked
+            concurrency INTEGER NOT NULL,
+            budget REAL,                   -- the batch's own cap (--budget), if any
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            finished_at REAL
+        )""",
+        """CREATE TABLE batch_items (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            seq INTEGER NOT NULL,          -- 1-based, in matrix order
+            state TEXT NOT NULL,           -- planned, recorded, dropped, cancelled
+            request TEXT NOT NULL,         -- JSON body it submits
+            cell TEXT NOT NULL,            -- JSON: its place in the matrix
+            idempotency_key TEXT NOT NULL, -- chosen at planning, used by its task record
+            credits REAL,                  -- expected credits at planning (NULL: unknown)
+            record_id INTEGER,             -- tasks.id once recorded
+            PRIMARY KEY (batch_id, seq)
+        )""",
+        "CREATE INDEX batches_state ON batches(state)",
     ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
@@ -369,6 +396,10 @@ class History:
                 conn.execute("ROLLBACK")
                 raise
 
+    def now(self) -> float:
+        """The time this history stamps records with (a test's fake clock, or the real one)."""
+        return self._clock()
+
     def open(self) -> History:
         """Open (and migrate) now rather than on first use: a HistoryError surfaces early."""
         with self._lock:
@@ -394,6 +425,33 @@ class History:
                     "folder; what is already recorded is kept, and `evolink-tui resume` picks "
                     "up the rest."
                 ) from exc
+
+    def rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Rows of any query (for the other tables: batches)."""
+        with self._lock:
+            return self._db().execute(sql, params).fetchall()
+
+    def write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """One write statement on any table (errors as :class:`HistoryError`)."""
+        return self._write(sql, params)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes (through :meth:`write`) kept all together or not at all, even by a kill -9."""
+        import sqlite3
+
+        with self._lock:
+            db = self._db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise HistoryError(f"cannot write the history {self.path}: {exc}") from exc
+            try:
+                yield
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:

@@ -82,14 +82,20 @@ class Runner:
                 pass
 
     def prepare(
-        self, request: GenerationRequest, *, group_id: str | None = None, parent: tuple[int, int] | None = None
+        self,
+        request: GenerationRequest,
+        *,
+        group_id: str | None = None,
+        parent: tuple[int, int] | None = None,
+        idempotency_key: str | None = None,
     ) -> int:
         """Validate (raises ValidationError, nothing recorded) and record the request, with the
-        (record id, result index) it iterates on (``iterate.Iteration.parent``)."""
+        (record id, result index) it iterates on (``iterate.Iteration.parent``) and
+        ``idempotency_key`` when one was chosen earlier (a batch chooses its keys when planned)."""
         from .client import new_idempotency_key
 
         validate(request)
-        key = new_idempotency_key()
+        key = idempotency_key or new_idempotency_key()
         return self.history.record_submission(request.to_body(), key, group_id=group_id, parent=parent)
 
     async def run(self, record_id: int, request: GenerationRequest | None = None, *, follow: bool = True) -> TaskRecord:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "generate": "tasks",
     "check": "tasks",
     "resume": "tasks",
+    "batch": "batch",
     "history": "records",
     "upload": "files",
     "files": "files",
@@ -53,7 +54,7 @@ def dispatch(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     except HistoryError as err:
         out.fail(err)
-        if args.command in ("generate", "check", "resume", "iterate"):
+        if args.command in ("generate", "check", "resume", "iterate", "batch"):
             out.note("Nothing was sent: a generation is never sent without being recorded first.")
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -61,7 +62,7 @@ def dispatch(args: argparse.Namespace) -> int:
             "Interrupted."
             + (
                 " Anything under way is kept in the history: `evolink-tui resume` picks it up."
-                if args.command in ("generate", "check", "resume", "iterate")
+                if args.command in ("generate", "check", "resume", "iterate", "batch")
                 else ""
             )
         )

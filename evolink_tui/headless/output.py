@@ -16,6 +16,8 @@ DEMO_NOTICE = "DEMO MODE: answers come from the built-in simulator; no key is us
 class Output:
     """Human text to stdout (live progress on stderr when it is a terminal), or one JSON object."""
 
+    lines = False  # JSON on one line (commands that print JSON lines, such as batch)
+
     def __init__(self, as_json: bool):
         self.as_json = as_json
         self.live = sys.stderr.isatty() and not as_json
@@ -46,7 +48,7 @@ class Output:
     def emit(self, obj: dict) -> None:
         self._end_line()
         if self.as_json:
-            print(json.dumps(obj, ensure_ascii=True, indent=2, default=str), flush=True)
+            print(json.dumps(obj, ensure_ascii=True, indent=None if self.lines else 2, default=str), flush=True)
 
     def fail(self, err: Exception, extra: dict | None = None) -> None:
         self._end_line()

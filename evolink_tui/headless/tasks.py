@@ -16,6 +16,7 @@ from ..core.text import excerpt
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
 from ..runtime import make_client
+from . import limits
 from .models import catalogue_for
 from .output import Output, retry_listener, settings_for, whole
 from .records import record_lines
@@ -89,7 +90,12 @@ def cmd_generate(args, out: Output) -> int:
     )
     validate(request)  # bad input exits 2 before any settings, history or network
     settings = settings_for(args, out)
-    return asyncio.run(_generate(args, out, settings, request))
+    limits.check_generate_budget(settings, request, args.budget, out)  # over budget: exit 2, nothing sent
+    code = asyncio.run(_generate(args, out, settings, request))
+    limits.notify_end(
+        args, settings, "evolink-tui generate", f"{'done' if code == EXIT_OK else 'ended'}: {args.prompt}"
+    )
+    return code
 
 
 class _TaskView:
@@ -236,17 +242,21 @@ def cmd_resume(args, out: Output) -> int:
 async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> int:
     view = _TaskView(out)
     async with _runner(settings, out, view) as runner:
+        recovery.check_resend(runner.history, resend)  # before anything is sent
+        from .batch import resume_batches
+
+        batches = await resume_batches(runner, settings, out)  # batches first: their unsent tasks are theirs
         summary = await recovery.recover(runner, resend=resend)
     for path in summary.cleaned:
         out.say(f"removed an unfinished download left behind: {path}")
-    if not summary.records:
+    if not summary.records and not batches:
         out.say("nothing to resume: every task in the history is finished and downloaded")
     for record in summary.records:
         for line in record_lines(record, verdict=recovery.outcome(record)):
             out.say(line)
-    out.emit({**summary.to_json(), "demo": settings.demo})
-    if summary.needs_attention:
+    out.emit({**summary.to_json(), "batches": [b.to_json() for b in batches], "demo": settings.demo})
+    if summary.needs_attention or any(b.needs_attention for b in batches):
         return EXIT_FAILURE
-    if summary.still_running:
+    if summary.still_running or any(b.still_running for b in batches):
         return EXIT_RUNNING
     return EXIT_OK

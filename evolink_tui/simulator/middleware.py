@@ -96,6 +96,8 @@ class FaultMiddleware:
                 "client": tuple(scope["client"]) if scope.get("client") else None,
             }
         )
+        if endpoint == "submit":
+            sim.submit_arrived()
         plan = sim.faults
         override = sim.overrides.get(endpoint) if endpoint is not None else None
         if endpoint is None or (not plan and override is None):
@@ -173,6 +175,12 @@ class FaultMiddleware:
                     "api_error",
                 ),
             )
+            if endpoint == "submit":
+                sim: SimState = scope["app"].state.sim
+                sim.submit_refused(
+                    dict(scope.get("headers", [])).get(b"idempotency-key", b"").decode("latin-1") or None,
+                    rule.seconds if "Retry-After" in headers else None,
+                )
             if endpoint in FILES_ENDPOINTS:
                 response = files_error(status, message, headers)
             elif endpoint in API_ENDPOINTS:

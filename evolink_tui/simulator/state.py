@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import secrets
 import string
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -215,6 +215,11 @@ class SimState:
         self.overrides: dict[str, Any] = {}
         self.images: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._seq = 0
+        # Rate limiting as a client should see it: a 429 (or 503) with Retry-After on a submit
+        # asks for no submit before `submit_paused_until`; any that comes earlier is counted.
+        self.submit_paused_until: float = 0.0
+        self.submits_in_retry_after: int = 0
+        self.refused_submits: Counter[str | None] = Counter()  # fault answers to submits, by key
 
     # ---- queries
     def now(self) -> float:
@@ -226,6 +231,21 @@ class SimState:
             return len(self.requests)
         scope = GROUPS.get(endpoint, frozenset({endpoint}))
         return sum(1 for r in self.requests if r.get("endpoint") in scope)
+
+    def submits_by_key(self) -> Counter[str | None]:
+        """Submit requests received, by Idempotency-Key (refused ones included)."""
+        return Counter(r.get("idempotency_key") for r in self.requests if r.get("endpoint") == "submit")
+
+    def submit_arrived(self) -> None:
+        """A submit came in: counted if it came inside a Retry-After the server gave."""
+        if self.now() < self.submit_paused_until:
+            self.submits_in_retry_after += 1
+
+    def submit_refused(self, key: str | None, retry_after: float | None) -> None:
+        """A submit was answered with a fault status (and maybe a Retry-After)."""
+        self.refused_submits[key] += 1
+        if retry_after is not None:
+            self.submit_paused_until = max(self.submit_paused_until, self.now() + retry_after)
 
     @property
     def remaining_credits(self) -> float:
