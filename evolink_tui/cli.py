@@ -173,6 +173,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
     p.add_argument("--speed", default=None, help="task speed multiplier (else EVOLINK_SIM_SPEED, default 1)")
+    p.add_argument("--state", metavar="FILE", help="keep tasks, files and credits in FILE across restarts")
     return parser
 
 

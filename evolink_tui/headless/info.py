@@ -36,4 +36,6 @@ def cmd_simulator(args, out: Output) -> int:
         argv += ["--faults", args.faults]
     if args.speed is not None:
         argv += ["--speed", args.speed]
+    if getattr(args, "state", None) is not None:
+        argv += ["--state", args.state]
     return serve(argv)
