@@ -97,7 +97,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "-s",
         metavar="S",
         help="a state (completed, failed, pending, processing, "
-        "submit_failed...) or: unfinished, uncertain, expired, undownloaded",
+        "submit_failed, not_found...) or: unfinished, uncertain, expired, undownloaded",
     )
     p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day")

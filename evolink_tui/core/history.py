@@ -6,7 +6,8 @@ results not yet on disk are fetched while their URLs last, and a submit whose ou
 unknown stays marked ``uncertain`` with its idempotency key (see :mod:`.recovery`).
 Never stores the API key.
 
-``state`` is ``submitting``, ``uncertain``, ``submit_failed`` or the task's own status
+``state`` is ``submitting``, ``uncertain``, ``submit_failed``, ``not_found`` (final:
+Evolink answered 404 for the task id, it no longer knows the task) or the task's own status
 (``pending``, ``processing``, ``completed``, ``failed``, ``cancelled``, or whatever a
 server sends). ``download_state`` says where a completed task's results are:
 ``pending`` (not yet fetched), ``done``, ``failed`` (retried later), ``expired`` (the
@@ -99,6 +100,7 @@ MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in
 SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
+NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
 RETRY_DOWNLOAD_STATES = ("pending", "failed")
 
@@ -452,6 +454,16 @@ class History:
         self._write(
             "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
             (json.dumps(error), now, now, record_id),
+        )
+
+    def mark_not_found(self, record_id: int, error: dict) -> None:
+        """Evolink answers 404 for this record's task: a final state, never polled again (a
+        later answer for the same id, from ``check``, still supersedes it)."""
+        now = self._clock()
+        self._write(
+            "UPDATE tasks SET state = ?, error = ?, estimated_time = NULL, finished_at = COALESCE(finished_at, ?),"
+            " updated_at = ? WHERE id = ?",
+            (NOT_FOUND, json.dumps(error), now, now, record_id),
         )
 
     def update_task(self, record_id: int, task: Task) -> None:

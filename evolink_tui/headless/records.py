@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cli import EXIT_OK
 from ..core.config import data_dir
 from ..core.errors import ValidationError
-from ..core.history import DEMO_HISTORY_FILE, HISTORY_FILE, History, TaskRecord
+from ..core.history import DEMO_HISTORY_FILE, HISTORY_FILE, NOT_FOUND, History, TaskRecord
 from ..core.text import excerpt
 from .output import Output, whole
 
@@ -80,6 +80,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
         )
     if record.error:
         lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
+        if record.state == NOT_FOUND and record.error.get("resolution"):
+            lines.append(f"    what to do: {record.error['resolution']}")
     if record.notice and not record.is_finished:
         lines.append(f"    note: {record.notice}")
     if record.can_resend:

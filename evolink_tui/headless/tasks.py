@@ -212,7 +212,14 @@ def cmd_check(args, out: Output) -> int:
 async def _check(args, out: Output, settings: Settings) -> int:
     view = _TaskView(out)
     async with _runner(settings, out, view) as runner:
-        task = await runner.client.get_task(args.task_id)
+        try:
+            task = await runner.client.get_task(args.task_id)
+        except EvolinkError as err:
+            gone = runner.task_not_found(args.task_id, err)  # a task on record: its final state
+            if gone is None:
+                raise
+            out.fail(view.final.error if view.final else err, extra={"record_id": gone.id, "demo": settings.demo})
+            return EXIT_FAILURE
         record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
         out.say(_task_line(task))
         if task.is_active and args.wait:
