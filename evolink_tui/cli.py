@@ -27,7 +27,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
         "--download-dir",
         metavar="DIR",
         default=default,
-        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink)",
+        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink; demo: evolink-demo)",
     )
 
 
