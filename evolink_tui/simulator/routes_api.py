@@ -69,6 +69,10 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
         for url in image_urls:
             if urlsplit(url).scheme not in ("http", "https"):
                 return None, invalid("image_urls", f"image_urls entry {_short(url)} is not an http(s) URL")
+    if not image_urls and "text-to-image" not in model.capabilities and "image-editing" in model.capabilities:
+        return None, invalid(
+            "image_urls", f"model {model.id} edits an image: image_urls needs at least one image URL to edit"
+        )
     mask_url = body.get("mask_url")
     if mask_url is not None:
         if not model.mask:
