@@ -1,18 +1,21 @@
 """Command line: ``evolink-tui`` opens the TUI; subcommands run headless on the same core.
 
 Exit codes: 0 success; 1 API or task failure (for ``resume``: something needs attention);
-2 bad input (nothing sent); 3 still running after the 5-minute wait.
+2 bad input (nothing sent); 3 still running after the 5-minute wait; 141 the output's
+reader went away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from . import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_RUNNING = 0, 1, 2, 3
+EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`), as shell tools report it
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -43,7 +46,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         description="A keyboard-driven terminal app for the Evolink Image API. "
         "With no command it opens the app; the commands below run headless.",
         epilog="Exit codes: 0 success, 1 API or task failure (resume: something needs attention), "
-        "2 bad input (nothing sent), 3 still running after the 5-minute wait.",
+        "2 bad input (nothing sent), 3 still running after the 5-minute wait, 141 output pipe closed (| head).",
     )
     parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
     _common(parser, top=True)
@@ -245,6 +248,20 @@ def _only_app_options(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `evolink-tui history | head -2`: the reader has what it wanted. Stop quietly, as
+        # command-line tools do, and send what is still buffered nowhere (else the
+        # interpreter's last flush would complain on its way out).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(commands=not _only_app_options(argv))
     args = parser.parse_args(argv)

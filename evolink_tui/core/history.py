@@ -102,6 +102,12 @@ SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
+# Every state this app writes (a server may send others: they are kept as they come).
+KNOWN_STATES = (
+    *("submitting", "uncertain", "submit_failed", "pending", "processing"),
+    *("completed", "failed", "cancelled", NOT_FOUND, "unknown"),
+)
+STATUS_FILTERS = ("unfinished", "uncertain", "expired", "undownloaded")  # search(status=...) beyond a state
 RETRY_DOWNLOAD_STATES = ("pending", "failed")
 
 
@@ -676,6 +682,11 @@ class History:
             " SELECT * FROM tasks WHERE id IN (SELECT id FROM tree) ORDER BY id LIMIT ?",
             (record_id, max_depth, limit),
         )
+
+    def states(self) -> list[str]:
+        """Every state on record (a server's own statuses included)."""
+        with self._lock:
+            return [row[0] for row in self._db().execute("SELECT DISTINCT state FROM tasks ORDER BY state")]
 
     def in_group(self, group_id: str) -> list[TaskRecord]:
         """Every task of one comparison run, in order."""

@@ -60,6 +60,15 @@ def cmd_files(args, out: Output) -> int:
         async with make_client(settings) as client:
             client.listeners.append(retry_listener(out))
             listing, quota = await asyncio.gather(client.list_files(page, page_size), client.quota())
+            if page > listing.pages:  # the listing had to be read to know; nothing else was sent
+                files = f"{listing.total} file{'s' if listing.total != 1 else ''}"
+                pages = f"{listing.pages} page{'s' if listing.pages != 1 else ''}"
+                raise ValidationError(
+                    "page",
+                    page,
+                    f"a page from 1 to {listing.pages}: there {'is' if listing.pages == 1 else 'are'} "
+                    f"{pages} ({files}, {page_size} a page)",
+                )
             out.say(
                 f"quota: {quota.used_files} of {quota.max_files} files used, {quota.remain_files} left"
                 + (f" ({quota.user_group})" if quota.user_group else "")

@@ -9,7 +9,15 @@ from pathlib import Path
 from ..cli import EXIT_OK
 from ..core.config import data_dir
 from ..core.errors import ValidationError
-from ..core.history import DEMO_HISTORY_FILE, HISTORY_FILE, NOT_FOUND, History, TaskRecord
+from ..core.history import (
+    DEMO_HISTORY_FILE,
+    HISTORY_FILE,
+    KNOWN_STATES,
+    NOT_FOUND,
+    STATUS_FILTERS,
+    History,
+    TaskRecord,
+)
 from ..core.text import excerpt
 from .output import Output, whole
 
@@ -95,6 +103,22 @@ def _history_file(args) -> Path:
     return data_dir() / (DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
 
 
+def _check_status(status: str, path: Path) -> None:
+    """A status that is neither a state this app writes nor a filter must be one on record
+    (a server's own); else bad input naming what is allowed."""
+    seen: list[str] = []
+    if path.exists():
+        history = History(path)
+        try:
+            seen = history.states()
+        finally:
+            history.close()
+    if status.strip().lower() in seen:
+        return
+    states = list(dict.fromkeys([*KNOWN_STATES, *seen]))
+    raise ValidationError("status", status, f"a state ({', '.join(states)}) or a filter ({', '.join(STATUS_FILTERS)})")
+
+
 def cmd_history(args, out: Output) -> int:
     since = _day("since", args.since)
     until = _day("until", args.until)
@@ -104,13 +128,9 @@ def cmd_history(args, out: Output) -> int:
     if limit < 1:
         raise ValidationError("limit", limit, "a whole number from 1 up")
     status = (args.status or "").strip().lower() or None
-    if status is not None and not re.fullmatch(r"[a-z_]{1,40}", status):
-        raise ValidationError(
-            "status",
-            args.status,
-            "a state such as completed, failed, pending, uncertain, expired, unfinished or undownloaded",
-        )
     path = _history_file(args)
+    if status is not None and status not in KNOWN_STATES + STATUS_FILTERS:
+        _check_status(args.status, path)
     if not path.exists():
         out.say(f"no history yet ({path})")
         out.emit({"history": str(path), "count": 0, "records": []})

@@ -1,0 +1,85 @@
+"""The headless commands in a new user's first hour: piped into ``head``, given a filter
+or a page that does not exist, asked to upload a name already stored, checking a task by
+id, reading a sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from evolink_tui.core.history import History
+from evolink_tui.core.validation import GenerationRequest
+
+# -- output into a pipe that closes early (`| head`) -------------------------------------------
+
+
+def _into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
+    """Run ``evolink-tui ARGS`` with its stdout a pipe whose reader has already gone, as
+    ``| head -2`` leaves it once head has its lines."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "evolink_tui", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+
+
+def _seed_history(data_dir, count: int = 30) -> None:
+    history = History(data_dir / "history.sqlite3")
+    for i in range(count):
+        history.record_submission(GenerationRequest(f"prompt {i}").to_body(), f"run_{i:032x}")
+    history.close()
+
+
+@pytest.mark.parametrize("args", [["history"], ["models", "--json"], ["models"]])
+def test_a_closed_pipe_ends_the_command_quietly(args, isolated_env):
+    _seed_history(isolated_env["data"])
+    result = _into_closed_pipe(args)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert result.returncode == 141  # 128 + SIGPIPE, what `yes | head` leaves for `yes`
+
+
+# -- filters and pages that do not exist ------------------------------------------------------
+
+
+def test_an_unknown_status_filter_is_bad_input_naming_the_allowed_ones(run, isolated_env):
+    _seed_history(isolated_env["data"], 3)
+    code, out, err = run("history", "--status", "bogus")
+    assert code == 2 and out == ""
+    assert "Invalid status: 'bogus'" in err
+    for allowed in ("completed", "failed", "pending", "not_found", "unfinished", "uncertain", "undownloaded"):
+        assert allowed in err
+    assert run("history", "--status", "submitting")[0] == 0  # every real state is accepted
+
+
+def test_a_state_a_server_sent_is_a_valid_filter_once_it_is_on_record(run, history, isolated_env):
+    from evolink_tui.core.wire import Task
+
+    record_id = history.record_submission({"prompt": "odd", "model": "gpt-image-1.5"}, "run_x")
+    history.update_task(record_id, Task(id="task-odd", status="queued_upstream"))
+    code, out, err = run("history", "--status", "queued_upstream", "--json")
+    assert code == 0, err
+    assert [r["task_id"] for r in json.loads(out)["records"]] == ["task-odd"]
+
+
+def test_a_files_page_past_the_last_is_bad_input(run, sim, png_file):
+    assert run("upload", str(png_file))[0] == 0
+    code, out, err = run("files", "--page", "99")
+    assert code == 2
+    assert "Invalid page: 99" in err and "there is 1 page (1 file, 20 a page)" in err
+    assert run("files", "--page", "1")[0] == 0
+    sim.reset()
+    code, out, err = run("files", "--page", "1")  # no files at all: page 1 is still a page
+    assert code == 0 and "0 files" in out
+    assert run("files", "--page", "2")[0] == 2
