@@ -83,3 +83,39 @@ def test_a_files_page_past_the_last_is_bad_input(run, sim, png_file):
     code, out, err = run("files", "--page", "1")  # no files at all: page 1 is still a page
     assert code == 0 and "0 files" in out
     assert run("files", "--page", "2")[0] == 2
+
+
+# -- the sidecar: what was sent, and what the server says it applied ---------------------------
+
+
+def _sidecar(out: str) -> dict:
+    from pathlib import Path
+
+    [first, *_] = json.loads(out)["downloads"]
+    return json.loads(Path(first).with_suffix(".json").read_text())
+
+
+def test_the_sidecar_records_the_values_sent_even_when_left_to_the_defaults(run, sim):
+    code, out, err = run("generate", "defaults only", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    sidecar = _sidecar(out)
+    assert sidecar["size"] == "auto" and sidecar["n"] == 1  # nothing sent: the model's size, one image
+    assert sidecar["defaults"] == ["size", "n"] and "server_applied" not in sidecar
+    code, out, err = run("generate", "chosen", "--model", "z-image-turbo", "--size", "16:9", "-n", "2", "--json")
+    sidecar = _sidecar(out)
+    assert (sidecar["size"], sidecar["n"], sidecar["defaults"]) == ("16:9", 2, [])
+
+
+def test_the_sidecar_keeps_what_the_server_says_it_applied_apart(run, sim):
+    def applied(body):
+        if isinstance(body, dict) and body.get("status") == "completed":
+            body["result_data"] = [
+                {"image_url": url, "size": "1536x1024", "quality": "high"} for url in body["results"]
+            ]
+        return body
+
+    sim.overrides["poll"] = applied
+    code, out, err = run("generate", "say what you did", "--model", "gpt-4o-image", "--json")
+    assert code == 0, err
+    sidecar = _sidecar(out)
+    assert sidecar["size"] == "auto" and sidecar["server_applied"] == {"size": "1536x1024", "quality": "high"}
