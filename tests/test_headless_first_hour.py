@@ -119,3 +119,45 @@ def test_the_sidecar_keeps_what_the_server_says_it_applied_apart(run, sim):
     assert code == 0, err
     sidecar = _sidecar(out)
     assert sidecar["size"] == "auto" and sidecar["server_applied"] == {"size": "1536x1024", "quality": "high"}
+
+
+# -- upload of a name already stored -----------------------------------------------------------
+
+
+class _Terminal:
+    """stdin as a person at a terminal: isatty, and these answers typed."""
+
+    def __init__(self, answers: str) -> None:
+        import io
+
+        self._lines = io.StringIO(answers)
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self._lines.readline()
+
+
+def test_uploading_a_stored_name_without_a_terminal_is_refused_unless_overwrite(run, sim, png_file):
+    assert run("upload", str(png_file))[0] == 0
+    code, out, err = run("upload", str(png_file))
+    assert code == 2 and out == ""
+    assert "Invalid name: 'ref.png'" in err and "already stored" in err and "--overwrite" in err
+    assert sim.count("upload") == 1  # nothing was sent
+    code, out, err = run("upload", str(png_file), "--overwrite", "--json")
+    assert code == 0, err
+    assert sim.count("upload") == 2 and len(sim.live_files()) == 1  # replaced, as the reference says
+    assert run("upload", str(png_file), "--path", "elsewhere")[0] == 0  # another folder: another file
+
+
+def test_at_a_terminal_upload_asks_the_apps_question(run, sim, png_file, monkeypatch):
+    assert run("upload", str(png_file), "--name", "mine.png")[0] == 0
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    code, out, err = run("upload", str(png_file), "--name", "mine.png")
+    assert "A file named mine.png is already stored" in err and "overwrites the old one" in err
+    assert "Overwrite the stored file? [y/N]" in err
+    assert code == 2 and sim.count("upload") == 1 and "Not uploaded" in err
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    code, out, err = run("upload", str(png_file), "--name", "mine.png")
+    assert code == 0 and sim.count("upload") == 2 and len(sim.live_files()) == 1
