@@ -161,3 +161,69 @@ def test_at_a_terminal_upload_asks_the_apps_question(run, sim, png_file, monkeyp
     monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
     code, out, err = run("upload", str(png_file), "--name", "mine.png")
     assert code == 0 and sim.count("upload") == 2 and len(sim.live_files()) == 1
+
+
+# -- time taken, and how to check a task later -------------------------------------------------
+
+
+def _submitted_elsewhere(url: str, prompt: str) -> str:
+    """A task made by another client (another machine, the dashboard): known here only by its id."""
+    import httpx
+
+    from .conftest import TEST_KEY
+
+    answer = httpx.post(
+        f"{url}/v1/images/generations",
+        json={"prompt": prompt, "model": "gpt-image-1.5"},
+        headers={"Authorization": f"Bearer {TEST_KEY}"},
+    )
+    return answer.json()["id"]
+
+
+def _took(out: str) -> float:
+    import re
+
+    match = re.search(r"took (\d+\.\d)s", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def test_a_task_checked_by_id_while_it_runs_shows_its_real_time(run, sim, fake_clock, server_env):
+    task_id = _submitted_elsewhere(server_env, "made elsewhere")
+    fake_clock.advance(2)
+    code, out, err = run("check", task_id, "--wait")
+    assert code == 0, err
+    assert 8.0 <= _took(out) <= 14.0  # 8 s in the simulator, seen within one 3-5 s poll; not 0.0s
+
+
+def test_a_task_of_ours_checked_later_while_it_runs_shows_its_real_time(run, sim, fake_clock):
+    code, out, _ = run("generate", "sent without waiting", "--no-wait", "--json")
+    task_id = json.loads(out)["id"]
+    fake_clock.advance(4)
+    code, out, err = run("check", task_id, "--wait")
+    assert code == 0, err
+    assert 8.0 <= _took(out) <= 14.0
+
+
+def test_a_task_first_seen_finished_says_its_time_is_unknown_not_zero(run, sim, fake_clock, isolated_env):
+    from evolink_tui.core.history import History
+    from evolink_tui.core.timing import time_taken
+
+    code, out, _ = run("generate", "long done", "--no-wait", "--json")
+    task_id = json.loads(out)["id"]
+    fake_clock.advance(3600)  # it finished long before anyone looked
+    code, out, err = run("check", task_id)
+    assert code == 0, err
+    assert "took" not in out and "time taken unknown" in out
+    history = History(isolated_env["data"] / "history.sqlite3")
+    assert time_taken(history.by_task_id(task_id)) is None
+    history.close()
+
+
+def test_generate_no_wait_says_how_to_check_the_task_later(run, sim):
+    code, out, err = run("generate", "later", "--no-wait")
+    assert code == 0, err
+    task_id = next(iter(sim.tasks))
+    assert f"evolink-tui check {task_id}" in out
+    code, out, err = run("generate", "later", "--no-wait", "--json")
+    assert "evolink-tui check" not in out  # --json stays one JSON object

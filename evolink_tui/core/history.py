@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -94,6 +94,11 @@ MIGRATIONS = {
         "CREATE INDEX tasks_model ON tasks(state, model, id DESC)",
         "CREATE INDEX tasks_favourite ON tasks(state, id) WHERE favourites != 0",
         "CREATE INDEX tasks_favourite_model ON tasks(state, model, id DESC) WHERE favourites != 0",
+    ],
+    4: [
+        # The last time a read saw the task unfinished: a finish seen soon after is timed
+        # to within one poll (core/timing.py); one first seen already finished is not.
+        "ALTER TABLE tasks ADD COLUMN running_seen_at REAL",
     ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
@@ -171,6 +176,7 @@ class TaskRecord:
     parent_index: int | None = None
     favourites: int = 0
     deleted: int = 0
+    running_seen_at: float | None = None
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -306,6 +312,7 @@ class TaskRecord:
             parent_index=opt("parent_index"),
             favourites=opt("favourites") or 0,
             deleted=opt("deleted") or 0,
+            running_seen_at=opt("running_seen_at"),
         )
 
 
@@ -499,6 +506,7 @@ class History:
             " THEN COALESCE(url_expires_at, ?, COALESCE(finished_at, ?) + ?) ELSE url_expires_at END,"
             " submitted_at = COALESCE(submitted_at, ?),"
             " finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,"
+            " running_seen_at = CASE WHEN ? THEN ? ELSE running_seen_at END,"
             " updated_at = ? WHERE id = ?",
             (
                 task.id,
@@ -517,6 +525,8 @@ class History:
                 RESULT_URL_LIFETIME,
                 now,
                 task.is_terminal,
+                now,
+                task.is_active,
                 now,
                 now,
                 record_id,
@@ -565,10 +575,12 @@ class History:
             return existing.id
         now = self._clock()
         body = {"prompt": "", "model": task.model}
+        # Submitted when the server says it was created (its own timestamp), if plausible.
+        created = task.created if task.created and now - 7 * 86400 < task.created <= now + 300 else None
         cursor = self._write(
-            "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, created_at, updated_at)"
-            " VALUES (?, ?, '', ?, ?, '', ?, ?)",
-            (task.id, task.status, task.model, json.dumps(body), now, now),
+            "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, created_at, submitted_at,"
+            " updated_at) VALUES (?, ?, '', ?, ?, '', ?, ?, ?)",
+            (task.id, task.status, task.model, json.dumps(body), now, created, now),
         )
         record_id = int(cursor.lastrowid)
         self.update_task(record_id, task)

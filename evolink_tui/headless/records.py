@@ -19,6 +19,7 @@ from ..core.history import (
     TaskRecord,
 )
 from ..core.text import excerpt
+from ..core.timing import time_taken
 from .output import Output, whole
 
 # -- history and recovery -------------------------------------------------------------
@@ -69,6 +70,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     ]
     if record.credits is not None:
         head.append(f"{record.credits:g} credits")
+    if (seconds := time_taken(record)) is not None:
+        head.append(f"took {seconds:.1f}s")
     if record.state in ("pending", "processing"):
         head.append(f"{record.progress}%")
     lines = ["  ".join(head)]

@@ -13,6 +13,7 @@ from ..core.config import Settings
 from ..core.errors import EvolinkError
 from ..core.history import History, history_path
 from ..core.text import excerpt
+from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
 from ..runtime import make_client
@@ -199,6 +200,8 @@ async def _generate(
         record_id = runner.prepare(request, parent=parent)
         await runner.run(record_id, follow=not args.no_wait)
     if view.final is None and args.no_wait and view.task is not None:
+        demo = " --demo" if settings.demo else ""
+        out.say(f"not waiting: check it later with `evolink-tui check {view.task.id}{demo}` (or `evolink-tui resume`)")
         out.emit(_task_json(view.task, demo=settings.demo, record_id=record_id))
         return EXIT_OK
     return _conclude(out, settings, view, record_id)
@@ -224,14 +227,30 @@ async def _check(args, out: Output, settings: Settings) -> int:
         out.say(_task_line(task))
         if task.is_active and args.wait:
             await runner.follow(record_id, task, polls_done=1)
-            return _conclude(out, settings, view, record_id)
+            code = _conclude(out, settings, view, record_id)
+            _say_time(out, runner.history, record_id)
+            return code
         if task.is_active:
             out.emit(_task_json(task, [], demo=settings.demo, record_id=record_id))
             return EXIT_OK
         downloads = []
         if task.status == "completed":
             downloads = await runner.download(record_id, task)
-        return _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
+        code = _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
+        _say_time(out, runner.history, record_id)
+        return code
+
+
+def _say_time(out: Output, history: History, record_id: int) -> None:
+    """How long a finished task took, where known (never a made-up 0.0s)."""
+    record = history.get(record_id)
+    if record is None or not record.is_finished:
+        return
+    seconds = time_taken(record)
+    if seconds is not None:
+        out.say(f"took {seconds:.1f}s")
+    else:
+        out.say("time taken unknown: it had finished before it was seen (a task carries only its start time)")
 
 
 def cmd_resume(args, out: Output) -> int:
