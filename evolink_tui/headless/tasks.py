@@ -221,7 +221,8 @@ async def _check(args, out: Output, settings: Settings) -> int:
             gone = runner.task_not_found(args.task_id, err)  # a task on record: its final state
             if gone is None:
                 raise
-            out.fail(view.final.error if view.final else err, extra={"record_id": gone.id, "demo": settings.demo})
+            said = view.final.error if view.final is not None and view.final.error is not None else err
+            out.fail(said, extra={"record_id": gone.id, "demo": settings.demo})
             return EXIT_FAILURE
         record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
         out.say(_task_line(task))

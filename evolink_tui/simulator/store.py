@@ -123,13 +123,18 @@ class SimStore:
 
     def tasks(self, ids: set[str]) -> list[tuple[SimTask, str | None]]:
         """The tasks named (with the key scope each was submitted with)."""
-        found = []
+        if not ids:
+            return []
         with self._lock:
-            for task_id in ids:
-                row = self._db().execute("SELECT task, key_scope FROM tasks WHERE id = ?", (task_id,)).fetchone()
-                if row is not None:
-                    found.append((SimTask(**json.loads(row[0])), row[1]))
-        return found
+            if len(ids) <= 50:  # the usual case: a few tasks another process added
+                rows = [
+                    row
+                    for task_id in ids
+                    for row in self._db().execute("SELECT id, task, key_scope FROM tasks WHERE id = ?", (task_id,))
+                ]
+            else:  # a first read: one pass
+                rows = [row for row in self._db().execute("SELECT id, task, key_scope FROM tasks") if row[0] in ids]
+        return [(SimTask(**json.loads(task)), scope) for _, task, scope in rows]
 
     def file_heads(self) -> list[tuple]:
         """Every file's fields but its bytes: (file_id, file_name, original_name, mime_type,
