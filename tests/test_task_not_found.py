@@ -11,6 +11,7 @@ import pytest
 from evolink_tui.core import runner as r
 from evolink_tui.core.history import NOT_FOUND
 from evolink_tui.core.recovery import outcome, plan_recovery, recover
+from evolink_tui.core.timing import time_taken
 from evolink_tui.core.validation import GenerationRequest
 
 
@@ -39,6 +40,7 @@ async def test_recovery_ends_a_task_the_server_no_longer_knows(runner, history, 
     polls = sim.count("poll")
     assert (await recover(runner)).records == [] and sim.count("poll") == polls  # final: never asked again
     assert plan_recovery(history).empty
+    assert time_taken(record) is None  # it never finished: no time to show
     assert history.search(status="unfinished") == []
     assert [rec.id for rec in history.search(status=NOT_FOUND)] == [record_id]
 

@@ -56,8 +56,8 @@ def task_gone(err: EvolinkError) -> bool:
 
 
 def not_found_error(task_id: str, err: EvolinkError) -> EvolinkError:
-    said = f": {err.message}" if err.message and err.message != err.meaning else ""
-    return EvolinkError("local", "task_not_found", f"HTTP 404 for {task_id}{said}", task_id=task_id, status=404)
+    said = f" ({err.message})" if err.message and err.message != err.meaning else ""
+    return EvolinkError("local", "task_not_found", f"HTTP 404{said}", task_id=task_id, status=404)
 
 
 def interrupted_error(record: TaskRecord) -> EvolinkError:

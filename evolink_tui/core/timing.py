@@ -11,14 +11,15 @@ or the hours until someone looked) the answer is None.
 from __future__ import annotations
 
 from .history import TaskRecord
+from .wire import TERMINAL_STATUSES
 
 FINISH_SEEN_WITHIN = 15.0  # seconds: a few polls (3-5 s apart), with room for a retry
 
 
 def time_taken(record: TaskRecord) -> float | None:
     """Seconds from submit to finish, or None when not known."""
-    if record.task_id is None or not record.is_finished or record.finished_at is None:
-        return None
+    if record.task_id is None or record.state not in TERMINAL_STATUSES or record.finished_at is None:
+        return None  # not run, still running, or ended without finishing (not_found: Evolink forgot it)
     start = record.submitted_at
     if start is None:
         return None
