@@ -227,3 +227,19 @@ def test_generate_no_wait_says_how_to_check_the_task_later(run, sim):
     assert f"evolink-tui check {task_id}" in out
     code, out, err = run("generate", "later", "--no-wait", "--json")
     assert "evolink-tui check" not in out  # --json stays one JSON object
+
+
+def test_a_recipe_with_defaults_reopens_as_the_request_that_was_sent(run, sim):
+    """The sidecar's "auto" and 1 stand for fields left out: reopening sends them left out again."""
+    from pathlib import Path
+
+    from evolink_tui.core.recipe import reopen
+    from evolink_tui.core.validation import GenerationRequest
+
+    code, out, err = run("generate", "left to the model", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    image = Path(json.loads(out)["downloads"][0])
+    assert reopen(image).generation_request() == GenerationRequest("left to the model", "z-image-turbo")
+    assert GenerationRequest("x", size="auto").size is None  # the app's word for the model's own size
+    code, out, err = run("generate", "auto by name", "--model", "z-image-turbo", "--size", "auto", "--json")
+    assert code == 0, err

@@ -13,6 +13,7 @@ from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff_file
 from .params import CORE_FIELDS, Value
 
 MAX_PROMPT = 2000
+SIZE_AUTO = "auto"  # no size sent: the model's own
 MAX_REFERENCE_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
@@ -30,6 +31,12 @@ class GenerationRequest:
     # Extra parameters the model declares (quality, seed...), as (name, value) pairs: sent as
     # top-level JSON fields beside prompt and model, so the recorded body holds them too.
     params: tuple[tuple[str, Value], ...] = ()
+
+    def __post_init__(self) -> None:
+        # "auto" (the app's word, and the sidecar's for a size left out) is the model's own
+        # size: nothing is sent.
+        if isinstance(self.size, str) and self.size.strip().lower() == SIZE_AUTO:
+            object.__setattr__(self, "size", None)
 
     def resolved_model(self, catalogue: Catalogue | None = None) -> str:
         return self.model or (catalogue or load_catalogue()).default.id
