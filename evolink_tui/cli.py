@@ -1,18 +1,21 @@
 """Command line: ``evolink-tui`` opens the TUI; subcommands run headless on the same core.
 
 Exit codes: 0 success; 1 API or task failure (for ``resume``: something needs attention);
-2 bad input (nothing sent); 3 still running after the 5-minute wait.
+2 bad input (nothing sent); 3 still running after the 5-minute wait; 141 the output's
+reader went away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from . import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_RUNNING = 0, 1, 2, 3
+EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`), as shell tools report it
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -27,7 +30,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
         "--download-dir",
         metavar="DIR",
         default=default,
-        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink)",
+        help="where results are saved (else EVOLINK_DOWNLOAD_DIR, else Pictures/evolink; demo: evolink-demo)",
     )
 
 
@@ -54,7 +57,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         description="A keyboard-driven terminal app for the Evolink Image API. "
         "With no command it opens the app; the commands below run headless.",
         epilog="Exit codes: 0 success, 1 API or task failure (resume: something needs attention), "
-        "2 bad input (nothing sent), 3 still running after the 5-minute wait.",
+        "2 bad input (nothing sent), 3 still running after the 5-minute wait, 141 output pipe closed (| head).",
     )
     parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
     _common(parser, top=True)
@@ -132,7 +135,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "-s",
         metavar="S",
         help="a state (completed, failed, pending, processing, "
-        "submit_failed...) or: unfinished, uncertain, expired, undownloaded",
+        "submit_failed, not_found...) or: unfinished, uncertain, expired, undownloaded",
     )
     p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day")
@@ -163,7 +166,8 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     source.add_argument("path", nargs="?", metavar="PATH", help="a local file (stream upload)")
     source.add_argument("--url", help="a remote URL for the server to fetch")
     source.add_argument("--base64", metavar="DATA", help="base64 data, raw or as a data URL")
-    p.add_argument("--name", help="file name to store it under (an existing name is overwritten)")
+    p.add_argument("--name", help="file name to store it under (a stored name: asked first, see --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace a stored file of the same name without asking")
     p.add_argument("--path", dest="upload_path", metavar="DIR", help="server-side folder")
     _json_flag(p)
     _common(p)
@@ -208,6 +212,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
     p.add_argument("--speed", default=None, help="task speed multiplier (else EVOLINK_SIM_SPEED, default 1)")
+    p.add_argument("--state", metavar="FILE", help="keep tasks, files and credits in FILE across restarts")
     return parser
 
 
@@ -279,6 +284,20 @@ def _only_app_options(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `evolink-tui history | head -2`: the reader has what it wanted. Stop quietly, as
+        # command-line tools do, and send what is still buffered nowhere (else the
+        # interpreter's last flush would complain on its way out).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(commands=not _only_app_options(argv))
     args = parser.parse_args(argv)

@@ -309,9 +309,9 @@ async def test_an_unfinished_task_the_server_forgot_keeps_its_record(runner, his
     await runner.run(record_id, follow=False)
     sim.tasks.clear()
     summary = await recover(runner)
-    record = history.get(record_id)
-    assert record.state == "pending" and record.task_id and record.error["code"] == 404
-    assert outcome(summary.records[0]) == "running"
+    record = history.get(record_id)  # kept, with its request, ended not_found (tests/test_task_not_found.py)
+    assert record.state == "not_found" and record.task_id and record.error["code"] == "task_not_found"
+    assert record.request["prompt"] == "forgotten" and outcome(summary.records[0]) == "not_found"
 
 
 async def test_an_interrupted_submit_never_sent_says_so(runner, history, sim):

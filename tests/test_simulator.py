@@ -12,6 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from evolink_tui.core.catalogue import load_catalogue
 from evolink_tui.simulator import (
     FakeClock,
     FaultPlan,
@@ -207,6 +208,8 @@ async def test_shared_fake_clock_makes_polling_instant(api, sim_clock):
 )
 async def test_formats_and_aspect_ratios_by_model(api, anon, sim_clock, model, size, fmt, dims):
     body = {"model": model, **({"size": size} if size else {})}
+    if "text-to-image" not in load_catalogue().get(model).capabilities:  # an editing model needs an image
+        body["image_urls"] = ["https://cdn.example.invalid/ref.png"]
     task = (await submit(api, **body)).json()
     done = await run_to_end(api, sim_clock, task["id"])
     reply = await anon.get(done["results"][0])

@@ -44,6 +44,17 @@ class Model:
         return self.sizes + self.pixel_sizes
 
     @property
+    def reference_range(self) -> tuple[int, int]:
+        """How many reference images a request to this model may carry, from its
+        capabilities: an editing-only model needs at least one; a text-to-image-only model
+        takes none; one with neither tag is not restricted beyond ``max_images``."""
+        draws = "text-to-image" in self.capabilities
+        edits = "image-editing" in self.capabilities
+        if not (draws or edits):
+            return 0, self.max_images
+        return (0 if draws else 1), (self.max_images if edits else 0)
+
+    @property
     def tag(self) -> str:
         return self.tier.upper()
 
@@ -66,6 +77,7 @@ class Model:
             "mask": self.mask,
             "n": [self.n_min, self.n_max],
             "max_images": self.max_images,
+            "reference_images": list(self.reference_range),
             "speed": self.speed,
             "default": self.default,
             "params": [p.to_json() for p in self.params],

@@ -48,8 +48,9 @@ def data_dir() -> Path:
     return Path(_platformdirs().user_data_dir(APP_NAME, appauthor=False))
 
 
-def default_download_dir() -> Path:
-    return Path(_platformdirs().user_pictures_dir()) / "evolink"
+def default_download_dir(demo: bool = False) -> Path:
+    """Pictures/evolink; demo results get their own Pictures/evolink-demo, apart from paid ones."""
+    return Path(_platformdirs().user_pictures_dir()) / ("evolink-demo" if demo else "evolink")
 
 
 def mask_key(key: str | None) -> str:
@@ -213,8 +214,9 @@ def load_settings(
 
         settings.base_url = base("EVOLINK_BASE_URL", "base_url", DEFAULT_BASE_URL)
         settings.files_base_url = base("EVOLINK_FILES_BASE_URL", "files_base_url", DEFAULT_FILES_BASE_URL)
-    chosen = download_dir or env.get("EVOLINK_DOWNLOAD_DIR") or pick("download_dir")
-    settings.download_dir = Path(chosen).expanduser() if chosen else default_download_dir()
+    # The config file's folder is for real results: a demo run uses its own unless told otherwise.
+    chosen = download_dir or env.get("EVOLINK_DOWNLOAD_DIR") or (None if demo else pick("download_dir"))
+    settings.download_dir = Path(chosen).expanduser() if chosen else default_download_dir(demo)
     return settings
 
 

@@ -209,15 +209,21 @@ def sidecar_record(
     extra: dict | None = None,
 ) -> dict:
     """What the sidecar holds: enough to reproduce the image. Never the API key.
-    ``extra``: the record's own fields (``recipe.record_fields``: record id, parent...)."""
-    return {
+    ``extra``: the record's own fields (``recipe.record_fields``: record id, parent...).
+
+    ``size`` and ``n`` are what the request asked for: the values sent, or for a field left
+    out (listed in ``defaults``) what that stands for: ``"auto"`` (the model's own size) and
+    1 (the API's default n). What the server says it applied, when it says, is kept apart
+    in ``server_applied``."""
+    data = {
         "generator": f"evolink-tui/{__version__}",
         "task_id": task.id,
         "index": index + 1,
         "prompt": request.get("prompt", ""),
         "model": task.model or request.get("model"),
-        "size": request.get("size"),
-        "n": request.get("n"),
+        "size": request.get("size") or "auto",
+        "n": request.get("n") or 1,
+        "defaults": [name for name in ("size", "n") if not request.get(name)],
         "image_urls": list(request.get("image_urls") or []),
         "mask_url": request.get("mask_url"),
         "params": {k: v for k, v in request.items() if k not in CORE_FIELDS},  # extra model parameters
@@ -232,6 +238,28 @@ def sidecar_record(
         "height": height,
         **(extra or {}),
     }
+    applied = server_applied(task, index)
+    if applied:
+        data["server_applied"] = applied
+    return data
+
+
+APPLIED_KEYS = ("size", "n", "quality", "aspect_ratio", "resolution", "width", "height", "seed")
+
+
+def server_applied(task: Task, index: int) -> dict:
+    """Generation settings the server reports for this result (in its ``result_data`` entry,
+    or on the task), if it reports any: short scalar values only."""
+    found: dict = {}
+    entries = task.raw.get("result_data")
+    if isinstance(entries, list):
+        entries = entries[index] if index < len(entries) else None
+    for source in (task.raw, entries if isinstance(entries, dict) else {}):
+        for key in APPLIED_KEYS:
+            value = source.get(key)
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool) and len(str(value)) <= 40:
+                found[key] = value
+    return found
 
 
 def disk_error(path: Path, exc: OSError) -> EvolinkError:

@@ -180,6 +180,21 @@ def same_name(files: list[FileInfo], name: str, upload_path: str | None = None) 
     return None
 
 
+OVERWRITE_TITLE = "Overwrite the stored file?"
+
+
+def overwrite_question(existing: FileInfo) -> str:
+    """What to ask before an upload replaces ``existing`` (same name, same folder): the app
+    and the headless ``upload`` ask the same."""
+    from .validation import human_size
+
+    return (
+        f"A file named {existing.name} is already stored ({human_size(existing.file_size)}, {existing.file_id}). "
+        "Uploading a file with an existing name overwrites the old one, as the reference says "
+        "(the old file may still be served from a cache for a while)."
+    )
+
+
 async def fetch_bytes(client: EvolinkClient, url: str, max_bytes: int = PREVIEW_MAX_BYTES) -> bytes:
     """A stored file's bytes for a preview, from its public URL (never with the key)."""
     async with client.stream_download(url) as response:

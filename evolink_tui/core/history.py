@@ -6,7 +6,8 @@ results not yet on disk are fetched while their URLs last, and a submit whose ou
 unknown stays marked ``uncertain`` with its idempotency key (see :mod:`.recovery`).
 Never stores the API key.
 
-``state`` is ``submitting``, ``uncertain``, ``submit_failed`` or the task's own status
+``state`` is ``submitting``, ``uncertain``, ``submit_failed``, ``not_found`` (final:
+Evolink answered 404 for the task id, it no longer knows the task) or the task's own status
 (``pending``, ``processing``, ``completed``, ``failed``, ``cancelled``, or whatever a
 server sends). ``download_state`` says where a completed task's results are:
 ``pending`` (not yet fetched), ``done``, ``failed`` (retried later), ``expired`` (the
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -121,12 +122,24 @@ MIGRATIONS = {
         )""",
         "CREATE INDEX batches_state ON batches(state)",
     ],
+    5: [
+        # The last time a read saw the task unfinished: a finish seen soon after is timed
+        # to within one poll (core/timing.py); one first seen already finished is not.
+        "ALTER TABLE tasks ADD COLUMN running_seen_at REAL",
+    ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
 SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
+NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
+# Every state this app writes (a server may send others: they are kept as they come).
+KNOWN_STATES = (
+    *("submitting", "uncertain", "submit_failed", "pending", "processing"),
+    *("completed", "failed", "cancelled", NOT_FOUND, "unknown"),
+)
+STATUS_FILTERS = ("unfinished", "uncertain", "expired", "undownloaded")  # search(status=...) beyond a state
 RETRY_DOWNLOAD_STATES = ("pending", "failed")
 
 
@@ -190,6 +203,7 @@ class TaskRecord:
     parent_index: int | None = None
     favourites: int = 0
     deleted: int = 0
+    running_seen_at: float | None = None
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -325,6 +339,7 @@ class TaskRecord:
             parent_index=opt("parent_index"),
             favourites=opt("favourites") or 0,
             deleted=opt("deleted") or 0,
+            running_seen_at=opt("running_seen_at"),
         )
 
 
@@ -512,6 +527,16 @@ class History:
             (json.dumps(error), now, now, record_id),
         )
 
+    def mark_not_found(self, record_id: int, error: dict) -> None:
+        """Evolink answers 404 for this record's task: a final state, never polled again (a
+        later answer for the same id, from ``check``, still supersedes it)."""
+        now = self._clock()
+        self._write(
+            "UPDATE tasks SET state = ?, error = ?, estimated_time = NULL, finished_at = COALESCE(finished_at, ?),"
+            " updated_at = ? WHERE id = ?",
+            (NOT_FOUND, json.dumps(error), now, now, record_id),
+        )
+
     def update_task(self, record_id: int, task: Task) -> None:
         """Any news of a task: its status, progress, results, credits, error.
 
@@ -539,6 +564,7 @@ class History:
             " THEN COALESCE(url_expires_at, ?, COALESCE(finished_at, ?) + ?) ELSE url_expires_at END,"
             " submitted_at = COALESCE(submitted_at, ?),"
             " finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,"
+            " running_seen_at = CASE WHEN ? THEN ? ELSE running_seen_at END,"
             " updated_at = ? WHERE id = ?",
             (
                 task.id,
@@ -557,6 +583,8 @@ class History:
                 RESULT_URL_LIFETIME,
                 now,
                 task.is_terminal,
+                now,
+                task.is_active,
                 now,
                 now,
                 record_id,
@@ -605,10 +633,12 @@ class History:
             return existing.id
         now = self._clock()
         body = {"prompt": "", "model": task.model}
+        # Submitted when the server says it was created (its own timestamp), if plausible.
+        created = task.created if task.created and now - 7 * 86400 < task.created <= now + 300 else None
         cursor = self._write(
-            "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, created_at, updated_at)"
-            " VALUES (?, ?, '', ?, ?, '', ?, ?)",
-            (task.id, task.status, task.model, json.dumps(body), now, now),
+            "INSERT INTO tasks (task_id, state, prompt, model, request, idempotency_key, created_at, submitted_at,"
+            " updated_at) VALUES (?, ?, '', ?, ?, '', ?, ?, ?)",
+            (task.id, task.status, task.model, json.dumps(body), now, created, now),
         )
         record_id = int(cursor.lastrowid)
         self.update_task(record_id, task)
@@ -722,6 +752,11 @@ class History:
             " SELECT * FROM tasks WHERE id IN (SELECT id FROM tree) ORDER BY id LIMIT ?",
             (record_id, max_depth, limit),
         )
+
+    def states(self) -> list[str]:
+        """Every state on record (a server's own statuses included)."""
+        with self._lock:
+            return [row[0] for row in self._db().execute("SELECT DISTINCT state FROM tasks ORDER BY state")]
 
     def in_group(self, group_id: str) -> list[TaskRecord]:
         """Every task of one comparison run, in order."""

@@ -35,6 +35,7 @@ RECIPE_FIELDS = (
     "model",
     "size",
     "n",
+    "defaults",
     "image_urls",
     "mask_url",
     "params",
@@ -197,12 +198,13 @@ class Reopened:
         if self.recipe is None:
             raise ValidationError("file", str(self.path), "an image made by evolink-tui, or its .json sidecar")
         recipe = self.recipe
-        n = recipe.get("n")
+        left_out = recipe.get("defaults") if isinstance(recipe.get("defaults"), list) else []
+        n = None if "n" in left_out else recipe.get("n")  # left to the default: sent left out again
         params = recipe.get("params")
         return GenerationRequest(
             prompt=str(recipe.get("prompt") or ""),
             model=str(recipe.get("model") or ""),
-            size=recipe.get("size") or None,
+            size=None if "size" in left_out else recipe.get("size") or None,
             n=n if isinstance(n, int) and not isinstance(n, bool) else None,
             images=tuple(str(u) for u in recipe.get("image_urls") or () if isinstance(u, str)),
             mask=recipe.get("mask_url") or None,

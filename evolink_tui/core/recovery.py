@@ -7,7 +7,8 @@ After a crash (or ``kill -9``) the history says what was under way. :func:`recov
    (it is listed, never resent on its own);
 3. resends the records named in ``resend``, each with its own idempotency key (the
    server answers a repeated key with the task it already made: never a second charge);
-4. polls every unfinished task again and sees it through (downloads included);
+4. polls every unfinished task again and sees it through (downloads included); a task
+   Evolink answers 404 for ends ``not_found`` (final: it is never polled again);
 5. downloads every completed result not yet on disk while its URL lasts, and marks the
    record expired (keeping it) once the URL has lapsed.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from .downloads import clean_partial_files
 from .errors import ValidationError
+from .history import NOT_FOUND as NOT_FOUND_STATE
 from .history import History, TaskRecord
 from .runner import Runner
 
@@ -35,12 +37,15 @@ FAILED = "failed"  # the task (or its submit) failed: the error is on record
 EXPIRED = "expired"  # completed, but the result URLs lapsed first: record kept
 DOWNLOAD_FAILED = "download_failed"  # completed, a download failed: retried next time
 REFUSED = "refused"  # completed, but a result was not an acceptable image
+NOT_FOUND = NOT_FOUND_STATE  # Evolink no longer knows the task (404): final, record kept
 
 
 def outcome(record: TaskRecord) -> str:
     """The summary's word for where ``record`` stands."""
     if record.is_uncertain or (record.task_id is None and record.state == "uncertain"):
         return UNCERTAIN
+    if record.state == NOT_FOUND:
+        return NOT_FOUND
     if record.state == "completed":
         return {"done": COMPLETED, "expired": EXPIRED, "refused": REFUSED}.get(
             record.download_state or "", DOWNLOAD_FAILED

@@ -49,6 +49,17 @@ def _net_unknown(err: EvolinkError) -> bool:
     return err.kind == "http" and err.status is not None and err.status >= 500
 
 
+def task_gone(err: EvolinkError) -> bool:
+    """Evolink answered 404 for a task id: it no longer knows the task. Not an outage (the
+    reference does not retry a 404): for a task on record, a final state."""
+    return err.kind == "http" and err.status == 404
+
+
+def not_found_error(task_id: str, err: EvolinkError) -> EvolinkError:
+    said = f" ({err.message})" if err.message and err.message != err.meaning else ""
+    return EvolinkError("local", "task_not_found", f"HTTP 404{said}", task_id=task_id, status=404)
+
+
 def interrupted_error(record: TaskRecord) -> EvolinkError:
     """Why a record left in ``submitting`` by a stopped app is now ``uncertain``."""
     if record.attempted_at is None:
@@ -182,6 +193,8 @@ class Runner:
             self._emit(TaskEvent(TIMEOUT, record_id, task=timeout.task, notice=timeout.notice))
             return self.history.get(record_id)  # type: ignore[return-value]
         except EvolinkError as err:
+            if task_gone(err):
+                return self._not_found(record_id, task.id, err)
             self.history.set_error(record_id, err.to_json())
             self._emit(TaskEvent(FAILED, record_id, task=task, error=err))
             return self.history.get(record_id)  # type: ignore[return-value]
@@ -251,9 +264,31 @@ class Runner:
         URLs last, else the record is marked expired (and kept)."""
         return await self._download_record(record)
 
+    def _not_found(self, record_id: int, task_id: str, err: EvolinkError) -> TaskRecord:
+        """The record's task is gone from Evolink: its final state, reported as a failure."""
+        error = not_found_error(task_id, err)
+        self.history.mark_not_found(record_id, error.to_json())
+        self._emit(TaskEvent(FAILED, record_id, error=error))
+        return self.history.get(record_id)  # type: ignore[return-value]
+
+    def task_not_found(self, task_id: str, err: EvolinkError) -> TaskRecord | None:
+        """After ``err`` reading ``task_id``: if Evolink no longer knows a task the history
+        holds, record its final state and return the record; else None (raise ``err``)."""
+        if not task_gone(err):
+            return None
+        record = self.history.by_task_id(task_id.strip())
+        return self._not_found(record.id, record.task_id or task_id, err) if record is not None else None
+
     async def check(self, task_id: str) -> TaskRecord:
-        """ "Check task by ID": fetch it, record it, follow it if it still runs."""
-        task = await self.client.get_task(task_id)
+        """ "Check task by ID": fetch it, record it, follow it if it still runs. A 404 for a
+        task on record ends it ``not_found``; for an id never seen, the error is raised."""
+        try:
+            task = await self.client.get_task(task_id)
+        except EvolinkError as err:
+            known = self.task_not_found(task_id, err)
+            if known is None:
+                raise
+            return known
         record_id = self.history.add_task_id(task)
         self._emit(TaskEvent(PROGRESS, record_id, task=task))
         if task.is_active:
@@ -284,7 +319,9 @@ class Runner:
         try:
             task = await self.client.get_task(record.task_id)
         except EvolinkError as err:
-            if not err.retryable:  # e.g. 404: keep the record and say why
+            if task_gone(err):  # Evolink no longer knows it: final, said once
+                return self._not_found(record.id, record.task_id, err)
+            if not err.retryable:  # keep the record and say why
                 self.history.set_error(record.id, err.to_json())
             self._emit(TaskEvent(PROBLEM, record.id, error=err, detail="could not resume"))
             return None

@@ -13,6 +13,7 @@ from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff_file
 from .params import CORE_FIELDS, Value
 
 MAX_PROMPT = 2000
+SIZE_AUTO = "auto"  # no size sent: the model's own
 MAX_REFERENCE_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
@@ -30,6 +31,12 @@ class GenerationRequest:
     # Extra parameters the model declares (quality, seed...), as (name, value) pairs: sent as
     # top-level JSON fields beside prompt and model, so the recorded body holds them too.
     params: tuple[tuple[str, Value], ...] = ()
+
+    def __post_init__(self) -> None:
+        # "auto" (the app's word, and the sidecar's for a size left out) is the model's own
+        # size: nothing is sent.
+        if isinstance(self.size, str) and self.size.strip().lower() == SIZE_AUTO:
+            object.__setattr__(self, "size", None)
 
     def resolved_model(self, catalogue: Catalogue | None = None) -> str:
         return self.model or (catalogue or load_catalogue()).default.id
@@ -189,6 +196,38 @@ def check_reference(field_name: str, ref: str) -> ValidationError | None:
     return check_local_image(field_name, ref)
 
 
+def _such_as(models: list[Model], catalogue: Catalogue, limit: int = 4) -> str:
+    """A few model ids, the default first when it is one of them."""
+    ordered = sorted(models, key=lambda m: m.id != catalogue.default.id)
+    return _list(m.id for m in ordered[:limit])
+
+
+def check_capabilities(request: GenerationRequest, model: Model, catalogue: Catalogue) -> ValidationError | None:
+    """What the model can do: an editing-only model needs a reference image, a
+    text-to-image-only model takes none (refused rather than silently ignored)."""
+    low, high = model.reference_range
+    count = len(request.images)
+    if count < low:
+        drawing = [m for m in catalogue if m.reference_range[0] == 0]
+        return ValidationError(
+            "image_urls",
+            list(request.images),
+            f"at least {low} reference image: {model.id} edits an image and cannot draw from text alone "
+            f"(add a reference, or pick a text-to-image model such as {_such_as(drawing, catalogue)})",
+            shown="no reference image",
+        )
+    if high == 0 and count:
+        taking = [m for m in catalogue if m.reference_range[0] == 0 and m.reference_range[1] > 0]
+        return ValidationError(
+            "image_urls",
+            list(request.images),
+            f"none: {model.id} draws from text only (text-to-image) and would ignore them; "
+            f"models that take reference images include {_such_as(taking, catalogue)}",
+            shown=f"{count} reference image{'s' if count != 1 else ''}",
+        )
+    return None
+
+
 def problems(request: GenerationRequest, catalogue: Catalogue | None = None) -> list[ValidationError]:
     """Every problem with ``request``, in field order; an empty list means it may be sent."""
     catalogue = catalogue or load_catalogue()
@@ -203,6 +242,8 @@ def problems(request: GenerationRequest, catalogue: Catalogue | None = None) -> 
     if request.size is not None and (err := check_size(request.size, model)):
         found.append(err)
     if request.n is not None and (err := check_n(request.n, model)):
+        found.append(err)
+    if err := check_capabilities(request, model, catalogue):
         found.append(err)
     if len(request.images) > model.max_images:
         found.append(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
-from ..cli import EXIT_OK
+from ..cli import EXIT_BAD_INPUT, EXIT_OK
 from ..core.errors import ValidationError
+from ..core.imagetypes import is_url
 from ..core.validation import human_size
 from ..core.wire import FileInfo
 from ..runtime import make_client
@@ -19,15 +21,22 @@ def _file_line(info: FileInfo) -> str:
 
 
 def cmd_upload(args, out: Output) -> int:
-    if args.path:
-        from ..core.client import check_upload_file
+    from ..core.client import check_base64_image, check_upload_file
 
+    # Checked before anything is sent (the same-name check below reads the listing first).
+    if args.path:
         check_upload_file(Path(args.path).expanduser())
+    elif args.url and not is_url(args.url):
+        raise ValidationError("file_url", args.url, "an http:// or https:// URL")
+    elif args.base64 is not None:
+        check_base64_image(args.base64)
     settings = settings_for(args, out)
 
     async def run() -> int:
         async with make_client(settings) as client:
             client.listeners.append(retry_listener(out))
+            if not args.overwrite and not await _may_store(client, args, out):
+                return EXIT_BAD_INPUT
             if args.path:
                 info = await client.upload_file(
                     args.path,
@@ -47,6 +56,34 @@ def cmd_upload(args, out: Output) -> int:
     return asyncio.run(run())
 
 
+async def _may_store(client, args, out: Output) -> bool:
+    """Whether the upload may go ahead: its name is not stored yet in its folder, or the
+    person at the terminal says to overwrite it (the app's question). Without a terminal
+    a stored name is bad input unless --overwrite says so (nothing is sent)."""
+    from ..core.files import OVERWRITE_TITLE, list_all, overwrite_question, same_name, stored_name
+
+    name = stored_name(args.path or args.url or "", args.name) if (args.path or args.url or args.name) else ""
+    if not name:
+        return True  # the server names it: nothing can be overwritten
+    existing = same_name((await list_all(client))[0], name, args.upload_path)
+    if existing is None:
+        return True
+    if not sys.stdin.isatty():
+        raise ValidationError(
+            "name",
+            name,
+            f"a name not already stored in this folder ({existing.name} is already stored as {existing.file_id}), "
+            "or --overwrite to replace that file",
+        )
+    out.note(overwrite_question(existing))
+    sys.stderr.write(f"{OVERWRITE_TITLE} [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() in ("y", "yes"):
+        return True
+    out.note("Not uploaded: nothing was sent (--overwrite replaces it without asking).")
+    return False
+
+
 def cmd_files(args, out: Output) -> int:
     page = whole("page", args.page, "a whole number from 1 up")
     page_size = whole("page_size", args.page_size, "a whole number from 1 to 100")
@@ -60,6 +97,15 @@ def cmd_files(args, out: Output) -> int:
         async with make_client(settings) as client:
             client.listeners.append(retry_listener(out))
             listing, quota = await asyncio.gather(client.list_files(page, page_size), client.quota())
+            if page > listing.pages:  # the listing had to be read to know; nothing else was sent
+                files = f"{listing.total} file{'s' if listing.total != 1 else ''}"
+                pages = f"{listing.pages} page{'s' if listing.pages != 1 else ''}"
+                raise ValidationError(
+                    "page",
+                    page,
+                    f"a page from 1 to {listing.pages}: there {'is' if listing.pages == 1 else 'are'} "
+                    f"{pages} ({files}, {page_size} a page)",
+                )
             out.say(
                 f"quota: {quota.used_files} of {quota.max_files} files used, {quota.remain_files} left"
                 + (f" ({quota.user_group})" if quota.user_group else "")

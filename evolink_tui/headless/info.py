@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..cli import EXIT_OK
 from ..core.catalogue import user_catalogue_path
 from ..core.config import load_settings
+from ..runtime import demo_server_path
 from .output import Output
 
 
@@ -22,6 +23,13 @@ def cmd_locate(args, out: Output) -> int:
 
     info["cache"] = str(cache_dir())
     out.say(f"cache:     {info['cache']}")
+    if settings.demo:
+        info["demo_server"] = str(demo_server_path(settings))
+        out.say(f"demo server state: {info['demo_server']}")
+    else:
+        demo = load_settings(demo=True, download_dir=getattr(args, "download_dir", None))
+        info["demo_downloads"] = str(demo.download_dir)
+        out.say(f"demo results: {info['demo_downloads']} (where --demo runs save)")
     out.say(f"api key:   {info['api_key']} (from {info['key_source']})")
     out.say(f"hosts:     {info['base_url']}  {info['files_base_url']}")
     out.emit(info)
@@ -36,4 +44,6 @@ def cmd_simulator(args, out: Output) -> int:
         argv += ["--faults", args.faults]
     if args.speed is not None:
         argv += ["--speed", args.speed]
+    if getattr(args, "state", None) is not None:
+        argv += ["--state", args.state]
     return serve(argv)

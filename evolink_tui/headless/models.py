@@ -44,7 +44,15 @@ def cmd_models(args, out: Output) -> int:
             f"{model.id:<{width}}  {model.tag:<6}  {model.description}{default}{_mark(model.source, model.overridden)}"
         )
         counts = f"n {model.n_min}" + (f"-{model.n_max}" if model.n_max != model.n_min else "")
-        limits = f"{counts}, up to {model.max_images} reference images" + (", mask" if model.mask else "")
+        low, high = model.reference_range
+        references = (
+            "no reference images"
+            if high == 0
+            else f"{low}-{high} reference images (needs one)"
+            if low
+            else f"up to {high} reference images"
+        )
+        limits = f"{counts}, {references}" + (", mask" if model.mask else "")
         parts = [", ".join(model.capabilities), f"sizes {', '.join(model.all_sizes)}", limits]
         out.say(f"{'':<{width}}  {'':<6}  {'; '.join(p for p in parts if p)}")
         for spec in model.params:

@@ -9,8 +9,17 @@ from pathlib import Path
 from ..cli import EXIT_OK
 from ..core.config import data_dir
 from ..core.errors import ValidationError
-from ..core.history import DEMO_HISTORY_FILE, HISTORY_FILE, History, TaskRecord
+from ..core.history import (
+    DEMO_HISTORY_FILE,
+    HISTORY_FILE,
+    KNOWN_STATES,
+    NOT_FOUND,
+    STATUS_FILTERS,
+    History,
+    TaskRecord,
+)
 from ..core.text import excerpt
+from ..core.timing import time_taken
 from .output import Output, whole
 
 # -- history and recovery -------------------------------------------------------------
@@ -61,6 +70,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     ]
     if record.credits is not None:
         head.append(f"{record.credits:g} credits")
+    if (seconds := time_taken(record)) is not None:
+        head.append(f"took {seconds:.1f}s")
     if record.state in ("pending", "processing"):
         head.append(f"{record.progress}%")
     lines = ["  ".join(head)]
@@ -80,6 +91,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
         )
     if record.error:
         lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
+        if record.state == NOT_FOUND and record.error.get("resolution"):
+            lines.append(f"    what to do: {record.error['resolution']}")
     if record.notice and not record.is_finished:
         lines.append(f"    note: {record.notice}")
     if record.can_resend:
@@ -93,6 +106,22 @@ def _history_file(args) -> Path:
     return data_dir() / (DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
 
 
+def _check_status(status: str, path: Path) -> None:
+    """A status that is neither a state this app writes nor a filter must be one on record
+    (a server's own); else bad input naming what is allowed."""
+    seen: list[str] = []
+    if path.exists():
+        history = History(path)
+        try:
+            seen = history.states()
+        finally:
+            history.close()
+    if status.strip().lower() in seen:
+        return
+    states = list(dict.fromkeys([*KNOWN_STATES, *seen]))
+    raise ValidationError("status", status, f"a state ({', '.join(states)}) or a filter ({', '.join(STATUS_FILTERS)})")
+
+
 def cmd_history(args, out: Output) -> int:
     since = _day("since", args.since)
     until = _day("until", args.until)
@@ -102,13 +131,9 @@ def cmd_history(args, out: Output) -> int:
     if limit < 1:
         raise ValidationError("limit", limit, "a whole number from 1 up")
     status = (args.status or "").strip().lower() or None
-    if status is not None and not re.fullmatch(r"[a-z_]{1,40}", status):
-        raise ValidationError(
-            "status",
-            args.status,
-            "a state such as completed, failed, pending, uncertain, expired, unfinished or undownloaded",
-        )
     path = _history_file(args)
+    if status is not None and status not in KNOWN_STATES + STATUS_FILTERS:
+        _check_status(args.status, path)
     if not path.exists():
         out.say(f"no history yet ({path})")
         out.emit({"history": str(path), "count": 0, "records": []})

@@ -13,6 +13,7 @@ from ..core.config import Settings
 from ..core.errors import EvolinkError
 from ..core.history import History, history_path
 from ..core.text import excerpt
+from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
 from ..runtime import make_client
@@ -205,6 +206,8 @@ async def _generate(
         record_id = runner.prepare(request, parent=parent)
         await runner.run(record_id, follow=not args.no_wait)
     if view.final is None and args.no_wait and view.task is not None:
+        demo = " --demo" if settings.demo else ""
+        out.say(f"not waiting: check it later with `evolink-tui check {view.task.id}{demo}` (or `evolink-tui resume`)")
         out.emit(_task_json(view.task, demo=settings.demo, record_id=record_id))
         return EXIT_OK
     return _conclude(out, settings, view, record_id)
@@ -218,19 +221,43 @@ def cmd_check(args, out: Output) -> int:
 async def _check(args, out: Output, settings: Settings) -> int:
     view = _TaskView(out)
     async with _runner(settings, out, view) as runner:
-        task = await runner.client.get_task(args.task_id)
+        try:
+            task = await runner.client.get_task(args.task_id)
+        except EvolinkError as err:
+            gone = runner.task_not_found(args.task_id, err)  # a task on record: its final state
+            if gone is None:
+                raise
+            said = view.final.error if view.final is not None and view.final.error is not None else err
+            out.fail(said, extra={"record_id": gone.id, "demo": settings.demo})
+            return EXIT_FAILURE
         record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
         out.say(_task_line(task))
         if task.is_active and args.wait:
             await runner.follow(record_id, task, polls_done=1)
-            return _conclude(out, settings, view, record_id)
+            code = _conclude(out, settings, view, record_id)
+            _say_time(out, runner.history, record_id)
+            return code
         if task.is_active:
             out.emit(_task_json(task, [], demo=settings.demo, record_id=record_id))
             return EXIT_OK
         downloads = []
         if task.status == "completed":
             downloads = await runner.download(record_id, task)
-        return _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
+        code = _finish_task(out, task, downloads, demo=settings.demo, record_id=record_id)
+        _say_time(out, runner.history, record_id)
+        return code
+
+
+def _say_time(out: Output, history: History, record_id: int) -> None:
+    """How long a finished task took, where known (never a made-up 0.0s)."""
+    record = history.get(record_id)
+    if record is None or not record.is_finished:
+        return
+    seconds = time_taken(record)
+    if seconds is not None:
+        out.say(f"took {seconds:.1f}s")
+    else:
+        out.say("time taken unknown: it had finished before it was seen (a task carries only its start time)")
 
 
 def cmd_resume(args, out: Output) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -88,12 +89,15 @@ def create_app(
     max_file_size: int = MAX_FILE_SIZE,
     environ: dict | None = None,
     catalogue: Catalogue | None = None,
+    state_file: str | os.PathLike | None = None,
 ) -> Starlette:
     """The simulator app. Unset options come from ``EVOLINK_SIM_*`` environment variables.
 
     ``api_keys``: the accepted keys; None = ``EVOLINK_SIM_API_KEY`` if set, else any
     bearer key starting ``sk-``. ``faults``: a FaultPlan or spec; None = ``EVOLINK_SIM_FAULTS``.
     ``catalogue``: the models it knows (None = the built-in catalogue).
+    ``state_file``: keep tasks, files and credits in this SQLite file, across runs and
+    shared with other processes (see :mod:`.store`); None = in memory only.
     """
     env = os.environ if environ is None else environ
     if faults is None:
@@ -135,7 +139,13 @@ def create_app(
         middleware=[Middleware(FaultMiddleware)],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
+    store = None
+    if state_file is not None:
+        from .store import SimStore
+
+        store = SimStore(Path(state_file))
     app.state.sim = SimState(
+        store=store,
         clock=clock or SimClock(),
         faults=faults,
         api_keys=keys,

@@ -73,6 +73,7 @@ class FaultMiddleware:
         sim: SimState = scope["app"].state.sim
         sim.in_flight += 1
         try:
+            sim.refresh()  # what another process sharing the state file changed meanwhile
             await self._handle(sim, scope, receive, send)
         finally:
             sim.in_flight -= 1

@@ -69,6 +69,10 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
         for url in image_urls:
             if urlsplit(url).scheme not in ("http", "https"):
                 return None, invalid("image_urls", f"image_urls entry {_short(url)} is not an http(s) URL")
+    if not image_urls and "text-to-image" not in model.capabilities and "image-editing" in model.capabilities:
+        return None, invalid(
+            "image_urls", f"model {model.id} edits an image: image_urls needs at least one image URL to edit"
+        )
     mask_url = body.get("mask_url")
     if mask_url is not None:
         if not model.mask:
@@ -114,46 +118,43 @@ async def submit(request: Request) -> Response:
         return invalid(None, "the request body must be a JSON object", "invalid_request")
     now = sim.now()
     idem = (request.headers.get("idempotency-key") or "").strip() or None
-    if idem and (token, idem) in sim.idempotency:
-        task = sim.tasks.get(sim.idempotency[(token, idem)])
-        if task is not None:
-            return JSONResponse(task.to_json(now, _base(request)))
-    params, error = _validate(sim, body)
-    if error:
-        return error
-    model: Model = params["model"]
-    cost = round(CREDITS_PER_IMAGE.get(model.id, DEFAULT_CREDITS_PER_IMAGE) * params["n"], 4)
-    if cost > sim.remaining_credits:
-        return api_error(
-            402,
-            402,
-            f"Insufficient credits: this request needs {cost}, {sim.remaining_credits} remain",
-            "insufficient_quota",
+    with sim.writing():  # with a store: decided on the latest state, written in one transaction
+        if idem:
+            known = sim.task_for_key(token, idem)
+            if known is not None:
+                return JSONResponse(known.to_json(now, _base(request)))
+        params, error = _validate(sim, body)
+        if error:
+            return error
+        model: Model = params["model"]
+        cost = round(CREDITS_PER_IMAGE.get(model.id, DEFAULT_CREDITS_PER_IMAGE) * params["n"], 4)
+        if cost > sim.remaining_credits:
+            return api_error(
+                402,
+                402,
+                f"Insufficient credits: this request needs {cost}, {sim.remaining_credits} remain",
+                "insufficient_quota",
+            )
+        fail_rule = sim.faults.take("fail", "submit")
+        created = int(now)
+        task = SimTask(
+            id=sim.new_task_id(created),
+            created=created,
+            started=now,
+            model=model.id,
+            prompt=params["prompt"],
+            size=params["size"],
+            n=params["n"],
+            duration=sim.duration(model),
+            credits=cost,
+            fail_code=fail_rule.code if fail_rule else None,
+            image_urls=params["image_urls"],
+            mask_url=params["mask_url"],
+            params=params["params"],
+            api_key=token or "",
+            idempotency_key=idem,
         )
-    fail_rule = sim.faults.take("fail", "submit")
-    created = int(now)
-    task = SimTask(
-        id=sim.new_task_id(created),
-        created=created,
-        started=now,
-        model=model.id,
-        prompt=params["prompt"],
-        size=params["size"],
-        n=params["n"],
-        duration=sim.duration(model),
-        credits=cost,
-        fail_code=fail_rule.code if fail_rule else None,
-        image_urls=params["image_urls"],
-        mask_url=params["mask_url"],
-        params=params["params"],
-        api_key=token or "",
-        idempotency_key=idem,
-    )
-    sim.tasks[task.id] = task
-    sim.charges += 1
-    sim.credits_charged = round(sim.credits_charged + cost, 4)
-    if idem:
-        sim.idempotency[(token, idem)] = task.id
+        sim.add_task(task, token)
     return JSONResponse(task.to_json(now, _base(request)))
 
 

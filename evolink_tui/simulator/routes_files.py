@@ -54,32 +54,34 @@ def _store(request: Request, data: bytes, original_name: str | None, upload_path
     original = _clean_name(original_name)
     name = _clean_name(file_name if isinstance(file_name, str) else None) or original
     now = sim.now()
-    sim.purge_files()
-    existing = next(
-        (f for f in sim.files.values() if name and f.file_name == name and f.upload_path == upload_path), None
-    )
-    if existing is not None:
-        existing.data, existing.mime_type, existing.upload_time = data, mime, now
-        existing.original_name = original or existing.original_name
-        existing.seq = sim.next_seq()
-        return files_ok(existing.to_json(_base(request)), "File uploaded (replaced the file with the same name)")
-    if len(sim.files) >= sim.max_files:
-        return files_error(
-            40003, f"Quota exceeded: {len(sim.files)} of {sim.max_files} files used; delete files to free quota"
+    with sim.writing():  # with a store: the same-name check and the quota on the latest state
+        sim.purge_files()
+        existing = next(
+            (f for f in sim.files.values() if name and f.file_name == name and f.upload_path == upload_path), None
         )
-    file_id = sim.new_file_id()
-    name = name or f"{file_id}.{ext}"
-    item = SimFile(
-        file_id=file_id,
-        file_name=name,
-        original_name=original or name,
-        data=data,
-        mime_type=mime,
-        upload_path=upload_path,
-        upload_time=now,
-        seq=sim.next_seq(),
-    )
-    sim.files[file_id] = item
+        if existing is not None:
+            existing.data, existing.mime_type, existing.upload_time = data, mime, now
+            existing.original_name = original or existing.original_name
+            existing.seq = sim.next_seq()
+            sim.put_file(existing)
+            return files_ok(existing.to_json(_base(request)), "File uploaded (replaced the file with the same name)")
+        if len(sim.files) >= sim.max_files:
+            return files_error(
+                40003, f"Quota exceeded: {len(sim.files)} of {sim.max_files} files used; delete files to free quota"
+            )
+        file_id = sim.new_file_id()
+        name = name or f"{file_id}.{ext}"
+        item = SimFile(
+            file_id=file_id,
+            file_name=name,
+            original_name=original or name,
+            data=data,
+            mime_type=mime,
+            upload_path=upload_path,
+            upload_time=now,
+            seq=sim.next_seq(),
+        )
+        sim.put_file(item)
     return files_ok(item.to_json(_base(request)), "File uploaded")
 
 
@@ -269,8 +271,9 @@ async def delete_file(request: Request) -> Response:
     if denied:
         return denied
     sim: SimState = request.app.state.sim
-    sim.purge_files()
     file_id = request.path_params["file_id"]
-    if sim.files.pop(file_id, None) is None:
-        return files_error(404, f"File not found: {_short(file_id)}")
+    with sim.writing():
+        sim.purge_files()
+        if sim.drop_file(file_id) is None:
+            return files_error(404, f"File not found: {_short(file_id)}")
     return files_ok({"file_id": file_id}, "File deleted")

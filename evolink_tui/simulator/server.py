@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -134,6 +135,8 @@ def run_forever(app=None, port: int = DEFAULT_PORT, *, host: str = "127.0.0.1", 
     if sim is not None:
         keys = "any key starting with sk-" if sim.api_keys is None else "the key in EVOLINK_SIM_API_KEY"
         print(f"# API key: {keys}. Faults: {sim.faults.spec() or 'none'}. Speed: x{sim.speed:g}.", file=out)
+        if sim.store is not None:
+            print(f"# State kept in {sim.store.path}", file=out)
     out.flush()
     server = uvicorn.Server(_config(app, host, actual_port))
     try:
@@ -143,7 +146,7 @@ def run_forever(app=None, port: int = DEFAULT_PORT, *, host: str = "127.0.0.1", 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``evolink-tui simulator [--port N] [--faults SPEC] [--speed X]``."""
+    """``evolink-tui simulator [--port N] [--faults SPEC] [--speed X] [--state FILE]``."""
     from evolink_tui.core.catalogue import load_catalogue
 
     from .app import create_app
@@ -163,12 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--speed", type=float, default=None, help="task speed multiplier (default: $EVOLINK_SIM_SPEED or 1.0)"
     )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        default=None,
+        help="keep tasks, files and credits in this file across restarts (default: in memory only)",
+    )
     args = parser.parse_args(argv)
     try:
         faults = FaultPlan.parse(args.faults) if args.faults is not None else None
-        app = create_app(faults=faults, speed=args.speed, catalogue=load_catalogue())
+        app = create_app(faults=faults, speed=args.speed, catalogue=load_catalogue(), state_file=args.state)
     except ValueError as exc:
         print(f"evolink-tui simulator: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
+        print(f"evolink-tui simulator: cannot use the state file {args.state}: {exc}", file=sys.stderr)
         return 2
     try:
         run_forever(app, args.port)

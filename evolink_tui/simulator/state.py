@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import secrets
 import string
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from evolink_tui.core.catalogue import Catalogue, Model, builtin_catalogue
@@ -19,6 +22,9 @@ from evolink_tui.core.catalogue import Catalogue, Model, builtin_catalogue
 from .clock import SimClock
 from .faults import GROUPS, FaultPlan, task_error
 from .images import model_extension
+
+if TYPE_CHECKING:
+    from .store import SimStore
 
 MAX_PROMPT = 2000
 MAX_FILE_SIZE = 100 * 1024 * 1024
@@ -54,6 +60,11 @@ CREDITS_PER_IMAGE = {
 }
 DEFAULT_CREDITS_PER_IMAGE = 4.0
 _ALNUM = string.ascii_lowercase + string.digits
+
+
+def key_scope(token: str | None) -> str:
+    """What idempotency keys are scoped by: the API key, hashed (a store never holds it as it is)."""
+    return hashlib.sha256((token or "").encode("utf-8")).hexdigest()[:32]
 
 
 def iso(moment: float) -> str:
@@ -188,6 +199,7 @@ class SimState:
         max_file_size: int = MAX_FILE_SIZE,
         balance: float = DEFAULT_BALANCE,
         catalogue: Catalogue | None = None,
+        store: SimStore | None = None,
     ):
         self.clock = clock
         self.api_keys = api_keys
@@ -198,10 +210,29 @@ class SimState:
         # The models this "server" knows: the built-in catalogue, or (--demo, `evolink-tui
         # simulator`) the one in use, with the user's models.toml, so an added model can be tried.
         self.catalogue = catalogue or builtin_catalogue()
-        self.reset()
+        self.store = store
+        self._store_version: int | None = None  # the store's data_version as last read
+        self._writing = False
+        self._clear()
+        if store is not None:
+            with self.writing():  # forgets what has lapsed, reads the rest
+                pass
 
     def reset(self) -> None:
-        """Forget every task, file and request; restore the faults and limits given at creation."""
+        """Forget every task, file and request (on disk too, with a store); restore the
+        faults and limits given at creation."""
+        self._clear()
+        if self.store is not None:
+            self.store.clear()
+            self._store_version = self.store.version()
+
+    def close(self) -> None:
+        """Let go of the store's file (it is opened again if this state is used again)."""
+        if self.store is not None:
+            self.store.close()
+            self._store_version = None
+
+    def _clear(self) -> None:
         self.faults: FaultPlan = FaultPlan.parse(self._initial["faults"])
         self.max_files: int = self._initial["max_files"]
         self.max_file_size: int = self._initial["max_file_size"]
@@ -211,7 +242,7 @@ class SimState:
         self.requests: list[dict] = []
         self.charges: int = 0
         self.credits_charged: float = 0.0
-        self.idempotency: dict[tuple[str, str], str] = {}
+        self.idempotency: dict[tuple[str, str], str] = {}  # (key scope, idempotency key) -> task id
         self.overrides: dict[str, Any] = {}
         self.images: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._seq = 0
@@ -263,8 +294,11 @@ class SimState:
 
     def purge_files(self) -> None:
         now = self.now()
-        for file_id in [f.file_id for f in self.files.values() if f.expires_at <= now]:
+        gone = [f.file_id for f in self.files.values() if f.expires_at <= now]
+        for file_id in gone:
             del self.files[file_id]
+        if gone and self.store is not None:
+            self.store.delete_files(gone)
 
     def live_files(self) -> list[SimFile]:
         self.purge_files()
@@ -273,6 +307,93 @@ class SimState:
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+    # ---- changes (written through to the store, when there is one)
+    def task_for_key(self, token: str | None, idempotency_key: str) -> SimTask | None:
+        """The task an earlier submit with this key (and this API key) made, if any."""
+        task_id = self.idempotency.get((key_scope(token), idempotency_key))
+        return self.tasks.get(task_id) if task_id else None
+
+    def add_task(self, task: SimTask, token: str | None) -> None:
+        """A task accepted and charged."""
+        scope = key_scope(token)
+        self.tasks[task.id] = task
+        self.charges += 1
+        self.credits_charged = round(self.credits_charged + task.credits, 4)
+        if task.idempotency_key:
+            self.idempotency[(scope, task.idempotency_key)] = task.id
+        if self.store is not None:
+            self.store.put_task(task, scope)
+            self.store.add("charges", 1)
+            self.store.add("credits_charged", task.credits)
+
+    def put_file(self, item: SimFile) -> None:
+        """A file stored (new, or replaced under its name)."""
+        self.files[item.file_id] = item
+        if self.store is not None:
+            self.store.put_file(item)
+
+    def drop_file(self, file_id: str) -> SimFile | None:
+        item = self.files.pop(file_id, None)
+        if item is not None and self.store is not None:
+            self.store.delete_files([file_id])
+        return item
+
+    # ---- the store
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a change: with a store, one transaction that first re-reads what other
+        processes changed (no decision on stale state) and forgets what has lapsed."""
+        if self.store is None or self._writing:
+            yield
+            return
+        self._writing = True
+        try:
+            with self.store.transaction():
+                self.store.forget(self.now(), FILE_TTL)
+                self._load()
+                yield
+        except BaseException:
+            self._store_version = None  # memory may be ahead of what was rolled back: read it all again
+            raise
+        finally:
+            self._writing = False
+
+    def refresh(self) -> None:
+        """Before a request: take in what other processes changed in the store since the last look."""
+        if self.store is not None and not self._writing and self.store.version() != self._store_version:
+            self._load()
+
+    def _load(self) -> None:
+        """Bring memory in line with the store, reading only what changed (file bytes included)."""
+        store = self.store
+        assert store is not None
+        version = store.version()
+        if version == self._store_version:
+            return
+        ids = store.task_ids()
+        for task_id in set(self.tasks) - ids:
+            del self.tasks[task_id]
+        for task, scope in store.tasks(ids - set(self.tasks)):
+            self.tasks[task.id] = task
+            if task.idempotency_key:
+                self.idempotency[(scope or "", task.idempotency_key)] = task.id
+        self.idempotency = {k: v for k, v in self.idempotency.items() if v in self.tasks}
+        files: dict[str, SimFile] = {}
+        for file_id, file_name, original, mime, folder, uploaded, seq in store.file_heads():
+            known = self.files.get(file_id)
+            if known is not None and known.seq == seq and known.upload_time == uploaded:
+                data: bytes | None = known.data
+            else:
+                data = store.file_data(file_id)
+            if data is not None:
+                files[file_id] = SimFile(file_id, file_name, original, data, mime, folder, uploaded, seq)
+        self.files = files
+        self._seq = max([self._seq, *(f.seq for f in files.values())])
+        counters = store.counters()
+        self.charges = int(counters.get("charges", 0))
+        self.credits_charged = round(counters.get("credits_charged", 0.0), 4)
+        self._store_version = version
 
     def new_task_id(self, created: int) -> str:
         while True:

@@ -52,6 +52,13 @@ class DemoTransport(httpx.ASGITransport):
         super().__init__(app=_AppGuard(app), raise_app_exceptions=True, client=client)
         self.sim_app = app
 
+    async def aclose(self) -> None:
+        """The client is done: let go of the simulator's state file, if it keeps one."""
+        sim = getattr(getattr(self.sim_app, "state", None), "sim", None)
+        if sim is not None:
+            sim.close()
+        await super().aclose()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return await super().handle_async_request(request)
