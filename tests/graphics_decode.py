@@ -64,8 +64,9 @@ def kitty_placements(data: str) -> dict[int, tuple[int, int]]:
 def placeholder_cells(text: str) -> list[tuple[int, int, int]]:
     """(row, column, id top byte) of every placeholder cell in ``text``."""
     index = {mark: n for n, mark in enumerate(kitty.MARKS)}
+    mark = "[" + "".join(kitty.MARKS) + "]"
     cells = []
-    for match in re.finditer(kitty.PLACEHOLDER + "(.)(.)(.)", text):
+    for match in re.finditer(f"{kitty.PLACEHOLDER}({mark})({mark})({mark})", text):
         cells.append(tuple(index[ch] for ch in match.groups()))
     return cells
 

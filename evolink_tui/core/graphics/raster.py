@@ -87,7 +87,9 @@ def load(path: str | Path) -> Original:
             if image.mode not in ("RGB", "RGBA", "L", "LA"):
                 image = _as_rgb(image)
             image = image.reduce(factor)
-        image = _as_rgb(ImageOps.exif_transpose(image))
+        if exif_orientation(opened) not in (0, 1):
+            image = ImageOps.exif_transpose(image)
+        image = _as_rgb(image)
     shown_w, shown_h = (height, width) if turned else (width, height)
     return Original(image, resolved, stat.st_mtime_ns, stat.st_size, shown_w, shown_h)
 

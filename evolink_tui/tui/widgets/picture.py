@@ -60,12 +60,16 @@ class Frame:
     method: str
     layout: Layout
     """In the method's cells (HALF_CELL pixels for half-block)."""
-    cells: Thumbnail
-    """The same view as half-block cells (the fallback under dialogs and overlays)."""
-    strips: list[Strip] = field(repr=False)
+    image_size: tuple[int, int]
+    """The file's size in pixels."""
+    cells: Thumbnail | None = None
+    """The same view as half-block cells: the picture itself for half-block, the fallback
+    under dialogs and overlays for the others (made when first needed)."""
+    strips: list[Strip] = field(default_factory=list, repr=False)
     """``cells`` as strips."""
     escapes: str = field(default="", repr=False)
     """kitty: transmission and placement; sixel/iTerm2: the picture."""
+    cells_asked: bool = False
     image_id: int = 0
     sent: bool = False
     """kitty: the transmission went out in a line Textual wrote."""
@@ -120,6 +124,14 @@ class Picture(Widget):
             self.ticket = ticket
             self.frame = frame
             self.original = original
+
+    class _Cells(Message):
+        def __init__(self, picture: Picture, frame: Frame, cells: Thumbnail, strips: list[Strip]) -> None:
+            super().__init__()
+            self.picture = picture
+            self.frame = frame
+            self.cells = cells
+            self.strips = strips
 
     class _Error(Message):
         def __init__(self, picture: Picture, ticket: int, source: Path, error: BaseException) -> None:
@@ -309,6 +321,30 @@ class Picture(Widget):
         self.refresh()
         self.post_message(Picture.Shown(self, message.frame))
 
+    def _make_cells(self, frame: Frame) -> None:
+        """The half-block fallback of a pixel frame, made the first time it is needed (it is
+        pure Python work that would compete with the event loop for the GIL)."""
+        original = self._original
+        if original is None or frame.cells_asked:
+            return
+        frame.cells_asked = True
+
+        def work() -> None:
+            cells = raster.halfblock(original, frame.layout)
+            message = Picture._Cells(self, frame, cells, thumbnail_strips(cells))
+            if not get_current_worker().is_cancelled:
+                self.post_message(message)
+
+        self.run_worker(work, name="picture cells", group="cells", thread=True, exclusive=True, exit_on_error=False)
+
+    def on_picture__cells(self, message: _Cells) -> None:
+        message.stop()
+        frame = message.frame
+        frame.cells, frame.strips = message.cells, message.strips
+        if frame is self._frame and self._mode == "cells":
+            self._lines_key = None
+            self.refresh()
+
     def on_picture__error(self, message: _Error) -> None:
         message.stop()
         if message.picture is not self or message.ticket != self._ticket:
@@ -370,8 +406,10 @@ class Picture(Widget):
         if mode != self._mode:
             self._mode = mode
             self.refresh()  # the cached lines were drawn for the other mode
-        lines = super().render_lines(crop)
         frame = self._frame
+        if mode == "cells" and frame is not None and frame.cells is None:
+            self._make_cells(frame)
+        lines = super().render_lines(crop)
         if frame is None or mode not in ("kitty", "blank"):
             return lines
         if mode == "kitty":
@@ -442,27 +480,25 @@ class Picture(Widget):
             lines = [blank] * (max(0, height - 1) // 2) + [line.crop_extend(0, width, base)]
         elif frame is not None and mode in ("cells", "kitty", "blank"):
             fl = frame.layout
+            left, top = fl.left, fl.top
             if mode == "cells":
-                left, top = _centred(frame.cells.width, frame.cells.height, width, height)
-                rows = frame.strips
+                rows = frame.strips  # empty until a pixel frame's fallback is made
             else:
-                left, top = fl.left, fl.top
                 rows = _placeholder_strips(frame) if mode == "kitty" else [Strip.blank(fl.cols, base)] * fl.rows
+            # The picture's own segments carry their colours; only the padding takes the
+            # widget's style (restyling thousands of cells would cost the event loop).
             pad = Segment(" " * left, base)
+            tail = Segment(" " * max(0, width - left - fl.cols), base)
             lines = [blank] * top + [
-                Strip([pad, *row], left + row.cell_length).apply_style(base).crop_extend(0, width, base) for row in rows
+                Strip([pad, *(row if mode == "cells" else row.apply_style(base)), tail], width) for row in rows
             ]
         self._lines, self._lines_key = lines, key
         return lines
 
 
-def _centred(cols: int, rows: int, width: int, height: int) -> tuple[int, int]:
-    return max(0, (width - cols) // 2), max(0, (height - rows) // 2)
-
-
 def _describe(frame: Frame) -> str:
-    cells = frame.cells
-    return f"[image {cells.image_width}x{cells.image_height}]"
+    width, height = frame.image_size
+    return f"[image {width}x{height}]"
 
 
 def _placeholder_strips(frame: Frame) -> list[Strip]:
@@ -477,9 +513,10 @@ def _placeholder_strips(frame: Frame) -> list[Strip]:
 
 def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
     """Resample and encode one frame (in a thread)."""
-    cells = raster.halfblock(original, planned)
-    frame = Frame(method, planned, cells, thumbnail_strips(cells))
+    frame = Frame(method, planned, (original.width, original.height))
     if method == "halfblock":
+        frame.cells = raster.halfblock(original, planned)
+        frame.strips = thumbnail_strips(frame.cells)
         return frame
     height = planned.pixel_height
     if method == "sixel":
