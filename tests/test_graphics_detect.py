@@ -49,9 +49,20 @@ class FakeTerminal:
             if answer:
                 os.write(self.master, answer)
 
+    def settled(self) -> bytes:
+        """Everything the app wrote (the answering thread stopped, the rest read)."""
+        if not self._stop:
+            self._stop = True
+            self._thread.join()
+            os.set_blocking(self.master, False)
+            try:
+                self.written += os.read(self.master, 65536)
+            except (BlockingIOError, OSError):
+                pass
+        return self.written
+
     def close(self) -> None:
-        self._stop = True
-        self._thread.join()
+        self.settled()
         os.close(self.master)
         os.close(self.slave)
 
@@ -110,7 +121,7 @@ def test_a_kitty_terminal_is_found_with_its_cell_size(terminal_factory) -> None:
     assert found.terminal == "kitty(0.35.2)"
     assert termios.tcgetattr(terminal.slave) == before  # echo and line mode put back
     # The device attributes are asked last: their answer closes the round.
-    assert terminal.written.endswith(detection.DA1.encode())
+    assert terminal.settled().endswith(detection.DA1.encode())
 
 
 def test_a_sixel_terminal_with_pixel_size_in_the_kernel_is_not_asked_for_it(terminal_factory) -> None:
@@ -120,7 +131,7 @@ def test_a_sixel_terminal_with_pixel_size_in_the_kernel_is_not_asked_for_it(term
     )
     found = run(terminal)
     assert (found.method, found.cell.width, found.cell.height) == ("sixel", 8, 16)
-    assert detection.CELL_SIZE.encode() not in terminal.written
+    assert detection.CELL_SIZE.encode() not in terminal.settled()
 
 
 def test_a_terminal_without_graphics_gets_half_blocks(terminal_factory) -> None:
@@ -138,8 +149,8 @@ def test_answers_split_across_reads_are_read_up_to_the_device_attributes(termina
         if detection.CPR.encode() in data:
             return b"\x1b[1;1R"
         if detection.DA1.encode() in data:
+            os.write(terminal.master, KITTY_OK[:6])
             sent.set()
-            return KITTY_OK[:6]
         return b""
 
     terminal = terminal_factory(respond)
@@ -180,7 +191,7 @@ def test_a_terminal_that_never_answers_costs_at_most_the_budget_and_is_asked_not
     assert found.method == "halfblock" and found.reason == "no reply from the terminal"
     assert time.waited <= BUDGET / 2 + 1e-9  # round 1 gave up at half the budget
     # Only the harmless question went out: a late cursor report is not a key.
-    assert terminal.written == detection.CPR.encode()
+    assert terminal.settled() == detection.CPR.encode()
 
 
 def test_a_slow_link_is_not_asked_what_it_would_answer_late(terminal_factory) -> None:
@@ -201,7 +212,7 @@ def test_a_slow_link_is_not_asked_what_it_would_answer_late(terminal_factory) ->
     found = run(terminal, clock=time.clock, wait=wait)
     assert found.method == "halfblock"
     assert time.now - start <= BUDGET
-    assert terminal.written == detection.CPR.encode()
+    assert terminal.settled() == detection.CPR.encode()
 
 
 def test_the_whole_detection_is_bounded_when_round_two_never_ends(terminal_factory) -> None:
@@ -217,7 +228,7 @@ def test_the_whole_detection_is_bounded_when_round_two_never_ends(terminal_facto
 
     run(terminal, clock=time.clock, wait=wait)
     assert time.now - 100.0 <= BUDGET + 1e-9
-    assert detection.DA1.encode() in terminal.written
+    assert detection.DA1.encode() in terminal.settled()
 
 
 def test_nothing_is_written_to_what_is_not_a_terminal() -> None:
@@ -240,7 +251,8 @@ def test_halfblock_asks_nothing_and_a_named_method_only_the_cell_size(terminal_f
     assert terminal.written == b""
     found = run(terminal, requested="kitty")
     assert (found.method, found.cell.width, found.cell.height) == ("kitty", 9, 18)
-    assert b"\x1b_G" not in terminal.written and detection.XTVERSION.encode() not in terminal.written
+    written = terminal.settled()
+    assert b"\x1b_G" not in written and detection.XTVERSION.encode() not in written
 
 
 def test_inside_tmux_tmux_is_asked_and_the_kitty_query_is_not_sent(terminal_factory) -> None:
@@ -248,7 +260,7 @@ def test_inside_tmux_tmux_is_asked_and_the_kitty_query_is_not_sent(terminal_fact
     env = {"TERM": "tmux-256color", "TMUX": "/tmp/tmux-0/default,1,0", "TERM_PROGRAM": "tmux"}
     found = run(terminal, env, tmux_query=lambda timeout: TmuxInfo("kitty(0.35.2)", "xterm-kitty", True))
     assert (found.method, found.tmux) == ("kitty", True)
-    assert b"\x1b_G" not in terminal.written
+    assert b"\x1b_G" not in terminal.settled()
     off = run(terminal, env, tmux_query=lambda timeout: TmuxInfo("kitty(0.35.2)", "xterm-kitty", False))
     assert off.method == "halfblock" and "allow-passthrough" in off.reason
 
@@ -270,6 +282,25 @@ def test_decide(env: dict, replies: Replies, method: str) -> None:
 
 def test_sixel_needs_the_cell_size() -> None:
     assert decide({}, Replies(sixel=True, da1=True), None, cell_known=False)[0] == "halfblock"
+
+
+def test_keys_typed_while_asking_are_given_back(terminal_factory) -> None:
+    """Typed before the answers: read with them, then put back in the input queue for the
+    app (TIOCSTI, where the system allows it)."""
+    terminal = terminal_factory(answers(cpr=b"hi\x1b[1;1R", da1=b"\x1b[?62c"))
+    run(terminal)
+    if not detection.give_back(terminal.slave, b""):
+        pytest.skip("this system forbids TIOCSTI (dev.tty.legacy_tiocsti=0): typed keys cannot be given back")
+    import tty
+
+    tty.setraw(terminal.slave, termios.TCSANOW)  # as the app reads it: no line buffering
+    os.set_blocking(terminal.slave, False)
+    assert os.read(terminal.slave, 100) == b"hi"
+
+
+def test_typed_keeps_only_what_is_not_an_answer() -> None:
+    data = b"a\x1b[3;1Rb\x1b_Gi=31;OK\x1b\\\x1bP>|kitty\x1b\\c\x1b[6;20;10t\x1b[?62;4c"
+    assert detection.typed(data) == b"abc"
 
 
 def test_parse_replies_ignores_other_images_and_keys() -> None:

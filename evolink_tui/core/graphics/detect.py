@@ -20,7 +20,7 @@ Two kinds of evidence:
 While asking, the terminal is in non-canonical mode without echo, so answers are neither
 shown nor line-buffered; it is put back exactly as it was. Nothing is written unless both
 stdin and stdout are terminals. Keys typed during those few milliseconds are read with the
-answers and dropped.
+answers and put back in the terminal's input queue for the app (where the system allows).
 """
 
 from __future__ import annotations
@@ -174,7 +174,30 @@ def ask(
             data += read_until(fd_in, lambda d: bool(_DA1_REPLY.search(d)), start + budget, clock, wait)
     finally:
         termios.tcsetattr(fd_in, termios.TCSANOW, saved)
+    give_back(fd_in, typed(data))
     return parse_replies(data)
+
+
+_ANY_REPLY = re.compile(
+    b"|".join(r.pattern for r in (_CPR_REPLY, _DA1_REPLY, _KITTY_REPLY, _XTVERSION_REPLY, _CELL_REPLY))
+)
+
+
+def typed(data: bytes) -> bytes:
+    """What was read besides the answers: keys the user typed meanwhile."""
+    return _ANY_REPLY.sub(b"", data)
+
+
+def give_back(fd: int, keys: bytes) -> bool:
+    """Put ``keys`` back in the terminal's input queue for the app to read (TIOCSTI). Some
+    systems forbid that (Linux 6.2+ with dev.tty.legacy_tiocsti=0): the keys are then lost,
+    which only happens to keys typed in the first 200 ms."""
+    try:
+        for byte in keys:
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes((byte,)))
+    except OSError:
+        return False
+    return True
 
 
 def ask_tmux(timeout: float) -> TmuxInfo:
