@@ -246,3 +246,15 @@ def test_the_graphics_core_never_imports_textual_or_rich() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_load_turns_the_image_as_its_exif_says(tmp_path: Path) -> None:
+    path = tmp_path / "turned.png"
+    image = quadrants(60, 40)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    image.save(path, exif=exif)
+    original = raster.load(path)
+    assert (original.width, original.height) == (40, 60) and original.image.size == (40, 60)
+    # Turned clockwise, the blue bottom-left quadrant comes to the top left.
+    assert original.image.getpixel((5, 5)) == BLUE

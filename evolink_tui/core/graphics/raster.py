@@ -76,7 +76,8 @@ def load(path: str | Path) -> Original:
             raise ValueError(
                 f"image too large to show: {width}x{height} is {width * height:,} pixels, the limit is {MAX_PIXELS:,}"
             )
-        turned = exif_orientation(opened) in QUARTER_TURNS
+        orientation = exif_orientation(opened)
+        turned = orientation in QUARTER_TURNS
         factor = math.ceil(math.sqrt(width * height / KEEP_PIXELS))
         if factor > 1 and opened.format in ("JPEG", "MPO"):
             opened.draft(opened.mode, (width // factor, height // factor))
@@ -87,7 +88,7 @@ def load(path: str | Path) -> Original:
             if image.mode not in ("RGB", "RGBA", "L", "LA"):
                 image = _as_rgb(image)
             image = image.reduce(factor)
-        if exif_orientation(opened) not in (0, 1):
+        if orientation not in (0, 1):
             image = ImageOps.exif_transpose(image)
         image = _as_rgb(image)
     shown_w, shown_h = (height, width) if turned else (width, height)
@@ -145,7 +146,9 @@ def render(original: Original, layout: Layout, pixel_width: int | None = None, p
     # image is blown up to fill the view.
     resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
     with DECODE_GATE:
-        return original.image.resize((width, height), resample, box=box, reducing_gap=2.0 if shrinking else None)
+        # reducing_gap=1: the cheap integer reduce takes as much as it can (a third less
+        # time than 2.0 for a 2048-pixel image, no visible difference with BOX).
+        return original.image.resize((width, height), resample, box=box, reducing_gap=1.0 if shrinking else None)
 
 
 def halfblock(original: Original, layout_cells: Layout) -> Thumbnail:

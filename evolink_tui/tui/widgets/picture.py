@@ -163,6 +163,7 @@ class Picture(Widget):
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
         self._full_repaint_asked = False
+        self._base = Style()
 
     # --- what it shows --------------------------------------------------------------
 
@@ -318,6 +319,7 @@ class Picture(Widget):
         self._drop_frame()
         self._frame = message.frame
         self._error = False
+        self._mode = self._choose_mode()  # so the repaint below is the only one
         self.refresh()
         self.post_message(Picture.Shown(self, message.frame))
 
@@ -353,6 +355,7 @@ class Picture(Widget):
         self._drop_frame()
         self._original = None
         self._error = True
+        self._mode = self._choose_mode()
         self.refresh()
         self.post_message(Picture.Failed(self, message.source, message.error))
 
@@ -402,6 +405,8 @@ class Picture(Widget):
         return False
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style, read once a render (each read costs about a millisecond).
+        self._base = self.rich_style
         mode = self._choose_mode()
         if mode != self._mode:
             self._mode = mode
@@ -465,10 +470,10 @@ class Picture(Widget):
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         lines = self._layout_lines(width, height)
-        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
+        return lines[y] if y < len(lines) else Strip.blank(width, self._base)
 
     def _layout_lines(self, width: int, height: int) -> list[Strip]:
-        frame, mode, base = self._frame, self._mode, self.rich_style
+        frame, mode, base = self._frame, self._mode, self._base
         key = (id(frame), mode, width, height, base)
         if key == self._lines_key:
             return self._lines
