@@ -11,6 +11,12 @@ Headless: nothing here imports textual. The encoders (``kitty``, ``iterm``, ``si
 pure functions from an RGB raster to the bytes to write; ``tmux`` wraps them for tmux's
 passthrough. Everything is sent inline (base64 in the escape), never as a file path or
 shared memory, so it works over SSH.
+
+Why our own and not textual-image: its releases with tmux passthrough need Python 3.12+
+(the project supports 3.11), and 0.12, the newest for 3.11, decodes and encodes on the
+event loop, sends the whole kitty image again on every redraw and writes to the terminal
+from outside Textual's output. One code path for every Python we support; the measurements
+are in the commit that says so.
 """
 
 from __future__ import annotations
