@@ -22,6 +22,7 @@ are in the commit that says so.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..errors import ValidationError
@@ -41,7 +42,7 @@ def parse_method(value: object, field_name: str) -> str:
     return text
 
 
-def requested_method(flag: str | None, environ: dict, configured: str | None, config_field: str) -> str:
+def requested_method(flag: str | None, environ: Mapping[str, str], configured: str | None, config_field: str) -> str:
     """The method asked for: the flag, else the environment, else the config file, else
     "auto". Each is checked where it comes from, so a bad value names its source."""
     if flag is not None:
