@@ -61,6 +61,13 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
     _common(parser, top=True)
+    parser.add_argument(
+        "--graphics",
+        metavar="METHOD",
+        default=None,
+        help="how the app draws pictures: auto, kitty, iterm, sixel or halfblock "
+        "(else EVOLINK_TUI_GRAPHICS, else graphics in config.toml, else auto)",
+    )
     if not commands:
         parser.set_defaults(command=None)
         return parser
@@ -271,14 +278,15 @@ def _recipe_commands(sub) -> None:
 
 
 def _only_app_options(argv: list[str]) -> bool:
-    """Whether ``argv`` holds nothing but the app's own options (--demo, --download-dir DIR)."""
+    """Whether ``argv`` holds nothing but the app's own options (--demo, --download-dir DIR,
+    --graphics METHOD)."""
     value_next = False
     for token in argv:
         if value_next:
             value_next = False
-        elif token == "--download-dir":
+        elif token in ("--download-dir", "--graphics"):
             value_next = True
-        elif token != "--demo" and not token.startswith("--download-dir="):
+        elif token != "--demo" and not token.startswith(("--download-dir=", "--graphics=")):
             return False
     return not value_next
 
@@ -322,9 +330,11 @@ def _run_tui(args: argparse.Namespace) -> int:
 def _start_tui(args: argparse.Namespace) -> int:
     from .core.config import load_settings
     from .core.errors import ValidationError
+    from .core.graphics import detect
 
     try:
         settings = load_settings(demo=args.demo, download_dir=args.download_dir)
+        graphics = detect.start(detect.requested(args.graphics, settings))  # asks the terminal while Textual loads
     except ValidationError as err:
         print(f"evolink-tui: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -336,6 +346,7 @@ def _start_tui(args: argparse.Namespace) -> int:
     ahead = read_ahead(history_path(settings))  # read while Textual loads
     from .tui.app import EvolinkApp  # deferred: textual loads only for the TUI
 
+    graphics.finish()  # before Textual takes the terminal over
     app = EvolinkApp(settings, history_ahead=ahead)
     app.run()
     return app.return_code or 0

@@ -99,6 +99,7 @@ class Settings:
     data_dir: Path = field(default_factory=Path)
     demo: bool = False
     theme: str | None = None
+    graphics: str | None = None  # as written in the config file; checked where it is used
     key_source: str = "none"  # "env", "config", "demo" or "none"
     warnings: list[str] = field(default_factory=list)
 
@@ -173,6 +174,11 @@ def _at_line(path: Path, key: str) -> str:
     return f" at line {line}" if line else ""
 
 
+def config_field(path: Path, key: str) -> str:
+    """How a message names ``key`` of the config file: ``graphics in the config file P at line N``."""
+    return f"{key} in the config file {path}{_at_line(path, key)}"
+
+
 def load_settings(
     *, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None
 ) -> Settings:
@@ -191,6 +197,7 @@ def load_settings(
 
     settings = Settings(config_path=cfg_path, data_dir=data_dir(), demo=demo, warnings=warnings)
     settings.theme = pick("theme")
+    settings.graphics = pick("graphics")
     if demo:
         settings.api_key = DEMO_API_KEY
         settings.key_source = "demo"

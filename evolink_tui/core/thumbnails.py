@@ -40,7 +40,7 @@ BACKGROUND: RGB = (30, 30, 30)
 
 # EXIF orientations 5..8 turn the picture a quarter, so width and height swap.
 _EXIF_ORIENTATION = 0x0112
-_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,8 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
             raise ValueError(
                 f"image too large to show: {width}x{height} is {width * height:,} pixels, the limit is {MAX_PIXELS:,}"
             )
-        orientation = _orientation(image)
-        turned = orientation in _QUARTER_TURNS
+        orientation = exif_orientation(image)
+        turned = orientation in QUARTER_TURNS
         shown_w, shown_h = (height, width) if turned else (width, height)
         target_w, target_h = fit_size(shown_w, shown_h, max_cols, 2 * max_rows)
         if turned:  # resize in the file's own orientation, turn the small result
@@ -137,7 +137,7 @@ def fit_size(width: int, height: int, max_w: int, max_h: int) -> tuple[int, int]
     return max(1, min(max_w, round(width * scale))), max(1, min(max_h, round(height * scale)))
 
 
-def _orientation(image: PILImage.Image) -> int:
+def exif_orientation(image: PILImage.Image) -> int:
     try:
         return int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
     except Exception:  # a broken EXIF block must not hide the picture
@@ -172,7 +172,7 @@ def _shrink(image: PILImage.Image, target: tuple[int, int]) -> PILImage.Image:
     if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L", "CMYK"):
         image.draft(image.mode, target)  # keeps the size >= target
     image.load()
-    image = _normalise_mode(image)
+    image = normalise_mode(image)
 
     factor = min(image.width // target[0], image.height // target[1])
     if factor >= 2 and image.mode in ("RGB", "RGBA", "L", "LA"):
@@ -187,7 +187,7 @@ def _shrink(image: PILImage.Image, target: tuple[int, int]) -> PILImage.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
-def _normalise_mode(image: PILImage.Image) -> PILImage.Image:
+def normalise_mode(image: PILImage.Image) -> PILImage.Image:
     """RGB, RGBA, L or LA, with 16-bit and float samples scaled into 8 bits."""
     mode = image.mode
     if mode in ("RGB", "RGBA", "L", "LA"):
@@ -208,6 +208,14 @@ def _normalise_mode(image: PILImage.Image) -> PILImage.Image:
     if "A" in mode:
         return image.convert("RGBA")
     return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, 1
+
+
+def thumbnail_from_image(
+    image: PILImage.Image, source: str = "", image_width: int = 0, image_height: int = 0
+) -> Thumbnail:
+    """An RGB image already at its cell size (``width`` x ``2 * rows`` pixels) as half-block
+    cells; ``image_width`` x ``image_height`` is the size of the picture it shows."""
+    return _from_raster(image, source, 0.0, 0, image_width or image.width, image_height or image.height)
 
 
 def _from_raster(
