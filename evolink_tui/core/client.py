@@ -30,10 +30,11 @@ import httpx
 
 from .. import __version__
 from .clock import RealClock
-from .config import Settings
+from .config import Settings, check_api_key
 from .errors import EvolinkError, ValidationError
 from .files import MAX_PAGE_SIZE
 from .imagetypes import KIND_NAMES, MIME_BY_KIND, UPLOAD_KINDS, is_url, sniff, sniff_file
+from .text import redact
 from .validation import MAX_UPLOAD_BYTES, GenerationRequest, human_size
 from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
 
@@ -87,9 +88,11 @@ def _is_connect_error(exc: Exception) -> bool:
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
-def describe_network_error(exc: Exception) -> str:
+def describe_network_error(exc: BaseException, secret: str | None = None) -> str:
+    """``Name: text`` of a transport error, with any credential it quotes taken out (an
+    HTTP library's error may repeat a request header)."""
     name = type(exc).__name__
-    text = str(exc).strip()
+    text = redact(exc, secret).strip()[:300]
     return f"{name}: {text}" if text else name
 
 
@@ -121,6 +124,8 @@ class EvolinkClient:
         timeout: float = 30.0,
         connections_per_host: int = 2,
     ):
+        if settings.api_key:  # refused before any request: it could not travel in a header
+            check_api_key(settings.api_key)
         self.settings = settings
         self.clock = clock or RealClock()
         self.retry = retry or RetryPolicy()
@@ -181,7 +186,7 @@ class EvolinkClient:
             raise EvolinkError(
                 "http", 401, "No API key is configured (set EVOLINK_API_KEY, or run with --demo)", status=401
             )
-        return {"Authorization": f"Bearer {self.settings.api_key}"}
+        return {"Authorization": f"Bearer {check_api_key(self.settings.api_key)}"}
 
     async def _call(
         self,
@@ -205,7 +210,7 @@ class EvolinkClient:
                 async with gate.turn() if gate is not None else contextlib.nullcontext():
                     response = await self.http.request(method, url, headers=send_headers, params=params, **kwargs)
             except httpx.TransportError as exc:
-                err = EvolinkError("local", "network", describe_network_error(exc))
+                err = EvolinkError("local", "network", describe_network_error(exc, self.settings.api_key))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
                     await self._wait(call, attempt, err, None, path)
                     continue

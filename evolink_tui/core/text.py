@@ -23,3 +23,16 @@ def excerpt(text: str, limit: int = 60) -> str:
     """A one-line excerpt of a prompt, ending with an ellipsis when cut."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s'\"]+")
+
+
+def redact(text: object, *secrets: str | None) -> str:
+    """``text`` with every secret (and any ``Bearer``/``Basic`` credential) replaced by
+    ``[redacted]``: for exception text that may quote a request header."""
+    text = str(text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)

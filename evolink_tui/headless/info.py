@@ -10,7 +10,9 @@ from .output import Output
 
 
 def cmd_locate(args, out: Output) -> int:
-    settings = load_settings(demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None))
+    settings = load_settings(
+        demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None), strict_key=False
+    )
     info = settings.describe()
     for warning in settings.warnings:
         out.note(f"warning: {warning}")
