@@ -8,9 +8,10 @@ never left behind: a failed download removes its temporary file, and one left by
 killed process (its lock gone with it) is removed by :func:`clean_partial_files`.
 
 Failure codes (``EvolinkError("local", code)``): ``network`` and ``download`` are retried
-at once; ``disk`` (full, a size limit, no permission: the message names the path) is
-retried later; ``expired`` and ``refused`` (not one of the four image types, over the
-size or pixel limit) are final, and nothing is kept.
+at once (a 403/404/410 while the URL should still work is a ``download`` failure too);
+``disk`` (full, a size limit, no permission: the message names the path) is retried
+later; ``expired`` (past the URL's lifetime, or the host says so) and ``refused`` (not
+one of the four image types, over the size or pixel limit) are final, and nothing is kept.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ except ImportError:  # pragma: no cover - Windows
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 URL_LIFETIME = timedelta(hours=24)
-EXPIRED_STATUSES = frozenset({403, 404, 410})
+# What an expired signed link answers; but a CDN answers the same to a hiccup, so within
+# the URL's lifetime these are retried, and "expired" needs the lifetime passed or a body
+# that says so (a storage bucket's "Request has expired").
+GONE_STATUSES = frozenset({403, 404, 410})
+_SAYS_EXPIRED = re.compile(r"expired", re.IGNORECASE)
+ERROR_BODY_PEEK = 2048
 CHUNK = 64 * 1024
 TEMP_PREFIXES = (".download-", ".sidecar-")
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
@@ -340,6 +346,30 @@ def _refuse_content_type(value: str | None) -> bool:
     return media.startswith("text/") or "svg" in media or "html" in media or "javascript" in media or "xml" in media
 
 
+async def _peek_text(response) -> str:
+    """The start of an error answer's body (a few KB at most), as text."""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= ERROR_BODY_PEEK:
+            break
+    return data[:ERROR_BODY_PEEK].decode("utf-8", "replace")
+
+
+def _gone_error(status: int, body: str, expires: datetime | None, now: float) -> EvolinkError:
+    """A 403/404/410 from the result host: ``expired`` only when the URL's lifetime has
+    passed or the body says so; else a ``download`` failure, retried while the URL lives."""
+    if _SAYS_EXPIRED.search(body) or (expires is not None and now >= expires.timestamp()):
+        return EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
+    until = f" (until {expires.strftime('%Y-%m-%d %H:%M UTC')})" if expires is not None else ""
+    return EvolinkError(
+        "local",
+        "download",
+        f"HTTP {status} from the result host while the URL should still work{until}",
+        status=status,
+    )
+
+
 async def download_one(
     client,
     url: str,
@@ -349,15 +379,17 @@ async def download_one(
     max_bytes: int = MAX_DOWNLOAD_BYTES,
     max_pixels: int = MAX_PIXELS,
     annotate: Callable[[Path, str, int, int], None] | None = None,
+    expires: datetime | None = None,
 ) -> tuple[Path, str, int, int, int]:
     """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
 
     ``annotate(temporary path, kind, width, height)`` runs in a thread once the image is
     verified, before it is renamed into place (the recipe is written into it there).
 
-    Raises EvolinkError("local", code): ``expired`` for an expired URL, ``network`` for a
-    transport failure or a truncated body, ``download`` for an HTTP error, ``refused`` for
-    anything that is not an acceptable image, ``disk`` when it cannot be written.
+    Raises EvolinkError("local", code): ``expired`` for an expired URL (``expires`` has
+    passed, or the host says so), ``network`` for a transport failure or a truncated body,
+    ``download`` for an HTTP error, ``refused`` for anything that is not an acceptable
+    image, ``disk`` when it cannot be written.
     """
     import httpx  # deferred: loaded with the client anyway; the TUI imports this module before it has one
 
@@ -373,8 +405,8 @@ async def download_one(
             try:
                 async with client.stream_download(url) as response:
                     status = response.status_code
-                    if status in EXPIRED_STATUSES:
-                        raise EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
+                    if status in GONE_STATUSES:
+                        raise _gone_error(status, await _peek_text(response), expires, client.clock.now())
                     if status >= 400:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"), client.clock.now())
                         raise EvolinkError(
@@ -505,7 +537,9 @@ async def download_results(
         annotate = partial(_write_recipe, made, task, request, url, index, expires, extra)
         for attempt in range(1, attempts + 1):
             try:
-                path, kind, width, height, size = await download_one(client, url, dest_dir, stem, annotate=annotate)
+                path, kind, width, height, size = await download_one(
+                    client, url, dest_dir, stem, annotate=annotate, expires=expires
+                )
             except EvolinkError as err:
                 record.error = err
                 if err.code in RETRY_NOW and attempt < attempts:

@@ -1,0 +1,77 @@
+"""Issue 11, point 2: a 403, 404 or 410 from the result host while the URL still has
+hours to live is a hiccup, not an expiry: retried at once, then left "not downloaded" for
+``resume``; "expired" only past the URL's lifetime or when the host says so in the body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evolink_tui.core.history import History
+from evolink_tui.simulator import FaultPlan
+
+
+def _record(isolated_env, record_id: int = 1):
+    history = History(isolated_env["data"] / "history.sqlite3")
+    try:
+        return history.get(record_id)
+    finally:
+        history.close()
+
+
+@pytest.mark.parametrize("status", ["403", "404", "410"])
+def test_one_transient_refusal_from_the_result_host_is_retried_at_once(run, sim, isolated_env, status):
+    sim.faults = FaultPlan.parse(f"{status}@download*1")
+    code, out, err = run("generate", "a lighthouse", "-n", "2", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    task = json.loads(out)
+    assert len(task["downloads"]) == 2 and all(Path(p).is_file() for p in task["downloads"])
+    record = _record(isolated_env)
+    assert record.download_state == "done" and len(record.files) == 2
+
+
+@pytest.mark.parametrize("status", ["403", "404", "410"])
+def test_a_refusal_that_outlasts_the_retries_is_left_for_resume_while_the_url_lives(
+    run, sim, isolated_env, fake_clock, status
+):
+    # The first result is refused three times in a row (every try of this run); the second is fine.
+    sim.faults = FaultPlan.parse(f"{status}@download*3")
+    code, out, err = run("generate", "a lighthouse", "-n", "2", "--model", "z-image-turbo", "--json")
+    assert code == 1
+    task = json.loads(out)
+    assert len(task["downloads"]) == 1
+    [failed] = task["download_errors"]
+    assert failed["error"]["code"] != "expired" and failed["error"]["retryable"] is True
+    assert "expired" not in err.lower().replace("expires", "")
+    record = _record(isolated_env)
+    assert record.download_state == "failed" and record.needs_download and len(record.files) == 1
+
+    fake_clock.advance(3600)  # an hour later the host serves it again
+    code, out, err = run("resume", "--json")
+    assert code == 0, err
+    [summary] = json.loads(out)["records"]
+    assert summary["outcome"] == "completed" and len(summary["files"]) == 2
+    assert all(Path(p).is_file() for p in summary["files"])
+
+
+def test_a_refusal_after_the_lifetime_marks_the_result_expired(run, sim, isolated_env, fake_clock):
+    sim.faults = FaultPlan.parse("404@download*3")
+    assert run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")[0] == 1
+    assert _record(isolated_env).download_state == "failed"
+    fake_clock.advance(25 * 3600)
+    code, out, _ = run("resume", "--json")
+    assert code == 1
+    [summary] = json.loads(out)["records"]
+    assert summary["outcome"] == "expired" and summary["download_state"] == "expired"
+
+
+def test_a_host_that_says_the_link_expired_is_believed(run, sim, isolated_env):
+    sim.faults = FaultPlan.parse("expired@download")  # 403 "Request has expired"
+    code, out, _ = run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")
+    assert code == 1
+    [failed] = json.loads(out)["download_errors"]
+    assert failed["error"]["code"] == "expired"
+    assert _record(isolated_env).download_state == "expired"
+    assert sim.count("download") == 1  # no point asking again
