@@ -147,6 +147,37 @@ class HistoryError(RuntimeError):
     """The history cannot be opened or written (names the file and what to do)."""
 
 
+class UnrecordedSubmit(HistoryError):
+    """The history failed after a submit went out: Evolink may have accepted (and charged)
+    it. Says so, with the task id when the server gave one, and how to resend it safely."""
+
+    def __init__(self, cause: HistoryError, record_id: int, task_id: str | None = None):
+        self.record_id = record_id
+        self.task_id = task_id
+        if task_id:
+            what = f"Evolink accepted it as task {task_id} and may have charged it"
+        else:
+            what = "it may have reached Evolink and been charged"
+        self.advice = (
+            f"The submit had already gone out: {what}. Do not generate it again. Once the history "
+            f"can be written, `evolink-tui resume --resend {record_id}` sends it again with its own "
+            "idempotency key, which never charges twice"
+            + (f" (or `evolink-tui check {task_id}` looks the task up)." if task_id else ".")
+        )
+        super().__init__(f"{cause} {self.advice}")
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "history",
+            "message": str(self),
+            "sent": True,
+            "may_be_charged": True,
+            "record_id": self.record_id,
+            "task_id": self.task_id,
+            "resend": f"evolink-tui resume --resend {self.record_id}",
+        }
+
+
 def history_path(settings) -> Path:
     """The history database for ``settings``: demo runs keep their own, apart from real tasks."""
     return Path(settings.data_dir) / (DEMO_HISTORY_FILE if getattr(settings, "demo", False) else HISTORY_FILE)

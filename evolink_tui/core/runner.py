@@ -28,7 +28,7 @@ from .events import (
     UPLOADED,
     TaskEvent,
 )
-from .history import History, TaskRecord
+from .history import History, HistoryError, TaskRecord, UnrecordedSubmit
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
 from .validation import GenerationRequest, validate
@@ -150,21 +150,25 @@ class Runner:
         if uploads:
             self.history.update_request(record_id, body)
         self.history.mark_sending(record_id)
-        try:
-            task = await self.client.submit(sendable, record.idempotency_key)
-        except EvolinkError as err:
-            if _net_unknown(err):
-                self.history.mark_uncertain(record_id, err.to_json())
-                self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
-            else:
-                self.history.mark_submit_failed(record_id, err.to_json())
-                self._emit(TaskEvent(FAILED, record_id, error=err))
-            return self.history.get(record_id)  # type: ignore[return-value]
-        self.history.update_task(record_id, task)
-        self._emit(TaskEvent(SUBMITTED, record_id, task=task))
-        if not follow:
-            return self.history.get(record_id)  # type: ignore[return-value]
-        return await self.follow(record_id, task, started_at=started, polls_done=0)
+        task: Task | None = None
+        try:  # from here on a history failure must not be reported as "nothing was sent"
+            try:
+                task = await self.client.submit(sendable, record.idempotency_key)
+            except EvolinkError as err:
+                if _net_unknown(err):
+                    self.history.mark_uncertain(record_id, err.to_json())
+                    self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
+                else:
+                    self.history.mark_submit_failed(record_id, err.to_json())
+                    self._emit(TaskEvent(FAILED, record_id, error=err))
+                return self.history.get(record_id)  # type: ignore[return-value]
+            self.history.update_task(record_id, task)
+            self._emit(TaskEvent(SUBMITTED, record_id, task=task))
+            if not follow:
+                return self.history.get(record_id)  # type: ignore[return-value]
+            return await self.follow(record_id, task, started_at=started, polls_done=0)
+        except HistoryError as exc:
+            raise UnrecordedSubmit(exc, record_id, task.id if task is not None else None) from exc
 
     async def follow(
         self, record_id: int, task: Task, *, started_at: float | None = None, polls_done: int = 1
