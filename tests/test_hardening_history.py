@@ -100,3 +100,56 @@ def test_history_lost_before_the_submit_says_nothing_was_sent_and_nothing_was(ru
     code, out, err = run("generate", "edit this", "--model", "gpt-image-1", "--image", str(ref))
     assert code == 1
     assert "Nothing was sent" in err and sim.count("submit") == 0 and sim.charges == 0
+
+
+# -- point 4: one task, two records -----------------------------------------------------
+
+
+def test_check_after_an_uncertain_submit_then_resend_links_the_records(run, sim, fake_clock):
+    # The submit reaches Evolink (charged) but every answer is lost: uncertain.
+    sim.faults = FaultPlan.parse("drop-after@submit")
+    code, out, err = run("generate", "a lighthouse at dusk", "--model", "z-image-turbo")
+    assert code == 1 and "resume --resend 1" in err
+    [task_id] = sim.tasks
+    sim.faults = FaultPlan.parse("")
+    fake_clock.advance(30)
+    # The user looks the task up by id, as the README suggests: record 2 downloads it.
+    code, out, err = run("check", task_id, "--json")
+    assert code == 0, err
+    assert json.loads(out)["record_id"] == 2
+    # Then resends record 1: the same task comes back. Linked, not a UNIQUE-constraint crash.
+    code, out, err = run("resume", "--resend", "1", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    [record] = body["records"]
+    assert record["record_id"] == 2 and record["task_id"] == task_id and record["outcome"] == "completed"
+    assert record["prompt"] == "a lighthouse at dusk"  # the submit's request moved to the task's record
+    assert body["linked"] == {"1": 2}
+    assert sim.charges == 1 and len(sim.tasks) == 1
+    # Nothing is left hanging, now or on the next run; history shows the link.
+    code, out, err = run("resume", "--json")
+    assert code == 0 and json.loads(out)["records"] == []
+    code, out, _ = run("history", "--json")
+    rows = {r["record_id"]: r for r in json.loads(out)["records"]}
+    assert rows[1]["state"] == "linked" and rows[1]["linked_to"] == 2 and not rows[1]["uncertain"]
+    assert rows[2]["state"] == "completed" and len(rows[2]["files"]) == 1
+    code, out, _ = run("history")
+    assert "linked to #2" in out
+
+
+def test_two_submits_answered_with_one_task_id_are_linked(run, sim, fake_clock):
+    code, out, err = run("generate", "first prompt", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    first = json.loads(out)["id"]
+    sim.faults = FaultPlan.parse("dup-id@submit*1")  # the server answers with the first task's id
+    code, out, err = run("generate", "second prompt", "--model", "z-image-turbo", "--json")
+    assert code == 1
+    error = json.loads(out)["error"]
+    assert error["code"] == "linked" and first in error["message"] and "#1" in error["message"]
+    assert "Traceback" not in err
+    code, out, _ = run("history", "--json")
+    rows = {r["record_id"]: r for r in json.loads(out)["records"]}
+    assert rows[1]["task_id"] == first and rows[1]["prompt"] == "first prompt" and rows[1]["state"] == "completed"
+    assert rows[2]["state"] == "linked" and rows[2]["linked_to"] == 1 and rows[2]["prompt"] == "second prompt"
+    code, out, _ = run("resume", "--json")
+    assert code == 0 and json.loads(out)["records"] == []

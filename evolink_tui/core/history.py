@@ -12,6 +12,12 @@ Evolink answered 404 for the task id, it no longer knows the task) or the task's
 server sends). ``download_state`` says where a completed task's results are:
 ``pending`` (not yet fetched), ``done``, ``failed`` (retried later), ``expired`` (the
 URLs lapsed: the record is kept, marked) or ``refused`` (not an acceptable image).
+
+One task, one record: when a submit is answered with a task another record already holds
+(``check TASK_ID`` after an uncertain submit, or a server answering two submits with one
+id), the submit's record becomes ``linked`` (``linked_to`` names the task's record; a
+record known only by its task id takes the submit's request) and every later write for
+it goes to that record.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -127,9 +133,14 @@ MIGRATIONS = {
         # to within one poll (core/timing.py); one first seen already finished is not.
         "ALTER TABLE tasks ADD COLUMN running_seen_at REAL",
     ],
+    6: [
+        "ALTER TABLE tasks ADD COLUMN linked_to INTEGER",  # this submit's task is that record's
+    ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
 SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
+# A write for a linked record goes to the record it is linked to (both ids bound: ``(id, id)``).
+_TARGET = "id = COALESCE((SELECT linked_to FROM tasks WHERE id = ?), ?)"
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
@@ -137,7 +148,7 @@ RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
 # Every state this app writes (a server may send others: they are kept as they come).
 KNOWN_STATES = (
     *("submitting", "uncertain", "submit_failed", "pending", "processing"),
-    *("completed", "failed", "cancelled", NOT_FOUND, "unknown"),
+    *("completed", "failed", "cancelled", NOT_FOUND, "unknown", "linked"),
 )
 STATUS_FILTERS = ("unfinished", "uncertain", "expired", "undownloaded")  # search(status=...) beyond a state
 RETRY_DOWNLOAD_STATES = ("pending", "failed")
@@ -235,6 +246,7 @@ class TaskRecord:
     favourites: int = 0
     deleted: int = 0
     running_seen_at: float | None = None
+    linked_to: int | None = None
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -332,6 +344,7 @@ class TaskRecord:
             "parent": {"record_id": self.parent_id, "result": (self.parent_index or 0) + 1} if self.parent else None,
             "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
             "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
+            "linked_to": self.linked_to,
         }
 
     @classmethod
@@ -371,6 +384,7 @@ class TaskRecord:
             favourites=opt("favourites") or 0,
             deleted=opt("deleted") or 0,
             running_seen_at=opt("running_seen_at"),
+            linked_to=opt("linked_to"),
         )
 
 
@@ -458,6 +472,13 @@ class History:
                 self._conn.close()
                 self._conn = None
 
+    def _write_error(self, exc: Exception) -> HistoryError:
+        return HistoryError(
+            f"cannot write the history {self.path}: {exc}. Free some space or fix the "
+            "folder; what is already recorded is kept, and `evolink-tui resume` picks "
+            "up the rest."
+        )
+
     def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
         import sqlite3
 
@@ -465,12 +486,8 @@ class History:
             db = self._db()
             try:
                 return db.execute(sql, params)
-            except sqlite3.OperationalError as exc:  # disk full, read-only, locked for too long
-                raise HistoryError(
-                    f"cannot write the history {self.path}: {exc}. Free some space or fix the "
-                    "folder; what is already recorded is kept, and `evolink-tui resume` picks "
-                    "up the rest."
-                ) from exc
+            except sqlite3.Error as exc:  # disk full, read-only, locked for too long
+                raise self._write_error(exc) from exc
 
     def rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         """Rows of any query (for the other tables: batches)."""
@@ -482,22 +499,25 @@ class History:
         return self._write(sql, params)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Several writes (through :meth:`write`) kept all together or not at all, even by a kill -9."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Several writes (through :meth:`write`, or the connection it yields) kept all
+        together or not at all, even by a kill -9; any SQLite failure is a HistoryError."""
         import sqlite3
 
         with self._lock:
             db = self._db()
             try:
                 db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise HistoryError(f"cannot write the history {self.path}: {exc}") from exc
-            try:
-                yield
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")  # a full disk may refuse it
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._write_error(exc) from exc
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:
@@ -538,7 +558,8 @@ class History:
     def mark_uncertain(self, record_id: int, error: dict | None = None) -> None:
         """The submit's outcome is unknown: it may be sent again only with the same key."""
         self._write(
-            "UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ? AND task_id IS NULL",
+            "UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ?"
+            " WHERE id = ? AND task_id IS NULL AND linked_to IS NULL",
             (json.dumps(error) if error else None, self._clock(), record_id),
         )
 
@@ -547,14 +568,15 @@ class History:
         now = self._clock()
         self._write(
             "UPDATE tasks SET state = 'submitting', attempted_at = ?, error = NULL, finished_at = NULL,"
-            " updated_at = ? WHERE id = ? AND task_id IS NULL",
+            " updated_at = ? WHERE id = ? AND task_id IS NULL AND linked_to IS NULL",
             (now, now, record_id),
         )
 
     def mark_submit_failed(self, record_id: int, error: dict) -> None:
         now = self._clock()
         self._write(
-            "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ?"
+            " WHERE id = ? AND linked_to IS NULL",
             (json.dumps(error), now, now, record_id),
         )
 
@@ -568,8 +590,51 @@ class History:
             (NOT_FOUND, json.dumps(error), now, now, record_id),
         )
 
-    def update_task(self, record_id: int, task: Task) -> None:
-        """Any news of a task: its status, progress, results, credits, error.
+    def _link_if_taken(self, db: sqlite3.Connection, record_id: int, task_id: str) -> int:
+        """The record that news of ``task_id`` for ``record_id`` belongs to.
+
+        A record keeps its task id once it has one. A record without one whose task another
+        record already holds is linked to that record (never a second row for one task);
+        a holder known only by its task id (``check``) takes this submit's request.
+        """
+        row = db.execute("SELECT task_id, linked_to FROM tasks WHERE id = ?", (record_id,)).fetchone()
+        if row is None or row["task_id"] is not None:
+            return record_id
+        if row["linked_to"] is not None:
+            return int(row["linked_to"])
+        holder = db.execute("SELECT id, idempotency_key FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        if holder is None:
+            return record_id
+        from .errors import EvolinkError
+
+        now = self._clock()
+        if not holder["idempotency_key"]:
+            db.execute(
+                "UPDATE tasks SET (prompt, request, idempotency_key, group_id, attempted_at, parent_id,"
+                " parent_index, created_at) = (SELECT s.prompt, s.request, s.idempotency_key, s.group_id,"
+                " s.attempted_at, s.parent_id, s.parent_index, MIN(s.created_at, tasks.created_at)"
+                " FROM tasks AS s WHERE s.id = ?),"
+                " model = CASE WHEN model = '' THEN (SELECT model FROM tasks WHERE id = ?) ELSE model END,"
+                " updated_at = ? WHERE id = ?",
+                (record_id, record_id, now, holder["id"]),
+            )
+        error = EvolinkError(
+            "local",
+            "linked",
+            f"Evolink answered with task {task_id}, already recorded as #{holder['id']}: one task, linked there",
+            task_id=task_id,
+        )
+        db.execute(
+            "UPDATE tasks SET state = 'linked', linked_to = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            (holder["id"], json.dumps(error.to_json()), now, now, record_id),
+        )
+        return int(holder["id"])
+
+    def update_task(self, record_id: int, task: Task) -> int:
+        """Any news of a task: its status, progress, results, credits, error. Returns
+        ``record_id``, or the record it is linked to (see :meth:`_link_if_taken`), which
+        keeps its own state (a submit answered with another record's task says nothing
+        reliable about that task).
 
         The error column follows the task: a failed task's error, or nothing (an earlier
         network or download error is cleared by news that supersedes it). A completed task
@@ -586,8 +651,17 @@ class History:
             error = json.dumps(EvolinkError("task", code, f"the task ended {task.status}", task_id=task.id).to_json())
         completed = task.status == "completed"
         expires = result_urls_expire(task.results, now) if completed else None
-        self._write(
-            "UPDATE tasks SET task_id = ?, state = ?, progress = ?, estimated_time = ?,"
+        with self.transaction() as db:
+            target = self._link_if_taken(db, record_id, task.id)
+            if target == record_id:  # the holder's own news comes from its own polls, not another submit's answer
+                self._update_task_row(db, target, task, error, completed, expires, now)
+        return target
+
+    def _update_task_row(
+        self, db: sqlite3.Connection, record_id: int, task: Task, error, completed: bool, expires, now: float
+    ) -> None:
+        db.execute(
+            "UPDATE tasks SET task_id = COALESCE(task_id, ?), state = ?, progress = ?, estimated_time = ?,"
             " credits = COALESCE(?, credits), results = ?, error = ?, task = ?,"
             " notice = CASE WHEN ? THEN NULL ELSE notice END,"
             " download_state = CASE WHEN ? THEN COALESCE(download_state, 'pending') ELSE download_state END,"
@@ -623,24 +697,28 @@ class History:
         )
 
     def set_notice(self, record_id: int, notice: str | None) -> None:
-        self._write("UPDATE tasks SET notice = ?, updated_at = ? WHERE id = ?", (notice, self._clock(), record_id))
+        self._write(
+            f"UPDATE tasks SET notice = ?, updated_at = ? WHERE {_TARGET}",
+            (notice, self._clock(), record_id, record_id),
+        )
 
     def set_error(self, record_id: int, error: dict | None) -> None:
         self._write(
-            "UPDATE tasks SET error = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(error) if error else None, self._clock(), record_id),
+            f"UPDATE tasks SET error = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(error) if error else None, self._clock(), record_id, record_id),
         )
 
     def set_files(self, record_id: int, files: list[str]) -> None:
         self._write(
-            "UPDATE tasks SET files = ?, updated_at = ? WHERE id = ?", (json.dumps(files), self._clock(), record_id)
+            f"UPDATE tasks SET files = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(files), self._clock(), record_id, record_id),
         )
 
     def set_downloads(self, record_id: int, files: list[str], state: str, error: dict | None) -> None:
         """The outcome of downloading a completed task's results, in one write."""
         self._write(
-            "UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id),
+            f"UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id, record_id),
         )
 
     def set_favourite(self, record_id: int, index: int, on: bool = True) -> None:

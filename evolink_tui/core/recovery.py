@@ -84,6 +84,7 @@ class RecoverySummary:
     records: list[TaskRecord] = field(default_factory=list)  # every record looked at, as it ended
     resent: list[int] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
+    linked: dict[int, int] = field(default_factory=dict)  # record id -> the record holding its task
 
     def by_outcome(self, name: str) -> list[TaskRecord]:
         return [r for r in self.records if outcome(r) == name]
@@ -107,6 +108,7 @@ class RecoverySummary:
             "uncertain": [r.id for r in self.uncertain],
             "resent": self.resent,
             "cleaned": [str(p) for p in self.cleaned],
+            "linked": {str(k): v for k, v in self.linked.items()},
         }
 
 
@@ -158,14 +160,21 @@ async def recover(
     gate = asyncio.Semaphore(max(1, concurrency))
     done: dict[int, TaskRecord] = {}
 
+    def settle(record_id: int) -> None:
+        """The record as it ended; a record linked to another is reported as that one."""
+        fresh = history.get(record_id)
+        if fresh is not None and fresh.linked_to is not None:
+            summary.linked[record_id] = fresh.linked_to
+            fresh = history.get(fresh.linked_to)
+        if fresh is not None:
+            done[fresh.id] = fresh
+
     async def one(record: TaskRecord, action) -> None:
         async with gate:
             try:
                 await action(record)
             finally:
-                fresh = history.get(record.id)
-                if fresh is not None:
-                    done[record.id] = fresh
+                settle(record.id)
 
     async def resend_one(record: TaskRecord) -> None:
         await runner.run(record.id)
@@ -174,9 +183,7 @@ async def recover(
     for record in plan.uncertain:
         if record.id not in resend_ids:
             await runner.resume(record)  # submitting -> uncertain; never sent
-            fresh = history.get(record.id)
-            if fresh is not None:
-                done[record.id] = fresh
+            settle(record.id)
     for record in to_resend:
         summary.resent.append(record.id)
         jobs.append(one(record, resend_one))

@@ -162,7 +162,17 @@ class Runner:
                     self.history.mark_submit_failed(record_id, err.to_json())
                     self._emit(TaskEvent(FAILED, record_id, error=err))
                 return self.history.get(record_id)  # type: ignore[return-value]
-            self.history.update_task(record_id, task)
+            holder = self.history.update_task(record_id, task)
+            if holder != record_id:  # the task is another record's already: linked there, not followed twice
+                err = EvolinkError(
+                    "local",
+                    "linked",
+                    f"Evolink answered with task {task.id}, already recorded as #{holder}: "
+                    "one task, followed on that record",
+                    task_id=task.id,
+                )
+                self._emit(TaskEvent(FAILED, record_id, error=err))
+                return self.history.get(record_id)  # type: ignore[return-value]
             self._emit(TaskEvent(SUBMITTED, record_id, task=task))
             if not follow:
                 return self.history.get(record_id)  # type: ignore[return-value]

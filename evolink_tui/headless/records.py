@@ -89,7 +89,9 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
             f"    downloads: {record.download_state}"
             + (" (result URLs have lapsed; the record is kept)" if record.is_expired else "")
         )
-    if record.error:
+    if record.linked_to is not None:
+        lines.append(f"    linked to #{record.linked_to}: the server answered with that record's task")
+    elif record.error:
         lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
         if record.state == NOT_FOUND and record.error.get("resolution"):
             lines.append(f"    what to do: {record.error['resolution']}")

@@ -13,7 +13,9 @@ KIND
     is created and charged, then the connection is cut), ``malformed`` (HTTP 200 with a
     truncated JSON body), ``truncate`` (downloads: half the body, full Content-Length),
     ``fail`` (ARG = task error code, default ``service_error``: the task ends ``failed``),
-    ``expired`` (downloads answer 403 "Request has expired").
+    ``expired`` (downloads answer 403 "Request has expired"), ``dup-id`` (submit: the task
+    is created and charged, but the answer carries the id of the oldest other task: one
+    task id for two submits).
 ENDPOINT
     ``submit``, ``poll``, ``upload``, ``list``, ``quota``, ``delete``, ``files`` (every
     Files API route), ``download`` (result and file downloads), ``api`` (every
@@ -43,7 +45,7 @@ GROUPS = {
 RULE_ENDPOINTS = ("submit", "poll", "upload", "list", "quota", "delete", "files", "download", "api")
 
 STATUS_KINDS = ("429", "500", "502", "503")
-KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired")
+KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired", "dup-id")
 # Kinds that answer in place of the route (checked in order of the plan).
 TERMINAL_KINDS = frozenset({"drop", "malformed", "expired"})
 
@@ -85,6 +87,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "truncate": DOWNLOAD_ENDPOINTS,
     "fail": frozenset({"submit"}),
     "expired": DOWNLOAD_ENDPOINTS,
+    "dup-id": frozenset({"submit"}),
 }
 _DEFAULT: dict[str, frozenset[str]] = {**_ALLOWED, "drop-after": frozenset({"submit"})}
 

@@ -116,7 +116,7 @@ class FaultMiddleware:
             if rule is not None:
                 await self._answer_fault(rule, endpoint, scope, receive, send)
                 return
-        rule = plan.match(("drop-after", "truncate"), endpoint) if plan else None
+        rule = plan.match(("drop-after", "truncate", "dup-id"), endpoint) if plan else None
         if rule is None and override is None:
             await self.app(scope, receive, send)
             return
@@ -131,6 +131,9 @@ class FaultMiddleware:
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         if start is not None and override is not None:
             start, body = _apply_override(override, endpoint, scope["path"], start, body)
+        if rule is not None and rule.kind == "dup-id" and start is not None:
+            body = _duplicate_id(sim, plan, rule, start, body)
+            rule = None
         if rule is None or start is None or not 200 <= start["status"] < 300 or not plan.consume(rule):
             if start is not None:
                 await send(start)
@@ -189,6 +192,24 @@ class FaultMiddleware:
             else:
                 response = PlainTextResponse(message, status_code=status, headers=headers)
         await response(scope, receive, send)
+
+
+def _duplicate_id(sim: SimState, plan, rule, start: dict, body: bytes) -> bytes:
+    """A ``dup-id`` submit answer: the new task's answer, with the oldest other task's id."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not 200 <= start["status"] < 300 or not isinstance(answer, dict):
+        return body
+    others = sorted((t for t in sim.tasks.values() if t.id != answer.get("id")), key=lambda t: t.started)
+    if not others or not plan.consume(rule):
+        return body
+    answer["id"] = others[0].id
+    data = json.dumps(answer).encode("utf-8")
+    start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    start["headers"].append((b"content-length", str(len(data)).encode("latin-1")))
+    return data
 
 
 def _apply_override(override, endpoint: str, path: str, start: dict, body: bytes) -> tuple[dict, bytes]:
