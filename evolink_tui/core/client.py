@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .. import __version__
+from .bodies import ACCEPT_ENCODING, MAX_JSON_BYTES, BoundedBody
 from .clock import RealClock
 from .config import Settings, check_api_key
 from .errors import EvolinkError, ValidationError
@@ -134,7 +135,8 @@ class EvolinkClient:
         self.listeners: list[Callable[[str, dict], None]] = []
         # Shared by a batch: submits one at a time, paced, all paused by a 429 (see core/gate.py).
         self.submit_gate: SubmitGate | None = None
-        headers = {"User-Agent": USER_AGENT}
+        # Only what core.bodies inflates step by step (httpx would add br/zstd when installed).
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         timeouts = httpx.Timeout(timeout, connect=min(10.0, timeout), pool=None)
         if transport is not None:
             self.http = httpx.AsyncClient(transport=transport, headers=headers, timeout=timeouts)
@@ -208,7 +210,8 @@ class EvolinkClient:
             gate = self.submit_gate if call.op == "submit" else None
             try:
                 async with gate.turn() if gate is not None else contextlib.nullcontext():
-                    response = await self.http.request(method, url, headers=send_headers, params=params, **kwargs)
+                    async with self.http.stream(method, url, headers=send_headers, params=params, **kwargs) as response:
+                        raw = await BoundedBody(response, self.clock, limit=MAX_JSON_BYTES).read()
             except httpx.TransportError as exc:
                 err = EvolinkError("local", "network", describe_network_error(exc, self.settings.api_key))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
@@ -216,8 +219,17 @@ class EvolinkClient:
                     continue
                 self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise err from exc
+            except EvolinkError as err:  # the body: too large, too slow or badly compressed
+                retry = (err.code == "network" and call.retry_network(err)) or (
+                    err.code == "malformed" and call.retry_malformed
+                )
+                if retry and attempt < self.retry.attempts:
+                    await self._wait(call, attempt, err, None, path)
+                    continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                raise
             try:
-                data = self._parse(call, response)
+                data = self._parse(call, response, raw)
             except EvolinkError as err:
                 if gate is not None and (err.status == 429 or err.retry_after is not None):
                     gate.pause(self.retry.delay(attempt, err.retry_after), err)  # every submit waits, not just this
@@ -237,13 +249,16 @@ class EvolinkClient:
         self._emit("retry", op=call.op, path=path, attempt=attempt, delay=delay, error=err)
         await self.clock.sleep(delay)
 
-    def _parse(self, call: _Call, response: httpx.Response) -> Any:
+    def _parse(self, call: _Call, response: httpx.Response, raw: bytes) -> Any:
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
-        text = response.text
+        try:
+            text = raw.decode(response.charset_encoding or "utf-8", "replace")
+        except LookupError:  # a charset nobody knows
+            text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested absurdly deep
             body = None
             if status < 400:
                 raise EvolinkError(

@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from .. import __version__
+from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
@@ -346,13 +347,16 @@ def _refuse_content_type(value: str | None) -> bool:
     return media.startswith("text/") or "svg" in media or "html" in media or "javascript" in media or "xml" in media
 
 
-async def _peek_text(response) -> str:
+async def _peek_text(response, clock) -> str:
     """The start of an error answer's body (a few KB at most), as text."""
     data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= ERROR_BODY_PEEK:
-            break
+    try:
+        async for chunk in BoundedBody(response, clock, limit=CHUNK, what="the error page"):
+            data += chunk
+            if len(data) >= ERROR_BODY_PEEK:
+                break
+    except EvolinkError:  # too large or damaged: what came is enough
+        pass
     return data[:ERROR_BODY_PEEK].decode("utf-8", "replace")
 
 
@@ -406,7 +410,7 @@ async def download_one(
                 async with client.stream_download(url) as response:
                     status = response.status_code
                     if status in GONE_STATUSES:
-                        raise _gone_error(status, await _peek_text(response), expires, client.clock.now())
+                        raise _gone_error(status, await _peek_text(response, client.clock), expires, client.clock.now())
                     if status >= 400:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"), client.clock.now())
                         raise EvolinkError(
@@ -429,16 +433,23 @@ async def download_one(
                             "refused",
                             f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit",
                         )
-                    async for chunk in response.aiter_bytes(CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise EvolinkError("local", "refused", f"the result is over the {max_bytes:,}-byte limit")
+                    # Counted after decompression, with a deadline scaled to the size (core.bodies).
+                    body = BoundedBody(
+                        response,
+                        client.clock,
+                        limit=max_bytes,
+                        what="the result",
+                        too_large="refused",
+                        damaged="download",
+                    )
+                    async for chunk in body:
                         try:
                             handle.write(chunk)
                         except OSError as exc:
                             raise disk_error(dest_dir, exc) from None
-                    if declared and declared.isdigit() and size != int(declared):
-                        raise EvolinkError("local", "network", f"truncated: {size} of {declared} bytes")
+                    size = body.size
+                    if declared and declared.isdigit() and body.raw != int(declared):
+                        raise EvolinkError("local", "network", f"truncated: {body.raw} of {declared} bytes")
             except httpx.TransportError as exc:
                 raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
             try:

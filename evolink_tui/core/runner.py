@@ -41,10 +41,11 @@ if TYPE_CHECKING:  # httpx (through the client) loads with the first client, not
 def _net_unknown(err: EvolinkError) -> bool:
     """A failure after which the server may or may not have created the task.
 
-    A network error or an unreadable answer, or a 5xx (a server error may come after the
-    task was stored): such a submit is ``uncertain`` and is resent only with its own key.
+    A network error or an unreadable (or oversized) answer, or a 5xx (a server error may
+    come after the task was stored): such a submit is ``uncertain`` and is resent only with
+    its own key.
     """
-    if err.kind == "local" and err.code in ("network", "malformed"):
+    if err.kind == "local" and err.code in ("network", "malformed", "too_large"):
         return True
     return err.kind == "http" and err.status is not None and err.status >= 500
 

@@ -15,7 +15,9 @@ KIND
     ``fail`` (ARG = task error code, default ``service_error``: the task ends ``failed``),
     ``expired`` (downloads answer 403 "Request has expired"), ``dup-id`` (submit: the task
     is created and charged, but the answer carries the id of the oldest other task: one
-    task id for two submits).
+    task id for two submits), ``bomb`` (ARG = ``MEGABYTES`` or ``MEGABYTESxLAYERS``, default
+    ``1024``: an HTTP 200 whose small gzip body inflates to that many megabytes of spaces,
+    gzipped LAYERS times: ``Content-Encoding: gzip, gzip``).
 ENDPOINT
     ``submit``, ``poll``, ``upload``, ``list``, ``quota``, ``delete``, ``files`` (every
     Files API route), ``download`` (result and file downloads), ``api`` (every
@@ -45,9 +47,9 @@ GROUPS = {
 RULE_ENDPOINTS = ("submit", "poll", "upload", "list", "quota", "delete", "files", "download", "api")
 
 STATUS_KINDS = ("429", "500", "502", "503")
-KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired", "dup-id")
+KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired", "dup-id", "bomb")
 # Kinds that answer in place of the route (checked in order of the plan).
-TERMINAL_KINDS = frozenset({"drop", "malformed", "expired"})
+TERMINAL_KINDS = frozenset({"drop", "malformed", "expired", "bomb"})
 
 
 def is_http_status(kind: str) -> bool:
@@ -88,6 +90,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "fail": frozenset({"submit"}),
     "expired": DOWNLOAD_ENDPOINTS,
     "dup-id": frozenset({"submit"}),
+    "bomb": ALL_ENDPOINTS,
 }
 _DEFAULT: dict[str, frozenset[str]] = {**_ALLOWED, "drop-after": frozenset({"submit"})}
 
@@ -142,6 +145,12 @@ class FaultRule:
         return float(self.arg)
 
     @property
+    def bomb_size(self) -> tuple[int, int]:
+        """(megabytes, layers) of a ``bomb`` rule."""
+        megabytes, _, layers = (self.arg or "1024").partition("x")
+        return int(megabytes), int(layers or 1)
+
+    @property
     def code(self) -> str:
         """The task error code of a ``fail`` rule."""
         return self.arg or DEFAULT_FAIL_CODE
@@ -188,6 +197,13 @@ class FaultRule:
                     raise ValueError(f"fault rule {text!r}: {arg!r} is not a number of seconds") from None
                 if seconds < 0 or seconds != seconds:
                     raise ValueError(f"fault rule {text!r}: seconds must be 0 or more")
+            elif kind == "bomb":
+                match_size = re.fullmatch(r"(\d{1,5})(?:x([1-4]))?", arg.lower())
+                if not match_size or not 1 <= int(match_size[1]) <= 16384:
+                    raise ValueError(
+                        f"fault rule {text!r}: {arg!r} is not MEGABYTES (1-16384) or MEGABYTESxLAYERS (layers 1-4)"
+                    )
+                arg = arg.lower()
             elif kind == "fail":
                 arg = arg.lower()
                 if not re.fullmatch(r"[a-z0-9_.-]+", arg):

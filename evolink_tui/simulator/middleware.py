@@ -162,6 +162,13 @@ class FaultMiddleware:
             response: Response = Response(text, status_code=200, media_type="application/json")
         elif rule.kind == "expired":
             response = _expired()
+        elif rule.kind == "bomb":
+            from .bombs import bomb
+
+            megabytes, layers = rule.bomb_size
+            media = "image/png" if endpoint == "download" else "application/json"
+            coding = ", ".join(["gzip"] * layers)
+            response = Response(bomb(megabytes, layers), media_type=media, headers={"Content-Encoding": coding})
         elif is_file_code(rule.kind):
             code = int(rule.kind)
             message = FILE_CODE_TEXT.get(code, "File service error")
