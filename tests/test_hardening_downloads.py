@@ -75,3 +75,47 @@ def test_a_host_that_says_the_link_expired_is_believed(run, sim, isolated_env):
     assert failed["error"]["code"] == "expired"
     assert _record(isolated_env).download_state == "expired"
     assert sim.count("download") == 1  # no point asking again
+
+
+# -- point 7: a body that never ends ------------------------------------------------------
+
+
+@pytest.fixture
+def small_images(sim):
+    before = sim.image_long_side
+    sim.image_long_side = 64  # a few hundred bytes: a trickle that is never cut off still ends
+    yield
+    sim.image_long_side = before
+
+
+def test_a_result_that_trickles_is_cut_off_and_fetched_again(run, sim, fake_clock, small_images):
+    sim.faults = FaultPlan.parse("trickle:5@download*1")  # a byte every 5 seconds
+    before = fake_clock.now()
+    code, out, err = run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    assert sim.count("download") == 2  # given up on, then fetched whole
+    assert fake_clock.now() - before < 600, "the trickle was waited out instead of cut off"
+
+
+def test_a_result_that_always_trickles_fails_cleanly_and_is_left_for_resume(
+    run, sim, fake_clock, small_images, isolated_env
+):
+    sim.faults = FaultPlan.parse("trickle:5@download")
+    before = fake_clock.now()
+    code, out, err = run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")
+    assert code == 1
+    [failed] = json.loads(out)["download_errors"]
+    assert "too slowly" in failed["error"]["message"] and failed["error"]["retryable"]
+    assert fake_clock.now() - before < 1800
+    assert _record(isolated_env).download_state == "failed"
+    sim.faults = FaultPlan.parse("")
+    code, out, err = run("resume", "--json")
+    assert code == 0, err
+
+
+def test_an_api_answer_that_trickles_is_cut_off_and_asked_again(run, sim, fake_clock):
+    sim.faults = FaultPlan.parse("trickle:5@poll*1")
+    before = fake_clock.now()
+    code, out, err = run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")
+    assert code == 0, err
+    assert fake_clock.now() - before < 600, "the trickle was waited out instead of cut off"

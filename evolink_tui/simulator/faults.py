@@ -17,7 +17,9 @@ KIND
     is created and charged, but the answer carries the id of the oldest other task: one
     task id for two submits), ``bomb`` (ARG = ``MEGABYTES`` or ``MEGABYTESxLAYERS``, default
     ``1024``: an HTTP 200 whose small gzip body inflates to that many megabytes of spaces,
-    gzipped LAYERS times: ``Content-Encoding: gzip, gzip``).
+    gzipped LAYERS times: ``Content-Encoding: gzip, gzip``), ``trickle`` (ARG = seconds,
+    default 5: the answer is sent one byte at a time, that long apart on the simulator's
+    clock, until the client hangs up).
 ENDPOINT
     ``submit``, ``poll``, ``upload``, ``list``, ``quota``, ``delete``, ``files`` (every
     Files API route), ``download`` (result and file downloads), ``api`` (every
@@ -47,7 +49,18 @@ GROUPS = {
 RULE_ENDPOINTS = ("submit", "poll", "upload", "list", "quota", "delete", "files", "download", "api")
 
 STATUS_KINDS = ("429", "500", "502", "503")
-KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired", "dup-id", "bomb")
+KINDS = STATUS_KINDS + (
+    "slow",
+    "drop",
+    "drop-after",
+    "malformed",
+    "truncate",
+    "fail",
+    "expired",
+    "dup-id",
+    "bomb",
+    "trickle",
+)
 # Kinds that answer in place of the route (checked in order of the plan).
 TERMINAL_KINDS = frozenset({"drop", "malformed", "expired", "bomb"})
 
@@ -91,6 +104,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "expired": DOWNLOAD_ENDPOINTS,
     "dup-id": frozenset({"submit"}),
     "bomb": ALL_ENDPOINTS,
+    "trickle": ALL_ENDPOINTS,
 }
 _DEFAULT: dict[str, frozenset[str]] = {**_ALLOWED, "drop-after": frozenset({"submit"})}
 
@@ -139,7 +153,7 @@ class FaultRule:
     def seconds(self) -> float | None:
         """ARG as seconds (Retry-After for status faults, the delay for ``slow``)."""
         if self.arg is None:
-            return 1.0 if self.kind in ("429", "slow") else None
+            return {"429": 1.0, "slow": 1.0, "trickle": 5.0}.get(self.kind)
         if is_file_code(self.kind):
             return None
         return float(self.arg)
@@ -190,7 +204,7 @@ class FaultRule:
             if arg == "":
                 raise ValueError(f"fault rule {text!r}: empty argument after ':'")
         if arg is not None:
-            if is_http_status(kind) or kind == "slow":
+            if is_http_status(kind) or kind in ("slow", "trickle"):
                 try:
                     seconds = float(arg)
                 except ValueError:

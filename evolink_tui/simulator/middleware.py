@@ -116,7 +116,7 @@ class FaultMiddleware:
             if rule is not None:
                 await self._answer_fault(rule, endpoint, scope, receive, send)
                 return
-        rule = plan.match(("drop-after", "truncate", "dup-id"), endpoint) if plan else None
+        rule = plan.match(("drop-after", "truncate", "dup-id", "trickle"), endpoint) if plan else None
         if rule is None and override is None:
             await self.app(scope, receive, send)
             return
@@ -140,6 +140,9 @@ class FaultMiddleware:
                 await send({"type": "http.response.body", "body": body})
             return
         await send(start)
+        if rule.kind == "trickle":
+            await _trickle(sim, rule.seconds or 0.0, body, receive, send)
+            return
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         raise DroppedConnection(f"simulated {rule.kind}: connection cut after {len(body) // 2} of {len(body)} bytes")
 
@@ -199,6 +202,32 @@ class FaultMiddleware:
             else:
                 response = PlainTextResponse(message, status_code=status, headers=headers)
         await response(scope, receive, send)
+
+
+async def _trickle(sim: SimState, seconds: float, body: bytes, receive, send) -> None:
+    """Send ``body`` a byte at a time, ``seconds`` of the simulator's clock apart, until it
+    is all sent or the client hangs up. A FakeClock's "seconds" pass at once, so each byte
+    also waits a millisecond of real time: the client can see the clock move and give up."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        for offset in range(len(body)):
+            await sim.clock.sleep(seconds)
+            await asyncio.sleep(0.001)
+            if gone.is_set():
+                return
+            last = offset == len(body) - 1
+            await send({"type": "http.response.body", "body": body[offset : offset + 1], "more_body": not last})
+        if not body:
+            await send({"type": "http.response.body", "body": b""})
+    finally:
+        watcher.cancel()
 
 
 def _duplicate_id(sim: SimState, plan, rule, start: dict, body: bytes) -> bytes:
