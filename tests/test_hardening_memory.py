@@ -19,14 +19,24 @@ from .conftest import TEST_KEY
 from .test_faults import assert_no_broken_files
 
 PEAK_LIMIT_MB = 300
-# Runs the command line and reports the process's own peak resident size on stderr.
+# Runs the command line and reports the process's own peak resident size on stderr:
+# VmHWM, the high-water mark of this program's memory (ru_maxrss would also count the
+# parent's pages, which a forked child holds until it executes Python).
 PROBE = """
-import resource, sys
+import re, resource, sys
 from evolink_tui.cli import main
+
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            return int(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 try:
     code = main(sys.argv[1:])
 finally:
-    sys.stderr.write(f"\\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+    sys.stderr.write(f"\\nPEAK_RSS_KB={peak_kb()}\\n")
 raise SystemExit(code)
 """
 

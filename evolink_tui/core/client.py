@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 USER_AGENT = f"evolink-tui/{__version__}"
 READ_RETRY_STATUSES = frozenset({429, 500, 502, 503})
 WRITE_RETRY_STATUSES = frozenset({429, 502, 503})
+MAX_SERVER_TASK_ID = 1024  # a server's task id is polled as given up to this length
 
 
 def new_idempotency_key() -> str:
@@ -219,6 +220,13 @@ class EvolinkClient:
                     continue
                 self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise err from exc
+            except httpx.HTTPError as exc:  # not a transport failure: an answer httpx could not take
+                err = EvolinkError("local", "malformed", describe_network_error(exc, self.settings.api_key))
+                if call.retry_malformed and attempt < self.retry.attempts:
+                    await self._wait(call, attempt, err, None, path)
+                    continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                raise err from exc
             except EvolinkError as err:  # the body: too large, too slow or badly compressed
                 retry = (err.code == "network" and call.retry_network(err)) or (
                     err.code == "malformed" and call.retry_malformed
@@ -292,11 +300,27 @@ class EvolinkClient:
         )
         return Task.parse(data)
 
-    async def get_task(self, task_id: str) -> Task:
-        """GET /v1/tasks/{task_id}."""
+    async def get_task(self, task_id: str, *, from_server: bool = False) -> Task:
+        """GET /v1/tasks/{task_id}.
+
+        A typed id (``from_server=False``) is checked as input: a ValidationError, nothing
+        sent. An id the server gave is polled as given (quoted in the path) unless it is
+        too long to poll: then a final ``bad_task_id`` error, never "bad input"."""
+        if from_server:
+            if not task_id or len(task_id) > MAX_SERVER_TASK_ID:
+                raise EvolinkError(
+                    "local",
+                    "bad_task_id",
+                    f"the server's task id ({len(task_id or '')} characters) cannot be polled",
+                    task_id=(task_id or "")[:80] or None,
+                )
+            return await self._get_task(task_id)
         task_id = (task_id or "").strip()
         if not task_id or any(ch.isspace() for ch in task_id) or len(task_id) > 200:
             raise ValidationError("task_id", task_id, "a task id such as task-unified-1757156493-imcg5zqt")
+        return await self._get_task(task_id)
+
+    async def _get_task(self, task_id: str) -> Task:
         call = _Call("poll", "api", READ_RETRY_STATUSES, _always, retry_malformed=True)
         data = await self._call(call, "GET", f"/v1/tasks/{quote(task_id, safe='')}")
         task = Task.parse(data)
@@ -394,9 +418,14 @@ class EvolinkClient:
 
     def stream_download(self, url: str):
         """``async with client.stream_download(url) as response``: never carries the key."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EvolinkError("local", "refused", f"not an http(s) URL: {url[:200]!r}")
+        try:
+            parts = urlsplit(url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+            httpx.URL(url)  # what httpx itself would refuse (a bad IPv6 literal, an invalid name...)
+        except (ValueError, httpx.InvalidURL, UnicodeError):
+            usable = False
+        if not usable:
+            raise EvolinkError("local", "refused", f"not a usable http(s) URL: {url[:200]!r}")
         return self.http.stream("GET", url, headers={"Accept": "image/*"}, follow_redirects=True)
 
 

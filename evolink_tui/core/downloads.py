@@ -397,7 +397,7 @@ async def download_one(
     """
     import httpx  # deferred: loaded with the client anyway; the TUI imports this module before it has one
 
-    from .client import parse_retry_after
+    from .client import describe_network_error, parse_retry_after
 
     try:
         fd, tmp = _temp_file(dest_dir, ".download-", ".part")
@@ -451,7 +451,11 @@ async def download_one(
                     if declared and declared.isdigit() and body.raw != int(declared):
                         raise EvolinkError("local", "network", f"truncated: {body.raw} of {declared} bytes")
             except httpx.TransportError as exc:
-                raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
+                raise EvolinkError("local", "network", describe_network_error(exc)) from None
+            except httpx.TooManyRedirects:
+                raise EvolinkError("local", "download", "the result host redirects in a loop") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # anything else httpx refuses
+                raise EvolinkError("local", "download", describe_network_error(exc)) from None
             try:
                 handle.flush()
                 # fsync can take tens of ms on a busy disk: never on the event loop.

@@ -89,7 +89,7 @@ async def follow_task(
         polls_done += 1
         asked = clock.now()
         try:
-            current = await client.get_task(current.id)
+            current = await client.get_task(current.id, from_server=True)
         except EvolinkError as err:
             if not err.retryable:
                 raise

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .downloads import clean_partial_files
-from .errors import ValidationError
+from .errors import EvolinkError, ValidationError
 from .history import NOT_FOUND as NOT_FOUND_STATE
-from .history import History, TaskRecord
+from .history import History, HistoryError, TaskRecord
 from .runner import Runner
+from .text import redact
 
 # What became of a record, as the summary reports it.
 COMPLETED = "completed"  # every result on disk
@@ -66,6 +67,19 @@ class RecoveryPlan:
     @property
     def empty(self) -> bool:
         return not (self.unfinished or self.downloads or self.uncertain)
+
+
+def record_unexpected(history: History, record_id: int, exc: BaseException) -> EvolinkError:
+    """An error that is not an EvolinkError, met while seeing one record through: kept on
+    that record (a submit not known to be accepted stays resendable, as ``uncertain``)
+    and returned, never raised, so the other records go on."""
+    err = EvolinkError("local", "unexpected", f"{type(exc).__name__}: {redact(exc).strip()[:300]}")
+    record = history.get(record_id)
+    if record is not None and record.task_id is None and record.linked_to is None:
+        history.mark_uncertain(record_id, err.to_json())
+    else:
+        history.set_error(record_id, err.to_json())
+    return err
 
 
 def plan_recovery(history: History) -> RecoveryPlan:
@@ -173,6 +187,10 @@ async def recover(
         async with gate:
             try:
                 await action(record)
+            except HistoryError:  # nothing can be recorded: stop, the message says what to do
+                raise
+            except Exception as exc:  # one record's trouble never stops the others
+                record_unexpected(history, record.id, exc)
             finally:
                 settle(record.id)
 

@@ -332,7 +332,7 @@ class Runner:
         if record.is_finished:
             return record
         try:
-            task = await self.client.get_task(record.task_id)
+            task = await self.client.get_task(record.task_id, from_server=True)
         except EvolinkError as err:
             if task_gone(err):  # Evolink no longer knows it: final, said once
                 return self._not_found(record.id, record.task_id, err)

@@ -11,7 +11,7 @@ from ..core import recovery
 from ..core import runner as runner_mod
 from ..core.config import Settings
 from ..core.errors import EvolinkError
-from ..core.history import History, history_path
+from ..core.history import History, HistoryError, history_path
 from ..core.text import excerpt
 from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
@@ -204,7 +204,15 @@ async def _generate(
     view = _TaskView(out, request)
     async with _runner(settings, out, view) as runner:
         record_id = runner.prepare(request, parent=parent)
-        await runner.run(record_id, follow=not args.no_wait)
+        try:
+            await runner.run(record_id, follow=not args.no_wait)
+        except HistoryError:
+            raise
+        except Exception as exc:  # kept on the record with a clear message, never a traceback
+            err = recovery.record_unexpected(runner.history, record_id, exc)
+            out.fail(err, extra={"record_id": record_id, "demo": settings.demo})
+            out.note(f"The task is kept in the history (record {record_id}): `evolink-tui resume` picks it up.")
+            return EXIT_FAILURE
     if view.final is None and args.no_wait and view.task is not None:
         demo = " --demo" if settings.demo else ""
         out.say(f"not waiting: check it later with `evolink-tui check {view.task.id}{demo}` (or `evolink-tui resume`)")
