@@ -12,6 +12,7 @@ from ..core import runner as runner_mod
 from ..core.config import Settings
 from ..core.errors import EvolinkError
 from ..core.history import History, HistoryError, history_path
+from ..core.preflight import check_download_folder
 from ..core.text import excerpt
 from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
@@ -201,6 +202,7 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
 async def _generate(
     args, out: Output, settings: Settings, request: GenerationRequest, *, parent: tuple[int, int] | None = None
 ) -> int:
+    check_download_folder(settings.download_dir, results=request.n or 1)  # before anything is paid for
     view = _TaskView(out, request)
     async with _runner(settings, out, view) as runner:
         record_id = runner.prepare(request, parent=parent)
@@ -275,6 +277,8 @@ def cmd_resume(args, out: Output) -> int:
 
 
 async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> int:
+    if resend:  # a resend may be charged: the folder is checked first
+        check_download_folder(settings.download_dir, results=len(resend))
     view = _TaskView(out)
     async with _runner(settings, out, view) as runner:
         recovery.check_resend(runner.history, resend)  # before anything is sent
