@@ -454,7 +454,10 @@ class _ProgressReader:
 def _mount_pattern(base: str) -> str:
     parts = urlsplit(base)
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets: http://[::1]:8765
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}"
 
 
 def check_upload_file(path: Path) -> str:

@@ -120,10 +120,12 @@ def check_api_key(key: str, field: str = "api_key") -> str:
 
 
 def is_loopback_host(host: str | None) -> bool:
+    """A literal loopback address (127.0.0.0/8, ::1) or ``localhost`` itself. A name under
+    ``.localhost`` is not: a resolver may send it anywhere, and the key with it."""
     if not host:
         return False
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
