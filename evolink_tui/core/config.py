@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 import tempfile
 import tomllib
 import unicodedata
@@ -238,6 +239,26 @@ def config_field(path: Path, key: str) -> str:
     return f"{key} in the config file {path}{_at_line(path, key)}"
 
 
+def config_mode_problem(path: Path) -> str | None:
+    """Why a config file (holding the key) is not private to its owner, or None."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"other users can read or change it (mode {mode:04o})"
+    return None
+
+
+def fix_config_mode(path: Path | None = None) -> Path:
+    """Make the config file readable and writable by its owner only (0600)."""
+    path = path or config_path()
+    os.chmod(path, 0o600)
+    return path
+
+
 def load_settings(
     *,
     demo: bool = False,
@@ -260,6 +281,11 @@ def load_settings(
             return None
         return value
 
+    if cfg.get("api_key") and (problem := config_mode_problem(cfg_path)):
+        warnings.append(
+            f"The config file {cfg_path} holds your API key and {problem}: run `chmod 600 {cfg_path}` "
+            "(or `evolink-tui locate --fix-permissions`)."
+        )
     settings = Settings(config_path=cfg_path, data_dir=data_dir(), demo=demo, warnings=warnings)
     settings.theme = pick("theme")
     settings.graphics = pick("graphics")
@@ -275,7 +301,7 @@ def load_settings(
             key, source, field_name = env_key, "env", "EVOLINK_API_KEY"
         else:
             key, source = file_key, "config"
-            field_name = f"api_key in the config file {cfg_path}{_at_line(cfg_path, 'api_key')}"
+            field_name = config_field(cfg_path, "api_key")
         if key:
             try:
                 settings.api_key, settings.key_source = check_api_key(key, field_name), source

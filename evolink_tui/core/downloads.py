@@ -507,6 +507,16 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
 
 
 RETRY_NOW = frozenset({"network", "download"})
+MAX_RESULTS = 10  # the most images any catalogue entry may ask for (core.user_catalogue.MAX_N)
+
+
+def results_asked(request: dict) -> int:
+    """How many results the request asked for (``n``, else 1): as many are downloaded; any
+    more a server sends stay URLs in the history."""
+    n = request.get("n") if isinstance(request, dict) else None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return min(n, MAX_RESULTS)
+    return 1
 
 
 def _write_recipe(made: dict, task, request, url, index, expires, extra, tmp: Path, kind: str, width: int, height: int):
@@ -529,7 +539,8 @@ async def download_results(
     url_expires_at: float | None = None,
     extra: dict | None = None,
 ) -> list[Download]:
-    """Download every result of a completed ``task``; failures are recorded, not raised.
+    """Download the results of a completed ``task`` (as many as were asked for: see
+    :func:`results_asked`); failures are recorded, not raised.
 
     ``request`` is the JSON body that was submitted (prompt, model, size, n, image_urls,
     mask_url). Network failures, HTTP errors and truncated files are retried ``attempts``
@@ -539,7 +550,7 @@ async def download_results(
     """
     expires = _moment(url_expires_at) if url_expires_at is not None else url_expiry(task, completed_at)
     downloads = []
-    for index, url in enumerate(task.results):
+    for index, url in enumerate(task.results[: results_asked(request)]):
         stem = result_stem(task.id, request.get("prompt", ""), index)
         record = existing_download(dest_dir, stem, url)
         if record is not None:  # already downloaded and verified: no second fetch

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .text import one_line
 from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
@@ -165,15 +167,16 @@ class UnrecordedSubmit(HistoryError):
     def __init__(self, cause: HistoryError, record_id: int, task_id: str | None = None):
         self.record_id = record_id
         self.task_id = task_id
+        shown = one_line(task_id) if task_id else ""
         if task_id:
-            what = f"Evolink accepted it as task {task_id} and may have charged it"
+            what = f"Evolink accepted it as task {shown} and may have charged it"
         else:
             what = "it may have reached Evolink and been charged"
         self.advice = (
             f"The submit had already gone out: {what}. Do not generate it again. Once the history "
             f"can be written, `evolink-tui resume --resend {record_id}` sends it again with its own "
             "idempotency key, which never charges twice"
-            + (f" (or `evolink-tui check {task_id}` looks the task up)." if task_id else ".")
+            + (f" (or `evolink-tui check {shown}` looks the task up)." if task_id else ".")
         )
         super().__init__(f"{cause} {self.advice}")
 
@@ -247,6 +250,7 @@ class TaskRecord:
     deleted: int = 0
     running_seen_at: float | None = None
     linked_to: int | None = None
+    damaged: list[str] = field(default_factory=list)  # columns of the row that could not be read
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -345,56 +349,97 @@ class TaskRecord:
             "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
             "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
             "linked_to": self.linked_to,
+            "damaged": self.damaged,
         }
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TaskRecord:
-        keys = row.keys()
-
-        def opt(name: str):
-            return row[name] if name in keys else None
-
-        raw = opt("task")
-        return cls(
+        """A record from its row; a column that cannot be read (a hand-edited or damaged
+        row) gets a neutral value and is named in ``damaged``, never an exception."""
+        r = _RowReader(row)
+        record = cls(
             id=row["id"],
-            task_id=row["task_id"],
-            state=row["state"],
-            prompt=row["prompt"],
-            model=row["model"],
-            request=json.loads(row["request"]),
-            idempotency_key=row["idempotency_key"],
-            group_id=row["group_id"],
-            progress=row["progress"],
-            estimated_time=row["estimated_time"],
-            credits=row["credits"],
-            results=json.loads(row["results"]),
-            files=json.loads(row["files"]),
-            error=json.loads(row["error"]) if row["error"] else None,
-            notice=row["notice"],
-            created_at=row["created_at"],
-            submitted_at=row["submitted_at"],
-            finished_at=row["finished_at"],
-            updated_at=row["updated_at"],
-            attempted_at=opt("attempted_at"),
-            download_state=opt("download_state"),
-            url_expires_at=opt("url_expires_at"),
-            task_raw=_json_or_none(raw),
-            parent_id=opt("parent_id"),
-            parent_index=opt("parent_index"),
-            favourites=opt("favourites") or 0,
-            deleted=opt("deleted") or 0,
-            running_seen_at=opt("running_seen_at"),
-            linked_to=opt("linked_to"),
+            task_id=r.text("task_id"),
+            state=r.text("state", "unknown") or "unknown",
+            prompt=r.text("prompt", ""),
+            model=r.text("model", ""),
+            request=r.json("request", dict, {}),
+            idempotency_key=r.text("idempotency_key", ""),
+            group_id=r.text("group_id"),
+            progress=r.number("progress", 0, int),
+            estimated_time=r.number("estimated_time", None, int),
+            credits=r.number("credits"),
+            results=r.strings("results"),
+            files=r.strings("files"),
+            error=r.json("error", dict, None),
+            notice=r.text("notice"),
+            created_at=r.number("created_at", 0.0),
+            submitted_at=r.number("submitted_at"),
+            finished_at=r.number("finished_at"),
+            updated_at=r.number("updated_at", 0.0),
+            attempted_at=r.number("attempted_at"),
+            download_state=r.text("download_state"),
+            url_expires_at=r.number("url_expires_at"),
+            task_raw=r.json("task", dict, None),
+            parent_id=r.number("parent_id", None, int),
+            parent_index=r.number("parent_index", None, int),
+            favourites=r.number("favourites", 0, int),
+            deleted=r.number("deleted", 0, int),
+            running_seen_at=r.number("running_seen_at"),
+            linked_to=r.number("linked_to", None, int),
         )
+        record.damaged = r.damaged
+        return record
 
 
-def _json_or_none(text: str | None):
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+class _RowReader:
+    """One row's columns, each read as its type; what cannot be read is noted in ``damaged``."""
+
+    __slots__ = ("row", "keys", "damaged")
+
+    def __init__(self, row: sqlite3.Row):
+        self.row = row
+        self.keys = row.keys()
+        self.damaged: list[str] = []
+
+    def _get(self, name: str):
+        return self.row[name] if name in self.keys else None
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self._get(name)
+        if value is None or isinstance(value, str):
+            return default if value is None else value
+        self.damaged.append(name)
+        return str(value) if isinstance(value, (int, float)) else default
+
+    def number(self, name: str, default=None, kind: type = float):
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**63:
+            return kind(value)
+        self.damaged.append(name)
+        return default
+
+    def json(self, name: str, kind: type, default):
+        text = self._get(name)
+        if text is None or text == "":
+            return default
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            value = None
+        if not isinstance(value, kind):
+            self.damaged.append(name)
+            return default
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self.json(name, list, [])
+        kept = [item for item in value if isinstance(item, str)]
+        if len(kept) != len(value):
+            self.damaged.append(name)
+        return kept
 
 
 class History:
@@ -621,7 +666,8 @@ class History:
         error = EvolinkError(
             "local",
             "linked",
-            f"Evolink answered with task {task_id}, already recorded as #{holder['id']}: one task, linked there",
+            f"Evolink answered with task {one_line(task_id)}, already recorded as #{holder['id']}: "
+            "one task, linked there",
             task_id=task_id,
         )
         db.execute(

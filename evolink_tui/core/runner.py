@@ -31,6 +31,7 @@ from .events import (
 from .history import History, HistoryError, TaskRecord, UnrecordedSubmit
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
+from .text import one_line
 from .validation import GenerationRequest, validate
 from .wire import Task
 
@@ -168,7 +169,7 @@ class Runner:
                 err = EvolinkError(
                     "local",
                     "linked",
-                    f"Evolink answered with task {task.id}, already recorded as #{holder}: "
+                    f"Evolink answered with task {one_line(task.id)}, already recorded as #{holder}: "
                     "one task, followed on that record",
                     task_id=task.id,
                 )
