@@ -72,7 +72,7 @@ def test_a_host_that_says_the_link_expired_is_believed(run, sim, isolated_env):
     code, out, _ = run("generate", "a lighthouse", "--model", "z-image-turbo", "--json")
     assert code == 1
     [failed] = json.loads(out)["download_errors"]
-    assert failed["error"]["code"] == "expired"
+    assert failed["error"]["code"] == "expired" and "Request has expired" in failed["error"]["message"]
     assert _record(isolated_env).download_state == "expired"
     assert sim.count("download") == 1  # no point asking again
 

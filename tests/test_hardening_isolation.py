@@ -33,12 +33,22 @@ async def damaged_gzip(method, path, headers, writer):
     )
 
 
+async def brotli(method, path, headers, writer):
+    body = b"\x0b\x02\x80hello\x03"  # an encoding never asked for
+    writer.write(
+        raw_answer(
+            "200 OK", {"Content-Type": "image/png", "Content-Encoding": "br", "Content-Length": str(len(body))}, body
+        )
+    )
+
+
 @pytest.fixture
 def hostile():
     servers = {}
-    with HostileServer(redirect_loop) as loop, HostileServer(damaged_gzip) as gz:
+    with HostileServer(redirect_loop) as loop, HostileServer(damaged_gzip) as gz, HostileServer(brotli) as br:
         servers["redirect loop"] = loop.url + "/results/loop.png"
         servers["damaged gzip"] = gz.url + "/results/bad.png"
+        servers["unasked encoding"] = br.url + "/results/br.png"
         yield servers
 
 
@@ -67,6 +77,7 @@ def _results_of(bad_id: str, urls):
 CASES = {
     "redirect loop": ("download_failed", "redirect"),
     "damaged gzip": ("download_failed", "damaged"),
+    "unasked encoding": ("refused", "only one layer of gzip or deflate"),
     "malformed url": ("refused", "URL"),
     "bare host url": ("refused", "URL"),
     "nested json": ("running", ""),
@@ -143,7 +154,9 @@ def test_an_unusable_server_task_id_after_the_charge_is_not_bad_input(run, sim, 
     conn = sqlite3.connect(isolated_env["data"] / "history.sqlite3")
     [(task_id, state)] = conn.execute("SELECT task_id, state FROM tasks").fetchall()
     conn.close()
-    assert task_id == "t" * 5000 and state == "pending"  # kept: charged, so never lost
+    assert task_id == "t" * 5000 and state == "not_found"  # kept (charged, so never lost), and final
+    code, out, err = run("resume", "--json")
+    assert code == 0 and json.loads(out)["records"] == []  # not polled again and again
 
 
 def test_an_unexpected_error_on_one_resend_is_recorded_and_the_others_go_on(run, sim, isolated_env):

@@ -98,7 +98,7 @@ def test_a_compression_bomb_as_the_submit_answer_leaves_it_uncertain(live):
     ("spec", "state"),
     [
         ("bomb:400@download*3", "refused"),  # one layer: counted, refused at the 100 MB limit
-        ("bomb:1024x3@download*3", "failed"),  # three layers (a gigabyte from 241 bytes): not accepted at all
+        ("bomb:1024x3@download*3", "refused"),  # three layers (a gigabyte from 241 bytes): not accepted at all
     ],
 )
 def test_a_compression_bomb_as_a_result(live, spec, state):

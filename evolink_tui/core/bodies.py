@@ -76,9 +76,10 @@ class _Identity:
         return iter(())
 
 
-def decoder(content_encoding: str | None, *, damaged: str = "malformed"):
-    """A step-wise decoder for a ``Content-Encoding`` header; EvolinkError for a coding we
-    did not ask for, or more than one (a stacked bomb)."""
+def decoder(content_encoding: str | None, *, damaged: str = "malformed", unsupported: str | None = None):
+    """A step-wise decoder for a ``Content-Encoding`` header; EvolinkError (code
+    ``unsupported``, else ``damaged``) for a coding we did not ask for, or more than one
+    (a stacked bomb)."""
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     codings = [c for c in codings if c != "identity"]
     if not codings:
@@ -86,14 +87,17 @@ def decoder(content_encoding: str | None, *, damaged: str = "malformed"):
     if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
         return _Inflater(codings[0], damaged)
     shown = ", ".join(codings)[:60]
-    raise _refused(damaged, f"the answer is encoded as {shown!r}; only one layer of gzip or deflate is accepted")
+    raise _refused(
+        unsupported or damaged, f"the answer is encoded as {shown!r}; only one layer of gzip or deflate is accepted"
+    )
 
 
 class BoundedBody:
     """``async for chunk in BoundedBody(response, ...)``: the decoded body, in steps,
     refused with code ``too_large`` past ``limit`` decoded bytes, with code ``slow`` (a
     network failure) once it falls behind the minimum rate, with code ``damaged`` when
-    its compression is broken. ``raw`` and ``size`` count the bytes received and decoded."""
+    its compression is broken (``unsupported``, when given, for a coding it does not take).
+    ``raw`` and ``size`` count the bytes received and decoded."""
 
     def __init__(
         self,
@@ -104,6 +108,7 @@ class BoundedBody:
         what: str = "the answer",
         too_large: str = "too_large",
         damaged: str = "malformed",
+        unsupported: str | None = None,
         floor: float = FLOOR,
         min_rate: float = MIN_RATE,
     ):
@@ -113,6 +118,7 @@ class BoundedBody:
         self.what = what
         self.too_large = too_large
         self.damaged = damaged
+        self.unsupported = unsupported
         self.floor = floor
         self.min_rate = min_rate
         self.raw = 0
@@ -127,7 +133,9 @@ class BoundedBody:
         return piece
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        decode = decoder(self.response.headers.get("Content-Encoding"), damaged=self.damaged)
+        decode = decoder(
+            self.response.headers.get("Content-Encoding"), damaged=self.damaged, unsupported=self.unsupported
+        )
         start = self.clock.now()
         async for raw in self.response.aiter_raw():
             self.raw += len(raw)

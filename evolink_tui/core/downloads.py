@@ -35,6 +35,7 @@ from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
+from .text import excerpt
 from .wire import Task
 
 try:  # POSIX: a live download holds a lock on its temporary file
@@ -363,8 +364,13 @@ async def _peek_text(response, clock) -> str:
 def _gone_error(status: int, body: str, expires: datetime | None, now: float) -> EvolinkError:
     """A 403/404/410 from the result host: ``expired`` only when the URL's lifetime has
     passed or the body says so; else a ``download`` failure, retried while the URL lives."""
-    if _SAYS_EXPIRED.search(body) or (expires is not None and now >= expires.timestamp()):
-        return EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
+    if _SAYS_EXPIRED.search(body):
+        said = excerpt(re.sub(r"<[^>]{0,80}>", " ", body), 120)  # a bucket's XML, as words
+        return EvolinkError("local", "expired", f"HTTP {status} from the result host: {said}", status=status)
+    if expires is not None and now >= expires.timestamp():
+        return EvolinkError(
+            "local", "expired", f"HTTP {status} from the result host, past the URL's lifetime", status=status
+        )
     until = f" (until {expires.strftime('%Y-%m-%d %H:%M UTC')})" if expires is not None else ""
     return EvolinkError(
         "local",
@@ -440,7 +446,8 @@ async def download_one(
                         limit=max_bytes,
                         what="the result",
                         too_large="refused",
-                        damaged="download",
+                        damaged="download",  # damaged in transit: fetched again
+                        unsupported="refused",  # a coding we never asked for (stacked, br): the same every time
                     )
                     async for chunk in body:
                         try:

@@ -53,11 +53,14 @@ def _net_unknown(err: EvolinkError) -> bool:
 
 def task_gone(err: EvolinkError) -> bool:
     """Evolink answered 404 for a task id: it no longer knows the task. Not an outage (the
-    reference does not retry a 404): for a task on record, a final state."""
-    return err.kind == "http" and err.status == 404
+    reference does not retry a 404): for a task on record, a final state. So is a task id
+    from the server that cannot even be polled (``bad_task_id``)."""
+    return (err.kind == "http" and err.status == 404) or (err.kind == "local" and err.code == "bad_task_id")
 
 
 def not_found_error(task_id: str, err: EvolinkError) -> EvolinkError:
+    if err.code == "bad_task_id":  # says why itself
+        return err
     said = f" ({err.message})" if err.message and err.message != err.meaning else ""
     return EvolinkError("local", "task_not_found", f"HTTP 404{said}", task_id=task_id, status=404)
 
