@@ -68,7 +68,7 @@ def measured(env, *args) -> tuple[subprocess.CompletedProcess, float]:
 
 def test_a_compression_bomb_as_a_poll_answer(live):
     sim, env, paths = live
-    sim.faults = FaultPlan.parse("bomb:400@poll*1")  # 400 MB of JSON whitespace from a 400 KB body
+    sim.faults = FaultPlan.parse("bomb:400@poll*5")  # 400 MB of JSON whitespace from a 400 KB body, every try
     result, peak = measured(env, "generate", "a lighthouse", "--model", "z-image-turbo", "--json")
     assert peak < PEAK_LIMIT_MB, f"peak {peak:.0f} MB"
     assert result.returncode == 1
@@ -82,13 +82,15 @@ def test_a_compression_bomb_as_a_poll_answer(live):
 
 
 def test_a_compression_bomb_as_the_submit_answer_leaves_it_uncertain(live):
+    """Asked again with the same key (each try bounded); past the tries, uncertain."""
     sim, env, paths = live
-    sim.faults = FaultPlan.parse("bomb:400@submit*1")
+    sim.faults = FaultPlan.parse("bomb:400@submit")  # every try of the submit
     result, peak = measured(env, "generate", "a lighthouse", "--model", "z-image-turbo", "--json")
     assert peak < PEAK_LIMIT_MB, f"peak {peak:.0f} MB"
     assert result.returncode == 1
     body = json.loads(result.stdout)
     assert body["uncertain"] is True and body["error"]["code"] == "too_large"
+    sim.faults = FaultPlan.parse("")
     result, _ = measured(env, "resume", "--resend", "1", "--json")
     assert result.returncode == 0, result.stderr
     assert sim.charges == 1
@@ -113,3 +115,13 @@ def test_a_compression_bomb_as_a_result(live, spec, state):
     [record] = json.loads(result.stdout)["records"]
     assert record["download_state"] == state and record["task_id"]
     assert_no_broken_files(paths["downloads"])
+
+
+def test_one_oversized_answer_is_asked_for_again(live):
+    sim, env, paths = live
+    sim.faults = FaultPlan.parse("bomb:400@poll*1,bomb:400@submit*1")
+    result, peak = measured(env, "generate", "a lighthouse", "--model", "z-image-turbo", "--json")
+    assert peak < PEAK_LIMIT_MB, f"peak {peak:.0f} MB"
+    assert result.returncode == 0, result.stderr
+    assert "too_large" in result.stderr  # the retry note says why
+    assert sim.charges == 1

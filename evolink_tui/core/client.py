@@ -228,8 +228,10 @@ class EvolinkClient:
                 self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise err from exc
             except EvolinkError as err:  # the body: too large, too slow or badly compressed
+                # An oversized answer is asked for again like an unreadable one (each try bounded):
+                # a submit with its own key, a read as it is; past the tries the call fails.
                 retry = (err.code == "network" and call.retry_network(err)) or (
-                    err.code == "malformed" and call.retry_malformed
+                    err.code in ("malformed", "too_large") and call.retry_malformed
                 )
                 if retry and attempt < self.retry.attempts:
                     await self._wait(call, attempt, err, None, path)
