@@ -195,6 +195,9 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("locate", help="print the config, data and download paths")
+    p.add_argument(
+        "--fix-permissions", action="store_true", help="make the config file (it holds the key) private: mode 0600"
+    )
     _json_flag(p)
     _common(p)
 
@@ -216,7 +219,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("simulator", help="serve the built-in Evolink simulator on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--port", default="8765", help="port (default 8765; 0 picks a free one)")
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
     p.add_argument("--speed", default=None, help="task speed multiplier (else EVOLINK_SIM_SPEED, default 1)")
     p.add_argument("--state", metavar="FILE", help="keep tasks, files and credits in FILE across restarts")

@@ -290,7 +290,7 @@ async def test_hostile_task_ids_and_urls_never_write_outside_the_download_dir(cl
     ]
     sim.overrides["submit"] = _completed_now(task_id, urls)
     runner = r.Runner(client, history, folder)
-    record = await runner.run(runner.prepare(GenerationRequest("../../" + "p" * 300, model="z-image-turbo")))
+    record = await runner.run(runner.prepare(GenerationRequest("../../" + "p" * 300, model="z-image-turbo", n=3)))
     assert record.state == "completed" and record.download_state == "done" and len(record.files) == 3
     for name in record.files:
         path = Path(name)

@@ -29,11 +29,13 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .. import __version__
+from .bodies import ACCEPT_ENCODING, MAX_JSON_BYTES, BoundedBody
 from .clock import RealClock
-from .config import Settings
+from .config import Settings, check_api_key
 from .errors import EvolinkError, ValidationError
 from .files import MAX_PAGE_SIZE
 from .imagetypes import KIND_NAMES, MIME_BY_KIND, UPLOAD_KINDS, is_url, sniff, sniff_file
+from .text import redact
 from .validation import MAX_UPLOAD_BYTES, GenerationRequest, human_size
 from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 USER_AGENT = f"evolink-tui/{__version__}"
 READ_RETRY_STATUSES = frozenset({429, 500, 502, 503})
 WRITE_RETRY_STATUSES = frozenset({429, 502, 503})
+MAX_SERVER_TASK_ID = 1024  # a server's task id is polled as given up to this length
 
 
 def new_idempotency_key() -> str:
@@ -87,9 +90,11 @@ def _is_connect_error(exc: Exception) -> bool:
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
-def describe_network_error(exc: Exception) -> str:
+def describe_network_error(exc: BaseException, secret: str | None = None) -> str:
+    """``Name: text`` of a transport error, with any credential it quotes taken out (an
+    HTTP library's error may repeat a request header)."""
     name = type(exc).__name__
-    text = str(exc).strip()
+    text = redact(exc, secret).strip()[:300]
     return f"{name}: {text}" if text else name
 
 
@@ -121,6 +126,8 @@ class EvolinkClient:
         timeout: float = 30.0,
         connections_per_host: int = 2,
     ):
+        if settings.api_key:  # refused before any request: it could not travel in a header
+            check_api_key(settings.api_key)
         self.settings = settings
         self.clock = clock or RealClock()
         self.retry = retry or RetryPolicy()
@@ -129,7 +136,8 @@ class EvolinkClient:
         self.listeners: list[Callable[[str, dict], None]] = []
         # Shared by a batch: submits one at a time, paced, all paused by a 429 (see core/gate.py).
         self.submit_gate: SubmitGate | None = None
-        headers = {"User-Agent": USER_AGENT}
+        # Only what core.bodies inflates step by step (httpx would add br/zstd when installed).
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         timeouts = httpx.Timeout(timeout, connect=min(10.0, timeout), pool=None)
         if transport is not None:
             self.http = httpx.AsyncClient(transport=transport, headers=headers, timeout=timeouts)
@@ -181,7 +189,7 @@ class EvolinkClient:
             raise EvolinkError(
                 "http", 401, "No API key is configured (set EVOLINK_API_KEY, or run with --demo)", status=401
             )
-        return {"Authorization": f"Bearer {self.settings.api_key}"}
+        return {"Authorization": f"Bearer {check_api_key(self.settings.api_key)}"}
 
     async def _call(
         self,
@@ -203,16 +211,35 @@ class EvolinkClient:
             gate = self.submit_gate if call.op == "submit" else None
             try:
                 async with gate.turn() if gate is not None else contextlib.nullcontext():
-                    response = await self.http.request(method, url, headers=send_headers, params=params, **kwargs)
+                    async with self.http.stream(method, url, headers=send_headers, params=params, **kwargs) as response:
+                        raw = await BoundedBody(response, self.clock, limit=MAX_JSON_BYTES).read()
             except httpx.TransportError as exc:
-                err = EvolinkError("local", "network", describe_network_error(exc))
+                err = EvolinkError("local", "network", describe_network_error(exc, self.settings.api_key))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
                     await self._wait(call, attempt, err, None, path)
                     continue
                 self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
                 raise err from exc
+            except httpx.HTTPError as exc:  # not a transport failure: an answer httpx could not take
+                err = EvolinkError("local", "malformed", describe_network_error(exc, self.settings.api_key))
+                if call.retry_malformed and attempt < self.retry.attempts:
+                    await self._wait(call, attempt, err, None, path)
+                    continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                raise err from exc
+            except EvolinkError as err:  # the body: too large, too slow or badly compressed
+                # An oversized answer is asked for again like an unreadable one (each try bounded):
+                # a submit with its own key, a read as it is; past the tries the call fails.
+                retry = (err.code == "network" and call.retry_network(err)) or (
+                    err.code in ("malformed", "too_large") and call.retry_malformed
+                )
+                if retry and attempt < self.retry.attempts:
+                    await self._wait(call, attempt, err, None, path)
+                    continue
+                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                raise
             try:
-                data = self._parse(call, response)
+                data = self._parse(call, response, raw)
             except EvolinkError as err:
                 if gate is not None and (err.status == 429 or err.retry_after is not None):
                     gate.pause(self.retry.delay(attempt, err.retry_after), err)  # every submit waits, not just this
@@ -232,13 +259,16 @@ class EvolinkClient:
         self._emit("retry", op=call.op, path=path, attempt=attempt, delay=delay, error=err)
         await self.clock.sleep(delay)
 
-    def _parse(self, call: _Call, response: httpx.Response) -> Any:
+    def _parse(self, call: _Call, response: httpx.Response, raw: bytes) -> Any:
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
-        text = response.text
+        try:
+            text = raw.decode(response.charset_encoding or "utf-8", "replace")
+        except LookupError:  # a charset nobody knows
+            text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested absurdly deep
             body = None
             if status < 400:
                 raise EvolinkError(
@@ -272,11 +302,27 @@ class EvolinkClient:
         )
         return Task.parse(data)
 
-    async def get_task(self, task_id: str) -> Task:
-        """GET /v1/tasks/{task_id}."""
+    async def get_task(self, task_id: str, *, from_server: bool = False) -> Task:
+        """GET /v1/tasks/{task_id}.
+
+        A typed id (``from_server=False``) is checked as input: a ValidationError, nothing
+        sent. An id the server gave is polled as given (quoted in the path) unless it is
+        too long to poll: then a final ``bad_task_id`` error, never "bad input"."""
+        if from_server:
+            if not task_id or len(task_id) > MAX_SERVER_TASK_ID:
+                raise EvolinkError(
+                    "local",
+                    "bad_task_id",
+                    f"the server's task id ({len(task_id or '')} characters) cannot be polled",
+                    task_id=(task_id or "")[:80] or None,
+                )
+            return await self._get_task(task_id)
         task_id = (task_id or "").strip()
         if not task_id or any(ch.isspace() for ch in task_id) or len(task_id) > 200:
             raise ValidationError("task_id", task_id, "a task id such as task-unified-1757156493-imcg5zqt")
+        return await self._get_task(task_id)
+
+    async def _get_task(self, task_id: str) -> Task:
         call = _Call("poll", "api", READ_RETRY_STATUSES, _always, retry_malformed=True)
         data = await self._call(call, "GET", f"/v1/tasks/{quote(task_id, safe='')}")
         task = Task.parse(data)
@@ -374,9 +420,14 @@ class EvolinkClient:
 
     def stream_download(self, url: str):
         """``async with client.stream_download(url) as response``: never carries the key."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EvolinkError("local", "refused", f"not an http(s) URL: {url[:200]!r}")
+        try:
+            parts = urlsplit(url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+            httpx.URL(url)  # what httpx itself would refuse (a bad IPv6 literal, an invalid name...)
+        except (ValueError, httpx.InvalidURL, UnicodeError):
+            usable = False
+        if not usable:
+            raise EvolinkError("local", "refused", f"not a usable http(s) URL: {url[:200]!r}")
         return self.http.stream("GET", url, headers={"Accept": "image/*"}, follow_redirects=True)
 
 
@@ -405,7 +456,10 @@ class _ProgressReader:
 def _mount_pattern(base: str) -> str:
     parts = urlsplit(base)
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets: http://[::1]:8765
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}"
 
 
 def check_upload_file(path: Path) -> str:

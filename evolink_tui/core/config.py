@@ -10,8 +10,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 import tempfile
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -54,19 +56,77 @@ def default_download_dir(demo: bool = False) -> Path:
 
 
 def mask_key(key: str | None) -> str:
-    """A key as it may be shown: ``sk-…abcd``. Never more than the last four characters."""
+    """A key as it may be shown: ``sk-…abcd``. Never more than the last four characters
+    (and those only when they are plain ASCII: anything else shows as ``?``)."""
     if not key:
         return "(none)"
     prefix = key[:3] if key.startswith("sk-") else ""
     tail = key[-4:] if len(key) >= 12 else ""
+    tail = "".join(ch if "!" <= ch <= "~" else "?" for ch in tail)
     return f"{prefix}…{tail}"
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+KEY_ALLOWED = (
+    "the key exactly as shown at evolink.ai/dashboard/keys: ASCII letters, digits and punctuation, "
+    "with no spaces, line breaks, control or invisible characters"
+)
+
+
+def _char_name(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}".rstrip()
+
+
+def api_key_problem(key: str) -> str | None:
+    """What makes ``key`` (already stripped) unusable in an ``Authorization`` header, or None.
+
+    Only printable ASCII can travel in a header: a line break would let the HTTP library
+    quote the whole header (the key) in its error, and anything non-ASCII fails to encode.
+    The message says what and where, never the key itself.
+    """
+    if not key:
+        return "it is empty"
+    for position, ch in enumerate(key, 1):
+        if "!" <= ch <= "~":
+            continue
+        where = f"at character {position} of {len(key)}"
+        category = unicodedata.category(ch)
+        if ch in _LINE_BREAKS:
+            what = "a line break"
+        elif ch == "\t":
+            what = "a tab"
+        elif ch == " ":
+            what = "a space"
+        elif category == "Cc":
+            what = f"a control character ({_char_name(ch)})"
+        elif category == "Zs":
+            what = f"a space ({_char_name(ch)})"
+        elif category in ("Cf", "Co", "Cn", "Cs", "Mn", "Me") or ch in "\u115f\u1160\u3164\uffa0":
+            what = f"an invisible character ({_char_name(ch)})"
+        else:
+            what = f"a non-ASCII character ({_char_name(ch)})"
+        return f"it contains {what} {where}"
+    return None
+
+
+def check_api_key(key: str, field: str = "api_key") -> str:
+    """``key`` without surrounding whitespace, or a ValidationError naming ``field``, showing
+    the key masked and saying what is wrong with it (nothing is sent with such a key)."""
+    key = key.strip()
+    problem = api_key_problem(key)
+    if problem:
+        raise ValidationError(field, mask_key(key), KEY_ALLOWED, shown=f"{mask_key(key)} ({problem})")
+    return key
+
+
 def is_loopback_host(host: str | None) -> bool:
+    """A literal loopback address (127.0.0.0/8, ::1) or ``localhost`` itself. A name under
+    ``.localhost`` is not: a resolver may send it anywhere, and the key with it."""
     if not host:
         return False
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -179,10 +239,36 @@ def config_field(path: Path, key: str) -> str:
     return f"{key} in the config file {path}{_at_line(path, key)}"
 
 
+def config_mode_problem(path: Path) -> str | None:
+    """Why a config file (holding the key) is not private to its owner, or None."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"other users can read or change it (mode {mode:04o})"
+    return None
+
+
+def fix_config_mode(path: Path | None = None) -> Path:
+    """Make the config file readable and writable by its owner only (0600)."""
+    path = path or config_path()
+    os.chmod(path, 0o600)
+    return path
+
+
 def load_settings(
-    *, demo: bool = False, download_dir: str | os.PathLike | None = None, environ: dict | None = None
+    *,
+    demo: bool = False,
+    download_dir: str | os.PathLike | None = None,
+    environ: dict | None = None,
+    strict_key: bool = True,
 ) -> Settings:
-    """Settings for this run. Raises ValidationError for a refused base URL."""
+    """Settings for this run. Raises ValidationError for a refused base URL, and for a key
+    that cannot be sent (a line break, a control, invisible or non-ASCII character); with
+    ``strict_key=False`` such a key is left unused with a warning instead (``locate``)."""
     env = os.environ if environ is None else environ
     cfg_path = config_path()
     cfg, warning = read_config_file(cfg_path)
@@ -195,6 +281,11 @@ def load_settings(
             return None
         return value
 
+    if cfg.get("api_key") and (problem := config_mode_problem(cfg_path)):
+        warnings.append(
+            f"The config file {cfg_path} holds your API key and {problem}: run `chmod 600 {cfg_path}` "
+            "(or `evolink-tui locate --fix-permissions`)."
+        )
     settings = Settings(config_path=cfg_path, data_dir=data_dir(), demo=demo, warnings=warnings)
     settings.theme = pick("theme")
     settings.graphics = pick("graphics")
@@ -207,9 +298,17 @@ def load_settings(
         env_key = (env.get("EVOLINK_API_KEY") or "").strip()
         file_key = (pick("api_key") or "").strip()
         if env_key:
-            settings.api_key, settings.key_source = env_key, "env"
-        elif file_key:
-            settings.api_key, settings.key_source = file_key, "config"
+            key, source, field_name = env_key, "env", "EVOLINK_API_KEY"
+        else:
+            key, source = file_key, "config"
+            field_name = config_field(cfg_path, "api_key")
+        if key:
+            try:
+                settings.api_key, settings.key_source = check_api_key(key, field_name), source
+            except ValidationError as err:
+                if strict_key:
+                    raise
+                warnings.append(f"{err} The key is not used.")
 
         def base(env_name: str, key: str, default: str) -> str:
             if env.get(env_name):
@@ -269,9 +368,4 @@ def update_config_file(changes: dict, path: Path | None = None) -> Path:
 
 
 def save_api_key(key: str, path: Path | None = None) -> Path:
-    key = key.strip()
-    if not key or any(ch.isspace() for ch in key) or not key.isprintable():
-        raise ValidationError(
-            "api_key", mask_key(key), "paste the key exactly as shown at evolink.ai/dashboard/keys (no spaces)"
-        )
-    return update_config_file({"api_key": key}, path)
+    return update_config_file({"api_key": check_api_key(key)}, path)

@@ -8,9 +8,10 @@ never left behind: a failed download removes its temporary file, and one left by
 killed process (its lock gone with it) is removed by :func:`clean_partial_files`.
 
 Failure codes (``EvolinkError("local", code)``): ``network`` and ``download`` are retried
-at once; ``disk`` (full, a size limit, no permission: the message names the path) is
-retried later; ``expired`` and ``refused`` (not one of the four image types, over the
-size or pixel limit) are final, and nothing is kept.
+at once (a 403/404/410 while the URL should still work is a ``download`` failure too);
+``disk`` (full, a size limit, no permission: the message names the path) is retried
+later; ``expired`` (past the URL's lifetime, or the host says so) and ``refused`` (not
+one of the four image types, over the size or pixel limit) are final, and nothing is kept.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from functools import partial
 from pathlib import Path
 
 from .. import __version__
+from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
+from .text import excerpt
 from .wire import Task
 
 try:  # POSIX: a live download holds a lock on its temporary file
@@ -43,7 +46,12 @@ except ImportError:  # pragma: no cover - Windows
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 URL_LIFETIME = timedelta(hours=24)
-EXPIRED_STATUSES = frozenset({403, 404, 410})
+# What an expired signed link answers; but a CDN answers the same to a hiccup, so within
+# the URL's lifetime these are retried, and "expired" needs the lifetime passed or a body
+# that says so (a storage bucket's "Request has expired").
+GONE_STATUSES = frozenset({403, 404, 410})
+_SAYS_EXPIRED = re.compile(r"expired", re.IGNORECASE)
+ERROR_BODY_PEEK = 2048
 CHUNK = 64 * 1024
 TEMP_PREFIXES = (".download-", ".sidecar-")
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
@@ -340,6 +348,38 @@ def _refuse_content_type(value: str | None) -> bool:
     return media.startswith("text/") or "svg" in media or "html" in media or "javascript" in media or "xml" in media
 
 
+async def _peek_text(response, clock) -> str:
+    """The start of an error answer's body (a few KB at most), as text."""
+    data = b""
+    try:
+        async for chunk in BoundedBody(response, clock, limit=CHUNK, what="the error page"):
+            data += chunk
+            if len(data) >= ERROR_BODY_PEEK:
+                break
+    except EvolinkError:  # too large or damaged: what came is enough
+        pass
+    return data[:ERROR_BODY_PEEK].decode("utf-8", "replace")
+
+
+def _gone_error(status: int, body: str, expires: datetime | None, now: float) -> EvolinkError:
+    """A 403/404/410 from the result host: ``expired`` only when the URL's lifetime has
+    passed or the body says so; else a ``download`` failure, retried while the URL lives."""
+    if _SAYS_EXPIRED.search(body):
+        said = excerpt(re.sub(r"<[^>]{0,80}>", " ", body), 120)  # a bucket's XML, as words
+        return EvolinkError("local", "expired", f"HTTP {status} from the result host: {said}", status=status)
+    if expires is not None and now >= expires.timestamp():
+        return EvolinkError(
+            "local", "expired", f"HTTP {status} from the result host, past the URL's lifetime", status=status
+        )
+    until = f" (until {expires.strftime('%Y-%m-%d %H:%M UTC')})" if expires is not None else ""
+    return EvolinkError(
+        "local",
+        "download",
+        f"HTTP {status} from the result host while the URL should still work{until}",
+        status=status,
+    )
+
+
 async def download_one(
     client,
     url: str,
@@ -349,19 +389,21 @@ async def download_one(
     max_bytes: int = MAX_DOWNLOAD_BYTES,
     max_pixels: int = MAX_PIXELS,
     annotate: Callable[[Path, str, int, int], None] | None = None,
+    expires: datetime | None = None,
 ) -> tuple[Path, str, int, int, int]:
     """Fetch ``url`` to ``dest_dir/stem.<ext>``: (path, kind, width, height, bytes).
 
     ``annotate(temporary path, kind, width, height)`` runs in a thread once the image is
     verified, before it is renamed into place (the recipe is written into it there).
 
-    Raises EvolinkError("local", code): ``expired`` for an expired URL, ``network`` for a
-    transport failure or a truncated body, ``download`` for an HTTP error, ``refused`` for
-    anything that is not an acceptable image, ``disk`` when it cannot be written.
+    Raises EvolinkError("local", code): ``expired`` for an expired URL (``expires`` has
+    passed, or the host says so), ``network`` for a transport failure or a truncated body,
+    ``download`` for an HTTP error, ``refused`` for anything that is not an acceptable
+    image, ``disk`` when it cannot be written.
     """
     import httpx  # deferred: loaded with the client anyway; the TUI imports this module before it has one
 
-    from .client import parse_retry_after
+    from .client import describe_network_error, parse_retry_after
 
     try:
         fd, tmp = _temp_file(dest_dir, ".download-", ".part")
@@ -373,8 +415,8 @@ async def download_one(
             try:
                 async with client.stream_download(url) as response:
                     status = response.status_code
-                    if status in EXPIRED_STATUSES:
-                        raise EvolinkError("local", "expired", f"HTTP {status} from the result host", status=status)
+                    if status in GONE_STATUSES:
+                        raise _gone_error(status, await _peek_text(response, client.clock), expires, client.clock.now())
                     if status >= 400:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"), client.clock.now())
                         raise EvolinkError(
@@ -397,18 +439,30 @@ async def download_one(
                             "refused",
                             f"the result is {int(declared):,} bytes, over the {max_bytes:,}-byte limit",
                         )
-                    async for chunk in response.aiter_bytes(CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise EvolinkError("local", "refused", f"the result is over the {max_bytes:,}-byte limit")
+                    # Counted after decompression, with a deadline scaled to the size (core.bodies).
+                    body = BoundedBody(
+                        response,
+                        client.clock,
+                        limit=max_bytes,
+                        what="the result",
+                        too_large="refused",
+                        damaged="download",  # damaged in transit: fetched again
+                        unsupported="refused",  # a coding we never asked for (stacked, br): the same every time
+                    )
+                    async for chunk in body:
                         try:
                             handle.write(chunk)
                         except OSError as exc:
                             raise disk_error(dest_dir, exc) from None
-                    if declared and declared.isdigit() and size != int(declared):
-                        raise EvolinkError("local", "network", f"truncated: {size} of {declared} bytes")
+                    size = body.size
+                    if declared and declared.isdigit() and body.raw != int(declared):
+                        raise EvolinkError("local", "network", f"truncated: {body.raw} of {declared} bytes")
             except httpx.TransportError as exc:
-                raise EvolinkError("local", "network", f"{type(exc).__name__}: {exc}") from None
+                raise EvolinkError("local", "network", describe_network_error(exc)) from None
+            except httpx.TooManyRedirects:
+                raise EvolinkError("local", "download", "the result host redirects in a loop") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # anything else httpx refuses
+                raise EvolinkError("local", "download", describe_network_error(exc)) from None
             try:
                 handle.flush()
                 # fsync can take tens of ms on a busy disk: never on the event loop.
@@ -460,6 +514,16 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
 
 
 RETRY_NOW = frozenset({"network", "download"})
+MAX_RESULTS = 10  # the most images any catalogue entry may ask for (core.user_catalogue.MAX_N)
+
+
+def results_asked(request: dict) -> int:
+    """How many results the request asked for (``n``, else 1): as many are downloaded; any
+    more a server sends stay URLs in the history."""
+    n = request.get("n") if isinstance(request, dict) else None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return min(n, MAX_RESULTS)
+    return 1
 
 
 def _write_recipe(made: dict, task, request, url, index, expires, extra, tmp: Path, kind: str, width: int, height: int):
@@ -482,7 +546,8 @@ async def download_results(
     url_expires_at: float | None = None,
     extra: dict | None = None,
 ) -> list[Download]:
-    """Download every result of a completed ``task``; failures are recorded, not raised.
+    """Download the results of a completed ``task`` (as many as were asked for: see
+    :func:`results_asked`); failures are recorded, not raised.
 
     ``request`` is the JSON body that was submitted (prompt, model, size, n, image_urls,
     mask_url). Network failures, HTTP errors and truncated files are retried ``attempts``
@@ -492,7 +557,7 @@ async def download_results(
     """
     expires = _moment(url_expires_at) if url_expires_at is not None else url_expiry(task, completed_at)
     downloads = []
-    for index, url in enumerate(task.results):
+    for index, url in enumerate(task.results[: results_asked(request)]):
         stem = result_stem(task.id, request.get("prompt", ""), index)
         record = existing_download(dest_dir, stem, url)
         if record is not None:  # already downloaded and verified: no second fetch
@@ -505,7 +570,9 @@ async def download_results(
         annotate = partial(_write_recipe, made, task, request, url, index, expires, extra)
         for attempt in range(1, attempts + 1):
             try:
-                path, kind, width, height, size = await download_one(client, url, dest_dir, stem, annotate=annotate)
+                path, kind, width, height, size = await download_one(
+                    client, url, dest_dir, stem, annotate=annotate, expires=expires
+                )
             except EvolinkError as err:
                 record.error = err
                 if err.code in RETRY_NOW and attempt < attempts:

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from .text import one_line
+
 
 class ErrorInfo(NamedTuple):  # a NamedTuple, not a dataclass: quicker to define at startup
     meaning: str
@@ -109,9 +111,9 @@ class EvolinkError(Exception):
 
     def summary(self) -> str:
         """One line: code, meaning and the server's message."""
-        head = f"{self.code}: {self.info.meaning}"
+        head = f"{one_line(self.code)}: {self.info.meaning}"
         if self.message and self.message != self.info.meaning:
-            head += f" ({self.message})"
+            head += f" ({one_line(self.message)})"  # a server's message never makes lines of its own
         return head
 
     def explain(self) -> str:
@@ -119,13 +121,13 @@ class EvolinkError(Exception):
         retry = "a retry may help" if self.retryable else "retrying will not help"
         lines = [f"Error {self.summary()}", f"Retry: {retry}. What to do: {self.resolution}."]
         if self.param:
-            lines.insert(1, f"Parameter: {self.param}")
+            lines.insert(1, f"Parameter: {one_line(self.param)}")
         if self.server_code not in (None, "", self.code):
-            lines.insert(1, f"Server code: {self.server_code}")
+            lines.insert(1, f"Server code: {one_line(self.server_code)}")
         if self.task_id:
-            lines.append(f"Task: {self.task_id}")
+            lines.append(f"Task: {one_line(self.task_id)}")
         if self.request_id:
-            lines.append(f"Request id: {self.request_id}")
+            lines.append(f"Request id: {one_line(self.request_id)}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import KIND_NAMES, REFERENCE_KINDS, is_url, sniff, sniff_file
 from .validation import MAX_REFERENCE_BYTES
@@ -203,14 +204,9 @@ async def fetch_bytes(client: EvolinkClient, url: str, max_bytes: int = PREVIEW_
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
             raise EvolinkError("local", "download", f"the file is over {max_bytes // (1024 * 1024)} MB")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise EvolinkError("local", "download", f"the file is over {max_bytes // (1024 * 1024)} MB")
-            chunks.append(chunk)
-    data = b"".join(chunks)
+        data = await BoundedBody(  # counted after decompression (a compression bomb stops at the limit)
+            response, client.clock, limit=max_bytes, what="the file", too_large="download", damaged="download"
+        ).read()
     if sniff(data[:12]) is None:
         raise EvolinkError("local", "refused", "the file URL did not answer with an image")
     return data

@@ -12,12 +12,19 @@ Evolink answered 404 for the task id, it no longer knows the task) or the task's
 server sends). ``download_state`` says where a completed task's results are:
 ``pending`` (not yet fetched), ``done``, ``failed`` (retried later), ``expired`` (the
 URLs lapsed: the record is kept, marked) or ``refused`` (not an acceptable image).
+
+One task, one record: when a submit is answered with a task another record already holds
+(``check TASK_ID`` after an uncertain submit, or a server answering two submits with one
+id), the submit's record becomes ``linked`` (``linked_to`` names the task's record; a
+record known only by its task id takes the submit's request) and every later write for
+it goes to that record.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .text import one_line
 from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
@@ -35,7 +43,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 PAGE = 200  # records read at a time for the task list and the gallery
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
@@ -127,9 +135,14 @@ MIGRATIONS = {
         # to within one poll (core/timing.py); one first seen already finished is not.
         "ALTER TABLE tasks ADD COLUMN running_seen_at REAL",
     ],
+    6: [
+        "ALTER TABLE tasks ADD COLUMN linked_to INTEGER",  # this submit's task is that record's
+    ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
 SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
+# A write for a linked record goes to the record it is linked to (both ids bound: ``(id, id)``).
+_TARGET = "id = COALESCE((SELECT linked_to FROM tasks WHERE id = ?), ?)"
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
@@ -137,7 +150,7 @@ RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
 # Every state this app writes (a server may send others: they are kept as they come).
 KNOWN_STATES = (
     *("submitting", "uncertain", "submit_failed", "pending", "processing"),
-    *("completed", "failed", "cancelled", NOT_FOUND, "unknown"),
+    *("completed", "failed", "cancelled", NOT_FOUND, "unknown", "linked"),
 )
 STATUS_FILTERS = ("unfinished", "uncertain", "expired", "undownloaded")  # search(status=...) beyond a state
 RETRY_DOWNLOAD_STATES = ("pending", "failed")
@@ -145,6 +158,38 @@ RETRY_DOWNLOAD_STATES = ("pending", "failed")
 
 class HistoryError(RuntimeError):
     """The history cannot be opened or written (names the file and what to do)."""
+
+
+class UnrecordedSubmit(HistoryError):
+    """The history failed after a submit went out: Evolink may have accepted (and charged)
+    it. Says so, with the task id when the server gave one, and how to resend it safely."""
+
+    def __init__(self, cause: HistoryError, record_id: int, task_id: str | None = None):
+        self.record_id = record_id
+        self.task_id = task_id
+        shown = one_line(task_id) if task_id else ""
+        if task_id:
+            what = f"Evolink accepted it as task {shown} and may have charged it"
+        else:
+            what = "it may have reached Evolink and been charged"
+        self.advice = (
+            f"The submit had already gone out: {what}. Do not generate it again. Once the history "
+            f"can be written, `evolink-tui resume --resend {record_id}` sends it again with its own "
+            "idempotency key, which never charges twice"
+            + (f" (or `evolink-tui check {shown}` looks the task up)." if task_id else ".")
+        )
+        super().__init__(f"{cause} {self.advice}")
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "history",
+            "message": str(self),
+            "sent": True,
+            "may_be_charged": True,
+            "record_id": self.record_id,
+            "task_id": self.task_id,
+            "resend": f"evolink-tui resume --resend {self.record_id}",
+        }
 
 
 def history_path(settings) -> Path:
@@ -204,6 +249,8 @@ class TaskRecord:
     favourites: int = 0
     deleted: int = 0
     running_seen_at: float | None = None
+    linked_to: int | None = None
+    damaged: list[str] = field(default_factory=list)  # columns of the row that could not be read
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -301,55 +348,98 @@ class TaskRecord:
             "parent": {"record_id": self.parent_id, "result": (self.parent_index or 0) + 1} if self.parent else None,
             "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
             "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
+            "linked_to": self.linked_to,
+            "damaged": self.damaged,
         }
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TaskRecord:
-        keys = row.keys()
-
-        def opt(name: str):
-            return row[name] if name in keys else None
-
-        raw = opt("task")
-        return cls(
+        """A record from its row; a column that cannot be read (a hand-edited or damaged
+        row) gets a neutral value and is named in ``damaged``, never an exception."""
+        r = _RowReader(row)
+        record = cls(
             id=row["id"],
-            task_id=row["task_id"],
-            state=row["state"],
-            prompt=row["prompt"],
-            model=row["model"],
-            request=json.loads(row["request"]),
-            idempotency_key=row["idempotency_key"],
-            group_id=row["group_id"],
-            progress=row["progress"],
-            estimated_time=row["estimated_time"],
-            credits=row["credits"],
-            results=json.loads(row["results"]),
-            files=json.loads(row["files"]),
-            error=json.loads(row["error"]) if row["error"] else None,
-            notice=row["notice"],
-            created_at=row["created_at"],
-            submitted_at=row["submitted_at"],
-            finished_at=row["finished_at"],
-            updated_at=row["updated_at"],
-            attempted_at=opt("attempted_at"),
-            download_state=opt("download_state"),
-            url_expires_at=opt("url_expires_at"),
-            task_raw=_json_or_none(raw),
-            parent_id=opt("parent_id"),
-            parent_index=opt("parent_index"),
-            favourites=opt("favourites") or 0,
-            deleted=opt("deleted") or 0,
-            running_seen_at=opt("running_seen_at"),
+            task_id=r.text("task_id"),
+            state=r.text("state", "unknown") or "unknown",
+            prompt=r.text("prompt", ""),
+            model=r.text("model", ""),
+            request=r.json("request", dict, {}),
+            idempotency_key=r.text("idempotency_key", ""),
+            group_id=r.text("group_id"),
+            progress=r.number("progress", 0, int),
+            estimated_time=r.number("estimated_time", None, int),
+            credits=r.number("credits"),
+            results=r.strings("results"),
+            files=r.strings("files"),
+            error=r.json("error", dict, None),
+            notice=r.text("notice"),
+            created_at=r.number("created_at", 0.0),
+            submitted_at=r.number("submitted_at"),
+            finished_at=r.number("finished_at"),
+            updated_at=r.number("updated_at", 0.0),
+            attempted_at=r.number("attempted_at"),
+            download_state=r.text("download_state"),
+            url_expires_at=r.number("url_expires_at"),
+            task_raw=r.json("task", dict, None),
+            parent_id=r.number("parent_id", None, int),
+            parent_index=r.number("parent_index", None, int),
+            favourites=r.number("favourites", 0, int),
+            deleted=r.number("deleted", 0, int),
+            running_seen_at=r.number("running_seen_at"),
+            linked_to=r.number("linked_to", None, int),
         )
+        record.damaged = r.damaged
+        return record
 
 
-def _json_or_none(text: str | None):
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+class _RowReader:
+    """One row's columns, each read as its type; what cannot be read is noted in ``damaged``."""
+
+    __slots__ = ("row", "keys", "damaged")
+
+    def __init__(self, row: sqlite3.Row):
+        self.row = row
+        self.keys = row.keys()
+        self.damaged: list[str] = []
+
+    def _get(self, name: str):
+        return self.row[name] if name in self.keys else None
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self._get(name)
+        if value is None or isinstance(value, str):
+            return default if value is None else value
+        self.damaged.append(name)
+        return str(value) if isinstance(value, (int, float)) else default
+
+    def number(self, name: str, default=None, kind: type = float):
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**63:
+            return kind(value)
+        self.damaged.append(name)
+        return default
+
+    def json(self, name: str, kind: type, default):
+        text = self._get(name)
+        if text is None or text == "":
+            return default
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            value = None
+        if not isinstance(value, kind):
+            self.damaged.append(name)
+            return default
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self.json(name, list, [])
+        kept = [item for item in value if isinstance(item, str)]
+        if len(kept) != len(value):
+            self.damaged.append(name)
+        return kept
 
 
 class History:
@@ -427,6 +517,13 @@ class History:
                 self._conn.close()
                 self._conn = None
 
+    def _write_error(self, exc: Exception) -> HistoryError:
+        return HistoryError(
+            f"cannot write the history {self.path}: {exc}. Free some space or fix the "
+            "folder; what is already recorded is kept, and `evolink-tui resume` picks "
+            "up the rest."
+        )
+
     def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
         import sqlite3
 
@@ -434,12 +531,8 @@ class History:
             db = self._db()
             try:
                 return db.execute(sql, params)
-            except sqlite3.OperationalError as exc:  # disk full, read-only, locked for too long
-                raise HistoryError(
-                    f"cannot write the history {self.path}: {exc}. Free some space or fix the "
-                    "folder; what is already recorded is kept, and `evolink-tui resume` picks "
-                    "up the rest."
-                ) from exc
+            except sqlite3.Error as exc:  # disk full, read-only, locked for too long
+                raise self._write_error(exc) from exc
 
     def rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         """Rows of any query (for the other tables: batches)."""
@@ -451,22 +544,25 @@ class History:
         return self._write(sql, params)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Several writes (through :meth:`write`) kept all together or not at all, even by a kill -9."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Several writes (through :meth:`write`, or the connection it yields) kept all
+        together or not at all, even by a kill -9; any SQLite failure is a HistoryError."""
         import sqlite3
 
         with self._lock:
             db = self._db()
             try:
                 db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise HistoryError(f"cannot write the history {self.path}: {exc}") from exc
-            try:
-                yield
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")  # a full disk may refuse it
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._write_error(exc) from exc
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:
@@ -507,7 +603,8 @@ class History:
     def mark_uncertain(self, record_id: int, error: dict | None = None) -> None:
         """The submit's outcome is unknown: it may be sent again only with the same key."""
         self._write(
-            "UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ? WHERE id = ? AND task_id IS NULL",
+            "UPDATE tasks SET state = 'uncertain', error = ?, updated_at = ?"
+            " WHERE id = ? AND task_id IS NULL AND linked_to IS NULL",
             (json.dumps(error) if error else None, self._clock(), record_id),
         )
 
@@ -516,14 +613,15 @@ class History:
         now = self._clock()
         self._write(
             "UPDATE tasks SET state = 'submitting', attempted_at = ?, error = NULL, finished_at = NULL,"
-            " updated_at = ? WHERE id = ? AND task_id IS NULL",
+            " updated_at = ? WHERE id = ? AND task_id IS NULL AND linked_to IS NULL",
             (now, now, record_id),
         )
 
     def mark_submit_failed(self, record_id: int, error: dict) -> None:
         now = self._clock()
         self._write(
-            "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE tasks SET state = 'submit_failed', error = ?, finished_at = ?, updated_at = ?"
+            " WHERE id = ? AND linked_to IS NULL",
             (json.dumps(error), now, now, record_id),
         )
 
@@ -537,8 +635,52 @@ class History:
             (NOT_FOUND, json.dumps(error), now, now, record_id),
         )
 
-    def update_task(self, record_id: int, task: Task) -> None:
-        """Any news of a task: its status, progress, results, credits, error.
+    def _link_if_taken(self, db: sqlite3.Connection, record_id: int, task_id: str) -> int:
+        """The record that news of ``task_id`` for ``record_id`` belongs to.
+
+        A record keeps its task id once it has one. A record without one whose task another
+        record already holds is linked to that record (never a second row for one task);
+        a holder known only by its task id (``check``) takes this submit's request.
+        """
+        row = db.execute("SELECT task_id, linked_to FROM tasks WHERE id = ?", (record_id,)).fetchone()
+        if row is None or row["task_id"] is not None:
+            return record_id
+        if row["linked_to"] is not None:
+            return int(row["linked_to"])
+        holder = db.execute("SELECT id, idempotency_key FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        if holder is None:
+            return record_id
+        from .errors import EvolinkError
+
+        now = self._clock()
+        if not holder["idempotency_key"]:
+            db.execute(
+                "UPDATE tasks SET (prompt, request, idempotency_key, group_id, attempted_at, parent_id,"
+                " parent_index, created_at) = (SELECT s.prompt, s.request, s.idempotency_key, s.group_id,"
+                " s.attempted_at, s.parent_id, s.parent_index, MIN(s.created_at, tasks.created_at)"
+                " FROM tasks AS s WHERE s.id = ?),"
+                " model = CASE WHEN model = '' THEN (SELECT model FROM tasks WHERE id = ?) ELSE model END,"
+                " updated_at = ? WHERE id = ?",
+                (record_id, record_id, now, holder["id"]),
+            )
+        error = EvolinkError(
+            "local",
+            "linked",
+            f"Evolink answered with task {one_line(task_id)}, already recorded as #{holder['id']}: "
+            "one task, linked there",
+            task_id=task_id,
+        )
+        db.execute(
+            "UPDATE tasks SET state = 'linked', linked_to = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            (holder["id"], json.dumps(error.to_json()), now, now, record_id),
+        )
+        return int(holder["id"])
+
+    def update_task(self, record_id: int, task: Task) -> int:
+        """Any news of a task: its status, progress, results, credits, error. Returns
+        ``record_id``, or the record it is linked to (see :meth:`_link_if_taken`), which
+        keeps its own state (a submit answered with another record's task says nothing
+        reliable about that task).
 
         The error column follows the task: a failed task's error, or nothing (an earlier
         network or download error is cleared by news that supersedes it). A completed task
@@ -555,8 +697,17 @@ class History:
             error = json.dumps(EvolinkError("task", code, f"the task ended {task.status}", task_id=task.id).to_json())
         completed = task.status == "completed"
         expires = result_urls_expire(task.results, now) if completed else None
-        self._write(
-            "UPDATE tasks SET task_id = ?, state = ?, progress = ?, estimated_time = ?,"
+        with self.transaction() as db:
+            target = self._link_if_taken(db, record_id, task.id)
+            if target == record_id:  # the holder's own news comes from its own polls, not another submit's answer
+                self._update_task_row(db, target, task, error, completed, expires, now)
+        return target
+
+    def _update_task_row(
+        self, db: sqlite3.Connection, record_id: int, task: Task, error, completed: bool, expires, now: float
+    ) -> None:
+        db.execute(
+            "UPDATE tasks SET task_id = COALESCE(task_id, ?), state = ?, progress = ?, estimated_time = ?,"
             " credits = COALESCE(?, credits), results = ?, error = ?, task = ?,"
             " notice = CASE WHEN ? THEN NULL ELSE notice END,"
             " download_state = CASE WHEN ? THEN COALESCE(download_state, 'pending') ELSE download_state END,"
@@ -592,24 +743,28 @@ class History:
         )
 
     def set_notice(self, record_id: int, notice: str | None) -> None:
-        self._write("UPDATE tasks SET notice = ?, updated_at = ? WHERE id = ?", (notice, self._clock(), record_id))
+        self._write(
+            f"UPDATE tasks SET notice = ?, updated_at = ? WHERE {_TARGET}",
+            (notice, self._clock(), record_id, record_id),
+        )
 
     def set_error(self, record_id: int, error: dict | None) -> None:
         self._write(
-            "UPDATE tasks SET error = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(error) if error else None, self._clock(), record_id),
+            f"UPDATE tasks SET error = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(error) if error else None, self._clock(), record_id, record_id),
         )
 
     def set_files(self, record_id: int, files: list[str]) -> None:
         self._write(
-            "UPDATE tasks SET files = ?, updated_at = ? WHERE id = ?", (json.dumps(files), self._clock(), record_id)
+            f"UPDATE tasks SET files = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(files), self._clock(), record_id, record_id),
         )
 
     def set_downloads(self, record_id: int, files: list[str], state: str, error: dict | None) -> None:
         """The outcome of downloading a completed task's results, in one write."""
         self._write(
-            "UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id),
+            f"UPDATE tasks SET files = ?, download_state = ?, error = ?, updated_at = ? WHERE {_TARGET}",
+            (json.dumps(files), state, json.dumps(error) if error else None, self._clock(), record_id, record_id),
         )
 
     def set_favourite(self, record_id: int, index: int, on: bool = True) -> None:

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import EvolinkError
+from .text import one_line
 from .wire import Task
 
 TIMEOUT_NOTICE = "This is taking longer than expected. The task ID is `{task_id}` — you can check it again later."
 
 
 def timeout_notice(task_id: str) -> str:
-    return TIMEOUT_NOTICE.format(task_id=task_id)
+    return TIMEOUT_NOTICE.format(task_id=one_line(task_id))
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ async def follow_task(
         polls_done += 1
         asked = clock.now()
         try:
-            current = await client.get_task(current.id)
+            current = await client.get_task(current.id, from_server=True)
         except EvolinkError as err:
             if not err.retryable:
                 raise

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .downloads import clean_partial_files
-from .errors import ValidationError
+from .errors import EvolinkError, ValidationError
 from .history import NOT_FOUND as NOT_FOUND_STATE
-from .history import History, TaskRecord
+from .history import History, HistoryError, TaskRecord
 from .runner import Runner
+from .text import redact
 
 # What became of a record, as the summary reports it.
 COMPLETED = "completed"  # every result on disk
@@ -68,6 +69,19 @@ class RecoveryPlan:
         return not (self.unfinished or self.downloads or self.uncertain)
 
 
+def record_unexpected(history: History, record_id: int, exc: BaseException) -> EvolinkError:
+    """An error that is not an EvolinkError, met while seeing one record through: kept on
+    that record (a submit not known to be accepted stays resendable, as ``uncertain``)
+    and returned, never raised, so the other records go on."""
+    err = EvolinkError("local", "unexpected", f"{type(exc).__name__}: {redact(exc).strip()[:300]}")
+    record = history.get(record_id)
+    if record is not None and record.task_id is None and record.linked_to is None:
+        history.mark_uncertain(record_id, err.to_json())
+    else:
+        history.set_error(record_id, err.to_json())
+    return err
+
+
 def plan_recovery(history: History) -> RecoveryPlan:
     plan = RecoveryPlan()
     for record in history.unfinished():
@@ -84,6 +98,7 @@ class RecoverySummary:
     records: list[TaskRecord] = field(default_factory=list)  # every record looked at, as it ended
     resent: list[int] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
+    linked: dict[int, int] = field(default_factory=dict)  # record id -> the record holding its task
 
     def by_outcome(self, name: str) -> list[TaskRecord]:
         return [r for r in self.records if outcome(r) == name]
@@ -107,6 +122,7 @@ class RecoverySummary:
             "uncertain": [r.id for r in self.uncertain],
             "resent": self.resent,
             "cleaned": [str(p) for p in self.cleaned],
+            "linked": {str(k): v for k, v in self.linked.items()},
         }
 
 
@@ -158,14 +174,25 @@ async def recover(
     gate = asyncio.Semaphore(max(1, concurrency))
     done: dict[int, TaskRecord] = {}
 
+    def settle(record_id: int) -> None:
+        """The record as it ended; a record linked to another is reported as that one."""
+        fresh = history.get(record_id)
+        if fresh is not None and fresh.linked_to is not None:
+            summary.linked[record_id] = fresh.linked_to
+            fresh = history.get(fresh.linked_to)
+        if fresh is not None:
+            done[fresh.id] = fresh
+
     async def one(record: TaskRecord, action) -> None:
         async with gate:
             try:
                 await action(record)
+            except HistoryError:  # nothing can be recorded: stop, the message says what to do
+                raise
+            except Exception as exc:  # one record's trouble never stops the others
+                record_unexpected(history, record.id, exc)
             finally:
-                fresh = history.get(record.id)
-                if fresh is not None:
-                    done[record.id] = fresh
+                settle(record.id)
 
     async def resend_one(record: TaskRecord) -> None:
         await runner.run(record.id)
@@ -174,9 +201,7 @@ async def recover(
     for record in plan.uncertain:
         if record.id not in resend_ids:
             await runner.resume(record)  # submitting -> uncertain; never sent
-            fresh = history.get(record.id)
-            if fresh is not None:
-                done[record.id] = fresh
+            settle(record.id)
     for record in to_resend:
         summary.resent.append(record.id)
         jobs.append(one(record, resend_one))

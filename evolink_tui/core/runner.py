@@ -28,9 +28,10 @@ from .events import (
     UPLOADED,
     TaskEvent,
 )
-from .history import History, TaskRecord
+from .history import History, HistoryError, TaskRecord, UnrecordedSubmit
 from .jobs import upload_references
 from .polling import PollPolicy, TaskTimeout, follow_task
+from .text import one_line
 from .validation import GenerationRequest, validate
 from .wire import Task
 
@@ -41,21 +42,25 @@ if TYPE_CHECKING:  # httpx (through the client) loads with the first client, not
 def _net_unknown(err: EvolinkError) -> bool:
     """A failure after which the server may or may not have created the task.
 
-    A network error or an unreadable answer, or a 5xx (a server error may come after the
-    task was stored): such a submit is ``uncertain`` and is resent only with its own key.
+    A network error or an unreadable (or oversized) answer, or a 5xx (a server error may
+    come after the task was stored): such a submit is ``uncertain`` and is resent only with
+    its own key.
     """
-    if err.kind == "local" and err.code in ("network", "malformed"):
+    if err.kind == "local" and err.code in ("network", "malformed", "too_large"):
         return True
     return err.kind == "http" and err.status is not None and err.status >= 500
 
 
 def task_gone(err: EvolinkError) -> bool:
     """Evolink answered 404 for a task id: it no longer knows the task. Not an outage (the
-    reference does not retry a 404): for a task on record, a final state."""
-    return err.kind == "http" and err.status == 404
+    reference does not retry a 404): for a task on record, a final state. So is a task id
+    from the server that cannot even be polled (``bad_task_id``)."""
+    return (err.kind == "http" and err.status == 404) or (err.kind == "local" and err.code == "bad_task_id")
 
 
 def not_found_error(task_id: str, err: EvolinkError) -> EvolinkError:
+    if err.code == "bad_task_id":  # says why itself
+        return err
     said = f" ({err.message})" if err.message and err.message != err.meaning else ""
     return EvolinkError("local", "task_not_found", f"HTTP 404{said}", task_id=task_id, status=404)
 
@@ -150,21 +155,35 @@ class Runner:
         if uploads:
             self.history.update_request(record_id, body)
         self.history.mark_sending(record_id)
-        try:
-            task = await self.client.submit(sendable, record.idempotency_key)
-        except EvolinkError as err:
-            if _net_unknown(err):
-                self.history.mark_uncertain(record_id, err.to_json())
-                self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
-            else:
-                self.history.mark_submit_failed(record_id, err.to_json())
+        task: Task | None = None
+        try:  # from here on a history failure must not be reported as "nothing was sent"
+            try:
+                task = await self.client.submit(sendable, record.idempotency_key)
+            except EvolinkError as err:
+                if _net_unknown(err):
+                    self.history.mark_uncertain(record_id, err.to_json())
+                    self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
+                else:
+                    self.history.mark_submit_failed(record_id, err.to_json())
+                    self._emit(TaskEvent(FAILED, record_id, error=err))
+                return self.history.get(record_id)  # type: ignore[return-value]
+            holder = self.history.update_task(record_id, task)
+            if holder != record_id:  # the task is another record's already: linked there, not followed twice
+                err = EvolinkError(
+                    "local",
+                    "linked",
+                    f"Evolink answered with task {one_line(task.id)}, already recorded as #{holder}: "
+                    "one task, followed on that record",
+                    task_id=task.id,
+                )
                 self._emit(TaskEvent(FAILED, record_id, error=err))
-            return self.history.get(record_id)  # type: ignore[return-value]
-        self.history.update_task(record_id, task)
-        self._emit(TaskEvent(SUBMITTED, record_id, task=task))
-        if not follow:
-            return self.history.get(record_id)  # type: ignore[return-value]
-        return await self.follow(record_id, task, started_at=started, polls_done=0)
+                return self.history.get(record_id)  # type: ignore[return-value]
+            self._emit(TaskEvent(SUBMITTED, record_id, task=task))
+            if not follow:
+                return self.history.get(record_id)  # type: ignore[return-value]
+            return await self.follow(record_id, task, started_at=started, polls_done=0)
+        except HistoryError as exc:
+            raise UnrecordedSubmit(exc, record_id, task.id if task is not None else None) from exc
 
     async def follow(
         self, record_id: int, task: Task, *, started_at: float | None = None, polls_done: int = 1
@@ -317,7 +336,7 @@ class Runner:
         if record.is_finished:
             return record
         try:
-            task = await self.client.get_task(record.task_id)
+            task = await self.client.get_task(record.task_id, from_server=True)
         except EvolinkError as err:
             if task_gone(err):  # Evolink no longer knows it: final, said once
                 return self._not_found(record.id, record.task_id, err)

@@ -15,7 +15,7 @@ import importlib
 
 from ..cli import EXIT_BAD_INPUT, EXIT_FAILURE
 from ..core.errors import EvolinkError, ValidationError
-from ..core.history import HistoryError
+from ..core.history import HistoryError, UnrecordedSubmit
 from .output import Output
 
 # command -> the module (in this package) that holds its ``cmd_<command>`` function
@@ -52,9 +52,14 @@ def dispatch(args: argparse.Namespace) -> int:
     except EvolinkError as err:
         out.fail(err)
         return EXIT_FAILURE
+    except UnrecordedSubmit as err:  # the submit went out: it may have been charged (the message says so)
+        out.fail(err)
+        return EXIT_FAILURE
     except HistoryError as err:
         out.fail(err)
-        if args.command in ("generate", "check", "resume", "iterate", "batch"):
+        # Only these record a generation before sending it, and turn any later failure into an
+        # UnrecordedSubmit; a batch's own bookkeeping may fail after some of its submits went out.
+        if args.command in ("generate", "iterate"):
             out.note("Nothing was sent: a generation is never sent without being recorded first.")
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from ..cli import EXIT_OK
 from ..core.catalogue import user_catalogue_path
-from ..core.config import load_settings
+from ..core.config import config_path, fix_config_mode, load_settings
 from ..runtime import demo_server_path
-from .output import Output
+from .output import Output, whole
 
 
 def cmd_locate(args, out: Output) -> int:
-    settings = load_settings(demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None))
+    if getattr(args, "fix_permissions", False):
+        path = config_path()
+        if path.exists():
+            fix_config_mode(path)
+            out.say(f"{path} is now readable and writable by you only (0600)")
+    settings = load_settings(
+        demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None), strict_key=False
+    )
     info = settings.describe()
     for warning in settings.warnings:
         out.note(f"warning: {warning}")
@@ -39,7 +46,8 @@ def cmd_locate(args, out: Output) -> int:
 def cmd_simulator(args, out: Output) -> int:
     from ..simulator.server import main as serve
 
-    argv = ["--port", str(args.port)]
+    port = whole("port", args.port, "a port number from 0 (any free port) to 65535", low=0, high=65535)
+    argv = ["--port", str(port)]
     if args.faults is not None:
         argv += ["--faults", args.faults]
     if args.speed is not None:

@@ -85,8 +85,17 @@ def retry_listener(out: Output, quiet=lambda op: False):
     return listener
 
 
-def whole(field: str, text: str, allowed: str) -> int:
+# Beyond these a number cannot even be stored (SQLite integers are 64-bit).
+WHOLE_MIN, WHOLE_MAX = -(2**63), 2**63 - 1
+
+
+def whole(field: str, text: str, allowed: str, *, low: int = WHOLE_MIN, high: int = WHOLE_MAX) -> int:
+    """``text`` as a whole number from ``low`` to ``high``, or a ValidationError naming
+    ``field`` (nothing sent)."""
     try:
-        return int(str(text).strip())
+        value = int(str(text).strip())
     except ValueError:
         raise ValidationError(field, text, allowed) from None
+    if not low <= value <= high:
+        raise ValidationError(field, value, allowed)
+    return value

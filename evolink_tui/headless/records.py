@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..cli import EXIT_OK
 from ..core.config import data_dir
+from ..core.downloads import results_asked
 from ..core.errors import ValidationError
 from ..core.history import (
     DEMO_HISTORY_FILE,
@@ -18,12 +19,13 @@ from ..core.history import (
     History,
     TaskRecord,
 )
-from ..core.text import excerpt
+from ..core.text import excerpt, one_line
 from ..core.timing import time_taken
 from .output import Output, whole
 
 # -- history and recovery -------------------------------------------------------------
 
+MAX_LIMIT = 1_000_000_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -64,9 +66,9 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     head = [
         f"#{record.id}",
         _when(record.created_at),
-        verdict or record.state,
-        record.model or "?",
-        record.task_id or "(no task id)",
+        one_line(verdict or record.state),
+        one_line(record.model or "?"),
+        one_line(record.task_id or "(no task id)"),
     ]
     if record.credits is not None:
         head.append(f"{record.credits:g} credits")
@@ -75,12 +77,22 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     if record.state in ("pending", "processing"):
         head.append(f"{record.progress}%")
     lines = ["  ".join(head)]
+    if record.damaged:
+        lines.append(
+            f"    damaged: the history row's {', '.join(record.damaged)} could not be read (shown as far as it goes)"
+        )
     if record.prompt:
         lines.append(f"    prompt: {excerpt(record.prompt, 70)}")
     if record.parent:
         lines.append(f"    iterated on: #{record.parent[0]} result {record.parent[1] + 1}")
     if record.files:
         lines.append(f"    files: {' '.join(record.files)}")
+    if len(record.results) > results_asked(record.request):
+        asked = results_asked(record.request)
+        lines.append(
+            f"    results: {len(record.results)} URLs for the {asked} asked for; "
+            f"{len(record.results) - asked} kept as URLs, not downloaded"
+        )
     starred = record.to_json()["favourite_results"]
     if starred:
         lines.append(f"    starred: result {', '.join(map(str, starred))}")
@@ -89,7 +101,9 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
             f"    downloads: {record.download_state}"
             + (" (result URLs have lapsed; the record is kept)" if record.is_expired else "")
         )
-    if record.error:
+    if record.linked_to is not None:
+        lines.append(f"    linked to #{record.linked_to}: the server answered with that record's task")
+    elif record.error:
         lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
         if record.state == NOT_FOUND and record.error.get("resolution"):
             lines.append(f"    what to do: {record.error['resolution']}")
@@ -127,9 +141,7 @@ def cmd_history(args, out: Output) -> int:
     until = _day("until", args.until)
     if until is not None:
         until = (datetime.fromtimestamp(until) + timedelta(days=1)).timestamp()  # the whole day
-    limit = whole("limit", args.limit, "a whole number from 1 up")
-    if limit < 1:
-        raise ValidationError("limit", limit, "a whole number from 1 up")
+    limit = whole("limit", args.limit, f"a whole number from 1 to {MAX_LIMIT:,}", low=1, high=MAX_LIMIT)
     status = (args.status or "").strip().lower() or None
     path = _history_file(args)
     if status is not None and status not in KNOWN_STATES + STATUS_FILTERS:

@@ -11,8 +11,9 @@ from ..core import recovery
 from ..core import runner as runner_mod
 from ..core.config import Settings
 from ..core.errors import EvolinkError
-from ..core.history import History, history_path
-from ..core.text import excerpt
+from ..core.history import History, HistoryError, history_path
+from ..core.preflight import check_download_folder
+from ..core.text import excerpt, one_line
 from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
@@ -24,7 +25,7 @@ from .records import record_lines
 
 
 def _task_line(task: Task) -> str:
-    parts = [task.id, task.status]
+    parts = [one_line(task.id), one_line(task.status)]
     if task.status in ("pending", "processing"):
         parts.append(f"{task.progress}%")
         if task.estimated_time is not None:
@@ -125,14 +126,14 @@ class _TaskView:
             credits = f", {task.credits_reserved:g} credits reserved" if task.credits_reserved is not None else ""
             model = task.model or (self.request.resolved_model() if self.request else "")
             prompt = f": {excerpt(self.request.prompt)}" if self.request else ""
-            out.say(f"submitted {task.id} ({model}{credits}){prompt}")
+            out.say(f"submitted {one_line(task.id)} ({one_line(model)}{credits}){prompt}")
         elif event.kind == runner_mod.PROGRESS:
             if self.offline:
                 self.offline = False
-                out.note(f"{event.task.id}: back online")
+                out.note(f"{one_line(event.task.id)}: back online")
             out.progress(_task_line(event.task))
         elif event.kind == runner_mod.PROBLEM:
-            prefix = self.task.id + ": " if self.task else ""
+            prefix = one_line(self.task.id) + ": " if self.task else ""
             line = f"{prefix}{event.detail or 'offline, retrying'} ({event.error.summary()})"
             if not self.offline:
                 self.offline = True
@@ -192,7 +193,8 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
     if final.kind == runner_mod.FAILED and final.task.is_active:
         out.fail(final.error, extra=_task_json(final.task, [], demo=demo, record_id=record_id))
         out.note(
-            f"The task is kept in the history: `evolink-tui resume` or `evolink-tui check {final.task.id}` picks it up."
+            "The task is kept in the history: `evolink-tui resume` or "
+            f"`evolink-tui check {one_line(final.task.id)}` picks it up."
         )
         return EXIT_FAILURE
     return _finish_task(out, final.task, view.downloads, demo=demo, record_id=record_id)
@@ -201,10 +203,19 @@ def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) 
 async def _generate(
     args, out: Output, settings: Settings, request: GenerationRequest, *, parent: tuple[int, int] | None = None
 ) -> int:
+    check_download_folder(settings.download_dir, results=request.n or 1)  # before anything is paid for
     view = _TaskView(out, request)
     async with _runner(settings, out, view) as runner:
         record_id = runner.prepare(request, parent=parent)
-        await runner.run(record_id, follow=not args.no_wait)
+        try:
+            await runner.run(record_id, follow=not args.no_wait)
+        except HistoryError:
+            raise
+        except Exception as exc:  # kept on the record with a clear message, never a traceback
+            err = recovery.record_unexpected(runner.history, record_id, exc)
+            out.fail(err, extra={"record_id": record_id, "demo": settings.demo})
+            out.note(f"The task is kept in the history (record {record_id}): `evolink-tui resume` picks it up.")
+            return EXIT_FAILURE
     if view.final is None and args.no_wait and view.task is not None:
         demo = " --demo" if settings.demo else ""
         out.say(f"not waiting: check it later with `evolink-tui check {view.task.id}{demo}` (or `evolink-tui resume`)")
@@ -261,12 +272,14 @@ def _say_time(out: Output, history: History, record_id: int) -> None:
 
 
 def cmd_resume(args, out: Output) -> int:
-    resend = [whole("resend", value, "a record id as listed by `evolink-tui resume`") for value in args.resend]
+    resend = [whole("resend", value, "a record id as listed by `evolink-tui resume`", low=1) for value in args.resend]
     settings = settings_for(args, out)
     return asyncio.run(_resume(args, out, settings, resend))
 
 
 async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> int:
+    if resend:  # a resend may be charged: the folder is checked first
+        check_download_folder(settings.download_dir, results=len(resend))
     view = _TaskView(out)
     async with _runner(settings, out, view) as runner:
         recovery.check_resend(runner.history, resend)  # before anything is sent

@@ -13,7 +13,13 @@ KIND
     is created and charged, then the connection is cut), ``malformed`` (HTTP 200 with a
     truncated JSON body), ``truncate`` (downloads: half the body, full Content-Length),
     ``fail`` (ARG = task error code, default ``service_error``: the task ends ``failed``),
-    ``expired`` (downloads answer 403 "Request has expired").
+    ``expired`` (downloads answer 403 "Request has expired"), ``dup-id`` (submit: the task
+    is created and charged, but the answer carries the id of the oldest other task: one
+    task id for two submits), ``bomb`` (ARG = ``MEGABYTES`` or ``MEGABYTESxLAYERS``, default
+    ``1024``: an HTTP 200 whose small gzip body inflates to that many megabytes of spaces,
+    gzipped LAYERS times: ``Content-Encoding: gzip, gzip``), ``trickle`` (ARG = seconds,
+    default 5: the answer is sent one byte at a time, that long apart on the simulator's
+    clock, until the client hangs up).
 ENDPOINT
     ``submit``, ``poll``, ``upload``, ``list``, ``quota``, ``delete``, ``files`` (every
     Files API route), ``download`` (result and file downloads), ``api`` (every
@@ -43,9 +49,20 @@ GROUPS = {
 RULE_ENDPOINTS = ("submit", "poll", "upload", "list", "quota", "delete", "files", "download", "api")
 
 STATUS_KINDS = ("429", "500", "502", "503")
-KINDS = STATUS_KINDS + ("slow", "drop", "drop-after", "malformed", "truncate", "fail", "expired")
+KINDS = STATUS_KINDS + (
+    "slow",
+    "drop",
+    "drop-after",
+    "malformed",
+    "truncate",
+    "fail",
+    "expired",
+    "dup-id",
+    "bomb",
+    "trickle",
+)
 # Kinds that answer in place of the route (checked in order of the plan).
-TERMINAL_KINDS = frozenset({"drop", "malformed", "expired"})
+TERMINAL_KINDS = frozenset({"drop", "malformed", "expired", "bomb"})
 
 
 def is_http_status(kind: str) -> bool:
@@ -85,6 +102,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "truncate": DOWNLOAD_ENDPOINTS,
     "fail": frozenset({"submit"}),
     "expired": DOWNLOAD_ENDPOINTS,
+    "dup-id": frozenset({"submit"}),
+    "bomb": ALL_ENDPOINTS,
+    "trickle": ALL_ENDPOINTS,
 }
 _DEFAULT: dict[str, frozenset[str]] = {**_ALLOWED, "drop-after": frozenset({"submit"})}
 
@@ -133,10 +153,16 @@ class FaultRule:
     def seconds(self) -> float | None:
         """ARG as seconds (Retry-After for status faults, the delay for ``slow``)."""
         if self.arg is None:
-            return 1.0 if self.kind in ("429", "slow") else None
+            return {"429": 1.0, "slow": 1.0, "trickle": 5.0}.get(self.kind)
         if is_file_code(self.kind):
             return None
         return float(self.arg)
+
+    @property
+    def bomb_size(self) -> tuple[int, int]:
+        """(megabytes, layers) of a ``bomb`` rule."""
+        megabytes, _, layers = (self.arg or "1024").partition("x")
+        return int(megabytes), int(layers or 1)
 
     @property
     def code(self) -> str:
@@ -178,13 +204,20 @@ class FaultRule:
             if arg == "":
                 raise ValueError(f"fault rule {text!r}: empty argument after ':'")
         if arg is not None:
-            if is_http_status(kind) or kind == "slow":
+            if is_http_status(kind) or kind in ("slow", "trickle"):
                 try:
                     seconds = float(arg)
                 except ValueError:
                     raise ValueError(f"fault rule {text!r}: {arg!r} is not a number of seconds") from None
                 if seconds < 0 or seconds != seconds:
                     raise ValueError(f"fault rule {text!r}: seconds must be 0 or more")
+            elif kind == "bomb":
+                match_size = re.fullmatch(r"(\d{1,5})(?:x([1-4]))?", arg.lower())
+                if not match_size or not 1 <= int(match_size[1]) <= 16384:
+                    raise ValueError(
+                        f"fault rule {text!r}: {arg!r} is not MEGABYTES (1-16384) or MEGABYTESxLAYERS (layers 1-4)"
+                    )
+                arg = arg.lower()
             elif kind == "fail":
                 arg = arg.lower()
                 if not re.fullmatch(r"[a-z0-9_.-]+", arg):

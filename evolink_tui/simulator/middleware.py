@@ -116,7 +116,7 @@ class FaultMiddleware:
             if rule is not None:
                 await self._answer_fault(rule, endpoint, scope, receive, send)
                 return
-        rule = plan.match(("drop-after", "truncate"), endpoint) if plan else None
+        rule = plan.match(("drop-after", "truncate", "dup-id", "trickle"), endpoint) if plan else None
         if rule is None and override is None:
             await self.app(scope, receive, send)
             return
@@ -131,12 +131,18 @@ class FaultMiddleware:
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         if start is not None and override is not None:
             start, body = _apply_override(override, endpoint, scope["path"], start, body)
+        if rule is not None and rule.kind == "dup-id" and start is not None:
+            body = _duplicate_id(sim, plan, rule, start, body)
+            rule = None
         if rule is None or start is None or not 200 <= start["status"] < 300 or not plan.consume(rule):
             if start is not None:
                 await send(start)
                 await send({"type": "http.response.body", "body": body})
             return
         await send(start)
+        if rule.kind == "trickle":
+            await _trickle(sim, rule.seconds or 0.0, body, receive, send)
+            return
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         raise DroppedConnection(f"simulated {rule.kind}: connection cut after {len(body) // 2} of {len(body)} bytes")
 
@@ -159,6 +165,13 @@ class FaultMiddleware:
             response: Response = Response(text, status_code=200, media_type="application/json")
         elif rule.kind == "expired":
             response = _expired()
+        elif rule.kind == "bomb":
+            from .bombs import bomb
+
+            megabytes, layers = rule.bomb_size
+            media = "image/png" if endpoint == "download" else "application/json"
+            coding = ", ".join(["gzip"] * layers)
+            response = Response(bomb(megabytes, layers), media_type=media, headers={"Content-Encoding": coding})
         elif is_file_code(rule.kind):
             code = int(rule.kind)
             message = FILE_CODE_TEXT.get(code, "File service error")
@@ -189,6 +202,50 @@ class FaultMiddleware:
             else:
                 response = PlainTextResponse(message, status_code=status, headers=headers)
         await response(scope, receive, send)
+
+
+async def _trickle(sim: SimState, seconds: float, body: bytes, receive, send) -> None:
+    """Send ``body`` a byte at a time, ``seconds`` of the simulator's clock apart, until it
+    is all sent or the client hangs up. A FakeClock's "seconds" pass at once, so each byte
+    also waits a millisecond of real time: the client can see the clock move and give up."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        for offset in range(len(body)):
+            await sim.clock.sleep(seconds)
+            await asyncio.sleep(0.001)
+            if gone.is_set():
+                return
+            last = offset == len(body) - 1
+            await send({"type": "http.response.body", "body": body[offset : offset + 1], "more_body": not last})
+        if not body:
+            await send({"type": "http.response.body", "body": b""})
+    finally:
+        watcher.cancel()
+
+
+def _duplicate_id(sim: SimState, plan, rule, start: dict, body: bytes) -> bytes:
+    """A ``dup-id`` submit answer: the new task's answer, with the oldest other task's id."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not 200 <= start["status"] < 300 or not isinstance(answer, dict):
+        return body
+    others = sorted((t for t in sim.tasks.values() if t.id != answer.get("id")), key=lambda t: t.started)
+    if not others or not plan.consume(rule):
+        return body
+    answer["id"] = others[0].id
+    data = json.dumps(answer).encode("utf-8")
+    start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    start["headers"].append((b"content-length", str(len(data)).encode("latin-1")))
+    return data
 
 
 def _apply_override(override, endpoint: str, path: str, start: dict, body: bytes) -> tuple[dict, bytes]:

@@ -10,6 +10,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from evolink_tui.core.config import api_key_problem
+
 DEMO = "demo"
 
 
@@ -53,6 +55,9 @@ class KeyScreen(ModalScreen[str | None]):
         key = self.query_one("#key-input", Input).value.strip()
         if not key:
             self.show_problem("Paste a key first, or choose demo mode.")
+            return
+        if problem := api_key_problem(key):  # the same rule as every command (core.config)
+            self.show_problem(f"This key cannot be used: {problem}. Paste it exactly as shown on evolink.ai.")
             return
         self.dismiss(key)
 
