@@ -27,13 +27,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, P
         "config": tmp_path / "config" / "config.toml",
         "data": tmp_path / "data",
         "downloads": tmp_path / "downloads",
+        "state": tmp_path / "state",
     }
     monkeypatch.setenv("EVOLINK_TUI_CONFIG", str(paths["config"]))
     monkeypatch.setenv("EVOLINK_TUI_DATA_DIR", str(paths["data"]))
     monkeypatch.setenv("EVOLINK_DOWNLOAD_DIR", str(paths["downloads"]))
+    monkeypatch.setenv("EVOLINK_TUI_STATE_DIR", str(paths["state"]))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("EVOLINK_TUI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("NO_PROXY", "*")
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)

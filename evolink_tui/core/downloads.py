@@ -33,6 +33,7 @@ from .. import __version__
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
+from .rules import MAX_PIXELS, RESULT_URL_LIFETIME
 from .wire import Task
 
 try:  # POSIX: a live download holds a lock on its temporary file
@@ -40,9 +41,8 @@ try:  # POSIX: a live download holds a lock on its temporary file
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
-URL_LIFETIME = timedelta(hours=24)
+URL_LIFETIME = timedelta(seconds=RESULT_URL_LIFETIME)
 EXPIRED_STATUSES = frozenset({403, 404, 410})
 CHUNK = 64 * 1024
 TEMP_PREFIXES = (".download-", ".sidecar-")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .rules import RESULT_URL_LIFETIME
 from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
@@ -37,7 +38,6 @@ HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
 SCHEMA_VERSION = 5
 PAGE = 200  # records read at a time for the task list and the gallery
-RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
 
 def _v2_download_states(conn: sqlite3.Connection) -> None:
@@ -133,6 +133,7 @@ SORTS = {"newest": "id DESC", "oldest": "id ASC", "model": "model ASC, id DESC"}
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
+UNCERTAIN_STATES = ("submitting", "uncertain")  # with no task id: the submit's outcome is unknown
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
 # Every state this app writes (a server may send others: they are kept as they come).
 KNOWN_STATES = (
@@ -226,7 +227,7 @@ class TaskRecord:
     @property
     def is_uncertain(self) -> bool:
         """The submit's outcome is unknown: resend only with this record's own key."""
-        return self.task_id is None and self.state in ("submitting", "uncertain")
+        return self.task_id is None and self.state in UNCERTAIN_STATES
 
     @property
     def can_resend(self) -> bool:
@@ -720,7 +721,8 @@ class History:
             clauses.append(f"state IN ({','.join('?' for _ in UNFINISHED_STATES)})")
             params += UNFINISHED_STATES
         elif status == "uncertain":
-            clauses.append("task_id IS NULL AND state IN ('submitting', 'uncertain')")
+            clauses.append(f"task_id IS NULL AND state IN ({','.join('?' for _ in UNCERTAIN_STATES)})")
+            params += UNCERTAIN_STATES
         elif status == "expired":
             clauses.append("download_state = 'expired'")
         elif status == "undownloaded":

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .downloads import MAX_PIXELS
+from .rules import MAX_PIXELS
 from .validation import MAX_REFERENCE_BYTES
 
 

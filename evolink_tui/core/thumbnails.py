@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .imagetypes import DECODE_GATE
+from .rules import MAX_PIXELS  # images with more pixels are refused before they are decoded
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from PIL import Image as PILImage
@@ -31,9 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 RGB = tuple[int, int, int]
 # The bottom pixel is None on the last row of an image with an odd pixel height.
 Cell = tuple[RGB, RGB | None]
-
-MAX_PIXELS = 40_000_000
-"""Images with more pixels than this are refused before they are decoded."""
 
 BACKGROUND: RGB = (30, 30, 30)
 """Transparent pixels are composited over this dark neutral grey."""

@@ -23,6 +23,7 @@ STATES = {
     "failed": ("failed", "error"),
     "cancelled": ("cancelled", "warning"),
     "unknown": ("unknown", "warning"),
+    "not_found": ("gone", "error"),  # Evolink no longer knows the task (final)
 }
 
 

@@ -17,7 +17,7 @@ def _panel_name(widget: Widget | None) -> str:
     for node in (widget, *widget.ancestors):
         title = getattr(node, "border_title", None) or getattr(node, "BORDER_TITLE", None)
         if isinstance(node, Widget) and title:
-            return str(title)
+            return Content.from_markup(str(title)).plain  # a lit border title is stored as markup
     return type(widget).__name__
 
 

@@ -1,37 +1,44 @@
-"""The main screen: composer on the left, the live task list and the preview on the right."""
+"""The main screen: composer on the left, the live task list and the preview on the right.
+
+It owns the generation flows (generate, retry, check by id, show a task found in the
+history, regenerate) and, through :class:`~.references.References`, the composer's
+reference images and masks. It shows the Studio's events: each task event redraws that
+task's row (and the preview when it shows that task's comparison run).
+"""
 
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Input, TextArea
 
+from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 
-from ..recovery_view import is_resendable
-from ..result_actions import ResultActions
+from ..format import plain, short_problem
+from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
+from .references import References
 
 if TYPE_CHECKING:
-    from ..app import EvolinkApp
+    from evolink_tui.core.imaging import Fitted as FittedImage
 
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 
 
-class MainScreen(Screen, ResultActions):
+class MainScreen(ResultScreen):
     """Where people live: write, generate, watch, look."""
-
-    app: EvolinkApp
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
 
@@ -47,10 +54,21 @@ class MainScreen(Screen, ResultActions):
         Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
     ]
 
+    class ReferenceFitted(Message):
+        """A reference over 4 MB and its smaller version (``fitted``), or why it cannot fit."""
+
+        def __init__(self, ref: str, fitted: FittedImage | None, error: BaseException | None = None) -> None:
+            super().__init__()
+            self.ref = ref
+            self.fitted = fitted
+            self.error = error
+
     def __init__(self, *, cursor_blink: bool = True) -> None:
         super().__init__(id="main")
         self._cursor_blink = cursor_blink
         self._resend_shown = False  # what the key bar shows for t (see _sync_bindings)
+        self._select_task_id: str | None = None  # "check task by id": select it when it arrives
+        self.refs = References(self)
 
     def compose(self) -> ComposeResult:
         # The size classes now, while the screen is empty: set on the first resize they would
@@ -99,11 +117,18 @@ class MainScreen(Screen, ResultActions):
         rack = self.query_one_optional("#textual-toastrack")
         if rack is not None:
             rack.display = False
-        self.app.show_identity()
-        self.app.show_early_history()
+        self.show_identity()
+        studio = self.app.studio
+        page = studio.read_ahead_page()  # read while Textual loaded: shown in the first frame
+        if page is not None:
+            self.show_older(page[0])
+            self.app.history_shown()
+        else:  # from disk, in a thread, while the first frame is drawn
+            self.app.start(studio.load_history(0), name="history", group="history")
         self.query_one("#prompt", TextArea).focus()
         self.composer.light(True)  # now, not after the first frame (when the focus news arrives)
         self._wake_cursor()
+        self.set_interval(1.0, self._tick)
 
     # -- the prompt's cursor blinks a while after each keystroke, then stays lit: an idle app
     # does no periodic work but its 1 s clock (blinking costs a frame twice a second) ----------
@@ -130,7 +155,7 @@ class MainScreen(Screen, ResultActions):
 
     @property
     def ready(self) -> bool:
-        """Composed and not yet torn down: messages arriving around startup or exit wait or drop."""
+        """Composed and not yet torn down: events arriving around startup or exit are dropped."""
         if not self._mounted or not self.is_attached:
             return False
         tasks = self.query_one_optional("#tasks", TaskList)
@@ -155,16 +180,61 @@ class MainScreen(Screen, ResultActions):
     def topbar(self) -> TopBar:
         return self.query_one("#topbar", TopBar)
 
-    # -- showing tasks -------------------------------------------------------------------------
+    def show_identity(self) -> None:
+        """The top bar: DEMO label, masked key, a non-default endpoint."""
+        settings = self.app.settings
+        bar = self.topbar
+        bar.demo = settings.demo
+        bar.key = settings.masked_key if settings.has_key else "none"
+        default = settings.base_url.startswith("https://api.evolink.ai")
+        bar.endpoint = "" if default or settings.demo else plain(settings.base_url, 40)
+
+    # -- the Studio's events ---------------------------------------------------------------------
+
+    def show_event(self, event: object) -> None:
+        from evolink_tui.core import events as ev
+
+        if not self.ready:
+            return
+        match event:
+            case ev.TaskEvent(record_id=record_id):
+                self._show_id(record_id)
+            case ev.HistoryLoaded(records=records):
+                self.show_older(list(records))
+            case ev.HistoryReset():
+                self.clear_tasks()
+            case ev.RecoveryStarted(unfinished=unfinished, downloads=downloads, uncertain=uncertain):
+                for record_id in (*uncertain, *unfinished, *downloads):
+                    self._show_id(record_id)
+            case ev.RecoveryFinished(record_ids=record_ids):
+                for record_id in record_ids:
+                    self._show_id(record_id)
+            case ev.ConnectionChanged(label=label, tasks=failing):
+                self._show_connection(label, dict(failing))
+            case ev.FileUploaded(spec=spec, info=info) if spec.purpose == "mask":
+                self.refs.mask_uploaded(spec, info)
+            case ev.FilesDeleted(deleted=deleted):
+                self.refs.warn_if_used(list(deleted))
+            case _:
+                return
+        self._update_totals()
+
+    def _show_id(self, record_id: int) -> None:
+        record = self.app.studio.record(record_id)
+        if record is not None:
+            select = bool(self._select_task_id) and record.task_id == self._select_task_id
+            if select:
+                self._select_task_id = None
+            self.show_record(record, select=select)
 
     def show_record(self, record: TaskRecord, *, select: bool = False) -> None:
         """A record is new or changed: its row, and the preview if it shows this record's group."""
-        now = self.app.clock.now()
+        now = self.app.studio.now()
         self.tasks.upsert(record, now)
         if select:
             self.tasks.select(record.id)
         if record.id == self.tasks.selected_id:
-            self._sync_bindings()  # t resends an uncertain submit, else retries
+            self._sync_bindings()  # t resends an unsure submit, else retries
         shown = self.preview.record_id
         if shown == record.id or select or (record.group_id and self._group_of(shown) == record.group_id):
             self._show_preview(self.tasks.selected_id if not select else record.id)
@@ -175,19 +245,39 @@ class MainScreen(Screen, ResultActions):
 
     def _show_preview(self, record_id: int | None) -> None:
         record = self.tasks.record(record_id) if record_id is not None else None
-        self.preview.show(record, self.app.group_records(record) if record else [])
+        self.preview.show(record, self.app.studio.group_records(record) if record else [])
 
     def show_older(self, records: list[TaskRecord]) -> None:
-        self.tasks.add_older(records, self.app.clock.now())
+        self.tasks.add_older(records, self.app.studio.now())
         if self.preview.record_id is None and self.tasks.selected_id is not None:
             self._show_preview(self.tasks.selected_id)
+        self._update_totals()
 
     def clear_tasks(self) -> None:
         self.tasks.clear_records()
         self.preview.show(None, [])
+        self._update_totals()
 
-    def tick(self) -> None:
-        self.tasks.tick(self.app.clock.now())
+    def refresh_colours(self) -> None:
+        if self.ready:
+            self.tasks.refresh_colours()
+
+    def _update_totals(self) -> None:
+        spent, running, unsure = self.app.studio.totals()
+        bar = self.topbar
+        bar.spent, bar.running, bar.unsure = spent, running, unsure
+
+    def _show_connection(self, label: str | None, failing: dict[str, str]) -> None:
+        """The top bar and every task row say what is failing now."""
+        self.topbar.offline = label or ""
+        tasks = self.tasks
+        for record in self.app.studio.records.values():
+            if (record.task_id and not record.is_finished) or tasks.flag(record.id):
+                tasks.set_flag(record.id, failing.get(record.task_id or ""))
+
+    def _tick(self) -> None:
+        if self.ready:
+            self.tasks.tick(self.app.studio.now())
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:
@@ -201,18 +291,23 @@ class MainScreen(Screen, ResultActions):
         self._show_preview(record_id)
         self._sync_bindings()
 
+    def _unsure_selected(self) -> bool:
+        found = self.current_result() if self.ready else None
+        return bool(found and self.app.studio.is_unsure(found[0]))
+
     def _sync_bindings(self) -> None:
         """Refresh the bindings only when t changes meaning: each refresh redraws the key bar
         (and asks every widget for its keys), on every poll of the selected task and scroll step."""
-        found = self.current_result()
-        resendable = bool(found and is_resendable(found[0]))
-        if resendable != self._resend_shown:
-            self._resend_shown = resendable
+        unsure = self._unsure_selected()
+        if unsure != self._resend_shown:
+            self._resend_shown = unsure
             self.refresh_bindings()
 
     @on(TaskList.NeedMore)
     def _need_more(self) -> None:
-        self.app.load_more_history()
+        studio = self.app.studio
+        if studio.history_wanted:
+            self.app.start(studio.load_history(), name="history", group="history")
 
     @on(DataTable.RowSelected, "#tasks")
     def _row_chosen(self) -> None:
@@ -230,26 +325,85 @@ class MainScreen(Screen, ResultActions):
         record = self.tasks.record(record_id) if record_id is not None else None
         return (record, 0 if record.files else None) if record else None
 
-    # -- actions -----------------------------------------------------------------------------------
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``resend`` (t, in the key bar as "Resend same key") only for an uncertain submit."""
+        """``resend`` (t, in the key bar as "Resend same key") only for an unsure submit."""
         if action == "resend":
-            found = self.current_result() if self.ready else None
-            return bool(found and is_resendable(found[0]))
+            return self._unsure_selected()
         return True
+
+    # -- generating and retrying -------------------------------------------------------------------
+
+    def action_generate(self) -> None:
+        # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
+        # before it may still wait in the focused field's queue (a paste-and-send burst).
+        # Queueing the read behind them means the prompt sent is the prompt typed.
+        (self.focused or self).call_later(self._generate_now)
+
+    @on(Composer.GenerateRequested)
+    def _generate_pressed(self) -> None:
+        self.action_generate()
+
+    def _generate_now(self) -> None:
+        """Validate, record and start each request (several: a comparison run). Never blocks."""
+        composer = self.composer
+        composer.mark_tried()
+        requests = composer.requests()
+        if not requests or self.app.needs_key():
+            return
+        studio = self.app.studio
+        try:
+            record_ids = studio.prepare(requests)
+        except ValidationError as err:
+            composer.show_problem(short_problem(err))
+            self.notify(f"Not sent. {err}", severity="error", markup=False)
+            return
+        for position, record_id in enumerate(record_ids):
+            self._start(record_id, select=position == 0)
+
+    def _start(self, record_id: int, *, select: bool = False) -> None:
+        studio = self.app.studio
+        record = studio.record(record_id)
+        if record is not None:
+            self.show_record(record, select=select)
+            self._update_totals()
+        self.app.start(studio.run(record_id), name=f"task {record_id}")
+
+    def retry(self, record: TaskRecord) -> None:
+        """Retry the way that is safe for the record's state (the Studio decides)."""
+        if self.app.needs_key():
+            return
+        try:
+            retry = self.app.studio.retry(record)
+        except ValidationError as err:
+            self.notify(f"Cannot retry: {err}", severity="error", markup=False)
+            return
+        action = retry.action
+        self.notify(
+            action.reason,
+            severity="warning" if action.warning else "information",
+            timeout=8 if action.warning else None,
+            markup=False,
+        )
+        if retry.job is None:
+            return
+        fresh = self.app.studio.record(retry.record_id)
+        if fresh is not None:
+            self.show_record(fresh, select=True)
+        name = f"check {record.task_id}" if action.kind == "check" else f"task {retry.record_id}"
+        self.app.start(retry.job(), name=name)
 
     def action_resend(self) -> None:
         if found := self.current_result():
-            self.app.retry(found[0])
+            self.retry(found[0])
 
     def action_resend_uncertain(self) -> None:
         """The palette's "Resend uncertain submit": the selected one, or show where one is."""
+        studio = self.app.studio
         found = self.current_result()
-        if found and is_resendable(found[0]):
-            self.app.retry(found[0])
+        if found and studio.is_unsure(found[0]):
+            self.retry(found[0])
             return
-        waiting = sorted((r.id for r in self.app.records.values() if is_resendable(r)), reverse=True)
+        waiting = sorted((r.id for r in studio.records.values() if studio.is_unsure(r)), reverse=True)
         if not waiting:
             self.notify("No uncertain submits: the outcome of every request is known.", markup=False)
             return
@@ -262,25 +416,44 @@ class MainScreen(Screen, ResultActions):
             timeout=8,
         )
 
+    def check_task(self, task_id: str) -> None:
+        """Add any task id to the list and follow it."""
+        if self.app.needs_key():
+            return
+        self._select_task_id = task_id.strip()
+        self.app.start(self.app.studio.check(task_id), name=f"check {task_id}")
+
+    async def reveal(self, record: TaskRecord, *, retry: bool = False) -> None:
+        """Show a task from the history search in the task list and the preview (with the
+        rest of its comparison run), selected; ``retry``: then retry it (t)."""
+        await self.app.back_to_main()
+        found = self.app.studio.reveal(record.id) or [record]
+        for sibling in found[:-1]:
+            self.show_record(sibling)
+        self.show_record(found[-1], select=True)
+        self._update_totals()
+        self.tasks.focus()
+        if retry:
+            self.retry(found[-1])
+
+    async def regenerate(self, record: TaskRecord) -> None:
+        await self.app.back_to_main()
+        self.composer.fill(record.generation_request())
+        self.focus_prompt()
+        self.notify(f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False)
+
+    async def use_as_reference(self, ref: str) -> None:
+        await self.app.back_to_main()
+        if self.composer.add_reference(ref):
+            self.notify(f"Added as a reference image: {plain(Path(ref).name)}", markup=False)
+            self.focus_reference_input()
+
+    # -- dialogs ------------------------------------------------------------------------------------------
+
     def action_search_history(self) -> None:
         from .history_search import HistorySearchScreen
 
         self.app.push_screen(HistorySearchScreen())
-
-    def action_generate(self) -> None:
-        # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
-        # before it may still wait in the focused field's queue (a paste-and-send burst).
-        # Queueing the read behind them means the prompt sent is the prompt typed.
-        (self.focused or self).call_later(self._generate_now)
-
-    def _generate_now(self) -> None:
-        composer = self.composer
-        composer.mark_tried()
-        self.app.generate(composer.requests())
-
-    @on(Composer.GenerateRequested)
-    def _generate_pressed(self) -> None:
-        self.action_generate()
 
     def action_pick_models(self) -> None:
         from .picker import ModelPicker
@@ -290,7 +463,7 @@ class MainScreen(Screen, ResultActions):
                 self.composer.set_models(models)
                 if len(models) > 1:
                     self.notify(f"Comparison run: one generate sends the prompt to {len(models)} models.", markup=False)
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
         self.app.push_screen(ModelPicker(self.composer.models), chosen)
 
@@ -303,7 +476,7 @@ class MainScreen(Screen, ResultActions):
 
         def chosen(task_id: str | None) -> None:
             if task_id:
-                self.app.check_task(task_id)
+                self.check_task(task_id)
 
         self.app.push_screen(CheckTaskScreen(), chosen)
 
@@ -313,9 +486,22 @@ class MainScreen(Screen, ResultActions):
         def chosen(prompt: str | None) -> None:
             if prompt is not None:
                 self.composer.set_prompt(prompt)
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
-        self.app.push_screen(RecallScreen(self.app.history), chosen)
+        self.app.push_screen(RecallScreen(self.app.studio.history), chosen)
+
+    def action_make_mask(self) -> None:
+        self.refs.make_mask()
+
+    @on(Composer.ReferenceAdded)
+    def _reference_added(self, message: Composer.ReferenceAdded) -> None:
+        self.refs.fit_if_big(message.ref)
+
+    @on(ReferenceFitted)
+    def _fitted(self, message: ReferenceFitted) -> None:
+        self.refs.offer_fitted(message.ref, message.fitted, message.error)
+
+    # -- focus --------------------------------------------------------------------------------------------
 
     def action_switch_panel(self) -> None:
         focused = self.focused
@@ -324,7 +510,7 @@ class MainScreen(Screen, ResultActions):
         elif focused is not None and self.composer in (focused, *focused.ancestors):
             self.tasks.focus()
         else:
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
     def action_focus_preview(self) -> None:
         self.preview.focus()

@@ -25,14 +25,14 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Static
 
+from evolink_tui.core.errors import describe, summary
 from evolink_tui.core.files import write_mask
 from evolink_tui.core.imaging import Rect, cells_to_rect, make_mask
+from evolink_tui.core.studio.files import UploadSpec
+from evolink_tui.core.text import inert
 from evolink_tui.core.thumbnails import Thumbnail
 
-from ..files_flow import explain
-from ..files_state import UploadSpec
 from ..format import plain
-from ..messages import FileBytesLoaded, FileUploaded, FileUploadFailed
 from ..widgets.keybar import KeyBar
 from ..widgets.thumbnail import ThumbnailView
 
@@ -236,7 +236,10 @@ class MaskScreen(Screen):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: EvolinkApp
+    if TYPE_CHECKING:
+
+        @property
+        def app(self) -> EvolinkApp: ...
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="mask.cancel"),
@@ -278,9 +281,13 @@ class MaskScreen(Screen):
         if self._path:
             self.canvas.set_source(Path(self._path).expanduser())
         elif self._url:
-            data = self.app.files_bytes(self._url)
+            data = self.app.studio.files.cached_bytes(self._url)
             if data is not None:
                 self.canvas.set_source(data)
+            else:
+                from .files import fetch_preview
+
+                fetch_preview(self.app, self._url)
 
     def on_screen_resume(self) -> None:
         if self._done:
@@ -326,25 +333,24 @@ class MaskScreen(Screen):
         self._error = f"Cannot show this image: {message.error}"
         self._status()
 
-    def files_news(self, message) -> None:
-        if isinstance(message, FileBytesLoaded) and message.key == self._url:
-            if message.data is not None:
-                self.canvas.set_source(message.data)
-            else:
-                self._error = f"Cannot fetch the image: {getattr(message.error, 'message', '') or message.error}"
+    def show_event(self, event: object) -> None:
+        from evolink_tui.core import events as ev
+
+        match event:
+            case ev.FileBytesLoaded(url=url, data=data, error=error) if url == self._url:
+                if data is not None:
+                    self.canvas.set_source(data)
+                else:
+                    self._error = f"Cannot fetch the image: {summary(error)}"
+                    self._status()
+            case ev.FileUploaded(ticket=ticket) if ticket == self.ticket:
+                self._done = True
+                if self.is_current:
+                    self.dismiss()
+            case ev.UploadFailed(ticket=ticket, error=error) if ticket == self.ticket:
+                self.ticket = None
+                self._error = f"Upload failed, the rectangle is kept: {summary(error)}. Press enter to try again."
                 self._status()
-        elif isinstance(message, FileUploaded) and message.ticket == self.ticket:
-            self._done = True
-            if self.is_current:
-                self.dismiss()
-        elif isinstance(message, FileUploadFailed) and message.ticket == self.ticket:
-            self.ticket = None
-            summary = getattr(message.error, "summary", None)
-            self._error = (
-                f"Upload failed, the rectangle is kept: {summary() if summary else message.error}. "
-                "Press enter to try again."
-            )
-            self._status()
 
     def action_make(self) -> None:
         canvas = self.canvas
@@ -372,10 +378,13 @@ class MaskScreen(Screen):
     def _written(self, message: Written) -> None:
         if message.path is None:
             self.ticket = None
-            self._error = f"The mask could not be written: {explain(message.error)}"
+            self._error = f"The mask could not be written: {inert(describe(message.error)) if message.error else ''}"
             self._status()
             return
-        self.ticket = self.app.files_upload(
+        from .upload import start_upload
+
+        self.ticket = start_upload(
+            self.app,
             UploadSpec(
                 str(message.path),
                 name=message.path.name,
@@ -383,7 +392,7 @@ class MaskScreen(Screen):
                 reference=self.reference,
                 overwrite_ok=True,
                 retry_safe=True,
-            )
+            ),
         )
 
     def action_cancel(self) -> None:

@@ -165,6 +165,18 @@ class Composer(Vertical):
     def references(self) -> list[str]:
         return list(self._refs)
 
+    @property
+    def reference_index(self) -> int | None:
+        """The highlighted reference in the list (None: none highlighted, or no list yet)."""
+        from .reflist import RefList
+
+        found = self.query("#refs")
+        return found.first(RefList).index if found else None
+
+    @property
+    def mask(self) -> str:
+        return self.query_one("#mask", Input).value.strip()
+
     def requests(self) -> list[GenerationRequest]:
         """One request per marked model, all with the same settings."""
         size = self.query_one("#size", Choice).value
