@@ -31,6 +31,7 @@ from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
     import sqlite3
+    from collections.abc import Callable
 
     from .wire import Task
 
@@ -51,7 +52,7 @@ def _v2_download_states(conn: sqlite3.Connection) -> None:
 
 
 # Each version: SQL statements, or callables taking the connection, run in one transaction.
-MIGRATIONS = {
+MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     1: [
         """CREATE TABLE tasks (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -385,7 +386,8 @@ class History:
                     "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder)."
                 ) from exc
             except HistoryError:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 raise
             self._conn = conn
         return self._conn
@@ -497,7 +499,7 @@ class History:
                 now,
             ),
         )
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)  # always set after an INSERT
 
     def update_request(self, record_id: int, body: dict) -> None:
         """After local references were uploaded: the body with their URLs."""
@@ -641,7 +643,7 @@ class History:
             " updated_at) VALUES (?, ?, '', ?, ?, '', ?, ?, ?)",
             (task.id, task.status, task.model, json.dumps(body), now, created, now),
         )
-        record_id = int(cursor.lastrowid)
+        record_id = int(cursor.lastrowid or 0)  # always set after an INSERT
         self.update_task(record_id, task)
         return record_id
 
@@ -709,7 +711,8 @@ class History:
         favourites: bool = False,
     ) -> tuple[str, tuple]:
         """The WHERE clause (with its parameters) of a search."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         for word in text.split():  # every word, in the prompt or the task id
             clauses.append("(prompt LIKE ? ESCAPE '\\' OR task_id LIKE ? ESCAPE '\\')")
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

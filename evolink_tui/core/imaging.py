@@ -44,8 +44,7 @@ def _open(path: Path):
     if image.size[0] * image.size[1] > MAX_PIXELS:
         image.close()
         raise ValueError(f"{path.name} is {image.size[0]}x{image.size[1]} pixels, over the {MAX_PIXELS:,}-pixel limit")
-    image = ImageOps.exif_transpose(image)
-    return image
+    return ImageOps.exif_transpose(image)
 
 
 def _encode(image, fmt: str, quality: int) -> bytes:

@@ -205,12 +205,12 @@ class Runner:
             return self._record(record_id)
         self.history.update_task(record_id, final)
         if final.status != "completed":
-            err = (
+            failure = (
                 final.error.as_exception(final.id)
                 if final.error
                 else EvolinkError("task", "unknown_error", f"task {final.status}", task_id=final.id)
             )
-            self._emit(TaskFailed(record_id, err, final))
+            self._emit(TaskFailed(record_id, failure, final))
             return self._record(record_id)
         self._emit(TaskCompleted(record_id, final))
         await self.download(record_id, final)

@@ -16,7 +16,7 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,7 +105,7 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
         label = str(source)
         stat = os.stat(source)
         mtime, size = stat.st_mtime, stat.st_size
-        opened = label
+        opened = label  # type: ignore[assignment]  # Image.open takes a path as well as a file
     try:
         image = Image.open(opened)
     except Image.DecompressionBombError as error:  # far past Pillow's own limit
@@ -240,7 +240,7 @@ def from_pixels(
     cells = []
     for y in range(0, height, 2):
         top = rows[y]
-        bottom: list[RGB | None] = rows[y + 1] if y + 1 < height else [None] * width
+        bottom: Sequence[RGB | None] = rows[y + 1] if y + 1 < height else [None] * width
         cells.append(tuple(zip(top, bottom, strict=False)))
     return Thumbnail(
         width=width,

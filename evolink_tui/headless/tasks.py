@@ -150,9 +150,10 @@ class _TaskView:
                     out.progress(line)
             case ResumeFailed(task_id=task_id, error=error):
                 out.note(f"{task_id}: could not resume ({error.summary()})")
-            case TaskFailed() | TaskTimedOut() | SubmitUncertain() | TaskGone() | TaskFinished():
-                if getattr(event, "task", None) is not None:
-                    self.task = event.task
+            case SubmitUncertain() | TaskGone():
+                self.final = event
+            case TaskFailed() | TaskTimedOut() | TaskFinished():
+                self.task = event.task or self.task
                 self.final = event
             case _:
                 pass

@@ -16,13 +16,15 @@ from evolink_tui.core.validation import human_size
 from .format import plain
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from evolink_tui.core.studio import Studio
 
 
 class Notice(NamedTuple):
     text: str
     title: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
     timeout: float = 5.0
 
 

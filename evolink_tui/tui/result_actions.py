@@ -98,9 +98,7 @@ class ResultScreen(Screen):
     """A screen whose keys act on one selected result (``current_result``)."""
 
     if TYPE_CHECKING:
-
-        @property
-        def app(self) -> EvolinkApp: ...
+        app: EvolinkApp
 
     def current_result(self) -> tuple[TaskRecord, int | None] | None:
         """The selected record and which of its files (None: no file yet)."""

@@ -98,11 +98,17 @@ def notes_text(app: RecordingApp) -> str:
 
 
 def demo_app(
-    clock=None, *, faults: str | None = None, demo: bool = True, client_factory=None, **kwargs
+    clock=None,
+    *,
+    faults: str | None = None,
+    demo: bool = True,
+    client_factory=None,
+    app_class: type[RecordingApp] = RecordingApp,
+    **kwargs,
 ) -> RecordingApp:
     clock = clock if clock is not None else FakeClock(START)
     factory = client_factory or deterministic_client(faults)
-    return RecordingApp(load_settings(demo=demo), clock=clock, client_factory=factory, cursor_blink=False, **kwargs)
+    return app_class(load_settings(demo=demo), clock=clock, client_factory=factory, cursor_blink=False, **kwargs)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

@@ -66,13 +66,13 @@ class FilesState:
     last_failed: UploadSpec | None = None  # offered again by the upload dialog
     uploads: dict[int, UploadSpec] = field(default_factory=dict)  # in flight
     progress: dict[int, tuple[int, int]] = field(default_factory=dict)
-    bytes: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
+    previews: OrderedDict[str, bytes] = field(default_factory=OrderedDict)  # file URL -> its bytes, newest last
 
     def remember_bytes(self, key: str, data: bytes) -> None:
-        self.bytes[key] = data
-        self.bytes.move_to_end(key)
-        while sum(len(v) for v in self.bytes.values()) > BYTES_CACHE_LIMIT and len(self.bytes) > 1:
-            self.bytes.popitem(last=False)
+        self.previews[key] = data
+        self.previews.move_to_end(key)
+        while sum(len(v) for v in self.previews.values()) > BYTES_CACHE_LIMIT and len(self.previews) > 1:
+            self.previews.popitem(last=False)
 
     def forget_upload(self, ticket: int) -> None:
         self.uploads.pop(ticket, None)
@@ -219,9 +219,9 @@ class Files:
     # -- preview bytes ---------------------------------------------------------------------------------
 
     def cached_bytes(self, url: str) -> bytes | None:
-        data = self.state.bytes.get(url)
+        data = self.state.previews.get(url)
         if data is not None:
-            self.state.bytes.move_to_end(url)
+            self.state.previews.move_to_end(url)
         return data
 
     async def fetch_bytes(self, url: str) -> None:

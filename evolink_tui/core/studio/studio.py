@@ -39,6 +39,12 @@ if TYPE_CHECKING:  # the client (httpx), the runner and the event types load wit
 ClientFactory = Callable[..., "EvolinkClient"]
 
 
+def _default_factory() -> ClientFactory:
+    from ...runtime import make_client  # httpx (and the demo's simulator) load with the first client
+
+    return make_client
+
+
 class Totals(NamedTuple):
     """What the top bar counts: credits reserved by this run, tasks running, unsure submits."""
 
@@ -103,10 +109,7 @@ class Studio:
     def _start_client(self) -> None:
         from ..runner import Runner
 
-        factory = self._client_factory
-        if factory is None:
-            from ...runtime import make_client as factory
-        self.client = factory(self.settings, clock=self._clock_arg)
+        self.client = (self._client_factory or _default_factory())(self.settings, clock=self._clock_arg)
         if self._clock_arg is None:  # one clock for all: the client's (tests may have swapped it)
             self.clock = self.client.clock
         self.client.events.on_failure = self._listener_failed
@@ -218,6 +221,11 @@ class Studio:
         records, total = ahead.result()
         self._paged(records, 0, total)
         return records, total
+
+    @property
+    def history_loading(self) -> bool:
+        """A page of history is being read now."""
+        return self._history_loading
 
     @property
     def history_wanted(self) -> bool:

@@ -92,9 +92,7 @@ class FilesScreen(Screen):
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
     if TYPE_CHECKING:
-
-        @property
-        def app(self) -> EvolinkApp: ...
+        app: EvolinkApp
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # the preview below the table, or beside it
 
@@ -227,8 +225,8 @@ class FilesScreen(Screen):
             case ev.FilesDeleted(deleted=deleted):
                 self._marked -= {f.file_id for f in deleted}
             case ev.FileBytesLoaded(url=url, data=data, error=error):
-                info = self.selected
-                if info is not None and info.file_url == url:
+                chosen = self.selected
+                if chosen is not None and chosen.file_url == url:
                     self._show_thumbnail(data, error)
             case ev.ReferenceUploaded() if self.is_current:
                 refresh_files(self.app)  # a generation uploaded a reference: the listing moved
@@ -332,13 +330,12 @@ class FilesScreen(Screen):
             thumb.set_source(data)
         elif error is not None:
             details = self.query_one("#file-details", Static)
+            shown = details.content
             details.update(
                 Content.assemble(
-                    details.content,
+                    shown if isinstance(shown, Content) else Content(str(shown)),
                     "\n",
-                    Content.styled(
-                        "No preview: " + plain(getattr(error, "message", "") or str(error), 120), "$warning"
-                    ),
+                    Content.styled("No preview: " + plain(summary(error), 120), "$warning"),
                 )
             )
 

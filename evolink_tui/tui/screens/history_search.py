@@ -122,9 +122,7 @@ class HistorySearchScreen(Screen[None]):
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
     if TYPE_CHECKING:
-
-        @property
-        def app(self) -> EvolinkApp: ...
+        app: EvolinkApp
 
     DEFAULT_CSS = """
     #search-box {

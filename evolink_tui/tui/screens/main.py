@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -71,16 +71,11 @@ class MainScreen(ResultScreen):
         self.refs = References(self)
 
     def compose(self) -> ComposeResult:
-        # The size classes now, while the screen is empty: set on the first resize they would
-        # restyle every widget once more before the first frame.
+        # The size class now, while the screen is empty: set by Textual on the first resize it
+        # would restyle every widget once more before the first frame (Textual then finds it set).
         height = self.app.size.height
-        self.update_classes(
-            {
-                name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
-                for _, name in self.VERTICAL_BREAKPOINTS
-            },
-            update=False,
-        )
+        fits = [name for least, name in sorted(self.VERTICAL_BREAKPOINTS) if height >= least]
+        self.update_classes({name: name == fits[-1] for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
         # No containers: the bars and the composer are split off the edges (top, bottom, then
         # left) and the task list and preview share what is left, top to bottom.
         yield TopBar(id="topbar")
@@ -88,15 +83,6 @@ class MainScreen(ResultScreen):
         yield Composer(id="composer", cursor_blink=self._cursor_blink)
         yield TaskList(id="tasks", width_hint=self._tasks_width)
         yield Preview(id="preview")
-
-    _resumed = False
-
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen's own handler. The first time, every widget was styled a moment
-        # ago as it mounted: restyling them all again cost about a tenth of the startup.
-        if not self._resumed:
-            self._resumed = True
-            event.refresh_styles = False
 
     def _tasks_width(self) -> int:
         """The task list's width before the first layout: the screen's, less the composer's
@@ -112,11 +98,6 @@ class MainScreen(ResultScreen):
 
     def on_mount(self) -> None:
         self._mounted = True
-        # Textual shows the (empty) notification rack until the screen's first resume hides it:
-        # hidden now, the first frame is laid out once, not twice. Notifications show it again.
-        rack = self.query_one_optional("#textual-toastrack")
-        if rack is not None:
-            rack.display = False
         self.show_identity()
         studio = self.app.studio
         page = studio.read_ahead_page()  # read while Textual loaded: shown in the first frame
@@ -320,7 +301,7 @@ class MainScreen(ResultScreen):
         if ref is not None:
             record = self.tasks.record(ref.record_id)
             if record is not None:
-                return record, ref.index
+                return record, ref.file
         record_id = self.tasks.selected_id
         record = self.tasks.record(record_id) if record_id is not None else None
         return (record, 0 if record.files else None) if record else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.color import Color, blend_rgb
+from rich.color import Color, ColorTriplet, blend_rgb
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
@@ -53,7 +53,7 @@ def _dim(style: Style | None, cache: dict) -> Style | None:
         def darker(color: Color | None) -> Color | None:
             if color is None or color.triplet is None:
                 return color
-            return Color.from_triplet(blend_rgb(color.triplet, (0, 0, 0), 0.65))
+            return Color.from_triplet(blend_rgb(color.triplet, ColorTriplet(0, 0, 0), 0.65))
 
         found = cache[style] = style + Style.from_color(darker(style.color), darker(style.bgcolor))
     return found
@@ -237,9 +237,7 @@ class MaskScreen(Screen):
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
     if TYPE_CHECKING:
-
-        @property
-        def app(self) -> EvolinkApp: ...
+        app: EvolinkApp
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="mask.cancel"),
@@ -258,7 +256,7 @@ class MaskScreen(Screen):
         super().__init__(id="mask-screen")
         self._path = path
         self._url = url
-        self._name = name or (Path(path).name if path else "image")
+        self._image_name = name or (Path(path).name if path else "image")
         self.reference = reference
         self.ticket: int | None = None
         self._done = False
@@ -299,7 +297,7 @@ class MaskScreen(Screen):
         self.query_one("#mask-head", Static).update(
             Content.assemble(
                 ("Mask for ", "bold"),
-                (plain(self._name, 60), "bold"),
+                (plain(self._image_name, 60), "bold"),
                 size,
                 (" · bright: edited (white) · dim: kept (black)", "dim"),
             )
@@ -362,7 +360,7 @@ class MaskScreen(Screen):
         self.ticket = -1  # busy until the upload starts
         self._status()
         folder = self.app.settings.data_dir / "masks"
-        width, height, name = thumb.image_width, thumb.image_height, self._name
+        width, height, name = thumb.image_width, thumb.image_height, self._image_name
 
         def work() -> None:  # a thread: Pillow and the disk
             try:
