@@ -4,6 +4,7 @@ is served on a real loopback port; nothing reaches beyond loopback."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,6 @@ import pytest
 from evolink_tui.core.client import EvolinkClient, RetryPolicy
 from evolink_tui.core.config import load_settings
 from evolink_tui.simulator import FakeClock, create_app, serve_in_thread
-
-from .support import wait_for
 
 TEST_KEY = "sk-test-0123456789abcdefWXYZ"
 
@@ -66,15 +65,25 @@ def live_server():
     server.stop()
 
 
+def quiet(state, timeout: float = 120.0) -> None:
+    """Wait until the simulator answers no request: an answer a slow fault held open for an
+    earlier test (whose client gave up on it) would otherwise land after the reset, as a task
+    of this test. The timeout is only a safety net (an answer takes seconds at most)."""
+    deadline = time.monotonic() + timeout
+    while state.in_flight:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the simulator still answers {state.in_flight} request(s) of an earlier test")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def sim(sim_server):
-    """The simulator's state, reset for this test; afterwards, the answers a slow fault still
-    holds open are let land, so that none lands in the next test's fresh state."""
+    """The simulator's state, reset for this test (once no earlier request is in flight)."""
     state = sim_server.app.state.sim
+    quiet(state)
     state.reset()
     state.speed = 1.0
-    yield state
-    wait_for(lambda: state.in_flight == 0, "the simulator's open answers to land", timeout=15)
+    return state
 
 
 @pytest.fixture

@@ -67,15 +67,6 @@ def small_images(sim):
 
 
 @pytest.fixture
-def drained(sim):
-    """Wait for answers a slow fault still holds open, so none lands in the next test."""
-    yield
-    deadline = time.monotonic() + 10
-    while sim.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
-@pytest.fixture
 def fault_client(settings, fake_clock):
     return EvolinkClient(
         settings, clock=fake_clock, retry=RetryPolicy(attempts=4, base_delay=0.5, jitter=0.0), timeout=CLIENT_TIMEOUT
@@ -136,9 +127,7 @@ def assert_nothing_lost(history: History, sim, folder: Path, *, settled: bool) -
 @pytest.mark.parametrize(
     ("kind", "stage", "persistent"), MATRIX, ids=[f"{k}-{s}-{'persistent' if p else 'transient'}" for k, s, p in MATRIX]
 )
-async def test_fault_matrix(
-    kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images, drained
-):
+async def test_fault_matrix(kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images):
     folder = downloads_dir(tmp_path)
     retries = []
     fault_client.events.subscribe(lambda e: retries.append(e) if isinstance(e, ev.RequestRetrying) else None)
