@@ -165,12 +165,12 @@ class ResultScreen(Screen):
             if ref is None:
                 self.notify("This task has no result to use yet.", severity="warning", markup=False)
                 return
-            self.app.call_later(self.app.main.use_as_reference, ref)
+            self.app.call_later(self.app.main.generation.use_as_reference, ref)
 
     def action_regenerate(self) -> None:
         if found := self._result():
-            self.app.call_later(self.app.main.regenerate, found[0])
+            self.app.call_later(self.app.main.generation.regenerate, found[0])
 
     def action_retry(self) -> None:
         if found := self._result():
-            self.app.main.retry(found[0])
+            self.app.main.generation.retry(found[0])

@@ -166,7 +166,7 @@ async def test_check_task_by_id_adds_it_to_the_list():
 async def test_bad_task_id_is_reported_and_the_app_stays_up():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.check_task("task-does-not-exist")
+        app.main.generation.check_task("task-does-not-exist")
         await wait_until(pilot, lambda: any("404" in n.message for n in app.notes), what="notice")
         assert app.is_running and not app.studio.records
 

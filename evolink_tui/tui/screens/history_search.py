@@ -344,12 +344,12 @@ class HistorySearchScreen(Screen[None]):
 
     def action_reveal(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.main.reveal, record)
+            self.app.call_later(self.app.main.generation.reveal, record)
 
     def action_regenerate(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.main.regenerate, record)
+            self.app.call_later(self.app.main.generation.regenerate, record)
 
     def action_retry(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.main.reveal, record, retry=True)
+            self.app.call_later(self.app.main.generation.reveal, record, retry=True)

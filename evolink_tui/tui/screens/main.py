@@ -1,15 +1,14 @@
 """The main screen: composer on the left, the live task list and the preview on the right.
 
-It owns the generation flows (generate, retry, check by id, show a task found in the
-history, regenerate) and, through :class:`~.references.References`, the composer's
-reference images and masks. It shows the Studio's events: each task event redraws that
-task's row (and the preview when it shows that task's comparison run).
+It shows the Studio's events: each task event redraws that task's row (and the preview when it
+shows that task's comparison run). Its flows are its own: generating, retrying, checking by
+id, showing a task found in the history and regenerating (``main.generation``), and the
+composer's reference images and masks (``main.refs``).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -18,16 +17,16 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input, TextArea
 
-from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 
-from ..format import plain, short_problem
+from ..format import plain
 from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
+from .generation import Generation
 from .references import References
 
 if TYPE_CHECKING:
@@ -67,7 +66,7 @@ class MainScreen(ResultScreen):
         super().__init__(id="main")
         self._cursor_blink = cursor_blink
         self._resend_shown = False  # what the key bar shows for t (see _sync_bindings)
-        self._select_task_id: str | None = None  # "check task by id": select it when it arrives
+        self.generation = Generation(self)
         self.refs = References(self)
 
     def compose(self) -> ComposeResult:
@@ -198,15 +197,12 @@ class MainScreen(ResultScreen):
                 self.refs.warn_if_used(list(deleted))
             case _:
                 return
-        self._update_totals()
+        self.update_totals()
 
     def _show_id(self, record_id: int) -> None:
         record = self.app.studio.record(record_id)
         if record is not None:
-            select = bool(self._select_task_id) and record.task_id == self._select_task_id
-            if select:
-                self._select_task_id = None
-            self.show_record(record, select=select)
+            self.show_record(record, select=self.generation.wanted(record))
 
     def show_record(self, record: TaskRecord, *, select: bool = False) -> None:
         """A record is new or changed: its row, and the preview if it shows this record's group."""
@@ -232,18 +228,18 @@ class MainScreen(ResultScreen):
         self.tasks.add_older(records, self.app.studio.now())
         if self.preview.record_id is None and self.tasks.selected_id is not None:
             self._show_preview(self.tasks.selected_id)
-        self._update_totals()
+        self.update_totals()
 
     def clear_tasks(self) -> None:
         self.tasks.clear_records()
         self.preview.show(None, [])
-        self._update_totals()
+        self.update_totals()
 
     def refresh_colours(self) -> None:
         if self.ready:
             self.tasks.refresh_colours()
 
-    def _update_totals(self) -> None:
+    def update_totals(self) -> None:
         spent, running, unsure = self.app.studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure
@@ -318,116 +314,21 @@ class MainScreen(ResultScreen):
         # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
         # before it may still wait in the focused field's queue (a paste-and-send burst).
         # Queueing the read behind them means the prompt sent is the prompt typed.
-        (self.focused or self).call_later(self._generate_now)
+        (self.focused or self).call_later(self.generation.generate)
+
+    def action_retry(self) -> None:
+        if found := self._result():
+            self.generation.retry(found[0])
+
+    def action_resend(self) -> None:
+        self.action_retry()
+
+    def action_resend_uncertain(self) -> None:
+        self.generation.resend_uncertain()
 
     @on(Composer.GenerateRequested)
     def _generate_pressed(self) -> None:
         self.action_generate()
-
-    def _generate_now(self) -> None:
-        """Validate, record and start each request (several: a comparison run). Never blocks."""
-        composer = self.composer
-        composer.mark_tried()
-        requests = composer.requests()
-        if not requests or self.app.needs_key():
-            return
-        studio = self.app.studio
-        try:
-            record_ids = studio.prepare(requests)
-        except ValidationError as err:
-            composer.show_problem(short_problem(err))
-            self.notify(f"Not sent. {err}", severity="error", markup=False)
-            return
-        for position, record_id in enumerate(record_ids):
-            self._start(record_id, select=position == 0)
-
-    def _start(self, record_id: int, *, select: bool = False) -> None:
-        studio = self.app.studio
-        record = studio.record(record_id)
-        if record is not None:
-            self.show_record(record, select=select)
-            self._update_totals()
-        self.app.start(studio.run(record_id), name=f"task {record_id}")
-
-    def retry(self, record: TaskRecord) -> None:
-        """Retry the way that is safe for the record's state (the Studio decides)."""
-        if self.app.needs_key():
-            return
-        try:
-            retry = self.app.studio.retry(record)
-        except ValidationError as err:
-            self.notify(f"Cannot retry: {err}", severity="error", markup=False)
-            return
-        action = retry.action
-        self.notify(
-            action.reason,
-            severity="warning" if action.warning else "information",
-            timeout=8 if action.warning else None,
-            markup=False,
-        )
-        if retry.job is None:
-            return
-        fresh = self.app.studio.record(retry.record_id)
-        if fresh is not None:
-            self.show_record(fresh, select=True)
-        name = f"check {record.task_id}" if action.kind == "check" else f"task {retry.record_id}"
-        self.app.start(retry.job(), name=name)
-
-    def action_resend(self) -> None:
-        if found := self.current_result():
-            self.retry(found[0])
-
-    def action_resend_uncertain(self) -> None:
-        """The palette's "Resend uncertain submit": the selected one, or show where one is."""
-        studio = self.app.studio
-        found = self.current_result()
-        if found and studio.is_unsure(found[0]):
-            self.retry(found[0])
-            return
-        waiting = sorted((r.id for r in studio.records.values() if studio.is_unsure(r)), reverse=True)
-        if not waiting:
-            self.notify("No uncertain submits: the outcome of every request is known.", markup=False)
-            return
-        self.tasks.select(waiting[0])
-        self.tasks.focus()
-        self.notify(
-            f"Selected task #{waiting[0]}: nobody knows whether its submit reached Evolink. Press t to resend "
-            f"it with its own key (never a double charge). Uncertain submits: {len(waiting)}.",
-            markup=False,
-            timeout=8,
-        )
-
-    def check_task(self, task_id: str) -> None:
-        """Add any task id to the list and follow it."""
-        if self.app.needs_key():
-            return
-        self._select_task_id = task_id.strip()
-        self.app.start(self.app.studio.check(task_id), name=f"check {task_id}")
-
-    async def reveal(self, record: TaskRecord, *, retry: bool = False) -> None:
-        """Show a task from the history search in the task list and the preview (with the
-        rest of its comparison run), selected; ``retry``: then retry it (t)."""
-        await self.app.back_to_main()
-        found = self.app.studio.reveal(record.id) or [record]
-        for sibling in found[:-1]:
-            self.show_record(sibling)
-        self.show_record(found[-1], select=True)
-        self._update_totals()
-        self.tasks.focus()
-        if retry:
-            self.retry(found[-1])
-
-    async def regenerate(self, record: TaskRecord) -> None:
-        await self.app.back_to_main()
-        self.composer.fill(record.generation_request())
-        self.focus_prompt()
-        self.notify(f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False)
-
-    async def use_as_reference(self, ref: str) -> None:
-        await self.app.back_to_main()
-        if self.composer.add_reference(ref):
-            self.notify(f"Added as a reference image: {plain(Path(ref).name)}", markup=False)
-            self.focus_reference_input()
 
     # -- dialogs ------------------------------------------------------------------------------------------
 
@@ -457,7 +358,7 @@ class MainScreen(ResultScreen):
 
         def chosen(task_id: str | None) -> None:
             if task_id:
-                self.check_task(task_id)
+                self.generation.check_task(task_id)
 
         self.app.push_screen(CheckTaskScreen(), chosen)
 

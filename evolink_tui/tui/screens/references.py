@@ -71,7 +71,7 @@ class References:
                 severity="warning",
                 timeout=10,
             )
-        await self.screen.use_as_reference(info.file_url)
+        await self.screen.generation.use_as_reference(info.file_url)
 
     def mask_allowed(self, then: Callable[[], object]) -> bool:
         """True when the composer's models take a mask; else explain, offer gpt-4o-image, and
