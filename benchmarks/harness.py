@@ -7,10 +7,10 @@ frame), so nothing here is headless. ``app`` goes through ``evolink_tui.cli.main
 like the ``evolink-tui`` script; the only difference is a thin subclass of ``EvolinkApp``
 that reports milestones as JSON lines on the file descriptor named by ``BENCH_REPORT_FD``.
 
-"First full frame" is the frame drawn after the history was read and shown (the app's
-``history_shown`` called and the task list's rows laid out), with the keys of the key bar
-drawn (reported, so a frame without them shows); for the bare app it is the frame after
-mount.
+"First full frame" is the first frame with everything of the first screen drawn: for the
+app, the history read and shown (``history_shown`` called, the task list's rows laid out) and
+the keys of the key bar; for the bare app, its Header, Static and the keys of its Footer
+(which Textual draws a frame or two after the first).
 
 Scenarios (``app`` only; ``bare`` knows ``startup`` and ``stay``):
 
@@ -188,7 +188,10 @@ def run_bare(args: argparse.Namespace) -> int:
             self.call_after_refresh(self._first_frame)
 
         def _first_frame(self) -> None:
-            report("frame", modules=heavy_modules())
+            if not keys_shown(self.screen):  # the Footer draws its keys a frame (or two) later
+                self.call_after_refresh(self._first_frame)
+                return
+            report("frame", modules=heavy_modules(), keys=keys_shown(self.screen))
             if args.scenario == "startup":
                 self.exit()
 

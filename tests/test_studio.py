@@ -64,7 +64,6 @@ FINAL = EvolinkError("task", "content_policy_violation", "no").to_json()
 def test_retry_action_does_what_is_safe_for_each_state(rec, kind, warning):
     action = rules.retry_action(rec)
     assert action.kind == kind and action.warning is warning and action.reason
-    assert action.refused is (kind == rules.REFUSE)
 
 
 def test_a_record_being_sent_is_neither_retried_nor_unsure():
@@ -228,7 +227,7 @@ async def test_retry_downloads_what_is_not_on_disk_and_refuses_what_cannot_help(
     assert retry.action.kind == rules.DOWNLOAD
     assert (await retry.job()).download_state == "done" and sim.charges == 1
     done = studio.retry(studio.record(record_id))
-    assert done.action.refused and done.job is None
+    assert done.action.kind == rules.REFUSE and done.job is None
 
 
 async def test_the_connection_names_the_task_whose_reads_fail(studio, sim):

@@ -140,14 +140,6 @@ def make_mask(width: int, height: int, rect: Rect) -> bytes:
     return buffer.getvalue()
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """Width and height of a local image, read from its header."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.size
-
-
 def cells_to_rect(cell_rect: tuple[int, int, int, int], cols: int, rows: int, width: int, height: int) -> Rect:
     """A rectangle marked on a thumbnail of ``cols`` x ``rows`` half-block cells, in image pixels.
 

@@ -32,10 +32,6 @@ class RetryAction(NamedTuple):
     reason: str  # what the user is told
     warning: bool = False  # the reason is a warning: the user should do something else
 
-    @property
-    def refused(self) -> bool:
-        return self.kind == REFUSE
-
 
 def is_quota_full(error: object) -> bool:
     """The Files API refused an upload because the file quota is full."""

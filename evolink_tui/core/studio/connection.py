@@ -70,11 +70,6 @@ class Connection:
         """The task moved on (news, completion, failure): its reads are not failing."""
         return task_id is not None and self.tasks.pop(task_id, False) is not False
 
-    def task_label(self, task_id: str | None) -> str | None:
-        if task_id is None or task_id not in self.tasks:
-            return None
-        return outage_label(self.tasks[task_id])
-
     @property
     def label(self) -> str | None:
         """The app's word: offline wins over rate limited."""
