@@ -33,3 +33,25 @@ async def test_a_view_that_raises_is_reported_once_and_updates_go_on(isolated_en
         log = isolated_env["state"] / "evolink-tui.log"
         assert str(log) in reports[0].message and "updates go on" in reports[0].message
         assert log.read_text().count("RuntimeError: the new screen has a bug") >= 3
+
+
+async def test_a_task_evolink_no_longer_knows_is_gone_and_says_what_to_do():
+    from evolink_tui.core.config import load_settings
+    from evolink_tui.core.history import History, history_path
+    from evolink_tui.core.wire import Task
+
+    history = History(history_path(load_settings(demo=True)))
+    record_id = history.record_submission({"prompt": "long lost", "model": "z-image-turbo"}, "run_lost")
+    history.update_task(record_id, Task.parse({"id": "task-unified-1-forgotten", "status": "processing"}))
+    history.close()
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:  # recovery reads it again: the server answers 404
+        await wait_until(pilot, lambda: app.studio.records[record_id].state == "not_found", what="not found")
+        row = app.main.query_one(TaskList).get_row(str(record_id))
+        assert "gone" in row[1].plain
+        [note] = [n for n in app.notes if n.title.startswith("Task gone")]
+        assert "Evolink no longer knows this task" in note.message and "generate it again" in note.message
+        app.main.query_one(TaskList).focus()
+        await pilot.press("t")  # a retry would not help: said, nothing sent
+        await wait_until(pilot, lambda: any("Retrying will not help" in n.message for n in app.notes), what="t")
+        assert app.studio.client.simulator.state.sim.count("submit") == 0
