@@ -7,10 +7,10 @@ frame), so nothing here is headless. ``app`` goes through ``evolink_tui.cli.main
 like the ``evolink-tui`` script; the only difference is a thin subclass of ``EvolinkApp``
 that reports milestones as JSON lines on the file descriptor named by ``BENCH_REPORT_FD``.
 
-"First full frame" is the frame drawn after the history was read and shown (the first
-``HistoryLoaded`` handled and the task list's dimensions settled), with the key bar's keys
-drawn (reported, so a frame without them shows); for the bare app it is the frame after
-mount.
+"First full frame" is the first frame with everything of the first screen drawn: for the
+app, the history read and shown (``history_shown`` called, the task list's rows laid out) and
+the keys of the key bar; for the bare app, its Header, Static and the keys of its Footer
+(which Textual draws a frame or two after the first).
 
 Scenarios (``app`` only; ``bare`` knows ``startup`` and ``stay``):
 
@@ -33,7 +33,6 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
 
 REPORT_FD = int(os.environ.get("BENCH_REPORT_FD", "-1"))
 HEAVY = ("PIL", "PIL.Image", "sqlite3", "httpx", "starlette", "uvicorn", "evolink_tui.simulator")
@@ -51,6 +50,18 @@ def report(kind: str, **data) -> None:
         os.write(REPORT_FD, line)
     else:
         sys.__stdout__.write(line.decode())
+
+
+def keys_shown(screen) -> int:
+    """Keys drawn on the screen's key bar now (Textual's Footer: its keys, once composed)."""
+    footer_keys = screen.query("FooterKey")
+    if footer_keys:
+        return len(footer_keys)
+    try:
+        from evolink_tui.tui.widgets.keybar import KeyBar
+    except ImportError:
+        return 0
+    return sum(len(bar.shown) for bar in screen.query(KeyBar))
 
 
 def heavy_modules() -> list[str]:
@@ -177,7 +188,10 @@ def run_bare(args: argparse.Namespace) -> int:
             self.call_after_refresh(self._first_frame)
 
         def _first_frame(self) -> None:
-            report("frame", modules=heavy_modules())
+            if not keys_shown(self.screen):  # the Footer draws its keys a frame (or two) later
+                self.call_after_refresh(self._first_frame)
+                return
+            report("frame", modules=heavy_modules(), keys=keys_shown(self.screen))
             if args.scenario == "startup":
                 self.exit()
 
@@ -199,27 +213,25 @@ def run_app(args: argparse.Namespace) -> int:
     base = app_module.EvolinkApp
 
     class BenchApp(base):  # type: ignore[misc, valid-type]
-        CSS_PATH = str(Path(app_module.__file__).parent / base.CSS_PATH)  # relative to the app's module
         _bench_framed = False
         _bench_monitor: LagMonitor | None = None
 
-        def on_history_loaded(self, message) -> None:  # runs beside the app's own handler
-            if message.first and not self._bench_framed:
+        def history_shown(self) -> None:
+            super().history_shown()
+            if not self._bench_framed:
                 self._bench_framed = True
                 self.call_after_refresh(self._bench_frame)
 
+        def _rows_pending(self) -> bool:
+            """Rows added whose place in the table is not laid out yet (each row is 2 lines)."""
+            tasks = self.main.tasks
+            return tasks.virtual_size.height < 2 * tasks.row_count
+
         def _bench_frame(self) -> None:
-            if self.main.tasks._require_update_dimensions:  # rows not laid out yet: one more frame
+            if self._rows_pending() or not keys_shown(self.screen):  # rows or keys not drawn yet: one more frame
                 self.call_after_refresh(self._bench_frame)
                 return
-            from evolink_tui.tui.widgets.keybar import KeyBar
-
-            report(
-                "frame",
-                modules=heavy_modules(),
-                rows=self.main.tasks.row_count,
-                keys=len(self.main.query_one(KeyBar).shown),
-            )
+            report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count, keys=keys_shown(self.screen))
             if args.scenario == "startup":
                 self.exit()
             elif args.scenario == "stay":
@@ -242,11 +254,9 @@ def run_app(args: argparse.Namespace) -> int:
                 GenerationRequest(prompt=f"benchmark {i}: a lighthouse at dusk", model=m, n=args.n)
                 for i, m in enumerate(models)
             ]
-            if group:
-                self.generate(requests)
-            else:
-                for request in requests:
-                    self.generate([request])
+            for batch in [requests] if group else [[request] for request in requests]:
+                for record_id in self.studio.prepare(batch):
+                    self.start(self.studio.run(record_id), name=f"task {record_id}")
 
         _bench_profiler = None
 
@@ -316,7 +326,7 @@ def run_app(args: argparse.Namespace) -> int:
 
         def _bench_busy(self) -> bool:
             screen = self.screen
-            if self._history_loading or self.main.tasks._require_update_dimensions:
+            if self.studio.history_loading or self._rows_pending():
                 return True
             if any(w.group in ("thumbnail", "history") and not w.is_finished for w in self.workers):
                 return True
@@ -382,8 +392,8 @@ def run_app(args: argparse.Namespace) -> int:
             while time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)
                 views = list(self.main.query(ThumbnailView))
-                ids = sorted(self.session_ids)
-                records = [self.records.get(i) for i in ids]
+                ids = sorted(self.studio.session_ids)
+                records = [self.studio.records.get(i) for i in ids]
                 finished = len(records) == len(models) and all(
                     r is not None and r.download_state not in (None, "pending") for r in records
                 )
@@ -409,9 +419,7 @@ def run_app(args: argparse.Namespace) -> int:
                 typed=typed,
                 thumbnails=sum(1 for v in views if v.thumbnail is not None),
                 failed_thumbnails=sum(1 for v in views if v._error),
-                files=[
-                    f for i in sorted(self.session_ids) for f in (self.records[i].files if i in self.records else [])
-                ],
+                files=[f for r in records if r is not None for f in r.files],
                 states=[(r.state, r.download_state, (r.error or {}).get("code")) for r in records if r is not None],
             )
             self.exit()

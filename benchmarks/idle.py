@@ -16,7 +16,7 @@ import time
 
 from common import app_env_for, hermetic_env, spawn, start_simulator, temp_folder
 
-ALLOWED_IDLE_TIMERS = {"EvolinkApp._tick"}  # the clock
+ALLOWED_IDLE_TIMERS = {"MainScreen._tick"}  # the clock (the task list's ages and time left)
 CURSOR_TIMERS = ("_toggle_cursor", "_on_blink", "blink")
 
 

@@ -70,6 +70,7 @@ def startup_rows(runs: int) -> list[Row]:
             "≤ 1.3 x bare",
             app["ms"] <= 1.3 * bare["ms"] and app["keys"] > 0,
         ),
+        *peer_rows(7),
         Row(
             "1. Peak memory (max RSS) of those runs",
             f"{app['rss_mb']:.0f} MB",
@@ -87,6 +88,41 @@ def startup_rows(runs: int) -> list[Row]:
             not heavy,
         ),
     ]
+
+
+def peer_rows(runs: int) -> list[Row]:
+    """The app beside posting and harlequin (and the bare app), all watched from outside."""
+    from peers import measure_peers
+
+    r = measure_peers(runs)
+    app = r["evolink-tui"]["ms"]
+    rows = [
+        Row(
+            f"1. The same first full frame seen from outside (the screen holds the composer, the task list "
+            f"and the key bar), median of {runs}",
+            ms(app),
+            f"bare Textual app {ms(r['bare']['ms'])}",
+            ratio(app, r["bare"]["ms"]),
+            "≤ 1.3 x bare",
+            app <= 1.3 * r["bare"]["ms"],
+        )
+    ]
+    for peer in ("posting", "harlequin"):
+        if peer not in r:
+            rows.append(Row(f"1. Beside {peer}", "—", f"{peer} not installed (see benchmarks/peers.py)", "—", "", None))
+            continue
+        other = r[peer]["ms"]
+        rows.append(
+            Row(
+                f"1. Beside {peer} to its first full frame (its panels and key bar), same run, median of {runs}",
+                ms(app),
+                f"{peer} {ms(other)}",
+                ratio(app, other),
+                f"≤ 0.5 x {peer}",
+                app <= 0.5 * other,
+            )
+        )
+    return rows
 
 
 def idle_rows(window: float) -> list[Row]:
@@ -299,10 +335,13 @@ NOTES = """\
 1. **Startup.** `benchmarks/harness.py` runs the real app through `evolink_tui.cli.main(["--demo"])` on a
    pseudo-terminal of 120x40 (the real Linux driver draws every frame) and reports when the first full
    frame is on the terminal: the main screen composed and the history read and shown (the frame after the
-   first `HistoryLoaded`, with the task list laid out), the key bar's keys drawn (the figure is missed in any
-   run whose frame has none). The bare app (Header, Static, Footer) runs the same
-   way and reports the frame after mount. Timed from just before `Popen` (interpreter start and imports
-   count), the two alternate, one warm-up each; peak memory is `ru_maxrss` from `wait4`.
+   app's `history_shown`, with the task list laid out), the key bar's keys drawn. The bare app (Header,
+   Static, Footer) runs the same way and reports its first full frame too: the first with its Footer's keys
+   (Textual draws them a frame or two after the first). Timed from just before `Popen` (interpreter start and
+   imports count), the two alternate, one warm-up each; peak memory is `ru_maxrss` from `wait4`. Then
+   `benchmarks/peers.py` starts the app, the bare app, posting and harlequin (each from its own venv, with the
+   versions it pins) on the same terminal size and watches each from outside: the time until the terminal
+   output holds every text of its full first screen (its panels and the last key of its key bar).
 2. **Idle.** Three programs side by side for the same window, CPU from `/proc/PID/stat`: the app with 20
    tasks polling a loopback simulator in its own process (slowed so every task still runs when the window
    closes), the app in demo mode with nothing running, and the bare app. Each then quits with ctrl+q and

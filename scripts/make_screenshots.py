@@ -58,7 +58,7 @@ async def comparison_and_gallery(out: Path) -> None:
 
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.client is not None)
+        await wait_until(pilot, lambda: app.studio.client is not None)
         app.main.composer.fill(GenerationRequest("three moons over a desert", model="z-image-turbo", n=2))
         await pilot.press("ctrl+j")
         app.main.composer.fill(GenerationRequest("a koi pond seen from above"))

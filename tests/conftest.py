@@ -4,6 +4,7 @@ is served on a real loopback port; nothing reaches beyond loopback."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,6 @@ import pytest
 from evolink_tui.core.client import EvolinkClient, RetryPolicy
 from evolink_tui.core.config import load_settings
 from evolink_tui.simulator import FakeClock, create_app, serve_in_thread
-
-from .support import wait_for
 
 TEST_KEY = "sk-test-0123456789abcdefWXYZ"
 
@@ -27,13 +26,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, P
         "config": tmp_path / "config" / "config.toml",
         "data": tmp_path / "data",
         "downloads": tmp_path / "downloads",
+        "state": tmp_path / "state",
     }
     monkeypatch.setenv("EVOLINK_TUI_CONFIG", str(paths["config"]))
     monkeypatch.setenv("EVOLINK_TUI_DATA_DIR", str(paths["data"]))
     monkeypatch.setenv("EVOLINK_DOWNLOAD_DIR", str(paths["downloads"]))
+    monkeypatch.setenv("EVOLINK_TUI_STATE_DIR", str(paths["state"]))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("EVOLINK_TUI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("NO_PROXY", "*")
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)
@@ -63,15 +65,25 @@ def live_server():
     server.stop()
 
 
+def quiet(state, timeout: float = 120.0) -> None:
+    """Wait until the simulator answers no request: an answer a slow fault held open for an
+    earlier test (whose client gave up on it) would otherwise land after the reset, as a task
+    of this test. The timeout is only a safety net (an answer takes seconds at most)."""
+    deadline = time.monotonic() + timeout
+    while state.in_flight:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the simulator still answers {state.in_flight} request(s) of an earlier test")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def sim(sim_server):
-    """The simulator's state, reset for this test; afterwards, the answers a slow fault still
-    holds open are let land, so that none lands in the next test's fresh state."""
+    """The simulator's state, reset for this test (once no earlier request is in flight)."""
     state = sim_server.app.state.sim
+    quiet(state)
     state.reset()
     state.speed = 1.0
-    yield state
-    wait_for(lambda: state.in_flight == 0, "the simulator's open answers to land", timeout=15)
+    return state
 
 
 @pytest.fixture

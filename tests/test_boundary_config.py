@@ -27,6 +27,7 @@ def test_core_and_headless_commands_never_import_textual():
         "import evolink_tui.core.catalogue, evolink_tui.core.validation, evolink_tui.core.client\n"
         "import evolink_tui.core.polling, evolink_tui.core.downloads, evolink_tui.core.history\n"
         "import evolink_tui.core.runner, evolink_tui.core.config, evolink_tui.core.thumbnails\n"
+        "import evolink_tui.core.studio, evolink_tui.core.events, evolink_tui.core.rules, evolink_tui.core.dates\n"
         "import evolink_tui.headless, evolink_tui.cli, evolink_tui.simulator\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(','.join(bad))\n"

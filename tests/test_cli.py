@@ -216,6 +216,7 @@ def test_locate_prints_the_paths_and_only_a_masked_key(run, isolated_env):
         str(isolated_env["config"]) in out
         and str(isolated_env["data"]) in out
         and str(isolated_env["downloads"]) in out
+        and str(isolated_env["state"] / "evolink-tui.log") in out
     )
     assert "sk-…WXYZ" in out
 

@@ -10,6 +10,7 @@ import pytest
 from evolink_tui import __version__
 from evolink_tui.core.client import EvolinkClient, RetryPolicy, parse_retry_after
 from evolink_tui.core.errors import EvolinkError, ValidationError
+from evolink_tui.core.events import RequestAnswered, RequestRetrying
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.simulator import FaultPlan
 
@@ -257,13 +258,14 @@ async def test_uploads_are_not_retried_after_the_server_may_have_stored_them(cli
 
 async def test_retry_events_are_reported(client, sim):
     events = []
-    client.listeners.append(
-        lambda kind, data: events.append((kind, data["op"], data.get("error") and data["error"].code))
-    )
+    client.events.subscribe(events.append)
     task = await client.submit(GenerationRequest("tell me"))
     sim.faults = FaultPlan.parse("502@poll*1")
     await client.get_task(task.id)
-    assert events == [("answer", "submit", None), ("retry", "poll", 502), ("answer", "poll", None)]
+    assert [type(e) for e in events] == [RequestAnswered, RequestRetrying, RequestAnswered]
+    expected = [("submit", None, 1), ("poll", task.id, 1), ("poll", task.id, 2)]
+    assert [(e.op, e.task_id, e.attempt) for e in events] == expected
+    assert events[1].error.code == 502 and events[1].delay >= 0
 
 
 async def test_credits_extra_endpoint(client, sim):

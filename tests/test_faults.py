@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from evolink_tui.core import events as ev
 from evolink_tui.core import runner as r
 from evolink_tui.core.client import EvolinkClient, RetryPolicy
 from evolink_tui.core.history import History
@@ -63,15 +64,6 @@ def small_images(sim):
     sim.image_long_side = 96
     yield
     sim.image_long_side = before
-
-
-@pytest.fixture
-def drained(sim):
-    """Wait for answers a slow fault still holds open, so none lands in the next test."""
-    yield
-    deadline = time.monotonic() + 10
-    while sim.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -135,13 +127,11 @@ def assert_nothing_lost(history: History, sim, folder: Path, *, settled: bool) -
 @pytest.mark.parametrize(
     ("kind", "stage", "persistent"), MATRIX, ids=[f"{k}-{s}-{'persistent' if p else 'transient'}" for k, s, p in MATRIX]
 )
-async def test_fault_matrix(
-    kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images, drained
-):
+async def test_fault_matrix(kind, stage, persistent, sim, fault_client, history, tmp_path, png_file, small_images):
     folder = downloads_dir(tmp_path)
     retries = []
-    fault_client.listeners.append(lambda event, data: retries.append(data) if event == "retry" else None)
-    events: list[r.TaskEvent] = []
+    fault_client.events.subscribe(lambda e: retries.append(e) if isinstance(e, ev.RequestRetrying) else None)
+    events: list[ev.TaskEvent] = []
     runner = r.Runner(fault_client, history, folder, on_event=events.append, policy=PollPolicy(max_offline=90.0))
     request = GenerationRequest("a harbour in fog", model="gemini-3.1-flash-image-preview", images=(str(png_file),))
     spec = _spec(kind, stage, persistent)
@@ -162,7 +152,7 @@ async def test_fault_matrix(
         assert record.state == "completed" and record.download_state == "expired"
         assert record.error["code"] == "expired" and record.task_id and not record.files
     if kind == "429" and stage != "download":
-        assert any(data["delay"] == RETRY_AFTER for data in retries), "Retry-After not honoured"
+        assert any(event.delay == RETRY_AFTER for event in retries), "Retry-After not honoured"
     if kind == "429":
         times = [q["time"] for q in sim.requests if q["endpoint"] == stage]
         assert len(times) >= 2 and times[1] - times[0] >= RETRY_AFTER
@@ -171,7 +161,7 @@ async def test_fault_matrix(
     if persistent and stage == "upload":
         assert record.state == "submit_failed" and record.error["stage"] == "upload" and sim.count("submit") == 0
     if persistent and stage == "poll":
-        assert any(e.kind == r.PROBLEM and e.detail == "offline, retrying" for e in events)
+        assert any(isinstance(e, ev.TaskOffline) and e.task_id == record.task_id for e in events)
 
     if kind == "slow":  # let the slowed answer land (a late submit finds its key: no second task)
         deadline = time.monotonic() + 10
@@ -207,7 +197,7 @@ async def test_an_outage_of_minutes_says_offline_and_recovers_by_itself(
 ):
     """The simulator drops or refuses every read for over three (fake) minutes."""
     folder = downloads_dir(tmp_path)
-    events: list[r.TaskEvent] = []
+    events: list[ev.TaskEvent] = []
     runner = r.Runner(fault_client, history, folder, on_event=events.append)
     request = GenerationRequest("through the storm", model="gemini-3.1-flash-image-preview")
     record_id = runner.prepare(request)
@@ -215,15 +205,15 @@ async def test_an_outage_of_minutes_says_offline_and_recovers_by_itself(
     outage_start = fake_clock.now()
     sim.faults = FaultPlan.parse("503:5@poll,drop@download")
 
-    def heal(event: str, data: dict) -> None:  # the network comes back after 200 s
-        if event == "retry" and fake_clock.now() - outage_start > 200:
+    def heal(event: object) -> None:  # the network comes back after 200 s
+        if isinstance(event, ev.RequestRetrying) and fake_clock.now() - outage_start > 200:
             sim.faults = FaultPlan.parse("")
 
-    fault_client.listeners.append(heal)
+    fault_client.events.subscribe(heal)
     record = history.get(record_id)
     final = await runner.follow(record_id, record.as_task(), started_at=outage_start, polls_done=0)
-    problems = [e for e in events if e.kind == r.PROBLEM]
-    assert problems and all(e.detail == "offline, retrying" for e in problems)
+    offline = [e for e in events if isinstance(e, ev.TaskOffline)]
+    assert offline and all(e.record_id == record_id and e.error.retryable for e in offline)
     assert fake_clock.now() - outage_start > 200
     assert final.state == "completed" and final.download_state == "done" and final.files
     assert not final.notice  # the 5-minute notice does not count time spent offline

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evolink_tui.core import events as ev
 from evolink_tui.core import runner as r
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import SCHEMA_VERSION
@@ -35,9 +36,11 @@ async def test_a_generation_is_recorded_before_submit_and_kept_current(runner, h
     assert record.state == "completed" and record.progress == 100 and record.task_id in sim.tasks
     assert len(record.files) == 2 and all(Path(f).is_file() for f in record.files)
     assert record.credits == sim.tasks[record.task_id].credits
-    kinds = [e.kind for e in events]
-    assert kinds[:2] == [r.SUBMITTING, r.SUBMITTED] and kinds[-1] == r.FINISHED
-    assert kinds.count(r.DOWNLOADED) == 2 and r.COMPLETED in kinds
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [ev.SubmitStarted, ev.TaskSubmitted] and kinds[-1] == ev.TaskFinished
+    assert kinds.count(ev.ResultDownloaded) == 2 and ev.TaskCompleted in kinds
+    assert all(e.record_id == record_id for e in events)
+    assert events[1].task.id == record.task_id and len(events[-1].downloads) == 2
     sent = [q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"]
     assert sent == [first.idempotency_key]
 
@@ -53,7 +56,7 @@ async def test_an_unknown_submit_outcome_is_uncertain_and_resent_with_the_same_k
     record_id = runner.prepare(GenerationRequest("did it go through?"))
     record = await runner.run(record_id)
     assert record.state == "uncertain" and record.error["code"] == "network"
-    assert events[-1].kind == r.UNCERTAIN
+    assert isinstance(events[-1], ev.SubmitUncertain) and events[-1].error.code == "network"
     assert sim.charges == 1  # the first try did reach the server
     sim.faults = FaultPlan.parse("")
     record = await runner.run(record_id)
@@ -69,7 +72,8 @@ async def test_a_failed_task_keeps_its_error_in_history(runner, history, sim, ev
     assert record.state == "failed"
     assert record.error["code"] == "resource_exhausted" and record.error["retryable"] is True
     assert record.error["resolution"] == "Wait 30–60 seconds and retry"
-    assert events[-1].kind == r.FAILED and events[-1].error.retryable
+    assert isinstance(events[-1], ev.TaskFailed) and events[-1].error.retryable
+    assert events[-1].task is not None and events[-1].task.status == "failed"
 
 
 async def test_a_refused_submit_is_recorded_as_failed(runner, history, sim):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from evolink_tui.core import events as ev
 from evolink_tui.core import runner as r
 from evolink_tui.core.history import NOT_FOUND
 from evolink_tui.core.recovery import outcome, plan_recovery, recover
@@ -47,12 +48,13 @@ async def test_recovery_ends_a_task_the_server_no_longer_knows(runner, history, 
 
 async def test_a_task_forgotten_while_it_is_followed_ends_not_found_not_offline(runner, history, sim, fake_clock):
     record_id = await _submitted(runner, "vanishes mid-run")
-    events: list[r.TaskEvent] = []
-    runner.on_event = events.append
+    events: list[ev.TaskEvent] = []
+    runner.events.subscribe(events.append)
     sim.tasks.clear()
     record = await runner.follow(record_id, history.get(record_id).as_task(), polls_done=1)
     assert record.state == NOT_FOUND and record.finished_at is not None
-    assert [e.kind for e in events] == [r.FAILED] and events[0].error.code == "task_not_found"
+    assert events == [ev.TaskGone(record_id, record.task_id, events[0].error)]
+    assert events[0].error.code == "task_not_found"
     assert sim.count("poll") == 1  # the reference does not retry a 404
 
 

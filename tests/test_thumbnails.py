@@ -29,6 +29,8 @@ from evolink_tui.core.thumbnails import (
 )
 from evolink_tui.tui.widgets.thumbnail import UNREADABLE, ThumbnailView, thumbnail_strips
 
+from .support import app_cells
+
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
 
@@ -363,12 +365,10 @@ async def test_view_draws_quadrants_centred(png: Path) -> None:
         assert grid[5, 17] == (BLUE, BLUE)
         assert grid[35, 17] == (WHITE, WHITE)
 
-        # What reaches the screen: the compositor's lines carry the same colours.
-        screen = pilot.app.screen._compositor.render_strips()
-        assert cell_colours(screen[3])[5] == (RED, RED)
-        assert cell_colours(screen[3])[35] == (GREEN, GREEN)
-        assert cell_colours(screen[17])[5] == (BLUE, BLUE)
-        assert cell_colours(screen[17])[35] == (WHITE, WHITE)
+        # What reaches the screen (as Textual exports it): the same half blocks and colours.
+        screen = app_cells(pilot.app)
+        for (x, y), colour in {(5, 3): RED, (35, 3): GREEN, (5, 17): BLUE, (35, 17): WHITE}.items():
+            assert screen[y][x] == ("▀", colour, colour)
 
 
 async def test_view_centres_and_refits_on_resize(png: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,8 +105,9 @@ def test_at_most_14_reference_images():
     assert problems(GenerationRequest("x", images=urls[:14])) == []
 
 
-def test_local_reference_must_exist(tmp_path):
-    err = only(GenerationRequest("x", images=(str(tmp_path / "nope.png"),)))
+def test_local_reference_must_exist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short path: the message shows at most 80 characters of it
+    err = only(GenerationRequest("x", images=("nope.png",)))
     assert err.field == "image_urls" and "nope.png" in str(err) and "not found" in str(err)
 
 

@@ -30,6 +30,7 @@ import httpx
 
 from .. import __version__
 from .bodies import ACCEPT_ENCODING, MAX_JSON_BYTES, BoundedBody
+from .bus import EventBus
 from .clock import RealClock
 from .config import Settings, check_api_key
 from .errors import EvolinkError, ValidationError
@@ -107,6 +108,7 @@ class _Call:
     retry_statuses: frozenset[int]
     retry_network: Callable[[Exception], bool]
     retry_malformed: bool
+    task_id: str | None = None  # the task a poll is about (reported with its events)
 
 
 def _always(_exc: Exception) -> bool:
@@ -133,7 +135,7 @@ class EvolinkClient:
         self.retry = retry or RetryPolicy()
         self.api_base = settings.base_url.rstrip("/")
         self.files_base = settings.files_base_url.rstrip("/")
-        self.listeners: list[Callable[[str, dict], None]] = []
+        self.events = EventBus()  # RequestRetrying, RequestAnswered, RequestFailed (see core/events.py)
         # Shared by a batch: submits one at a time, paced, all paused by a 429 (see core/gate.py).
         self.submit_gate: SubmitGate | None = None
         # Only what core.bodies inflates step by step (httpx would add br/zstd when installed).
@@ -169,15 +171,22 @@ class EvolinkClient:
 
     # -- events -------------------------------------------------------------------
 
-    def _emit(self, event: str, **data) -> None:
-        """Tell every listener ``listener(event, data)``: ``retry`` (op, path, attempt, delay,
-        error) before each retry; then ``answer`` (op, path, attempt) after a good answer, or
-        ``error`` (op, path, attempt, error) when the call fails for good."""
-        for listener in list(self.listeners):
-            try:
-                listener(event, data)
-            except Exception:  # a listener must never break a request
-                pass
+    def _emit(
+        self, call: _Call, attempt: int, *, error: EvolinkError | None = None, delay: float | None = None
+    ) -> None:
+        """Tell the listeners how a call goes: ``RequestRetrying`` before each retry, then
+        ``RequestAnswered`` after a good answer or ``RequestFailed`` when it fails for good.
+        A listener that raises is logged and reported (see bus.py), never breaks the request."""
+        if not len(self.events):
+            return
+        from .events import RequestAnswered, RequestFailed, RequestRetrying
+
+        if error is None:
+            self.events.emit(RequestAnswered(call.op, call.task_id, attempt))
+        elif delay is None:
+            self.events.emit(RequestFailed(call.op, call.task_id, attempt, error))
+        else:
+            self.events.emit(RequestRetrying(call.op, call.task_id, attempt, delay, error))
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -216,16 +225,16 @@ class EvolinkClient:
             except httpx.TransportError as exc:
                 err = EvolinkError("local", "network", describe_network_error(exc, self.settings.api_key))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, None, path)
+                    await self._wait(call, attempt, err, None)
                     continue
-                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                self._emit(call, attempt, error=err)
                 raise err from exc
             except httpx.HTTPError as exc:  # not a transport failure: an answer httpx could not take
                 err = EvolinkError("local", "malformed", describe_network_error(exc, self.settings.api_key))
                 if call.retry_malformed and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, None, path)
+                    await self._wait(call, attempt, err, None)
                     continue
-                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                self._emit(call, attempt, error=err)
                 raise err from exc
             except EvolinkError as err:  # the body: too large, too slow or badly compressed
                 # An oversized answer is asked for again like an unreadable one (each try bounded):
@@ -234,9 +243,9 @@ class EvolinkClient:
                     err.code in ("malformed", "too_large") and call.retry_malformed
                 )
                 if retry and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, None, path)
+                    await self._wait(call, attempt, err, None)
                     continue
-                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                self._emit(call, attempt, error=err)
                 raise
             try:
                 data = self._parse(call, response, raw)
@@ -247,16 +256,16 @@ class EvolinkClient:
                     err.status in call.retry_statuses
                 )
                 if retry and attempt < self.retry.attempts:
-                    await self._wait(call, attempt, err, err.retry_after, path)
+                    await self._wait(call, attempt, err, err.retry_after)
                     continue
-                self._emit("error", op=call.op, path=path, attempt=attempt, error=err)
+                self._emit(call, attempt, error=err)
                 raise
-            self._emit("answer", op=call.op, path=path, attempt=attempt)
+            self._emit(call, attempt)
             return data
 
-    async def _wait(self, call: _Call, attempt: int, err: EvolinkError, retry_after: float | None, path: str) -> None:
+    async def _wait(self, call: _Call, attempt: int, err: EvolinkError, retry_after: float | None) -> None:
         delay = self.retry.delay(attempt, retry_after)
-        self._emit("retry", op=call.op, path=path, attempt=attempt, delay=delay, error=err)
+        self._emit(call, attempt, error=err, delay=delay)
         await self.clock.sleep(delay)
 
     def _parse(self, call: _Call, response: httpx.Response, raw: bytes) -> Any:
@@ -323,7 +332,7 @@ class EvolinkClient:
         return await self._get_task(task_id)
 
     async def _get_task(self, task_id: str) -> Task:
-        call = _Call("poll", "api", READ_RETRY_STATUSES, _always, retry_malformed=True)
+        call = _Call("poll", "api", READ_RETRY_STATUSES, _always, retry_malformed=True, task_id=task_id)
         data = await self._call(call, "GET", f"/v1/tasks/{quote(task_id, safe='')}")
         task = Task.parse(data)
         return task

@@ -35,6 +35,7 @@ from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
+from .rules import MAX_PIXELS, RESULT_URL_LIFETIME
 from .text import excerpt
 from .wire import Task
 
@@ -43,9 +44,8 @@ try:  # POSIX: a live download holds a lock on its temporary file
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a bomb
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
-URL_LIFETIME = timedelta(hours=24)
+URL_LIFETIME = timedelta(seconds=RESULT_URL_LIFETIME)
 # What an expired signed link answers; but a CDN answers the same to a hiccup, so within
 # the URL's lifetime these are retried, and "expired" needs the lifetime passed or a body
 # that says so (a storage bucket's "Request has expired").

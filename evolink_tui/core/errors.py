@@ -173,3 +173,32 @@ def _shorten(text: str, limit: int = 80) -> str:
         return text
     tail = (limit - 1) // 2
     return text[: limit - 1 - tail] + "…" + text[-tail:]
+
+
+def describe(error: BaseException) -> str:
+    """Any failure as the user reads it: ours from the error catalogue (code, meaning, retry
+    advice, resolution), bad input as what was wrong (nothing sent), a file error with its
+    path. Not yet made inert: views pass it through ``text.inert``."""
+    if isinstance(error, EvolinkError):
+        return error.explain()
+    if isinstance(error, ValidationError):
+        return f"Nothing was sent. {error}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename or ''}".strip(": ")
+    return f"{type(error).__name__}: {error}"
+
+
+def summary(error: BaseException | dict | None) -> str:
+    """One line for any failure, or for one as recorded (``to_json()``): code, meaning and
+    the server's message."""
+    if isinstance(error, EvolinkError):
+        return error.summary()
+    if isinstance(error, BaseException):
+        return str(error)
+    if not error:
+        return ""
+    code, meaning, message = error.get("code", ""), error.get("meaning") or "", error.get("message") or ""
+    text = f"{code}: {meaning}" if meaning else str(code)
+    if message and message != meaning:
+        text += f" ({message})"
+    return text

@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .rules import RESULT_URL_LIFETIME
 from .text import one_line
 from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
     import sqlite3
+    from collections.abc import Callable
 
     from .wire import Task
 
@@ -45,7 +47,6 @@ HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
 SCHEMA_VERSION = 6
 PAGE = 200  # records read at a time for the task list and the gallery
-RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL lasts after the task finished
 
 
 def _v2_download_states(conn: sqlite3.Connection) -> None:
@@ -59,7 +60,7 @@ def _v2_download_states(conn: sqlite3.Connection) -> None:
 
 
 # Each version: SQL statements, or callables taking the connection, run in one transaction.
-MIGRATIONS = {
+MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     1: [
         """CREATE TABLE tasks (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -146,6 +147,7 @@ _TARGET = "id = COALESCE((SELECT linked_to FROM tasks WHERE id = ?), ?)"
 
 UNFINISHED_STATES = ("submitting", "uncertain", "pending", "processing", "unknown")
 NOT_FOUND = "not_found"  # final: Evolink answered 404 for a task id on record (it no longer knows it)
+UNCERTAIN_STATES = ("submitting", "uncertain")  # with no task id: the submit's outcome is unknown
 RESENDABLE_STATES = ("submitting", "uncertain", "submit_failed")
 # Every state this app writes (a server may send others: they are kept as they come).
 KNOWN_STATES = (
@@ -273,7 +275,7 @@ class TaskRecord:
     @property
     def is_uncertain(self) -> bool:
         """The submit's outcome is unknown: resend only with this record's own key."""
-        return self.task_id is None and self.state in ("submitting", "uncertain")
+        return self.task_id is None and self.state in UNCERTAIN_STATES
 
     @property
     def can_resend(self) -> bool:
@@ -361,10 +363,10 @@ class TaskRecord:
             id=row["id"],
             task_id=r.text("task_id"),
             state=r.text("state", "unknown") or "unknown",
-            prompt=r.text("prompt", ""),
-            model=r.text("model", ""),
+            prompt=r.text("prompt", "") or "",
+            model=r.text("model", "") or "",
             request=r.json("request", dict, {}),
-            idempotency_key=r.text("idempotency_key", ""),
+            idempotency_key=r.text("idempotency_key", "") or "",
             group_id=r.text("group_id"),
             progress=r.number("progress", 0, int),
             estimated_time=r.number("estimated_time", None, int),
@@ -474,7 +476,8 @@ class History:
                     "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder)."
                 ) from exc
             except HistoryError:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 raise
             self._conn = conn
         return self._conn
@@ -592,7 +595,7 @@ class History:
                 now,
             ),
         )
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)  # always set after an INSERT
 
     def update_request(self, record_id: int, body: dict) -> None:
         """After local references were uploaded: the body with their URLs."""
@@ -795,7 +798,7 @@ class History:
             " updated_at) VALUES (?, ?, '', ?, ?, '', ?, ?, ?)",
             (task.id, task.status, task.model, json.dumps(body), now, created, now),
         )
-        record_id = int(cursor.lastrowid)
+        record_id = int(cursor.lastrowid or 0)  # always set after an INSERT
         self.update_task(record_id, task)
         return record_id
 
@@ -863,7 +866,8 @@ class History:
         favourites: bool = False,
     ) -> tuple[str, tuple]:
         """The WHERE clause (with its parameters) of a search."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         for word in text.split():  # every word, in the prompt or the task id
             clauses.append("(prompt LIKE ? ESCAPE '\\' OR task_id LIKE ? ESCAPE '\\')")
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -875,7 +879,8 @@ class History:
             clauses.append(f"state IN ({','.join('?' for _ in UNFINISHED_STATES)})")
             params += UNFINISHED_STATES
         elif status == "uncertain":
-            clauses.append("task_id IS NULL AND state IN ('submitting', 'uncertain')")
+            clauses.append(f"task_id IS NULL AND state IN ({','.join('?' for _ in UNCERTAIN_STATES)})")
+            params += UNCERTAIN_STATES
         elif status == "expired":
             clauses.append("download_state = 'expired'")
         elif status == "undownloaded":

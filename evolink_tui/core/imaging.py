@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .downloads import MAX_PIXELS
+from .rules import MAX_PIXELS
 from .validation import MAX_REFERENCE_BYTES
 
 
@@ -44,8 +44,7 @@ def _open(path: Path):
     if image.size[0] * image.size[1] > MAX_PIXELS:
         image.close()
         raise ValueError(f"{path.name} is {image.size[0]}x{image.size[1]} pixels, over the {MAX_PIXELS:,}-pixel limit")
-    image = ImageOps.exif_transpose(image)
-    return image
+    return ImageOps.exif_transpose(image)
 
 
 def _encode(image, fmt: str, quality: int) -> bytes:
@@ -139,14 +138,6 @@ def make_mask(width: int, height: int, rect: Rect) -> bytes:
     buffer = io.BytesIO()
     mask.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
-
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """Width and height of a local image, read from its header."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.size
 
 
 def cells_to_rect(cell_rect: tuple[int, int, int, int], cols: int, rows: int, width: int, height: int) -> Rect:

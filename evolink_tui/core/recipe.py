@@ -198,7 +198,8 @@ class Reopened:
         if self.recipe is None:
             raise ValidationError("file", str(self.path), "an image made by evolink-tui, or its .json sidecar")
         recipe = self.recipe
-        left_out = recipe.get("defaults") if isinstance(recipe.get("defaults"), list) else []
+        defaults = recipe.get("defaults")
+        left_out: list = defaults if isinstance(defaults, list) else []
         n = None if "n" in left_out else recipe.get("n")  # left to the default: sent left out again
         params = recipe.get("params")
         return GenerationRequest(

@@ -43,7 +43,7 @@ NOT_FOUND = NOT_FOUND_STATE  # Evolink no longer knows the task (404): final, re
 
 def outcome(record: TaskRecord) -> str:
     """The summary's word for where ``record`` stands."""
-    if record.is_uncertain or (record.task_id is None and record.state == "uncertain"):
+    if record.is_uncertain:
         return UNCERTAIN
     if record.state == NOT_FOUND:
         return NOT_FOUND

@@ -1,9 +1,10 @@
 """Runs generations end to end and keeps the history current at every step.
 
-Used by the TUI (one async worker per task, all on one shared client) and by the headless
-``generate``: validate -> record the request -> upload local references -> submit with
-one idempotency key -> poll -> download -> record the files. Every step is reported as a
-:class:`TaskEvent` so a screen can follow along; nothing here knows about screens.
+Used through the :class:`~evolink_tui.core.studio.Studio` by the TUI (one async worker per
+task, all on one shared client) and by the headless commands: validate -> record the request
+-> upload local references -> submit with one idempotency key -> poll -> download -> record
+the files. Every step is reported as a typed event (:mod:`.events`) on :attr:`Runner.events`;
+nothing here knows about screens.
 """
 
 from __future__ import annotations
@@ -12,21 +13,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .bus import EventBus
 from .downloads import Download, download_results, download_state
 from .errors import EvolinkError, ValidationError
 from .events import (
-    COMPLETED,
-    DOWNLOADED,
-    FAILED,
-    FINISHED,
-    PROBLEM,
-    PROGRESS,
-    SUBMITTED,
-    SUBMITTING,  # noqa: F401
-    TIMEOUT,
-    UNCERTAIN,
-    UPLOADED,
+    ReferenceUploaded,
+    ResultDownloaded,
+    ResumeFailed,
+    SubmitStarted,
+    SubmitUncertain,
+    TaskCompleted,
     TaskEvent,
+    TaskFailed,
+    TaskFinished,
+    TaskGone,
+    TaskOffline,
+    TaskProgressed,
+    TaskSubmitted,
+    TaskTimedOut,
 )
 from .history import History, HistoryError, TaskRecord, UnrecordedSubmit
 from .jobs import upload_references
@@ -88,14 +92,18 @@ class Runner:
         self.history = history
         self.download_dir = Path(download_dir)
         self.policy = policy or PollPolicy()
-        self.on_event = on_event
+        self.events = EventBus()  # a listener that raises is logged and reported, never breaks a task
+        if on_event is not None:
+            self.events.subscribe(on_event)
 
     def _emit(self, event: TaskEvent) -> None:
-        if self.on_event:
-            try:
-                self.on_event(event)
-            except Exception:  # a screen's handler must never break a task
-                pass
+        self.events.emit(event)
+
+    def _record(self, record_id: int) -> TaskRecord:
+        record = self.history.get(record_id)
+        if record is None:  # records are never deleted: a caller passed an id of another history
+            raise LookupError(f"no record {record_id} in {self.history.path}")
+        return record
 
     def prepare(
         self,
@@ -122,24 +130,21 @@ class Runner:
         was submitted). The record is marked as being sent just before the submit goes out,
         so a crash from then on leaves it ``uncertain``, never silently sent twice.
         """
-        record = self.history.get(record_id)
-        assert record is not None, record_id
+        record = self._record(record_id)
         if record.task_id is not None:  # already accepted: never submit again, just see it through
             if not follow:
                 return record
-            return await self.resume(record) or self.history.get(record_id)  # type: ignore[return-value]
+            return await self.resume(record) or self._record(record_id)
         if request is None:
             request = record.generation_request()
-        self._emit(TaskEvent(SUBMITTING, record_id))
+        self._emit(SubmitStarted(record_id))
         started = self.client.clock.now()
         try:
             sendable, uploads = await upload_references(
                 self.client,
                 request,
                 tag=record.idempotency_key,
-                on_upload=lambda ref, info: self._emit(
-                    TaskEvent(UPLOADED, record_id, detail=f"{ref} -> {info.file_url}")
-                ),
+                on_upload=lambda ref, info: self._emit(ReferenceUploaded(record_id, ref, info.file_url or "")),
             )
         except (EvolinkError, ValidationError, OSError) as exc:
             if isinstance(exc, EvolinkError):
@@ -149,8 +154,8 @@ class Runner:
                 err = EvolinkError("local", "reference", text)
             error = {**err.to_json(), "stage": "upload"}
             self.history.mark_submit_failed(record_id, error)
-            self._emit(TaskEvent(FAILED, record_id, error=err, detail="upload failed: nothing was submitted"))
-            return self.history.get(record_id)  # type: ignore[return-value]
+            self._emit(TaskFailed(record_id, err, None))
+            return self._record(record_id)
         body = sendable.to_body()
         if uploads:
             self.history.update_request(record_id, body)
@@ -162,25 +167,25 @@ class Runner:
             except EvolinkError as err:
                 if _net_unknown(err):
                     self.history.mark_uncertain(record_id, err.to_json())
-                    self._emit(TaskEvent(UNCERTAIN, record_id, error=err))
+                    self._emit(SubmitUncertain(record_id, err))
                 else:
                     self.history.mark_submit_failed(record_id, err.to_json())
-                    self._emit(TaskEvent(FAILED, record_id, error=err))
-                return self.history.get(record_id)  # type: ignore[return-value]
+                    self._emit(TaskFailed(record_id, err, None))
+                return self._record(record_id)
             holder = self.history.update_task(record_id, task)
             if holder != record_id:  # the task is another record's already: linked there, not followed twice
-                err = EvolinkError(
+                linked = EvolinkError(
                     "local",
                     "linked",
                     f"Evolink answered with task {one_line(task.id)}, already recorded as #{holder}: "
                     "one task, followed on that record",
                     task_id=task.id,
                 )
-                self._emit(TaskEvent(FAILED, record_id, error=err))
-                return self.history.get(record_id)  # type: ignore[return-value]
-            self._emit(TaskEvent(SUBMITTED, record_id, task=task))
+                self._emit(TaskFailed(record_id, linked, None))
+                return self._record(record_id)
+            self._emit(TaskSubmitted(record_id, task))
             if not follow:
-                return self.history.get(record_id)  # type: ignore[return-value]
+                return self._record(record_id)
             return await self.follow(record_id, task, started_at=started, polls_done=0)
         except HistoryError as exc:
             raise UnrecordedSubmit(exc, record_id, task.id if task is not None else None) from exc
@@ -192,10 +197,10 @@ class Runner:
 
         def update(current: Task) -> None:
             self.history.update_task(record_id, current)
-            self._emit(TaskEvent(PROGRESS, record_id, task=current))
+            self._emit(TaskProgressed(record_id, current))
 
         def problem(err: EvolinkError) -> None:
-            self._emit(TaskEvent(PROBLEM, record_id, error=err, detail="offline, retrying"))
+            self._emit(TaskOffline(record_id, task.id, err))
 
         try:
             final = await follow_task(
@@ -209,26 +214,26 @@ class Runner:
             )
         except TaskTimeout as timeout:
             self.history.set_notice(record_id, timeout.notice)
-            self._emit(TaskEvent(TIMEOUT, record_id, task=timeout.task, notice=timeout.notice))
-            return self.history.get(record_id)  # type: ignore[return-value]
+            self._emit(TaskTimedOut(record_id, timeout.task, timeout.notice))
+            return self._record(record_id)
         except EvolinkError as err:
             if task_gone(err):
                 return self._not_found(record_id, task.id, err)
             self.history.set_error(record_id, err.to_json())
-            self._emit(TaskEvent(FAILED, record_id, task=task, error=err))
-            return self.history.get(record_id)  # type: ignore[return-value]
+            self._emit(TaskFailed(record_id, err, task))
+            return self._record(record_id)
         self.history.update_task(record_id, final)
         if final.status != "completed":
-            err = (
+            failure = (
                 final.error.as_exception(final.id)
                 if final.error
                 else EvolinkError("task", "unknown_error", f"task {final.status}", task_id=final.id)
             )
-            self._emit(TaskEvent(FAILED, record_id, task=final, error=err))
-            return self.history.get(record_id)  # type: ignore[return-value]
-        self._emit(TaskEvent(COMPLETED, record_id, task=final))
+            self._emit(TaskFailed(record_id, failure, final))
+            return self._record(record_id)
+        self._emit(TaskCompleted(record_id, final))
         await self.download(record_id, final)
-        return self.history.get(record_id)  # type: ignore[return-value]
+        return self._record(record_id)
 
     async def download(self, record_id: int, task: Task) -> list[Download]:
         """Fetch the results of a completed task; the outcome is recorded (``download_state``)."""
@@ -245,7 +250,7 @@ class Runner:
             completed_at=finished,
             url_expires_at=record.url_expires_at if record else None,
             extra=record_fields(self.history, record) if record else None,
-            on_download=lambda d: self._emit(TaskEvent(DOWNLOADED, record_id, task=task, download=d)),
+            on_download=lambda d: self._emit(ResultDownloaded(record_id, task, d)),
         )
         state, err = download_state(downloads)
         if not task.results:
@@ -258,7 +263,7 @@ class Runner:
         self.history.set_downloads(
             record_id, [str(d.path) for d in downloads if d.ok], state, err.to_json() if err else None
         )
-        self._emit(TaskEvent(FINISHED, record_id, task=task, downloads=downloads))
+        self._emit(TaskFinished(record_id, task, tuple(downloads)))
         return downloads
 
     async def _download_record(self, record: TaskRecord) -> TaskRecord:
@@ -272,11 +277,11 @@ class Runner:
                 task_id=record.task_id,
             )
             self.history.set_downloads(record.id, record.files, "expired", err.to_json())
-            downloads = [Download(url=url, error=err) for url in task.results]
-            self._emit(TaskEvent(FINISHED, record.id, task=task, downloads=downloads, error=err))
-            return self.history.get(record.id)  # type: ignore[return-value]
+            downloads = tuple(Download(url=url, error=err) for url in task.results)
+            self._emit(TaskFinished(record.id, task, downloads, err))
+            return self._record(record.id)
         await self.download(record.id, task)
-        return self.history.get(record.id)  # type: ignore[return-value]
+        return self._record(record.id)
 
     async def retry_downloads(self, record: TaskRecord) -> TaskRecord:
         """Results of a completed record not yet on disk ("retried later"): fetched while the
@@ -287,8 +292,8 @@ class Runner:
         """The record's task is gone from Evolink: its final state, reported as a failure."""
         error = not_found_error(task_id, err)
         self.history.mark_not_found(record_id, error.to_json())
-        self._emit(TaskEvent(FAILED, record_id, error=error))
-        return self.history.get(record_id)  # type: ignore[return-value]
+        self._emit(TaskGone(record_id, task_id, error))
+        return self._record(record_id)
 
     def task_not_found(self, task_id: str, err: EvolinkError) -> TaskRecord | None:
         """After ``err`` reading ``task_id``: if Evolink no longer knows a task the history
@@ -309,15 +314,15 @@ class Runner:
                 raise
             return known
         record_id = self.history.add_task_id(task)
-        self._emit(TaskEvent(PROGRESS, record_id, task=task))
+        self._emit(TaskProgressed(record_id, task))
         if task.is_active:
             return await self.follow(record_id, task, polls_done=1)
         if task.status == "completed":
-            self._emit(TaskEvent(COMPLETED, record_id, task=task))
+            self._emit(TaskCompleted(record_id, task))
             await self.download(record_id, task)
         elif task.error:
-            self._emit(TaskEvent(FAILED, record_id, task=task, error=task.error.as_exception(task.id)))
-        return self.history.get(record_id)  # type: ignore[return-value]
+            self._emit(TaskFailed(record_id, task.error.as_exception(task.id), task))
+        return self._record(record_id)
 
     async def resume(self, record: TaskRecord) -> TaskRecord | None:
         """After a restart: poll an unfinished task again, or fetch results not yet on disk.
@@ -329,7 +334,7 @@ class Runner:
         if record.task_id is None:
             if record.state == "submitting":
                 self.history.mark_uncertain(record.id, interrupted_error(record).to_json())
-                self._emit(TaskEvent(UNCERTAIN, record.id, error=interrupted_error(record)))
+                self._emit(SubmitUncertain(record.id, interrupted_error(record)))
             return None
         if record.needs_download:
             return await self._download_record(record)
@@ -342,7 +347,7 @@ class Runner:
                 return self._not_found(record.id, record.task_id, err)
             if not err.retryable:  # keep the record and say why
                 self.history.set_error(record.id, err.to_json())
-            self._emit(TaskEvent(PROBLEM, record.id, error=err, detail="could not resume"))
+            self._emit(ResumeFailed(record.id, record.task_id, err))
             return None
         self.history.update_task(record.id, task)
         if task.is_active:

@@ -26,9 +26,13 @@ import time
 import zlib
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import thumbnails
 from .thumbnails import Thumbnail, from_pixels, make_thumbnail
+
+if TYPE_CHECKING:
+    import sqlite3
 
 CACHE_ENV = "EVOLINK_TUI_CACHE_DIR"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -91,7 +95,7 @@ class DiskThumbnailCache:
         self.hits = self.misses = self.evicted = 0
         self._total: int | None = None  # bytes on disk, counted on the first write
         self._lock = threading.Lock()
-        self._index = None  # sqlite3 connection to paths.sqlite3, opened on first use
+        self._index: sqlite3.Connection | None = None  # to paths.sqlite3, opened on first use
         self._index_failed = False
         self._inserts = 0
 

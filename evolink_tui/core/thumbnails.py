@@ -16,12 +16,13 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .imagetypes import DECODE_GATE
+from .rules import MAX_PIXELS  # images with more pixels are refused before they are decoded
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from PIL import Image as PILImage
@@ -31,9 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 RGB = tuple[int, int, int]
 # The bottom pixel is None on the last row of an image with an odd pixel height.
 Cell = tuple[RGB, RGB | None]
-
-MAX_PIXELS = 40_000_000
-"""Images with more pixels than this are refused before they are decoded."""
 
 BACKGROUND: RGB = (30, 30, 30)
 """Transparent pixels are composited over this dark neutral grey."""
@@ -107,7 +105,7 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
         label = str(source)
         stat = os.stat(source)
         mtime, size = stat.st_mtime, stat.st_size
-        opened = label
+        opened = label  # type: ignore[assignment]  # Image.open takes a path as well as a file
     try:
         image = Image.open(opened)
     except Image.DecompressionBombError as error:  # far past Pillow's own limit
@@ -242,7 +240,7 @@ def from_pixels(
     cells = []
     for y in range(0, height, 2):
         top = rows[y]
-        bottom: list[RGB | None] = rows[y + 1] if y + 1 < height else [None] * width
+        bottom: Sequence[RGB | None] = rows[y + 1] if y + 1 < height else [None] * width
         cells.append(tuple(zip(top, bottom, strict=False)))
     return Thumbnail(
         width=width,

@@ -16,7 +16,6 @@ from typing import Any
 
 from .errors import EvolinkError
 
-ACTIVE_STATUSES = frozenset({"pending", "processing"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 

@@ -270,7 +270,7 @@ def _show_plan(out: Output, args, plan: Plan, settings: Settings) -> int:
 async def _batch_runner(client, settings: Settings, out: Output, prefs, view, concurrency: int | None, stats=None):
     history = History(history_path(settings), clock=client.clock.now).open()
     budget = config_budget(history, prefs, started_at=client.clock.now(), stats=stats)
-    client.listeners.append(retry_listener(out, quiet=lambda op: op == "submit"))  # the batch says it
+    client.events.subscribe(retry_listener(out, quiet=lambda op: op == "submit"))  # the batch says it
     runner = Runner(client, history, settings.download_dir)
     return batch_mod.BatchRunner(
         runner,

@@ -34,7 +34,7 @@ def cmd_upload(args, out: Output) -> int:
 
     async def run() -> int:
         async with make_client(settings) as client:
-            client.listeners.append(retry_listener(out))
+            client.events.subscribe(retry_listener(out))
             if not args.overwrite and not await _may_store(client, args, out):
                 return EXIT_BAD_INPUT
             if args.path:
@@ -94,7 +94,7 @@ def cmd_files(args, out: Output) -> int:
 
     async def run() -> int:
         async with make_client(settings) as client:
-            client.listeners.append(retry_listener(out))
+            client.events.subscribe(retry_listener(out))
             listing, quota = await asyncio.gather(client.list_files(page, page_size), client.quota())
             if page > listing.pages:  # the listing had to be read to know; nothing else was sent
                 files = f"{listing.total} file{'s' if listing.total != 1 else ''}"
@@ -132,7 +132,7 @@ def cmd_delete(args, out: Output) -> int:
 
     async def run() -> int:
         async with make_client(settings) as client:
-            client.listeners.append(retry_listener(out))
+            client.events.subscribe(retry_listener(out))
             data = await client.delete_file(args.file_id)
             out.say(f"deleted {args.file_id}")
             out.emit({"deleted": args.file_id, "data": data, "demo": settings.demo})

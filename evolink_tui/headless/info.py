@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..cli import EXIT_OK
 from ..core.catalogue import user_catalogue_path
 from ..core.config import config_path, fix_config_mode, load_settings
+from ..core.log import log_path
 from ..runtime import demo_server_path
 from .output import Output, whole
 
@@ -18,12 +19,13 @@ def cmd_locate(args, out: Output) -> int:
     settings = load_settings(
         demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None), strict_key=False
     )
-    info = settings.describe()
+    info = {**settings.describe(), "log": str(log_path())}
     for warning in settings.warnings:
         out.note(f"warning: {warning}")
     out.say(f"config:    {info['config']}")
     out.say(f"data:      {info['data']}")
     out.say(f"downloads: {info['downloads']}")
+    out.say(f"log:       {info['log']}")
     info["models"] = str(user_catalogue_path())
     out.say(f"models:    {info['models']} (your own models; optional)")
     from ..core.thumbcache import cache_dir

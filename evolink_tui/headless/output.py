@@ -77,10 +77,12 @@ def settings_for(args, out: Output, *, need_key: bool = True) -> Settings:
 
 
 def retry_listener(out: Output, quiet=lambda op: False):
-    def listener(event: str, data: dict) -> None:
-        if event == "retry" and not quiet(data["op"]):
-            err = data["error"]
-            out.note(f"retrying {data['op']} in {data['delay']:.0f}s after {err.summary()}")
+    """A client listener that notes each retry on stderr (unless ``quiet(op)``)."""
+    from ..core.events import RequestRetrying
+
+    def listener(event) -> None:
+        if isinstance(event, RequestRetrying) and not quiet(event.op):
+            out.note(f"retrying {event.op} in {event.delay:.0f}s after {event.error.summary()}")
 
     return listener
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..cli import EXIT_OK
 from ..core.config import data_dir
+from ..core.dates import day_range, when
 from ..core.downloads import results_asked
-from ..core.errors import ValidationError
+from ..core.errors import ValidationError, summary
 from ..core.history import (
     DEMO_HISTORY_FILE,
     HISTORY_FILE,
@@ -23,49 +22,13 @@ from ..core.text import excerpt, one_line
 from ..core.timing import time_taken
 from .output import Output, whole
 
-# -- history and recovery -------------------------------------------------------------
-
 MAX_LIMIT = 1_000_000_000
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _day(field: str, text: str | None) -> float | None:
-    """A YYYY-MM-DD date (local time) as unix seconds at its start."""
-    if text is None:
-        return None
-    try:
-        if not _DATE.match(text.strip()):
-            raise ValueError
-        return datetime.strptime(text.strip(), "%Y-%m-%d").timestamp()
-    except (ValueError, OverflowError, OSError):
-        raise ValidationError(field, text, "a date as YYYY-MM-DD, such as 2025-01-31") from None
-
-
-def _when(moment: float | None) -> str:
-    if not moment:
-        return "?"
-    try:
-        return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return "?"
-
-
-def _error_line(error: dict | None) -> str:
-    if not error:
-        return ""
-    code = error.get("code", "")
-    meaning = error.get("meaning") or ""
-    message = error.get("message") or ""
-    text = f"{code}: {meaning}" if meaning else str(code)
-    if message and message != meaning:
-        text += f" ({message})"
-    return text
 
 
 def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]:
     head = [
         f"#{record.id}",
-        _when(record.created_at),
+        when(record.created_at),
         one_line(verdict or record.state),
         one_line(record.model or "?"),
         one_line(record.task_id or "(no task id)"),
@@ -104,7 +67,7 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     if record.linked_to is not None:
         lines.append(f"    linked to #{record.linked_to}: the server answered with that record's task")
     elif record.error:
-        lines.append(f"    error: {excerpt(_error_line(record.error), 160)}")
+        lines.append(f"    error: {excerpt(summary(record.error), 160)}")
         if record.state == NOT_FOUND and record.error.get("resolution"):
             lines.append(f"    what to do: {record.error['resolution']}")
     if record.notice and not record.is_finished:
@@ -137,10 +100,7 @@ def _check_status(status: str, path: Path) -> None:
 
 
 def cmd_history(args, out: Output) -> int:
-    since = _day("since", args.since)
-    until = _day("until", args.until)
-    if until is not None:
-        until = (datetime.fromtimestamp(until) + timedelta(days=1)).timestamp()  # the whole day
+    since, until = day_range(args.since, args.until)  # both days whole
     limit = whole("limit", args.limit, f"a whole number from 1 to {MAX_LIMIT:,}", low=1, high=MAX_LIMIT)
     status = (args.status or "").strip().lower() or None
     path = _history_file(args)

@@ -8,19 +8,31 @@ from collections.abc import AsyncIterator
 
 from ..cli import EXIT_FAILURE, EXIT_OK, EXIT_RUNNING
 from ..core import recovery
-from ..core import runner as runner_mod
 from ..core.config import Settings
 from ..core.errors import EvolinkError
-from ..core.history import History, HistoryError, history_path
+from ..core.events import (
+    ReferenceUploaded,
+    RequestRetrying,
+    ResumeFailed,
+    SubmitUncertain,
+    TaskFailed,
+    TaskFinished,
+    TaskGone,
+    TaskOffline,
+    TaskProgressed,
+    TaskSubmitted,
+    TaskTimedOut,
+)
+from ..core.history import History, HistoryError
 from ..core.preflight import check_download_folder
+from ..core.studio import Studio
 from ..core.text import excerpt, one_line
 from ..core.timing import time_taken
 from ..core.validation import GenerationRequest, human_size, parse_n, parse_param_args, validate
 from ..core.wire import Task
-from ..runtime import make_client
 from . import limits
 from .models import catalogue_for
-from .output import Output, retry_listener, settings_for, whole
+from .output import Output, settings_for, whole
 from .records import record_lines
 
 
@@ -101,103 +113,111 @@ def cmd_generate(args, out: Output) -> int:
 
 
 class _TaskView:
-    """Turns the runner's events into a command's output."""
+    """Turns the Studio's events into a command's output (and remembers how the task ended)."""
 
     def __init__(self, out: Output, request: GenerationRequest | None = None):
         self.out = out
         self.request = request
         self.task: Task | None = None
-        self.final: runner_mod.TaskEvent | None = None
-        self.downloads = []
+        self.final: TaskFailed | TaskTimedOut | SubmitUncertain | TaskGone | TaskFinished | None = None
         self.offline = False
 
-    def quiet(self, op: str) -> bool:
-        """While offline, the per-request retry notes would only repeat the offline line."""
-        return self.offline and op == "poll"
-
-    def __call__(self, event) -> None:
+    def __call__(self, event: object) -> None:
         out = self.out
-        if event.task is not None:
-            self.task = event.task
-        if event.kind == runner_mod.UPLOADED:
-            out.say(f"uploaded {event.detail}")
-        elif event.kind == runner_mod.SUBMITTED:
-            task = event.task
-            credits = f", {task.credits_reserved:g} credits reserved" if task.credits_reserved is not None else ""
-            model = task.model or (self.request.resolved_model() if self.request else "")
-            prompt = f": {excerpt(self.request.prompt)}" if self.request else ""
-            out.say(f"submitted {one_line(task.id)} ({one_line(model)}{credits}){prompt}")
-        elif event.kind == runner_mod.PROGRESS:
-            if self.offline:
-                self.offline = False
-                out.note(f"{one_line(event.task.id)}: back online")
-            out.progress(_task_line(event.task))
-        elif event.kind == runner_mod.PROBLEM:
-            prefix = one_line(self.task.id) + ": " if self.task else ""
-            line = f"{prefix}{event.detail or 'offline, retrying'} ({event.error.summary()})"
-            if not self.offline:
-                self.offline = True
-                out.note(line)
-            else:
-                out.progress(line)
-        elif event.kind in (runner_mod.FAILED, runner_mod.TIMEOUT, runner_mod.UNCERTAIN, runner_mod.FINISHED):
-            self.final = event
-            self.downloads = event.downloads
+        match event:
+            case RequestRetrying(op=op, delay=delay, error=error):
+                if not (self.offline and op == "poll"):  # offline: the line below says it once
+                    out.note(f"retrying {op} in {delay:.0f}s after {error.summary()}")
+            case ReferenceUploaded(reference=reference, file_url=url):
+                out.say(f"uploaded {reference} -> {url}")
+            case TaskSubmitted(task=task):
+                self.task = task
+                credits = f", {task.credits_reserved:g} credits reserved" if task.credits_reserved is not None else ""
+                model = task.model or (self.request.resolved_model() if self.request else "")
+                prompt = f": {excerpt(self.request.prompt)}" if self.request else ""
+                out.say(f"submitted {one_line(task.id)} ({one_line(model)}{credits}){prompt}")
+            case TaskProgressed(task=task):
+                self.task = task
+                if self.offline:
+                    self.offline = False
+                    out.note(f"{one_line(task.id)}: back online")
+                out.progress(_task_line(task))
+            case TaskOffline(task_id=task_id, error=error):
+                line = f"{one_line(task_id)}: offline, retrying ({error.summary()})"
+                if not self.offline:
+                    self.offline = True
+                    out.note(line)
+                else:
+                    out.progress(line)
+            case ResumeFailed(task_id=task_id, error=error):
+                out.note(f"{one_line(task_id)}: could not resume ({error.summary()})")
+            case SubmitUncertain() | TaskGone():
+                self.final = event
+            case TaskFailed() | TaskTimedOut() | TaskFinished():
+                self.task = event.task or self.task
+                self.final = event
+            case _:
+                pass
 
 
 @contextlib.asynccontextmanager
-async def _runner(settings: Settings, out: Output, view) -> AsyncIterator[runner_mod.Runner]:
-    """The client, the history and a runner reporting to ``view``, closed together."""
-    async with make_client(settings) as client:
-        history = _open_history(settings, client.clock)
-        try:
-            client.listeners.append(retry_listener(out, view.quiet))
-            yield runner_mod.Runner(client, history, settings.download_dir, on_event=view)
-        finally:
-            history.close()
-
-
-def _open_history(settings: Settings, clock=None) -> History:
-    """The history, opened before anything is sent (a HistoryError stops the command first)."""
-    return History(history_path(settings), **({"clock": clock.now} if clock is not None else {})).open()
+async def _studio(settings: Settings, out: Output, view: _TaskView) -> AsyncIterator[Studio]:
+    """The Studio (client, history, runner) with ``view`` listening, closed together. The
+    history is opened before anything is sent (a HistoryError stops the command first)."""
+    studio = Studio(settings)
+    try:
+        studio.history.open()
+        studio.events.on_failure = lambda failure: out.note(
+            f"evolink-tui: internal error in {failure.listener} ({failure.error!r}); "
+            f"details in {failure.log or 'the log (it could not be written)'}"
+        )
+        studio.events.subscribe(view)
+        studio.ensure_runner()
+        yield studio
+    finally:
+        await studio.aclose()
 
 
 def _conclude(out: Output, settings: Settings, view: _TaskView, record_id: int) -> int:
     """Exit code and output once the runner is done with a record."""
-    final = view.final
     demo = settings.demo
-    if final is None:
-        raise RuntimeError("the task ended without a result")
-    if final.kind == runner_mod.TIMEOUT:
-        out.fail(
-            EvolinkError("local", "timeout", final.notice, task_id=final.task.id),
-            extra=_task_json(final.task, [], demo=demo, notice=final.notice, record_id=record_id),
-        )
-        if not out.as_json:
-            out.say(final.notice)
-        return EXIT_RUNNING
-    if final.kind == runner_mod.UNCERTAIN:
-        out.fail(
-            final.error,
-            extra={"uncertain": True, "idempotency_key_recorded": True, "record_id": record_id, "demo": demo},
-        )
-        out.note(
-            "The submit may or may not have reached Evolink; it is kept in the history and can be sent again "
-            "with the same idempotency key, which never charges twice:\n"
-            f"  evolink-tui resume --resend {record_id}"
-        )
-        return EXIT_FAILURE
-    if final.kind == runner_mod.FAILED and final.task is None:
-        out.fail(final.error, extra={"record_id": record_id, "demo": demo})
-        return EXIT_FAILURE
-    if final.kind == runner_mod.FAILED and final.task.is_active:
-        out.fail(final.error, extra=_task_json(final.task, [], demo=demo, record_id=record_id))
-        out.note(
-            "The task is kept in the history: `evolink-tui resume` or "
-            f"`evolink-tui check {one_line(final.task.id)}` picks it up."
-        )
-        return EXIT_FAILURE
-    return _finish_task(out, final.task, view.downloads, demo=demo, record_id=record_id)
+    match view.final:
+        case None:
+            raise RuntimeError("the task ended without a result")
+        case TaskTimedOut(task=task, notice=notice):
+            out.fail(
+                EvolinkError("local", "timeout", notice, task_id=task.id),
+                extra=_task_json(task, [], demo=demo, notice=notice, record_id=record_id),
+            )
+            if not out.as_json:
+                out.say(notice)
+            return EXIT_RUNNING
+        case SubmitUncertain(error=error):
+            out.fail(
+                error,
+                extra={"uncertain": True, "idempotency_key_recorded": True, "record_id": record_id, "demo": demo},
+            )
+            out.note(
+                "The submit may or may not have reached Evolink; it is kept in the history and can be sent again "
+                "with the same idempotency key, which never charges twice:\n"
+                f"  evolink-tui resume --resend {record_id}"
+            )
+            return EXIT_FAILURE
+        case TaskFailed(error=error, task=None) | TaskGone(error=error):
+            out.fail(error, extra={"record_id": record_id, "demo": demo})
+            return EXIT_FAILURE
+        case TaskFailed(error=error, task=Task() as task) if task.is_active:
+            out.fail(error, extra=_task_json(task, [], demo=demo, record_id=record_id))
+            out.note(
+                "The task is kept in the history: `evolink-tui resume` or "
+                f"`evolink-tui check {one_line(task.id)}` picks it up."
+            )
+            return EXIT_FAILURE
+        case TaskFailed(task=Task() as task):
+            return _finish_task(out, task, [], demo=demo, record_id=record_id)
+        case TaskFinished(task=task, downloads=downloads):
+            return _finish_task(out, task, list(downloads), demo=demo, record_id=record_id)
+    raise RuntimeError(f"the task ended with {view.final!r}")
 
 
 async def _generate(
@@ -205,7 +225,8 @@ async def _generate(
 ) -> int:
     check_download_folder(settings.download_dir, results=request.n or 1)  # before anything is paid for
     view = _TaskView(out, request)
-    async with _runner(settings, out, view) as runner:
+    async with _studio(settings, out, view) as studio:
+        runner = studio.ensure_runner()
         record_id = runner.prepare(request, parent=parent)
         try:
             await runner.run(record_id, follow=not args.no_wait)
@@ -231,14 +252,15 @@ def cmd_check(args, out: Output) -> int:
 
 async def _check(args, out: Output, settings: Settings) -> int:
     view = _TaskView(out)
-    async with _runner(settings, out, view) as runner:
+    async with _studio(settings, out, view) as studio:
+        runner = studio.ensure_runner()
         try:
             task = await runner.client.get_task(args.task_id)
         except EvolinkError as err:
             gone = runner.task_not_found(args.task_id, err)  # a task on record: its final state
             if gone is None:
                 raise
-            said = view.final.error if view.final is not None and view.final.error is not None else err
+            said = view.final.error if isinstance(view.final, TaskGone) else err
             out.fail(said, extra={"record_id": gone.id, "demo": settings.demo})
             return EXIT_FAILURE
         record_id = runner.history.add_task_id(task)  # a task known by id is never lost again
@@ -281,7 +303,8 @@ async def _resume(args, out: Output, settings: Settings, resend: list[int]) -> i
     if resend:  # a resend may be charged: the folder is checked first
         check_download_folder(settings.download_dir, results=len(resend))
     view = _TaskView(out)
-    async with _runner(settings, out, view) as runner:
+    async with _studio(settings, out, view) as studio:
+        runner = studio.ensure_runner()
         recovery.check_resend(runner.history, resend)  # before anything is sent
         from .batch import resume_batches
 

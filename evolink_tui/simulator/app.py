@@ -101,7 +101,7 @@ def create_app(
     """
     env = os.environ if environ is None else environ
     if faults is None:
-        faults = FaultPlan.from_env(env)
+        faults = FaultPlan.from_env(dict(env))
     elif isinstance(faults, str):
         faults = FaultPlan.parse(faults)
     if isinstance(api_keys, str):

@@ -99,6 +99,7 @@ class FaultMiddleware:
         )
         if endpoint == "submit":
             sim.submit_arrived()
+        entry = sim.requests[-1]
         plan = sim.faults
         override = sim.overrides.get(endpoint) if endpoint is not None else None
         if endpoint is None or (not plan and override is None):
@@ -111,6 +112,7 @@ class FaultMiddleware:
                 # The request has arrived in full; only the answer is late. A client that
                 # gives up (or dies) meanwhile does not stop the server from acting on it.
                 receive = await _buffered(receive)
+                entry["buffered"] = True  # the whole request is in (tests wait for it before cutting the client off)
                 await asyncio.sleep(slow.seconds or 0)
             rule = plan.take(is_terminal, endpoint)
             if rule is not None:

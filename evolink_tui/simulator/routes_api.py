@@ -29,6 +29,7 @@ def _validate(sim: SimState, body: dict) -> tuple[dict | None, Response | None]:
             "model_not_found" if isinstance(model_id, str) else "invalid_parameters",
         )
     model = catalogue.get(model_id)
+    assert model is not None  # in the catalogue: checked above
     prompt = body.get("prompt")
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
         return None, invalid("prompt", "prompt is required (a description of the image, at most 2000 characters)")
@@ -126,6 +127,7 @@ async def submit(request: Request) -> Response:
         params, error = _validate(sim, body)
         if error:
             return error
+        assert params is not None  # valid: no error
         model: Model = params["model"]
         cost = round(CREDITS_PER_IMAGE.get(model.id, DEFAULT_CREDITS_PER_IMAGE) * params["n"], 4)
         if cost > sim.remaining_credits:

@@ -169,6 +169,7 @@ async def upload_base64(request: Request) -> Response:
     body, error = await _json_body(request)
     if error:
         return error
+    assert body is not None  # no error: a JSON object
     raw = body.get("base64_data")
     if not isinstance(raw, str) or not raw.strip():
         return files_error(400, "Bad request: base64_data is required")
@@ -192,6 +193,7 @@ async def upload_url(request: Request) -> Response:
     body, error = await _json_body(request)
     if error:
         return error
+    assert body is not None  # no error: a JSON object
     url = body.get("file_url")
     if not isinstance(url, str) or not url.strip():
         return files_error(400, "Bad request: file_url is required")

@@ -206,7 +206,9 @@ class SimState:
         self.in_flight = 0  # requests being answered right now (a slow fault keeps one open)
         self.image_long_side = int(image_long_side)
         self.speed = float(speed)
-        self._initial = dict(faults=faults.spec(), max_files=max_files, max_file_size=max_file_size, balance=balance)
+        self._initial: dict[str, Any] = dict(
+            faults=faults.spec(), max_files=max_files, max_file_size=max_file_size, balance=balance
+        )
         # The models this "server" knows: the built-in catalogue, or (--demo, `evolink-tui
         # simulator`) the one in use, with the user's models.toml, so an added model can be tried.
         self.catalogue = catalogue or builtin_catalogue()

@@ -6,25 +6,26 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-# (name, help, action). Actions without "app." run on the current screen when it has
-# them (the gallery acts on its own selection), else on the main screen.
+# (name, help, action). "app." actions run on the App; "files:" ones on the files screen
+# (opened first if needed); the others on the current screen when it has them (the
+# gallery acts on its own selection), else on the main screen.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Generate", "Send the prompt to the marked model(s) (ctrl+j)", "generate"),
     ("Pick models", "Choose a model, or mark several for a comparison run (F2)", "pick_models"),
     ("Check task by ID", "Add any task id to the task list and follow it (F3)", "check_task"),
     ("Open gallery", "Every downloaded result as thumbnails (F4)", "app.open_gallery"),
     ("Open files", "The file quota and every uploaded file (F5)", "app.open_files"),
-    ("Upload file", "Upload a local image or a URL through the Files API (u on the files screen)", "app.upload_file"),
-    ("Delete selected files", "Delete the marked files, or the chosen one, after asking (d)", "app.delete_files"),
+    ("Upload file", "Upload a local image or a URL through the Files API (u on the files screen)", "files:upload_file"),
+    ("Delete selected files", "Delete the marked files, or the chosen one, after asking (d)", "files:delete_files"),
     (
         "Use file as reference",
         "Add the chosen file's URL to the composer's reference images (f)",
-        "app.use_file_as_reference",
+        "files:use_file_as_reference",
     ),
-    ("Use file as mask", "Set the chosen PNG as the composer's mask, gpt-4o-image only (m)", "app.use_file_as_mask"),
-    ("Copy file URL", "Copy the chosen file's URL to the clipboard (c)", "app.copy_file_url"),
-    ("Make mask", "Mark the area to edit on the reference image; the mask is uploaded and set (k)", "app.make_mask"),
-    ("Refresh files", "Read the quota and the file list again (r on the files screen)", "app.refresh_files"),
+    ("Use file as mask", "Set the chosen PNG as the composer's mask, gpt-4o-image only (m)", "files:use_file_as_mask"),
+    ("Copy file URL", "Copy the chosen file's URL to the clipboard (c)", "files:copy_file_url"),
+    ("Make mask", "Mark the area to edit on the reference image; the mask is uploaded and set (k)", "make_mask"),
+    ("Refresh files", "Read the quota and the file list again (r on the files screen)", "files:refresh_files"),
     ("Regenerate selected task", "Refill the composer with the task's exact settings (r)", "regenerate"),
     ("Retry selected task", "Re-run a failed task, resend an uncertain one, or check a slow one again (t)", "retry"),
     ("Copy result path", "Copy the downloaded file's path to the clipboard (c)", "copy_path"),
@@ -51,7 +52,11 @@ class EvolinkCommands(Provider):
     """Lists :data:`COMMANDS`; fuzzy-matched as you type."""
 
     def _run(self, action: str) -> None:
-        self.app.call_later(self.app.run_command, action)  # type: ignore[attr-defined]
+        from .app import EvolinkApp
+
+        app = self.app
+        if isinstance(app, EvolinkApp):
+            app.call_later(app.run_command, action)
 
     async def discover(self) -> Hits:
         for name, help_text, action in COMMANDS:

@@ -6,8 +6,13 @@ here and returned as plain strings, to be wrapped in ``Content``/``Text``: never
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.text import excerpt, inert
+
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 EMPTY = "░"
@@ -23,7 +28,21 @@ STATES = {
     "failed": ("failed", "error"),
     "cancelled": ("cancelled", "warning"),
     "unknown": ("unknown", "warning"),
+    "not_found": ("gone", "error"),  # Evolink no longer knows the task (final)
 }
+
+
+def key_label(binding: Binding) -> str:
+    """A key as the key bar and the help show it: ``^j``, ``f2``, ``shift+tab`` (ctrl as a
+    caret, Textual's names for the keys; no binding of ours names its key otherwise)."""
+    from textual.keys import format_key
+
+    *modifiers, key = binding.key.split("+")
+    shown = format_key(key)
+    if "ctrl" in modifiers:
+        modifiers.remove("ctrl")
+        shown = f"^{shown}"
+    return "+".join([*modifiers, shown])
 
 
 def plain(text: object, limit: int | None = None) -> str:

@@ -1,51 +1,144 @@
-"""What a task transition says in a notification (a toast), if anything.
+"""What an event says in a notification (a toast), if anything.
 
 The text is plain: the app passes it to ``notify(..., markup=False)``; server strings are
-made inert here first.
+made inert here first. :class:`Notices` remembers the little it needs to say things once
+(offline, per task).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from evolink_tui.core import events as kinds
-from evolink_tui.core.history import TaskRecord
+from evolink_tui.core.errors import describe
 from evolink_tui.core.text import inert
+from evolink_tui.core.validation import human_size
 
 from .format import plain
-from .messages import TaskChanged
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
+    from evolink_tui.core.studio import Studio
 
 
 class Notice(NamedTuple):
     text: str
     title: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
     timeout: float = 5.0
 
 
-def notice_for(message: TaskChanged, record: TaskRecord, download_dir: Path) -> Notice | None:
-    event, name = message.event, plain(record.model)
-    error = event.error
-    if message.kind == kinds.FAILED and error is not None:
-        advice = "A retry may help: press t." if error.retryable else f"Retrying will not help: {error.resolution}"
-        return Notice(f"{inert(error.summary())}\n{advice}", f"Task failed: {name}", "error", 8)
-    if message.kind == kinds.TIMEOUT:
-        return Notice(inert(event.notice or ""), name, "warning", 10)
-    if message.kind == kinds.UNCERTAIN:
-        return Notice(
-            "Not sure the request reached the server. Press t to resend it with its own key (never a double charge).",
-            name,
-            "warning",
-            10,
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def startup_notice(unfinished: int, downloads: int, uncertain: int) -> Notice | None:
+    """What one notification says about what an earlier run left, if anything."""
+    lines = []
+    if unfinished or downloads:
+        parts = []
+        if unfinished:
+            parts.append(f"{_plural(unfinished, 'task')} followed again")
+        if downloads:
+            parts.append(f"{_plural(downloads, 'result set')} to download")
+        lines.append("Picking up where the last run stopped: " + ", ".join(parts) + ".")
+    if uncertain:
+        one = uncertain == 1
+        lines.append(
+            f"{_plural(uncertain, 'submit')} may or may not have reached Evolink (unsure). "
+            f"{'It is' if one else 'They are'} never resent on {'its' if one else 'their'} own: "
+            "select one and press t to resend it with its own key (never a double charge)."
         )
-    if message.kind == kinds.PROBLEM:
-        return Notice(f"Offline, retrying. {inert(error.summary()) if error else ''}".strip(), name, "warning")
-    if message.kind == kinds.FINISHED:
-        failed = [d for d in event.downloads if not d.ok and d.error is not None]
-        if failed:
-            return Notice(inert(failed[0].error.explain()), f"Download failed: {name}", "error", 8)
-        if event.downloads:
-            count = len(event.downloads)
-            return Notice(f"Saved {count} image{'s' if count != 1 else ''} to {plain(download_dir)}", name, timeout=4)
-    return None
+    if not lines:
+        return None
+    return Notice("\n".join(lines), "Recovering", "warning" if uncertain else "information", 12)
+
+
+class Notices:
+    """The notifications of the Studio's events."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self._warned_offline: set[int] = set()  # "offline, retrying" once per task is enough
+
+    def for_event(self, event: object) -> list[Notice]:
+        from evolink_tui.core import events as ev
+
+        match event:
+            case ev.TaskEvent(record_id=record_id):
+                record = self.studio.record(record_id)
+                return [] if record is None else self._task(event, plain(record.model))
+            case ev.RecoveryStarted(unfinished=unfinished, downloads=downloads, uncertain=uncertain):
+                notice = startup_notice(len(unfinished), len(downloads), len(uncertain))
+                return [notice] if notice else []
+            case ev.FolderUnwritable(folder=folder, problem=problem):
+                return [
+                    Notice(
+                        f"Results cannot be saved to the download folder {inert(folder)}: {inert(problem)}. Tasks "
+                        "are still recorded; their results are downloaded once the folder is fixed (t, or the next "
+                        "start). --download-dir or EVOLINK_DOWNLOAD_DIR picks another.",
+                        "Download folder",
+                        "error",
+                        15,
+                    )
+                ]
+            case ev.FilesListFailed(error=error):
+                return [Notice(inert(describe(error)), "Could not read the files", "error", 10)]
+            case ev.FileUploaded(info=info):
+                return [
+                    Notice(
+                        f"Uploaded {plain(info.name, 80)} ({human_size(info.file_size)}) as {plain(info.file_id)}. "
+                        "It is deleted 72 hours after upload.",
+                        "Files",
+                    )
+                ]
+            case ev.UploadFailed(spec=spec, error=error):
+                return [Notice(inert(describe(error)), f"Upload failed: {plain(spec.label, 60)}", "error", 12)]
+            case ev.FilesDeleted(deleted=deleted, failed=failed):
+                shown = [Notice(f"Deleted {_plural(len(deleted), 'file')}.", "Files")] if deleted else []
+                for info, error in failed:
+                    shown.append(Notice(inert(describe(error)), f"Not deleted: {plain(info.name, 60)}", "error", 12))
+                return shown
+        return []
+
+    def _task(self, event: object, name: str) -> list[Notice]:
+        from evolink_tui.core import events as ev
+
+        match event:
+            case ev.TaskFailed(error=error):
+                advice = (
+                    "A retry may help: press t." if error.retryable else f"Retrying will not help: {error.resolution}"
+                )
+                return [Notice(f"{inert(error.summary())}\n{advice}", f"Task failed: {name}", "error", 8)]
+            case ev.TaskTimedOut(notice=notice):
+                return [Notice(inert(notice), name, "warning", 10)]
+            case ev.SubmitUncertain(error=error) if error.code != "interrupted":  # those: the startup notice
+                return [
+                    Notice(
+                        "Not sure the request reached the server. Press t to resend it with its own key "
+                        "(never a double charge).",
+                        name,
+                        "warning",
+                        10,
+                    )
+                ]
+            case ev.TaskOffline(record_id=record_id, error=error):
+                if record_id in self._warned_offline:
+                    return []
+                self._warned_offline.add(record_id)
+                return [Notice(f"Offline, retrying. {inert(error.summary())}", name, "warning")]
+            case ev.TaskGone(error=error):
+                return [
+                    Notice(f"{inert(error.summary())}\n{inert(error.resolution)}", f"Task gone: {name}", "error", 10)
+                ]
+            case ev.ResumeFailed(error=error):
+                later = "The next start tries again." if error.retryable else "The record is kept."
+                return [Notice(f"Could not resume this task: {inert(error.summary())}. {later}", name, "warning")]
+            case ev.TaskFinished(downloads=downloads):
+                failed = [d.error for d in downloads if not d.ok and d.error is not None]
+                if failed:
+                    return [Notice(inert(failed[0].explain()), f"Download failed: {name}", "error", 8)]
+                if downloads:
+                    folder = plain(self.studio.settings.download_dir)
+                    return [Notice(f"Saved {_plural(len(downloads), 'image')} to {folder}", name, timeout=4)]
+        return []

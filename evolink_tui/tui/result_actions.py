@@ -1,13 +1,14 @@
 """Actions on one result, shared by the main screen and the gallery.
 
-A screen that mixes in :class:`ResultActions` says which result is selected
-(``current_result``); the actions copy its path or URL (OSC 52: works over SSH), open it
-with the system viewer when that can work, show its sidecar, use it as a reference,
-regenerate or retry its task.
+A screen built on :class:`ResultScreen` says which result is selected (``current_result``);
+the actions copy its path or URL (OSC 52: works over SSH), open it with the system viewer
+when that can work, show its sidecar, use it as a reference, regenerate or retry its task
+(those three are the main screen's flows).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.screen import Screen
 
 from evolink_tui.core.history import TaskRecord
 
@@ -79,13 +81,27 @@ def viewer_command() -> str | None:
     return shutil.which("xdg-open")
 
 
-class ResultActions:
-    """Mixed into a Screen (after it: ``class S(Screen, ResultActions)``);
-    ``current_result()`` says what the actions act on."""
+async def open_in_viewer(command: str, path: str) -> None:
+    """Open ``path`` with the system viewer ``command`` (a worker: an error is shown)."""
+    process = await asyncio.create_subprocess_exec(
+        command,
+        path,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    if await process.wait():
+        raise RuntimeError(f"{Path(command).name} could not open {path}")
 
-    app: EvolinkApp
 
-    def current_result(self) -> tuple[TaskRecord, int | None] | None:  # pragma: no cover - overridden
+class ResultScreen(Screen):
+    """A screen whose keys act on one selected result (``current_result``)."""
+
+    if TYPE_CHECKING:
+        app: EvolinkApp
+
+    def current_result(self) -> tuple[TaskRecord, int | None] | None:
+        """The selected record and which of its files (None: no file yet)."""
         return None
 
     def _result(self) -> tuple[TaskRecord, int | None] | None:
@@ -129,7 +145,7 @@ class ResultActions:
                     timeout=8,
                 )
                 return
-            self.app.open_in_viewer(command, path)
+            self.app.start(open_in_viewer(command, path), name="open viewer", group="viewer")
 
     def action_show_sidecar(self) -> None:
         if found := self._result():
@@ -149,12 +165,12 @@ class ResultActions:
             if ref is None:
                 self.notify("This task has no result to use yet.", severity="warning", markup=False)
                 return
-            self.app.call_later(self.app.use_as_reference, ref)
+            self.app.call_later(self.app.main.generation.use_as_reference, ref)
 
     def action_regenerate(self) -> None:
         if found := self._result():
-            self.app.call_later(self.app.regenerate, found[0])
+            self.app.call_later(self.app.main.generation.regenerate, found[0])
 
     def action_retry(self) -> None:
         if found := self._result():
-            self.app.retry(found[0])
+            self.app.main.generation.retry(found[0])

@@ -8,11 +8,14 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from evolink_tui.core.config import load_settings
 from evolink_tui.runtime import make_client
 from evolink_tui.simulator import FakeClock, FaultPlan
 from evolink_tui.tui.app import EvolinkApp
+
+from ..support import app_text
 
 START = 1_800_000_000.0
 
@@ -66,19 +69,58 @@ def deterministic_client(faults: str | None = None) -> Callable:
     return factory
 
 
-def demo_app(clock=None, *, faults: str | None = None, demo: bool = True, **kwargs) -> EvolinkApp:
+class Note(NamedTuple):
+    message: str
+    title: str
+    severity: str
+
+
+class RecordingApp(EvolinkApp):
+    """The app, remembering every notification it was asked to show (``notes``), in order.
+    ``clear_notifications`` forgets them too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[Note] = []
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup=True) -> None:
+        self.notes.append(Note(str(message), str(title), str(severity)))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def clear_notifications(self) -> None:
+        self.notes.clear()
+        super().clear_notifications()
+
+
+def notes_text(app: RecordingApp) -> str:
+    """Every notification shown so far, one ``title: message`` a line."""
+    return "\n".join(f"{n.title}: {n.message}" for n in app.notes)
+
+
+def demo_app(
+    clock=None,
+    *,
+    faults: str | None = None,
+    demo: bool = True,
+    client_factory=None,
+    app_class: type[RecordingApp] = RecordingApp,
+    **kwargs,
+) -> RecordingApp:
     clock = clock if clock is not None else FakeClock(START)
-    settings = load_settings(demo=demo)
-    return EvolinkApp(settings, clock=clock, client_factory=deterministic_client(faults), cursor_blink=False, **kwargs)
+    factory = client_factory or deterministic_client(faults)
+    return app_class(load_settings(demo=demo), clock=clock, client_factory=factory, cursor_blink=False, **kwargs)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until ``predicate()`` holds (real time, small steps)."""
+    """Let the app run until ``predicate()`` holds (real time, small steps), then until the
+    messages already posted are handled and the screen redrawn: the Studio's state moves
+    first, the screens follow with the next messages."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.02)
+    await pilot.pause()
 
 
 async def type_text(pilot, text: str) -> None:
@@ -96,16 +138,15 @@ async def run_for(pilot, clock: StepClock, seconds: float, step: float = 0.5) ->
 
 def finished(app: EvolinkApp, count: int = 1) -> Callable[[], bool]:
     return lambda: (
-        len(app.records) >= count
-        and all(r.is_finished and (r.files or r.state != "completed") for r in app.records.values())
+        len(app.studio.records) >= count
+        and all(r.is_finished and (r.files or r.state != "completed") for r in app.studio.records.values())
         and not any(w.is_running for w in app.workers if w.group == "tasks")
     )
 
 
 def screen_text(app: EvolinkApp) -> str:
     """What the terminal shows now, as plain text (one line per row)."""
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+    return app_text(app)
 
 
 def problems_text(app: EvolinkApp) -> str:
@@ -120,14 +161,18 @@ def problems_text(app: EvolinkApp) -> str:
 async def comparison_mid_run(pilot, clock: StepClock) -> None:
     """A two-model comparison run, one result done and one still running."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.client is not None and bool(app.main.query("#prompt")), what="the client")
+    await wait_until(
+        pilot, lambda: app.studio.client is not None and bool(app.main.query("#prompt")), what="the client"
+    )
     await pilot.pause()
     await type_text(pilot, "a lighthouse at dusk, oil painting")
     app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
     await pilot.press("ctrl+j")
-    await wait_until(pilot, lambda: len(app.records) == 2 and all(r.task_id for r in app.records.values()))
+    await wait_until(
+        pilot, lambda: len(app.studio.records) == 2 and all(r.task_id for r in app.studio.records.values())
+    )
     await run_for(pilot, clock, 3.0)
-    await wait_until(pilot, lambda: any(r.state == "processing" for r in app.records.values()))
+    await wait_until(pilot, lambda: any(r.state == "processing" for r in app.studio.records.values()))
 
 
 async def picker_marking_fast_models(pilot) -> None:

@@ -28,6 +28,9 @@ class Terminal:
         master, slave = pty.openpty()
         width, height = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        # COLUMNS and LINES win over the terminal's own size (shutil.get_terminal_size), and
+        # pytest-xdist's workers have them at 80x24: the app must see the size of this terminal.
+        env = {**env, "COLUMNS": str(width), "LINES": str(height)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "evolink_tui", *args],
             stdin=slave,

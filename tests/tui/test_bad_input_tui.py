@@ -18,7 +18,7 @@ from .test_faults_tui import idle, row_text, select, shown
 
 
 def notices(app) -> str:
-    return "\n".join(n.message for n in app._notifications)
+    return "\n".join(n.message for n in app.notes)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ async def test_an_invalid_config_file_is_named_with_its_line_and_the_app_starts_
         app.main.composer.set_prompt("still works")
         await pilot.press("ctrl+j")
         await wait_until(pilot, finished(app), what="a generation on defaults")
-        assert app.records[1].state == "completed"
+        assert app.studio.records[1].state == "completed"
     assert config.read_text() == text  # never rewritten behind the user's back
 
 
@@ -69,13 +69,13 @@ async def test_an_unwritable_download_folder_is_named_at_start_and_on_the_task(i
         await pilot.press("ctrl+j")
         await wait_until(pilot, idle(app), what="finished")
         await shown(pilot, 1)
-        record = app.history.get(1)
+        record = app.studio.history.get(1)
         assert record.state == "completed" and record.download_state == "failed" and record.error["code"] == "disk"
         await select(pilot, 1)
         assert "no file" in row_text(app, 1)
         assert "could not write to" in screen_text(app)
         assert f"could not write to {folder}: Not a directory" in str(app.main.query_one("#preview-body").content)
-        assert any(str(folder) in n.message and "could not write" in n.message for n in app._notifications)
+        assert any(str(folder) in n.message and "could not write" in n.message for n in app.notes)
         assert app.main.composer.prompt == "nowhere to put it"
 
 
@@ -97,10 +97,10 @@ async def test_the_composer_keeps_its_text_and_settings_after_any_error(faults, 
         await pilot.press("ctrl+j")
         if state is None:
             await wait_until(pilot, lambda: shown in problems_text(app), what="the inline problem")
-            assert not app.records
+            assert not app.studio.records
         else:
             await wait_until(pilot, idle(app), what="the task ended")
-            await wait_until(pilot, lambda: app.records[1].state == state, what=state)
+            await wait_until(pilot, lambda: app.studio.records[1].state == state, what=state)
             await select(pilot, 1)
             assert shown in screen_text(app)
         composer = app.main.composer
@@ -110,4 +110,6 @@ async def test_the_composer_keeps_its_text_and_settings_after_any_error(faults, 
         assert composer.query_one("#n", Choice).value == 2
         assert app.is_running
         if state is not None:
-            assert Path(app.history.path).exists() and app.history.get(1).prompt == prompt  # the record is kept
+            assert (
+                Path(app.studio.history.path).exists() and app.studio.history.get(1).prompt == prompt
+            )  # the record is kept

@@ -11,12 +11,12 @@ import pytest
 from textual.worker import WorkerState
 
 from evolink_tui.core import downloads
-from evolink_tui.core.runner import PROBLEM
+from evolink_tui.core import events as ev
 from evolink_tui.simulator import FaultPlan
-from evolink_tui.tui.messages import TaskChanged
+from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import demo_app, finished, run_for, screen_text, wait_until
+from .helpers import RecordingApp, demo_app, finished, run_for, screen_text, wait_until
 
 SIZE = (120, 40)
 
@@ -29,8 +29,8 @@ async def generate(pilot, prompt: str) -> int:
     app = pilot.app
     app.main.composer.set_prompt(prompt)  # typing is tested elsewhere; here it would only cost time
     await pilot.press("ctrl+j")
-    await wait_until(pilot, lambda: len(app.records) == 1, what="recorded")
-    [record_id] = app.records
+    await wait_until(pilot, lambda: len(app.studio.records) == 1, what="recorded")
+    [record_id] = app.studio.records
     return record_id
 
 
@@ -44,7 +44,7 @@ async def select(pilot, record_id: int) -> None:
 def idle(app):
     """Every task worker is done (a task whose download failed is finished without files)."""
     return lambda: (
-        bool(app.records)
+        bool(app.studio.records)
         and not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers if w.group == "tasks")
     )
 
@@ -55,10 +55,10 @@ async def shown(pilot, record_id: int) -> None:
     await wait_until(
         pilot,
         lambda: (
-            record_id in app.records
-            and app.history.get(record_id) is not None
-            and app.records[record_id].updated_at == app.history.get(record_id).updated_at
-            and app.records[record_id].download_state == app.history.get(record_id).download_state
+            record_id in app.studio.records
+            and app.studio.history.get(record_id) is not None
+            and app.studio.records[record_id].updated_at == app.studio.history.get(record_id).updated_at
+            and app.studio.records[record_id].download_state == app.studio.history.get(record_id).download_state
         ),
         what="the last change shown",
     )
@@ -66,7 +66,7 @@ async def shown(pilot, record_id: int) -> None:
 
 def kept(app, record_id: int, prompt: str):
     """The record is in the history, and the composer still holds the prompt."""
-    record = app.history.get(record_id)
+    record = app.studio.history.get(record_id)
     assert record is not None and record.prompt == prompt
     assert app.main.composer.prompt == prompt
     assert app.is_running
@@ -96,7 +96,7 @@ async def test_a_fault_that_passes_is_ridden_out(faults):
         record = kept(app, record_id, prompt)
         assert record.state == "completed" and record.download_state == "done" and Path(record.files[0]).is_file()
         assert "done" in row_text(app, record_id)
-        sim = app.client.simulator.state.sim
+        sim = app.studio.client.simulator.state.sim
         assert sim.charges == 1
         rules = faults.split(",")
         endpoint = rules[0].split("@")[1].split("*")[0]
@@ -112,9 +112,9 @@ async def test_a_500_on_submit_is_unsure_never_resent_alone_and_resent_once_with
     app = demo_app(faults="500@submit*1")
     async with app.run_test(size=SIZE) as pilot:
         record_id = await generate(pilot, "a 500 on the way in")
-        await wait_until(pilot, lambda: app.records[record_id].state == "uncertain", what="unsure")
+        await wait_until(pilot, lambda: app.studio.records[record_id].state == "uncertain", what="unsure")
         record = kept(app, record_id, "a 500 on the way in")
-        sim = app.client.simulator.state.sim
+        sim = app.studio.client.simulator.state.sim
         assert sim.count("submit") == 1  # a 500 may come after the task was made: never resent on its own
         await select(pilot, record_id)
         text = screen_text(app)
@@ -123,7 +123,7 @@ async def test_a_500_on_submit_is_unsure_never_resent_alone_and_resent_once_with
         assert "Resend same key" in text  # the footer names what t does here
         await pilot.press("t")
         await wait_until(pilot, finished(app), what="resent")
-        assert app.records[record_id].state == "completed" and sim.charges == 1
+        assert app.studio.records[record_id].state == "completed" and sim.charges == 1
         assert {q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"} == {record.idempotency_key}
         assert "unsure" not in app.main.topbar.render().plain
 
@@ -141,10 +141,10 @@ async def test_a_truncated_download_is_marked_kept_and_fetched_again_with_t():
         assert "no file" in row_text(app, record_id)
         assert "truncate" in text and "a retry may help" in text and "press t to download again" in text
         assert not list(app.settings.download_dir.glob("*.part"))  # no broken file kept
-        app.client.simulator.state.sim.faults = FaultPlan.parse("")
+        app.studio.client.simulator.state.sim.faults = FaultPlan.parse("")
         await pilot.press("t")
-        await wait_until(pilot, lambda: app.records[record_id].download_state == "done", what="downloaded")
-        assert Path(app.records[record_id].files[0]).is_file() and "done" in row_text(app, record_id)
+        await wait_until(pilot, lambda: app.studio.records[record_id].download_state == "done", what="downloaded")
+        assert Path(app.studio.records[record_id].files[0]).is_file() and "done" in row_text(app, record_id)
 
 
 async def test_an_expired_result_url_is_marked_and_the_record_kept():
@@ -160,7 +160,7 @@ async def test_an_expired_result_url_is_marked_and_the_record_kept():
         assert "expired" in row_text(app, record_id)
         assert "The result URL has expired" in text and "Generate the image again" in text
         await pilot.press("t")
-        await wait_until(pilot, lambda: any("expired before" in n.message for n in app._notifications), what="advice")
+        await wait_until(pilot, lambda: any("expired before" in n.message for n in app.notes), what="advice")
 
 
 async def test_a_full_disk_is_reported_clearly_and_retried_later(monkeypatch):
@@ -187,27 +187,27 @@ async def test_a_full_disk_is_reported_clearly_and_retried_later(monkeypatch):
         folder = str(app.settings.download_dir)
         assert "no file" in row_text(app, record_id)
         assert "could not write to" in text and "disk is full" in text
-        assert any(folder in n.message and "disk is full" in n.message for n in app._notifications)
+        assert any(folder in n.message and "disk is full" in n.message for n in app.notes)
         assert not [p for p in app.settings.download_dir.iterdir() if p.suffix == ".part"]
         monkeypatch.setattr(downloads, "_temp_file", real_temp_file)  # space again
         await pilot.press("t")
-        await wait_until(pilot, lambda: app.records[record_id].download_state == "done", what="downloaded")
-        assert app.client.simulator.state.sim.charges == 1
+        await wait_until(pilot, lambda: app.studio.records[record_id].download_state == "done", what="downloaded")
+        assert app.studio.client.simulator.state.sim.charges == 1
 
 
 @pytest.mark.parametrize("fault", ["503@poll", "drop@poll"])
 async def test_an_outage_shows_offline_retrying_and_recovers_by_itself(step_clock, fault):
     app = demo_app(step_clock)
-    kinds: list[str] = []
+    kinds: list[type] = []
 
     def hook(message):
-        if isinstance(message, TaskChanged):
-            kinds.append(message.kind)
+        if isinstance(message, StudioEvent):
+            kinds.append(type(message.event))
 
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         record_id = await generate(pilot, "through the storm")
-        await wait_until(pilot, lambda: app.records[record_id].task_id is not None, what="submitted")
-        sim = app.client.simulator.state.sim
+        await wait_until(pilot, lambda: app.studio.records[record_id].task_id is not None, what="submitted")
+        sim = app.studio.client.simulator.state.sim
         sim.faults = FaultPlan.parse(fault)
         await run_for(pilot, step_clock, 4.0)  # the first poll fails: the client retries
         await wait_until(pilot, lambda: app.main.topbar.offline == "offline, retrying", what="top bar")
@@ -215,16 +215,16 @@ async def test_an_outage_shows_offline_retrying_and_recovers_by_itself(step_cloc
         assert "offline, retrying" in app.main.topbar.render().plain
         assert "offline" in row_text(app, record_id) and "retrying…" in row_text(app, record_id)
         await run_for(pilot, step_clock, 60.0, step=1.0)  # a minute offline: past the client's own retries
-        await wait_until(pilot, lambda: PROBLEM in kinds, what="the runner's problem report")
+        await wait_until(pilot, lambda: ev.TaskOffline in kinds, what="the runner's offline report")
         await wait_until(
-            pilot, lambda: any("Offline, retrying" in n.message for n in app._notifications), what="one notification"
+            pilot, lambda: any("Offline, retrying" in n.message for n in app.notes), what="one notification"
         )
         assert "offline" in row_text(app, record_id) and app.main.topbar.offline
-        assert not app.records[record_id].is_finished and not app.records[record_id].notice
+        assert not app.studio.records[record_id].is_finished and not app.studio.records[record_id].notice
         sim.faults = FaultPlan.parse("")  # the network is back
         await run_for(pilot, step_clock, 20.0, step=1.0)
         await wait_until(pilot, finished(app), what="completed after the outage")
-        record = app.records[record_id]
+        record = app.studio.records[record_id]
         assert record.state == "completed" and record.files and sim.charges == 1
         assert not app.main.topbar.offline and "offline" not in app.main.topbar.render().plain
         assert "offline" not in row_text(app, record_id) and "done" in row_text(app, record_id)
@@ -235,17 +235,18 @@ async def test_a_timeout_is_retried_and_the_task_completes(settings, fake_clock,
     """Over a real loopback socket (the in-process demo transport has no timeouts): a poll
     answered after the client's timeout is retried, and the task completes."""
     from evolink_tui.core.client import EvolinkClient, RetryPolicy
-    from evolink_tui.tui.app import EvolinkApp
 
     def factory(s, clock=None):
         return EvolinkClient(s, clock=clock, timeout=0.3, retry=RetryPolicy(jitter=0))
 
     sim.faults = FaultPlan.parse("slow:1@poll*1")
-    app = EvolinkApp(settings, clock=fake_clock, client_factory=factory, cursor_blink=False)
+    app = RecordingApp(settings, clock=fake_clock, client_factory=factory, cursor_blink=False)
     retried = []
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
-        app.client.listeners.append(lambda kind, data: retried.append(data["error"]) if kind == "retry" else None)
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        app.studio.client.events.subscribe(
+            lambda e: retried.append(e.error) if isinstance(e, ev.RequestRetrying) else None
+        )
         record_id = await generate(pilot, "a slow answer")
         await wait_until(pilot, finished(app), what="finished", timeout=15)
         record = kept(app, record_id, "a slow answer")
@@ -277,10 +278,10 @@ async def test_the_palette_finds_an_uncertain_submit_and_t_resends_it():
         await pilot.press("enter")
         await wait_until(pilot, lambda: tasks.selected_id == lost, what="the uncertain submit selected")
         await pilot.pause()
-        assert any("press t to resend" in n.message.lower() for n in app._notifications)
-        assert "t Resend same key" in screen_text(app) and app.client.simulator.state.sim.count("submit") == 0
+        assert any("press t to resend" in n.message.lower() for n in app.notes)
+        assert "t Resend same key" in screen_text(app) and app.studio.client.simulator.state.sim.count("submit") == 0
         await pilot.press("t")
         await wait_until(pilot, finished(app, 2), what="resent")
-        sim = app.client.simulator.state.sim
-        assert app.records[lost].state == "completed" and sim.charges == 1
+        sim = app.studio.client.simulator.state.sim
+        assert app.studio.records[lost].state == "completed" and sim.charges == 1
         assert [q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"] == ["run_lost"]

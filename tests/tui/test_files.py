@@ -13,11 +13,12 @@ import os
 from PIL import Image
 from textual.widgets import DataTable, Input
 
+from evolink_tui.core import events as ev
 from evolink_tui.core.errors import lookup
 from evolink_tui.core.imaging import cells_to_rect
 from evolink_tui.simulator import FaultPlan
 from evolink_tui.simulator.state import SimFile
-from evolink_tui.tui.messages import FileUploadFailed, FileUploadProgress
+from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.screens.confirm import ConfirmScreen
 from evolink_tui.tui.screens.files import FilesScreen
 from evolink_tui.tui.screens.help import HelpScreen
@@ -25,13 +26,12 @@ from evolink_tui.tui.screens.mask import MaskCanvas, MaskScreen
 from evolink_tui.tui.screens.upload import UploadScreen
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import StepClock, demo_app, finished, screen_text, type_text, wait_until
+from .helpers import StepClock, demo_app, deterministic_client, finished, screen_text, type_text, wait_until
 
 
-def files_app(clock=None, **kwargs):
+def files_app(clock=None, *, faults: str | None = None, **kwargs):
     """The demo app with numbered file ids (file_00000000000000000001, ...)."""
-    app = demo_app(clock, **kwargs)
-    make = app._client_factory
+    make = deterministic_client(faults)
     counter = itertools.count(1)
 
     def factory(settings, clock=None):
@@ -39,12 +39,16 @@ def files_app(clock=None, **kwargs):
         client.simulator.state.sim.new_file_id = lambda: f"file_{next(counter):020d}"
         return client
 
-    app._client_factory = factory
-    return app
+    return demo_app(clock, client_factory=factory, **kwargs)
+
+
+def studio_events(kind: type, into: list):
+    """A message hook keeping the Studio's events of one type."""
+    return lambda m: into.append(m.event) if isinstance(m, StudioEvent) and isinstance(m.event, kind) else None
 
 
 def sim_of(app):
-    return app.client.simulator.state.sim
+    return app.studio.client.simulator.state.sim
 
 
 def image_file(path, size=(300, 200), colour=(200, 30, 30)):
@@ -76,15 +80,15 @@ def png(size=(8, 8), colour=(10, 200, 10)) -> bytes:
 
 
 def notes(app) -> str:
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+    return "\n".join(f"{n.title}: {n.message}" for n in app.notes)
 
 
 async def open_files(pilot) -> FilesScreen:
     app = pilot.app
-    await wait_until(pilot, lambda: app.client is not None and app.screen is app.main, what="main screen")
+    await wait_until(pilot, lambda: app.studio.client is not None and app.screen is app.main, what="main screen")
     await pilot.press("f5")
     await wait_until(pilot, lambda: isinstance(app.screen, FilesScreen), what="files screen")
-    await wait_until(pilot, lambda: app.files_state.loaded, what="listing")
+    await wait_until(pilot, lambda: app.studio.files.state.loaded, what="listing")
     await pilot.pause()
     return app.screen
 
@@ -110,8 +114,8 @@ async def test_new_user_flow_upload_reference_mask_generate_delete(tmp_path):
     gpt-4o-image, generate with both, delete it (quota down)."""
     image_file(tmp_path / "red.png")
     app = files_app()
-    seen: list[str] = []
-    hook = lambda m: seen.append(type(m).__name__) if type(m).__module__.endswith("messages") else None  # noqa: E731
+    events: list = []
+    hook = studio_events(object, events)
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         screen = await open_files(pilot)
         assert "0 of 100 files used" in screen_text(app) and "No files stored" in screen_text(app)
@@ -163,7 +167,7 @@ async def test_new_user_flow_upload_reference_mask_generate_delete(tmp_path):
         await wait_until(pilot, finished(app), what="generation")
         [task] = sim_of(app).tasks.values()
         assert task.image_urls == [request.images[0]] and task.mask_url == request.mask
-        assert [r.state for r in app.records.values()] == ["completed"]
+        assert [r.state for r in app.studio.records.values()] == ["completed"]
 
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, FilesScreen), what="files, last time")
@@ -176,15 +180,16 @@ async def test_new_user_flow_upload_reference_mask_generate_delete(tmp_path):
         await wait_until(pilot, lambda: "1 of 100 files used · 99 left" in screen_text(app), what="quota down")
         assert stored.file_id not in sim_of(app).files
         assert "still uses a deleted file" in notes(app)  # the composer keeps it, and says so
-    for name in ("FilesListed", "FileUploaded", "FilesDeleted"):
-        assert name in seen
-    assert seen.index("FileUploaded") < seen.index("FilesDeleted")
+    seen = [type(e) for e in events]
+    for kind in (ev.FilesListed, ev.FileUploaded, ev.FilesDeleted):
+        assert kind in seen
+    assert seen.index(ev.FileUploaded) < seen.index(ev.FilesDeleted)
 
 
 async def test_pagination_sort_and_filter_past_100_files():
     app = files_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         sim = sim_of(app)
         sim.max_files = 250
         for i in range(130):
@@ -216,7 +221,9 @@ async def test_pagination_sort_and_filter_past_100_files():
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
         assert "Delete 2 files" in screen_text(app)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.files_state.total == 128 and not app.files_state.stale, what="deleted")
+        await wait_until(
+            pilot, lambda: app.studio.files.state.total == 128 and not app.studio.files.state.stale, what="deleted"
+        )
         assert "128 of 250 files used" in screen_text(app)
 
 
@@ -238,7 +245,7 @@ async def test_upload_checks_type_and_size_before_sending_and_warns_before_overw
         dialog.query_one("#upload-folder", Input).value = "refs"
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(sim_of(app).files) == 1, what="first upload")
-        await wait_until(pilot, lambda: not app.files_state.stale, what="listed")
+        await wait_until(pilot, lambda: not app.studio.files.state.stale, what="listed")
         await upload_through_dialog(pilot, tmp_path / "cat.png", folder="refs")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="overwrite warning")
         assert "already stored" in screen_text(app) and "overwrites" in screen_text(app)
@@ -278,8 +285,8 @@ async def test_a_url_upload_and_a_large_file_with_progress_then_a_png_as_mask(tm
     large = tmp_path / "large.png"
     large.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(3 * 1024 * 1024))  # checked by its first bytes
     app = files_app()
-    progress: list[tuple[int, int]] = []
-    hook = lambda m: progress.append((m.done, m.total)) if isinstance(m, FileUploadProgress) else None  # noqa: E731
+    seen: list[ev.UploadProgressed] = []
+    hook = studio_events(ev.UploadProgressed, seen)
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         screen = await open_files(pilot)
         await upload_through_dialog(pilot, "https://example.com/pics/kite.png")
@@ -287,6 +294,7 @@ async def test_a_url_upload_and_a_large_file_with_progress_then_a_png_as_mask(tm
         await upload_through_dialog(pilot, large)
         await wait_until(pilot, lambda: len(table_names(screen)) == 2, what="large upload")
         total = large.stat().st_size
+        progress = [(e.done, e.total) for e in seen]
         assert len(progress) > 10 and progress[-1] == (total, total)
         assert [done for done, _ in progress] == sorted(done for done, _ in progress)
         assert "3.0 MB" in screen_text(app)
@@ -305,8 +313,8 @@ CODES = [400, 401, 403, 404, 500, 40001, 40002, 40003, 40004, 50001]
 async def test_every_files_error_is_shown_with_its_resolution_and_nothing_is_lost(tmp_path):
     image_file(tmp_path / "keep.png")
     app = files_app()
-    failures: list[FileUploadFailed] = []
-    hook = lambda m: failures.append(m) if isinstance(m, FileUploadFailed) else None  # noqa: E731
+    failures: list[ev.UploadFailed] = []
+    hook = studio_events(ev.UploadFailed, failures)
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         screen = await open_files(pilot)
         sim = sim_of(app)
@@ -348,7 +356,7 @@ async def test_a_full_quota_during_a_generation_offers_the_files_screen(tmp_path
     image_file(tmp_path / "ref.png")
     app = files_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         sim_of(app).max_files = 0
         app.main.composer.add_reference(str(tmp_path / "ref.png"))
         await type_text(pilot, "a full quota")
@@ -368,7 +376,7 @@ async def test_a_reference_over_4_mb_is_offered_a_smaller_copy(tmp_path):
     before = big.read_bytes()
     app = files_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         refs = app.main.query_one("#ref-input", Input)
         refs.focus()
         refs.value = str(big)
@@ -387,7 +395,7 @@ async def test_mask_maker_keys_mouse_size_and_colours(tmp_path):
     ref = image_file(tmp_path / "photo.png", size=(320, 240))
     app = files_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         composer = app.main.composer
         composer.add_reference(str(ref))
         composer.query_one("#refs").focus()
@@ -469,7 +477,7 @@ async def test_help_and_palette_on_the_files_screen():
 async def test_file_names_and_messages_from_the_server_are_shown_as_text(tmp_path):
     app = files_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         store(sim_of(app), "[bold red]x[/] [link=https://evil.example]y", png())
         await open_files(pilot)
         await wait_until(pilot, lambda: "[bold red]x[/]" in screen_text(app), what="name as text")
@@ -488,7 +496,7 @@ async def test_file_names_and_messages_from_the_server_are_shown_as_text(tmp_pat
 async def test_files_screen_at_80x24():
     app = files_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         store(sim_of(app), "a-rather-long-file-name.png", png((40, 30)))
         screen = await open_files(pilot)
         await wait_until(
@@ -514,7 +522,7 @@ def test_files_screen_snapshot(snap_compare):
     app = files_app(StepClock())  # time moves only when told: the ages and time left are fixed
 
     async def run_before(pilot):
-        await wait_until(pilot, lambda: app.client is not None, what="client")
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
         sim = sim_of(app)
         store(sim, "lighthouse.png", png((64, 48), (40, 90, 200)), age=7200)
         store(sim, "mask-area.png", png((64, 48), (255, 255, 255)), age=3600 * 70)

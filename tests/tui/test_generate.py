@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from evolink_tui.core.runner import COMPLETED, DOWNLOADED, FINISHED, PROGRESS, SUBMITTED, SUBMITTING
+from evolink_tui.core import events as ev
 from evolink_tui.core.validation import GenerationRequest
-from evolink_tui.tui.messages import TaskChanged
+from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.screens.check import CheckTaskScreen
 from evolink_tui.tui.screens.picker import ModelPicker
 from evolink_tui.tui.widgets.choice import Choice
@@ -27,27 +27,27 @@ def row_text(app, record_id: int) -> str:
 
 async def test_submit_shows_progress_then_thumbnails(step_clock):
     app = demo_app(step_clock)
-    seen: list[str] = []
+    seen: list[type] = []
 
     def hook(message):
-        if isinstance(message, TaskChanged):
-            seen.append(message.kind)
+        if isinstance(message, StudioEvent) and isinstance(message.event, ev.TaskEvent):
+            seen.append(type(message.event))
 
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         await type_text(pilot, "a red fox in snow")
         await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: SUBMITTED in seen, what="submitted")
-        [record_id] = app.records
+        await wait_until(pilot, lambda: ev.TaskSubmitted in seen, what="submitted")
+        [record_id] = app.studio.records
         assert app.main.query_one("#prompt", TextArea).text == "a red fox in snow"  # never cleared
         await run_for(pilot, step_clock, 6.0)
-        await wait_until(pilot, lambda: app.records[record_id].state == "processing", what="processing")
+        await wait_until(pilot, lambda: app.studio.records[record_id].state == "processing", what="processing")
         row = row_text(app, record_id)
         assert "gpt-image-1.5" in row and "running" in row and "█" in row and "s left" in row
         assert "6 ·" in row  # credits reserved
         assert "credits this run: 6" in app.main.topbar.render().plain
         await run_for(pilot, step_clock, 6.0)
         await wait_until(pilot, finished(app), what="finished")
-        record = app.records[record_id]
+        record = app.studio.records[record_id]
         assert record.state == "completed" and Path(record.files[0]).is_file()
         assert "done" in row_text(app, record_id)
         preview = app.main.query_one(Preview)
@@ -59,9 +59,9 @@ async def test_submit_shows_progress_then_thumbnails(step_clock):
             ),
             what="thumbnail",
         )
-    assert seen[:2] == [SUBMITTING, SUBMITTED]
-    assert PROGRESS in seen
-    assert seen[-3:] == [COMPLETED, DOWNLOADED, FINISHED]
+    assert seen[:2] == [ev.SubmitStarted, ev.TaskSubmitted]
+    assert ev.TaskProgressed in seen
+    assert seen[-3:] == [ev.TaskCompleted, ev.ResultDownloaded, ev.TaskFinished]
 
 
 async def test_failure_shows_code_resolution_and_retry_runs_with_a_new_key():
@@ -70,7 +70,7 @@ async def test_failure_shows_code_resolution_and_retry_runs_with_a_new_key():
         await type_text(pilot, "a castle")
         await pilot.press("ctrl+j")
         await wait_until(pilot, finished(app), what="failed task")
-        [failed] = app.records.values()
+        [failed] = app.studio.records.values()
         assert failed.state == "failed"
         text = screen_text(app)
         assert "service_error" in text
@@ -78,8 +78,8 @@ async def test_failure_shows_code_resolution_and_retry_runs_with_a_new_key():
         assert "Retry after 1 minute" in text
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
-        await wait_until(pilot, lambda: len(app.records) == 2 and finished(app, 2)(), what="retried task")
-        retried = max(app.records.values(), key=lambda r: r.id)
+        await wait_until(pilot, lambda: len(app.studio.records) == 2 and finished(app, 2)(), what="retried task")
+        retried = max(app.studio.records.values(), key=lambda r: r.id)
         assert retried.state == "completed"
         assert retried.request == failed.request
         assert retried.idempotency_key != failed.idempotency_key
@@ -95,7 +95,7 @@ async def test_non_retryable_failure_is_not_retried():
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
         await pilot.pause()
-        assert len(app.records) == 1
+        assert len(app.studio.records) == 1
 
 
 async def test_comparison_across_two_models_shows_results_side_by_side():
@@ -115,7 +115,7 @@ async def test_comparison_across_two_models_shows_results_side_by_side():
         assert app.main.composer.models == ("z-image-turbo", "nano-banana-2-lite")
         await pilot.press("ctrl+j")
         await wait_until(pilot, finished(app, 2), what="both finished")
-        records = sorted(app.records.values(), key=lambda r: r.id)
+        records = sorted(app.studio.records.values(), key=lambda r: r.id)
         assert [r.model for r in records] == ["z-image-turbo", "nano-banana-2-lite"]
         assert records[0].group_id and records[0].group_id == records[1].group_id
         assert all(r.request["prompt"] == "a lighthouse" for r in records)
@@ -144,21 +144,21 @@ async def test_regenerate_refills_the_composer_with_exact_settings():
         composer.query_one("#size", Choice).value = "1536x1024"
         await pilot.press("ctrl+j")
         await wait_until(pilot, finished(app, 2), what="regenerated")
-        newest = max(app.records.values(), key=lambda r: r.id)
+        newest = max(app.studio.records.values(), key=lambda r: r.id)
         assert newest.request == {"prompt": "a quiet harbour", "model": "gpt-4o-image", "size": "1536x1024", "n": 2}
 
 
 async def test_check_task_by_id_adds_it_to_the_list():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.client is not None, what="client")
-        task = await app.client.submit(GenerationRequest("made elsewhere", model="z-image-turbo"))
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        task = await app.studio.client.submit(GenerationRequest("made elsewhere", model="z-image-turbo"))
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, CheckTaskScreen), what="check screen")
         app.screen.query_one(Input).value = task.id
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.records) == 1 and finished(app)(), what="checked task")
-        [record] = app.records.values()
+        await wait_until(pilot, lambda: len(app.studio.records) == 1 and finished(app)(), what="checked task")
+        [record] = app.studio.records.values()
         assert record.task_id == task.id and record.state == "completed" and record.files
         assert app.main.query_one(TaskList).selected_id == record.id
 
@@ -166,9 +166,9 @@ async def test_check_task_by_id_adds_it_to_the_list():
 async def test_bad_task_id_is_reported_and_the_app_stays_up():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.check_task("task-does-not-exist")
-        await wait_until(pilot, lambda: any("404" in n.message for n in app._notifications), what="notice")
-        assert app.is_running and not app.records
+        app.main.generation.check_task("task-does-not-exist")
+        await wait_until(pilot, lambda: any("404" in n.message for n in app.notes), what="notice")
+        assert app.is_running and not app.studio.records
 
 
 async def test_invalid_request_is_not_sent_and_the_prompt_stays():
@@ -176,7 +176,7 @@ async def test_invalid_request_is_not_sent_and_the_prompt_stays():
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("ctrl+j")  # empty prompt
         await pilot.pause()
-        assert not app.records
+        assert not app.studio.records
         await wait_until(pilot, lambda: "Prompt: a prompt is required" in problems_text(app), what="inline problem")
         area = app.main.query_one("#prompt", TextArea)
         area.load_text("x" * 2001)
@@ -184,7 +184,7 @@ async def test_invalid_request_is_not_sent_and_the_prompt_stays():
         assert "2001/2000" in screen_text(app)
         await pilot.press("ctrl+j")
         await pilot.pause()
-        assert not app.records and area.text == "x" * 2001
+        assert not app.studio.records and area.text == "x" * 2001
 
 
 async def tab_to(pilot, selector: str, limit: int = 12) -> None:
@@ -207,11 +207,11 @@ async def test_the_generate_button_sends_on_enter_space_and_click(how):
             assert await pilot.click("#generate")
         else:
             await pilot.press(how)
-        await wait_until(pilot, lambda: len(app.records) == 1, what="the task")
-        [record] = app.records.values()
+        await wait_until(pilot, lambda: len(app.studio.records) == 1, what="the task")
+        [record] = app.studio.records.values()
         assert record.prompt == f"pressed with {how}"
         await pilot.pause(0.3)
-        assert len(app.records) == 1  # one press, one task
+        assert len(app.studio.records) == 1  # one press, one task
         assert app.main.query_one("#prompt", TextArea).text == f"pressed with {how}"
 
 
@@ -223,7 +223,7 @@ async def test_the_generate_button_with_an_empty_prompt_shows_the_problem_until_
         await tab_to(pilot, "#generate")
         await pilot.press("enter")
         await wait_until(pilot, lambda: "Prompt: a prompt is required" in problems_text(app), what="the problem")
-        assert not app.records
+        assert not app.studio.records
         assert "Prompt: a prompt is required" in screen_text(app)
         button = app.main.query_one("#generate")
         assert app.main.query_one("#problems").region.bottom <= button.region.y  # above the button
@@ -233,5 +233,5 @@ async def test_the_generate_button_with_an_empty_prompt_shows_the_problem_until_
         assert "a prompt is required" not in screen_text(app)
         await tab_to(pilot, "#generate")
         await pilot.press("space")
-        await wait_until(pilot, lambda: len(app.records) == 1, what="the task")
-        assert next(iter(app.records.values())).prompt == "fixed"
+        await wait_until(pilot, lambda: len(app.studio.records) == 1, what="the task")
+        assert next(iter(app.studio.records.values())).prompt == "fixed"

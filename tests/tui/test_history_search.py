@@ -57,8 +57,8 @@ async def test_ten_thousand_tasks_open_with_the_newest_first_and_one_page_read()
         text = screen_text(app)
         assert seeded_prompt(10_000) in text and seeded_prompt(9_999) in text
         await pilot.pause(0.2)
-        assert tasks.row_count == HISTORY_PAGE and len(app.records) == HISTORY_PAGE
-        assert app.client.simulator.state.sim.requests == []  # finished tasks: nothing to recover
+        assert tasks.row_count == HISTORY_PAGE and len(app.studio.records) == HISTORY_PAGE
+        assert app.studio.client.simulator.state.sim.requests == []  # finished tasks: nothing to recover
         # Searching all of it also reads a page, and counts the rest.
         screen = await open_search(pilot)
         assert len(results(screen)) == PAGE and results(screen)[0] == 10_000
@@ -87,7 +87,7 @@ async def test_search_by_prompt_model_status_and_date():
 
         text.value = "fox 7"  # every word, anywhere in the prompt
         await settled(pilot, screen, [r.id for r in history.search("fox 7", limit=PAGE)])
-        found = [app.history.get(i) for i in results(screen)]
+        found = [app.studio.history.get(i) for i in results(screen)]
         assert found and all("fox" in r.prompt and "7" in r.prompt + (r.task_id or "") for r in found)
         assert "a fox number 7" in [r.prompt for r in found]
         text.value = "koi"
@@ -95,7 +95,7 @@ async def test_search_by_prompt_model_status_and_date():
         model.value = "doubao-seedream-4.5"
         expected = [r.id for r in history.search("koi", model="doubao-seedream-4.5", limit=PAGE)]
         await settled(pilot, screen, expected)
-        assert expected and all(app.history.get(i).model == "doubao-seedream-4.5" for i in results(screen))
+        assert expected and all(app.studio.history.get(i).model == "doubao-seedream-4.5" for i in results(screen))
 
         text.value = ""
         model.value = ""
@@ -115,7 +115,9 @@ async def test_search_by_prompt_model_status_and_date():
         start = datetime(day.year, day.month, day.day).timestamp()
         expected = [r.id for r in history.search(since=start, until=start + 86400, limit=PAGE)]
         await settled(pilot, screen, expected)
-        assert all(datetime.fromtimestamp(app.history.get(i).created_at).date() == day.date() for i in results(screen))
+        assert all(
+            datetime.fromtimestamp(app.studio.history.get(i).created_at).date() == day.date() for i in results(screen)
+        )
 
         since.value = "2025-13-45"  # bad input: said clearly, nothing lost
         await wait_until(pilot, lambda: "From '2025-13-45': a date as YYYY-MM-DD" in screen_text(app), what="message")
@@ -156,7 +158,7 @@ async def test_a_result_is_shown_in_the_task_list_and_preview_then_regenerated()
         screen.query_one(HistoryResults).focus()
         await pilot.press("r")
         await wait_until(pilot, lambda: app.main.composer.prompt == seeded_prompt(6), what="composer refilled")
-        assert app.screen is app.main and app.main.composer.models == (app.history.get(6).model,)
+        assert app.screen is app.main and app.main.composer.models == (app.studio.history.get(6).model,)
         assert app.focused is app.main.query_one("#prompt", TextArea)
 
 
@@ -173,12 +175,12 @@ async def test_an_uncertain_submit_found_by_status_is_resent_with_its_own_key():
         screen.query_one("#search-status", Select).value = "uncertain"
         await settled(pilot, screen, [lost])
         assert "unsure" in screen_text(app)
-        sim = app.client.simulator.state.sim
+        sim = app.studio.client.simulator.state.sim
         assert sim.count("submit") == 0  # never sent on its own
         screen.query_one(HistoryResults).focus()
         await pilot.press("t")
         await wait_until(pilot, finished(app, 2), what="resent and finished")
-        record = app.records[lost]
+        record = app.studio.records[lost]
         assert record.state == "completed" and record.files and app.main.tasks.selected_id == lost
         assert [q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"] == ["run_lost"]
         assert sim.charges == 1

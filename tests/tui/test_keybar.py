@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
-from evolink_tui.tui.app import EvolinkApp
 from evolink_tui.tui.screens.picker import ModelPicker
 from evolink_tui.tui.widgets.keybar import KeyBar
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import demo_app, wait_until
+from .helpers import RecordingApp, demo_app, wait_until
 
 
 def bar_text(app) -> str:
     return str(app.screen.query_one(KeyBar).render())
 
 
-async def test_the_first_frame_already_shows_the_keys(monkeypatch):
+class FirstFrame(RecordingApp):
+    """The app, noting what the key bar drew by the time the first frame was on the screen."""
+
+    first: str | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call_after_refresh(self._framed)
+
+    def _framed(self) -> None:
+        bars = self.screen.query(KeyBar)
+        self.first = " ".join(f"{item.display} {item.description}" for item in bars.first().shown) if bars else ""
+
+
+async def test_the_first_frame_already_shows_the_keys():
     """Drawn from the bindings as the screen first appears, not a frame later (Textual's
-    Footer builds its keys only after the first frame): what the first update drew."""
-    first: list[str] = []
-    display = EvolinkApp._display
-
-    def recording(self, screen, renderable) -> None:
-        if renderable is not None and not first and screen.query(KeyBar):
-            first.append(" ".join(f"{item.display} {item.description}" for item in screen.query_one(KeyBar).shown))
-        display(self, screen, renderable)
-
-    monkeypatch.setattr(EvolinkApp, "_display", recording)
-    app = demo_app()
+    Footer builds its keys only after the first frame)."""
+    app = demo_app(app_class=FirstFrame)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-    assert first, "no frame was drawn"
+        await wait_until(pilot, lambda: app.first is not None, what="the first frame")
+    assert app.first, "no key on the first frame"
     for words in ("^j Generate", "f2 Models", "f5 Files", "f1 Help", "^p palette"):
-        assert words in first[0], words
+        assert words in app.first, words
 
 
 async def test_the_keys_follow_the_focus():

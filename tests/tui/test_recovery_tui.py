@@ -16,7 +16,7 @@ from PIL import Image
 
 from evolink_tui.simulator import FaultPlan
 
-from ..conftest import TEST_KEY
+from ..conftest import TEST_KEY, quiet
 from .terminal import CTRL_J, ESCAPE, Terminal, enter_prompt, ready, rows, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a POSIX pty")
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin"))
 @pytest.fixture
 def live(live_server, isolated_env):
     sim = live_server.app.state.sim
+    quiet(sim)  # no answer of an earlier test lands in this one
     sim.reset()
     sim.speed = 4.0
     url = live_server.url
@@ -48,9 +49,6 @@ def live(live_server, isolated_env):
     for terminal in terminals:
         terminal.close()
         assert TEST_KEY.encode() not in terminal.output  # the key is never drawn
-    deadline = time.monotonic() + 10
-    while sim.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def test_the_app_killed_while_a_task_runs_picks_it_up_on_the_next_start(live):
@@ -89,7 +87,8 @@ def test_a_submit_cut_off_by_kill_is_unsure_and_resent_only_when_asked(live):
     first = start()
     ready(first)
     enter_prompt(first, "did it go through?")
-    wait_for(lambda: sim.count("submit") == 1, "the submit to reach the server")
+    # Killed once the server holds the whole submit (it answers 2 s later, to nobody)
+    wait_for(lambda: [q.get("buffered") for q in sim.requests if q["endpoint"] == "submit"] == [True], "the submit in")
     first.kill()
     [row] = rows(db)
     assert row["state"] == "submitting" and row["task_id"] is None and row["attempted_at"] is not None
@@ -118,13 +117,13 @@ async def test_at_start_the_app_shows_and_finishes_what_an_earlier_run_left(sett
     """A task still running, a result not on disk, an interrupted submit: all three are in
     the task list at once, one notification says so, the first two finish live, the third
     waits as "unsure" and nothing is sent again."""
+    from evolink_tui.core import events as ev
     from evolink_tui.core.history import History, history_path
-    from evolink_tui.core.runner import COMPLETED, FINISHED, Runner
+    from evolink_tui.core.runner import Runner
     from evolink_tui.core.validation import GenerationRequest
-    from evolink_tui.tui.app import EvolinkApp
-    from evolink_tui.tui.messages import TaskChanged
+    from evolink_tui.tui.messages import StudioEvent
 
-    from .helpers import screen_text, wait_until
+    from .helpers import RecordingApp, screen_text, wait_until
 
     history = History(history_path(settings), clock=fake_clock.now)
     runner = Runner(client, history, settings.download_dir)
@@ -139,34 +138,37 @@ async def test_at_start_the_app_shows_and_finishes_what_an_earlier_run_left(sett
     history.close()
     submits, charges = sim.count("submit"), sim.charges
 
-    app = EvolinkApp(settings, clock=fake_clock, cursor_blink=False)
-    seen: list[tuple[str, int]] = []
+    app = RecordingApp(settings, clock=fake_clock, cursor_blink=False)
+    seen: list[tuple[type, int]] = []
 
     def hook(message) -> None:
-        if isinstance(message, TaskChanged):
-            seen.append((message.kind, message.record_id))
+        if isinstance(message, StudioEvent) and isinstance(message.event, ev.TaskEvent):
+            seen.append((type(message.event), message.event.record_id))
 
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
-        await wait_until(pilot, lambda: {running, on_disk_not, cut_off} <= set(app.records), what="all three listed")
+        await wait_until(
+            pilot, lambda: {running, on_disk_not, cut_off} <= set(app.studio.records), what="all three listed"
+        )
         await wait_until(
             pilot,
             lambda: (
-                app.history.get(running).download_state == "done"
-                and app.history.get(on_disk_not).download_state == "done"
+                app.studio.history.get(running).download_state == "done"
+                and app.studio.history.get(on_disk_not).download_state == "done"
             ),
             what="both finished",
         )
-        await wait_until(pilot, lambda: app.records[cut_off].state == "uncertain", what="unsure")
+        await wait_until(pilot, lambda: app.studio.records[cut_off].state == "uncertain", what="unsure")
         await pilot.pause()
-        assert (COMPLETED, running) in seen and (FINISHED, running) in seen and (FINISHED, on_disk_not) in seen
-        notice = next(n.message for n in app._notifications if n.title == "Recovering")
+        assert (ev.TaskCompleted, running) in seen and (ev.TaskFinished, running) in seen
+        assert (ev.TaskFinished, on_disk_not) in seen
+        notice = next(n.message for n in app.notes if n.title == "Recovering")
         assert "1 task followed again, 1 result set to download" in notice
         assert "1 submit may or may not have reached Evolink (unsure)" in notice and "press t" in notice
-        assert not any("Not sure the request reached" in n.message for n in app._notifications)  # said once
+        assert not any("Not sure the request reached" in n.message for n in app.notes)  # said once
         text = screen_text(app)
         assert "unsure" in text and "1 unsure" in app.main.topbar.render().plain
         assert sim.count("submit") == submits and sim.charges == charges  # nothing sent again
-        assert all(app.records[i].files for i in (running, on_disk_not))
+        assert all(app.studio.records[i].files for i in (running, on_disk_not))
 
 
 def test_text_and_ctrl_j_in_one_burst_send_the_whole_prompt(live):

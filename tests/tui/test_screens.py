@@ -111,6 +111,7 @@ async def test_help_lists_the_keys_of_the_focused_panel():
         assert app.screen is app.main and app.main.composer.prompt == "?"
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help from the prompt")
+        assert "In Compose" in screen_text(app)  # the lit border's title, as text (it was shown as markup)
 
 
 async def test_palette_commands_start_with_a_verb_and_run():
@@ -183,7 +184,7 @@ async def test_gallery_shows_every_result_and_copies_a_path():
             what="thumbnails",
         )
         await pilot.press("right", "c")
-        [record] = app.records.values()
+        [record] = app.studio.records.values()
         assert app.clipboard == record.files[1]
         await pilot.press("u")
         assert app.clipboard == record.results[1]
@@ -265,4 +266,4 @@ async def test_sidecar_is_shown_as_text():
         assert '"prompt": "a sidecar"' in app.screen.query_one(TextArea).text
         await pilot.press("escape")
         await pilot.press("o")  # no display in tests: says so instead of starting a viewer
-        await wait_until(pilot, lambda: any("No display" in n.message for n in app._notifications), what="no viewer")
+        await wait_until(pilot, lambda: any("No display" in n.message for n in app.notes), what="no viewer")

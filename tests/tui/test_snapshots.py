@@ -23,7 +23,7 @@ SIZE = (100, 30)
 
 async def ready(pilot) -> None:
     """The main screen is composed and the client is built."""
-    await wait_until(pilot, lambda: pilot.app.client is not None and bool(pilot.app.main.query("#prompt")))
+    await wait_until(pilot, lambda: pilot.app.studio.client is not None and bool(pilot.app.main.query("#prompt")))
     await pilot.pause()
 
 

@@ -36,8 +36,8 @@ async def test_history_is_on_screen_at_once_and_nothing_is_sent(isolated_env):
         tasks = app.main.query_one(TaskList)
         await wait_until(pilot, lambda: tasks.row_count == 3, what="history rows")
         # the client (and the demo's simulator) is built just after the frame that shows history
-        await wait_until(pilot, lambda: app.client is not None, what="client")
-        assert app.client.simulator.state.sim.requests == []  # startup sent nothing
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        assert app.studio.client.simulator.state.sim.requests == []  # startup sent nothing
 
 
 async def test_first_run_without_key_saves_key_0600_and_shows_it_masked(isolated_env):
@@ -68,7 +68,7 @@ async def test_first_run_without_key_can_continue_in_demo_mode():
         await wait_until(pilot, lambda: app.settings.demo, what="demo mode")
         await pilot.pause()
         assert "DEMO" in app.main.topbar.render().plain
-        assert app.client is not None and hasattr(app.client, "simulator")
+        assert app.studio.client is not None and hasattr(app.studio.client, "simulator")
 
 
 async def test_long_history_loads_a_page_at_a_time():
@@ -102,9 +102,9 @@ async def test_an_interrupted_submit_is_listed_as_uncertain_never_resent_alone()
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(
             pilot,
-            lambda: record_id in app.records and app.records[record_id].state == "uncertain",
+            lambda: record_id in app.studio.records and app.studio.records[record_id].state == "uncertain",
             what="marked uncertain",
         )
         await pilot.pause()
         assert "unsure" in screen_text(app)
-        assert app.client.simulator.state.sim.requests == []
+        assert app.studio.client.simulator.state.sim.requests == []

@@ -7,10 +7,9 @@ import time
 
 from evolink_tui.core.config import load_settings
 from evolink_tui.core.errors import EvolinkError
+from evolink_tui.core.events import TaskFailed
 from evolink_tui.core.history import History, history_path
-from evolink_tui.core.runner import FAILED, TaskEvent
 from evolink_tui.simulator import FaultPlan
-from evolink_tui.tui.messages import task_message
 from evolink_tui.tui.widgets.tasklist import TaskList
 
 from .helpers import demo_app, finished, screen_text, type_text, wait_until
@@ -43,30 +42,34 @@ async def test_markup_and_escapes_from_outside_are_shown_as_text():
         assert "\\x1b]52;c;ZXZpbA==\\x07 boom [/ [b]bold?[/b] \\x1b[2J" in text  # escapes shown, not obeyed
         assert "\x1b" not in text and "\x07" not in text
         # A failure message with the same text goes through a notification without a crash.
-        record = app.records[record_id]
         err = EvolinkError("task", "service_error", NASTY)
-        app.post_message(task_message(TaskEvent(FAILED, record_id, error=err), record))
-        await wait_until(pilot, lambda: any("[/" in n.message for n in app._notifications), what="toast")
+        app.studio.events.emit(TaskFailed(record_id, err, None))
+        await wait_until(pilot, lambda: any("[/" in n.message for n in app.notes), what="toast")
         await pilot.pause()
         assert app.is_running
 
 
 async def test_five_minute_notice_shows_on_the_task_which_stays_checkable():
-    app = demo_app(faults="500@poll")
+    app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+        sim = app.studio.client.simulator.state.sim
+        sim.speed = 0.001  # the task takes hours (of the fake clock): polled about every 4 s
         await type_text(pilot, "a very slow painting")
         await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: any(r.notice for r in app.records.values()), timeout=20, what="timeout notice")
-        [record] = app.records.values()
+        await wait_until(
+            pilot, lambda: any(r.notice for r in app.studio.records.values()), timeout=60, what="timeout notice"
+        )
+        [record] = app.studio.records.values()
         text = screen_text(app)
         assert "5 min+" in text
         assert "taking longer than expected" in text and record.task_id in text
-        app.client.simulator.state.sim.faults = FaultPlan.parse("")
+        sim.tasks[record.task_id].duration = 1.0  # done now: checking again finds it completed
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
         await wait_until(
             pilot,
-            lambda: app.records[record.id].state == "completed" and bool(app.records[record.id].files),
+            lambda: app.studio.records[record.id].state == "completed" and bool(app.studio.records[record.id].files),
             what="checked again",
         )
 
@@ -76,16 +79,18 @@ async def test_uncertain_submit_is_resent_with_its_own_key():
     async with app.run_test(size=(100, 30)) as pilot:
         await type_text(pilot, "a lost letter")
         await pilot.press("ctrl+j")
-        await wait_until(pilot, lambda: any(r.state == "uncertain" for r in app.records.values()), what="uncertain")
-        [record] = app.records.values()
+        await wait_until(
+            pilot, lambda: any(r.state == "uncertain" for r in app.studio.records.values()), what="uncertain"
+        )
+        [record] = app.studio.records.values()
         assert "unsure" in screen_text(app)
-        sim = app.client.simulator.state.sim
+        sim = app.studio.client.simulator.state.sim
         charged = sim.charges
         sim.faults = FaultPlan.parse("")
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
         await wait_until(pilot, finished(app), what="resent")
-        assert len(app.records) == 1 and app.records[record.id].state == "completed"
+        assert len(app.studio.records) == 1 and app.studio.records[record.id].state == "completed"
         assert sim.charges == charged  # the same key: the server answered with the task it already had
 
 
@@ -143,10 +148,10 @@ async def test_hostile_text_is_inert_on_every_surface(isolated_env):
         assert SHOWN in preview and "\x1b" not in preview
         # A notification with it: no crash, nothing interpreted.
         err = EvolinkError("task", "service_error", HOSTILE)
-        app.post_message(task_message(TaskEvent(FAILED, failed, error=err), app.records[failed]))
-        await wait_until(pilot, lambda: any("\\x1b]52" in n.message for n in app._notifications), what="toast")
+        app.studio.events.emit(TaskFailed(failed, err, None))
+        await wait_until(pilot, lambda: any("\\x1b]52" in n.message for n in app.notes), what="toast")
         await pilot.pause()
-        assert all("\x1b" not in n.message for n in app._notifications)
+        assert all("\x1b" not in n.message for n in app.notes)
         inert_on_screen(app)
         # The history search results.
         await pilot.press("ctrl+f")

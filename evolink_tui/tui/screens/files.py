@@ -2,9 +2,10 @@
 and a preview of the chosen one, with its actions: upload, delete, use as reference or
 mask, make a mask, copy the URL.
 
-The screen only shows: the App's :class:`~evolink_tui.tui.files_flow.FilesFeature` does
-the network and hands each result to ``files_news``. The listing is read again when the
-screen opens, on ``r``, and after every upload or delete.
+The Studio's :class:`~evolink_tui.core.studio.files.Files` does the network (in workers on
+the App, so an upload outlives this screen) and reports each result as an event, shown here
+by ``show_event``. The listing is read again when the screen opens, on ``r``, after every
+upload or delete, and when a generation uploaded a reference.
 """
 
 from __future__ import annotations
@@ -20,20 +21,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
+from evolink_tui.core.errors import summary
 from evolink_tui.core.files import SORTS, filter_files, format_left, kind_label, sort_files, time_left
 from evolink_tui.core.validation import human_size
 from evolink_tui.core.wire import FileInfo
 
 from ..format import plain
-from ..messages import (
-    FileBytesLoaded,
-    FilesDeleted,
-    FilesListed,
-    FilesListFailed,
-    FileUploaded,
-    FileUploadFailed,
-    FileUploadProgress,
-)
 from ..widgets.filetable import FileTable
 from ..widgets.keybar import KeyBar
 from ..widgets.quota import QuotaBar
@@ -45,10 +38,51 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100
 PREVIEW_DELAY = 0.15  # seconds the cursor rests on a file before its preview is fetched
 
+# What the palette's files commands say when they open this screen (they need a file chosen)
+HINTS = {
+    "delete_files": "Mark files with space, then press d to delete them.",
+    "use_file_as_reference": "Choose a file, then press f to use it as a reference.",
+    "use_file_as_mask": "Choose a PNG mask, then press m to use it as the mask.",
+    "copy_file_url": "Choose a file, then press c to copy its URL.",
+    "make_mask": "Choose a file, then press k to make a mask on it.",
+    "refresh_files": "Reading the files again.",
+}
 
-def _summary(error: BaseException) -> str:
-    summary = getattr(error, "summary", None)
-    return summary() if callable(summary) else str(error)
+
+def refresh_files(app: EvolinkApp) -> None:
+    """Read the quota and every file again, in a worker on the App (the latest wins)."""
+    app.start(app.studio.files.refresh(), name="list files", group="files-list", exclusive=True)
+
+
+def fetch_preview(app: EvolinkApp, url: str) -> None:
+    """Fetch a stored file's bytes for its preview (``FileBytesLoaded``; the latest wins)."""
+    app.start(app.studio.files.fetch_bytes(url), name="file preview", group="file-bytes", exclusive=True)
+
+
+def offer_files_for_quota(app: EvolinkApp) -> None:
+    """The file quota is full (40003): offer the files screen to choose what to delete."""
+    from .confirm import ConfirmScreen
+
+    if isinstance(app.screen, FilesScreen):
+        app.notify(
+            "The file quota is full: mark files with space and press d to delete them, then upload "
+            "again (u brings back what you chose).",
+            severity="warning",
+            markup=False,
+            timeout=12,
+        )
+        return
+    body = Content.assemble(
+        ("The file quota is full", "bold"),
+        " (code 40003). Delete files to free quota, then try again: "
+        "everything you chose is kept.\n\nOpen the files screen to choose files to delete?",
+    )
+
+    def answer(yes: bool | None) -> None:
+        if yes:
+            app.action_open_files()
+
+    app.push_screen(ConfirmScreen("File quota full", body, yes="Open files", no="Not now"), answer)
 
 
 class FilesScreen(Screen):
@@ -57,7 +91,8 @@ class FilesScreen(Screen):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: EvolinkApp
+    if TYPE_CHECKING:
+        app: EvolinkApp
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # the preview below the table, or beside it
 
@@ -66,8 +101,11 @@ class FilesScreen(Screen):
         Binding("f1,question_mark", "app.show_help", "Help", id="files.help"),
     ]
 
-    def __init__(self, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, *, page_size: int = PAGE_SIZE, then: str = "") -> None:
+        """``then``: an action to run once open (upload), or to explain (those that need a
+        file chosen first)."""
         super().__init__(id="files")
+        self._then = then
         self.page_size = max(1, min(PAGE_SIZE, page_size))
         self._files: list[FileInfo] = []
         self._view: list[FileInfo] = []  # sorted and filtered
@@ -101,14 +139,18 @@ class FilesScreen(Screen):
         self.query_one("#files-filter", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
         self.query_one("#files-progress").display = False
         self.table.focus()
-        state = self.app.files_state
+        state = self.app.studio.files.state
         self.query_one(QuotaBar).quota = state.quota
         if state.loaded:
             self._set_files(state.files, state.total)
         self._status()
         self._show_progress()
-        self.app.files_refresh()
+        refresh_files(self.app)
         self.set_interval(60, self._render_page)  # ages and time left move on
+        if self._then == "upload_file":
+            self.action_upload_file()
+        elif self._then in HINTS:
+            self.notify(HINTS[self._then], markup=False)
 
     # -- the table --------------------------------------------------------------------------------------
 
@@ -149,40 +191,45 @@ class FilesScreen(Screen):
     def _render_page(self, keep: str | None = None) -> None:
         keep = keep or self.selected_id
         files = self.page_files()
-        if self.table.show(files, self.app.clock.now(), self._marked, (self._sort, self._descending), keep):
+        if self.table.show(files, self.app.studio.now(), self._marked, (self._sort, self._descending), keep):
             if keep == self._select_id:
                 self._select_id = None
         self._status()
         self._show_selected()
 
-    # -- news from the App --------------------------------------------------------------------------------
+    # -- the Studio's events --------------------------------------------------------------------------------
 
-    def files_news(self, message) -> None:
-        if isinstance(message, FilesListed):
-            self._list_error = ""
-            self._partial = message.partial
-            if message.quota is not None:
-                self.query_one(QuotaBar).quota = message.quota
-            self._set_files(message.files, message.total)
-        elif isinstance(message, FilesListFailed):
-            self._list_error = f"Could not read the files: {_summary(message.error)}"
-            self._status()
-        elif isinstance(message, FileUploadProgress):
-            self._show_progress()
-        elif isinstance(message, FileUploaded):
-            self._select_id = message.info.file_id
-            self._upload_error = ""
-            self._show_progress()
-        elif isinstance(message, FileUploadFailed):
-            self._show_progress()
-            self._upload_error = f"Upload failed: {_summary(message.error)} (u tries again)"
-            self._status()
-        elif isinstance(message, FilesDeleted):
-            self._marked -= set(message.deleted)
-        elif isinstance(message, FileBytesLoaded):
-            info = self.selected
-            if info is not None and info.file_url == message.key:
-                self._show_thumbnail(message.data, message.error)
+    def show_event(self, event: object) -> None:
+        from evolink_tui.core import events as ev
+
+        match event:
+            case ev.FilesListed(files=files, total=total, quota=quota, partial=partial):
+                self._list_error = ""
+                self._partial = partial
+                if quota is not None:
+                    self.query_one(QuotaBar).quota = quota
+                self._set_files(list(files), total)
+            case ev.FilesListFailed(error=error):
+                self._list_error = f"Could not read the files: {summary(error)}"
+                self._status()
+            case ev.UploadProgressed():
+                self._show_progress()
+            case ev.FileUploaded(info=info):
+                self._select_id = info.file_id
+                self._upload_error = ""
+                self._show_progress()
+            case ev.UploadFailed(error=error):
+                self._show_progress()
+                self._upload_error = f"Upload failed: {summary(error)} (u tries again)"
+                self._status()
+            case ev.FilesDeleted(deleted=deleted):
+                self._marked -= {f.file_id for f in deleted}
+            case ev.FileBytesLoaded(url=url, data=data, error=error):
+                chosen = self.selected
+                if chosen is not None and chosen.file_url == url:
+                    self._show_thumbnail(data, error)
+            case ev.ReferenceUploaded() if self.is_current:
+                refresh_files(self.app)  # a generation uploaded a reference: the listing moved
 
     def _status(self) -> None:
         parts: list = []
@@ -196,7 +243,7 @@ class FilesScreen(Screen):
         parts.append(f" · sorted by {SORTS[self._sort][0]} {'↓' if self._descending else '↑'}")
         if self._marked:
             parts.append((f" · {len(self._marked)} marked", "bold $accent"))
-        progress = self.app.files_state.progress
+        progress = self.app.studio.files.state.progress
         if progress:
             done, total = sum(d for d, _ in progress.values()), sum(t for _, t in progress.values())
             parts.append((f" · uploading {human_size(done)} of {human_size(total)}", "$accent"))
@@ -204,13 +251,13 @@ class FilesScreen(Screen):
         error = self._list_error or self._upload_error
         if error:
             line = Content.assemble((plain(error, 300), "bold $error"), "\n", line)
-        elif not self._files and self.app.files_state.loaded:
+        elif not self._files and self.app.studio.files.state.loaded:
             line = Content.assemble(("No files stored. Press u to upload one.", "$text-muted"), "\n", line)
         status = self.query_one("#files-status", Static)
         status.update(line)
 
     def _show_progress(self) -> None:
-        progress = self.app.files_state.progress
+        progress = self.app.studio.files.state.progress
         bar = self.query_one("#files-progress", ProgressBar)
         self._status()
         if not progress:
@@ -244,7 +291,7 @@ class FilesScreen(Screen):
             self._shown_id = None
             self.query_one("#file-thumb", ThumbnailView).set_source(None)
             return
-        now = self.app.clock.now()
+        now = self.app.studio.now()
         left = time_left(info, now)
         lines = [
             Content.styled(plain(info.name, 120), "bold"),
@@ -265,7 +312,7 @@ class FilesScreen(Screen):
             self._fetch_timer = None
         if not info.file_url:
             return
-        data = self.app.files_state.bytes.get(info.file_url)
+        data = self.app.studio.files.cached_bytes(info.file_url)
         if data is not None:
             thumb.set_source(data)
         else:  # fetched once the cursor rests: holding an arrow key sends nothing
@@ -275,9 +322,7 @@ class FilesScreen(Screen):
         self._fetch_timer = None
         info = self.selected
         if info is not None and info.file_url == url:
-            data = self.app.files_bytes(url)
-            if data is not None:
-                self.query_one("#file-thumb", ThumbnailView).set_source(data)
+            fetch_preview(self.app, url)
 
     def _show_thumbnail(self, data: bytes | None, error: BaseException | None) -> None:
         thumb = self.query_one("#file-thumb", ThumbnailView)
@@ -285,13 +330,12 @@ class FilesScreen(Screen):
             thumb.set_source(data)
         elif error is not None:
             details = self.query_one("#file-details", Static)
+            shown = details.content
             details.update(
                 Content.assemble(
-                    details.content,
+                    shown if isinstance(shown, Content) else Content(str(shown)),
                     "\n",
-                    Content.styled(
-                        "No preview: " + plain(getattr(error, "message", "") or str(error), 120), "$warning"
-                    ),
+                    Content.styled("No preview: " + plain(summary(error), 120), "$warning"),
                 )
             )
 
@@ -310,10 +354,12 @@ class FilesScreen(Screen):
         self.app.pop_screen()
 
     def action_upload_file(self) -> None:
-        self.app.open_upload_dialog()
+        from .upload import open_upload_dialog
+
+        open_upload_dialog(self.app)
 
     def action_refresh_files(self) -> None:
-        self.app.files_refresh()
+        refresh_files(self.app)
         self.notify("Reading the files again.", markup=False, timeout=2)
 
     def action_toggle_mark(self) -> None:
@@ -355,24 +401,24 @@ class FilesScreen(Screen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.app.files_delete([f.file_id for f in chosen])
+                self.app.start(self.app.studio.files.delete(chosen), name="delete files", group="files-delete")
 
         self.app.push_screen(ConfirmScreen("Delete files", body, yes="Delete", no="Cancel", danger=True), answer)
 
     def action_use_file_as_reference(self) -> None:
         if info := self._chosen():
-            self.app.call_later(self.app.use_file_as_reference, info)
+            self.app.call_later(self.app.main.refs.use_file, info)
 
     def action_use_file_as_mask(self) -> None:
         if info := self._chosen():
-            self.app.use_file_as_mask(info)
+            self.app.main.refs.use_mask(info)
 
     def action_make_mask(self) -> None:
         if info := self._chosen():
             if not info.file_url:
                 self.notify("The server gave this file no URL.", severity="warning", markup=False)
                 return
-            self.app.open_mask_maker(url=info.file_url, name=info.name, reference=info.file_url)
+            self.app.main.refs.open_mask_maker(url=info.file_url, name=info.name, reference=info.file_url)
 
     def action_copy_file_url(self) -> None:
         if info := self._chosen():

@@ -7,28 +7,32 @@ it is looked at. Each card's thumbnail decodes in its own thread worker, once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Static
 
 from evolink_tui.core.history import PAGE, TaskRecord
 
-from ..messages import GalleryPage
-from ..result_actions import ResultActions
+from ..result_actions import ResultScreen
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import ResultCard, ResultRef, card_label
 
-if TYPE_CHECKING:
-    from ..app import EvolinkApp
-
 MOUNT_STEP = 24
 CARD_WIDTH = 26
+
+
+class GalleryPage(Message):
+    """Records with downloaded files, read from history for the gallery."""
+
+    def __init__(self, records: list[TaskRecord], next_offset: int, done: bool) -> None:
+        super().__init__()
+        self.records = records
+        self.next_offset = next_offset
+        self.done = done
 
 
 class GalleryGrid(VerticalScroll, can_focus=True):
@@ -56,10 +60,8 @@ class GalleryGrid(VerticalScroll, can_focus=True):
                 screen.mount_more()
 
 
-class GalleryScreen(Screen, ResultActions):
+class GalleryScreen(ResultScreen):
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
-
-    app: EvolinkApp
 
     BINDINGS = [
         Binding("escape,f4", "app.pop_screen", "Back", id="gallery.back"),
@@ -103,7 +105,7 @@ class GalleryScreen(Screen, ResultActions):
 
     @work(thread=True, exit_on_error=False, group="gallery")
     def _read(self, offset: int) -> None:
-        history = self.app.history
+        history = self.app.studio.history
         found: list[TaskRecord] = []
         done = False
         while not found and not done:

@@ -10,6 +10,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ..format import key_label
+
 
 def _panel_name(widget: Widget | None) -> str:
     if widget is None:
@@ -17,7 +19,7 @@ def _panel_name(widget: Widget | None) -> str:
     for node in (widget, *widget.ancestors):
         title = getattr(node, "border_title", None) or getattr(node, "BORDER_TITLE", None)
         if isinstance(node, Widget) and title:
-            return str(title)
+            return Content.from_markup(str(title)).plain  # a lit border title is stored as markup
     return type(widget).__name__
 
 
@@ -36,7 +38,7 @@ def key_table(screen: Screen) -> tuple[Rows, Rows, Rows]:
         binding = active.binding
         if not binding.description or binding.system:
             continue
-        label = app.get_key_display(binding)
+        label = key_label(binding)
         entry = (not binding.show, label, binding.description)  # the key bar's keys first
         if (binding.action, label) in seen:
             continue

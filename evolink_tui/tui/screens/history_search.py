@@ -10,7 +10,6 @@ own idempotency key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -25,6 +24,8 @@ from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
 from evolink_tui.core.catalogue import load_catalogue
+from evolink_tui.core.dates import DATE_HELP, day_range, when
+from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 
 from ..format import plain, state_label
@@ -49,27 +50,6 @@ STATUSES: tuple[tuple[str, str], ...] = (
     ("refused at submit", "submit_failed"),
     ("cancelled", "cancelled"),
 )
-DATE_HELP = "a date as YYYY-MM-DD, such as 2025-01-31"
-
-
-def parse_day(text: str) -> float | None:
-    """A YYYY-MM-DD date (local time) as unix seconds at its start; None for nothing.
-    Raises ValueError for anything else."""
-    text = text.strip()
-    if not text:
-        return None
-    if len(text) != 10:
-        raise ValueError(text)
-    return datetime.strptime(text, "%Y-%m-%d").timestamp()
-
-
-def when(moment: float | None, *, short: bool = False) -> str:
-    if not moment:
-        return "?"
-    try:
-        return datetime.fromtimestamp(moment).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return "?"
 
 
 @dataclass(frozen=True)
@@ -141,7 +121,8 @@ class HistorySearchScreen(Screen[None]):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: EvolinkApp
+    if TYPE_CHECKING:
+        app: EvolinkApp
 
     DEFAULT_CSS = """
     #search-box {
@@ -230,16 +211,12 @@ class HistorySearchScreen(Screen[None]):
         """The query the fields describe, or None and what is wrong with them."""
         model = self.query_one("#search-model", Select).value
         status = self.query_one("#search-status", Select).value
-        dates: list[float | None] = []
-        for name, label in (("since", "From"), ("until", "To")):
-            text = self.query_one(f"#search-{name}", Input).value
-            try:
-                dates.append(parse_day(text))
-            except (ValueError, OverflowError, OSError):
-                return None, f"{label} {plain(text, 12)!r}: {DATE_HELP}."
-        since, until = dates
-        if until is not None:
-            until = (datetime.fromtimestamp(until) + timedelta(days=1)).timestamp()  # the whole day
+        typed = {name: self.query_one(f"#search-{name}", Input).value.strip() or None for name in ("since", "until")}
+        try:
+            since, until = day_range(typed["since"], typed["until"])  # both days whole
+        except ValidationError as err:
+            label = {"since": "From", "until": "To"}[err.field]
+            return None, f"{label} {plain(typed[err.field], 12)!r}: {DATE_HELP}."
         text = self.query_one("#search-text", Input).value.strip()
         return Query(
             text, model if isinstance(model, str) else ANY, status if isinstance(status, str) else ANY, since, until
@@ -272,7 +249,7 @@ class HistorySearchScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-search", exit_on_error=False)
     def _read(self, query: Query, serial: int, offset: int) -> None:
-        history = self.app.history
+        history = self.app.studio.history
         records = history.search(query.text, limit=PAGE, offset=offset, **query.arguments())
         total = history.count_matching(query.text, **query.arguments()) if offset == 0 else None
         if not get_current_worker().is_cancelled:
@@ -357,7 +334,7 @@ class HistorySearchScreen(Screen[None]):
             return None
         row = min(table.cursor_row, len(self._records) - 1)
         record = self._records[row]
-        return self.app.history.get(record.id) or record  # it may have moved on since it was read
+        return self.app.studio.history.get(record.id) or record  # it may have moved on since it was read
 
     def _chosen(self) -> TaskRecord | None:
         record = self.selected
@@ -367,12 +344,12 @@ class HistorySearchScreen(Screen[None]):
 
     def action_reveal(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.reveal, record)
+            self.app.call_later(self.app.main.generation.reveal, record)
 
     def action_regenerate(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.regenerate, record)
+            self.app.call_later(self.app.main.generation.regenerate, record)
 
     def action_retry(self) -> None:
         if record := self._chosen():
-            self.app.call_later(self.app.reveal, record, retry=True)
+            self.app.call_later(self.app.main.generation.reveal, record, retry=True)

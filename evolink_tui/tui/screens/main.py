@@ -1,37 +1,43 @@
-"""The main screen: composer on the left, the live task list and the preview on the right."""
+"""The main screen: composer on the left, the live task list and the preview on the right.
+
+It shows the Studio's events: each task event redraws that task's row (and the preview when it
+shows that task's comparison run). Its flows are its own: generating, retrying, checking by
+id, showing a task found in the history and regenerating (``main.generation``), and the
+composer's reference images and masks (``main.refs``).
+"""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Input, TextArea
 
 from evolink_tui.core.history import TaskRecord
 
-from ..recovery_view import is_resendable
-from ..result_actions import ResultActions
+from ..format import plain
+from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
+from .generation import Generation
+from .references import References
 
 if TYPE_CHECKING:
-    from ..app import EvolinkApp
+    from evolink_tui.core.imaging import Fitted as FittedImage
 
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 
 
-class MainScreen(Screen, ResultActions):
+class MainScreen(ResultScreen):
     """Where people live: write, generate, watch, look."""
-
-    app: EvolinkApp
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
 
@@ -47,22 +53,28 @@ class MainScreen(Screen, ResultActions):
         Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
     ]
 
+    class ReferenceFitted(Message):
+        """A reference over 4 MB and its smaller version (``fitted``), or why it cannot fit."""
+
+        def __init__(self, ref: str, fitted: FittedImage | None, error: BaseException | None = None) -> None:
+            super().__init__()
+            self.ref = ref
+            self.fitted = fitted
+            self.error = error
+
     def __init__(self, *, cursor_blink: bool = True) -> None:
         super().__init__(id="main")
         self._cursor_blink = cursor_blink
         self._resend_shown = False  # what the key bar shows for t (see _sync_bindings)
+        self.generation = Generation(self)
+        self.refs = References(self)
 
     def compose(self) -> ComposeResult:
-        # The size classes now, while the screen is empty: set on the first resize they would
-        # restyle every widget once more before the first frame.
+        # The size class now, while the screen is empty: set by Textual on the first resize it
+        # would restyle every widget once more before the first frame (Textual then finds it set).
         height = self.app.size.height
-        self.update_classes(
-            {
-                name: name in self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
-                for _, name in self.VERTICAL_BREAKPOINTS
-            },
-            update=False,
-        )
+        fits = [name for least, name in sorted(self.VERTICAL_BREAKPOINTS) if height >= least]
+        self.update_classes({name: name == fits[-1] for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
         # No containers: the bars and the composer are split off the edges (top, bottom, then
         # left) and the task list and preview share what is left, top to bottom.
         yield TopBar(id="topbar")
@@ -70,15 +82,6 @@ class MainScreen(Screen, ResultActions):
         yield Composer(id="composer", cursor_blink=self._cursor_blink)
         yield TaskList(id="tasks", width_hint=self._tasks_width)
         yield Preview(id="preview")
-
-    _resumed = False
-
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen's own handler. The first time, every widget was styled a moment
-        # ago as it mounted: restyling them all again cost about a tenth of the startup.
-        if not self._resumed:
-            self._resumed = True
-            event.refresh_styles = False
 
     def _tasks_width(self) -> int:
         """The task list's width before the first layout: the screen's, less the composer's
@@ -94,16 +97,18 @@ class MainScreen(Screen, ResultActions):
 
     def on_mount(self) -> None:
         self._mounted = True
-        # Textual shows the (empty) notification rack until the screen's first resume hides it:
-        # hidden now, the first frame is laid out once, not twice. Notifications show it again.
-        rack = self.query_one_optional("#textual-toastrack")
-        if rack is not None:
-            rack.display = False
-        self.app.show_identity()
-        self.app.show_early_history()
+        self.show_identity()
+        studio = self.app.studio
+        page = studio.read_ahead_page()  # read while Textual loaded: shown in the first frame
+        if page is not None:
+            self.show_older(page[0])
+            self.app.history_shown()
+        else:  # from disk, in a thread, while the first frame is drawn
+            self.app.start(studio.load_history(0), name="history", group="history")
         self.query_one("#prompt", TextArea).focus()
         self.composer.light(True)  # now, not after the first frame (when the focus news arrives)
         self._wake_cursor()
+        self.set_interval(1.0, self._tick)
 
     # -- the prompt's cursor blinks a while after each keystroke, then stays lit: an idle app
     # does no periodic work but its 1 s clock (blinking costs a frame twice a second) ----------
@@ -130,7 +135,7 @@ class MainScreen(Screen, ResultActions):
 
     @property
     def ready(self) -> bool:
-        """Composed and not yet torn down: messages arriving around startup or exit wait or drop."""
+        """Composed and not yet torn down: events arriving around startup or exit are dropped."""
         if not self._mounted or not self.is_attached:
             return False
         tasks = self.query_one_optional("#tasks", TaskList)
@@ -155,16 +160,58 @@ class MainScreen(Screen, ResultActions):
     def topbar(self) -> TopBar:
         return self.query_one("#topbar", TopBar)
 
-    # -- showing tasks -------------------------------------------------------------------------
+    def show_identity(self) -> None:
+        """The top bar: DEMO label, masked key, a non-default endpoint."""
+        settings = self.app.settings
+        bar = self.topbar
+        bar.demo = settings.demo
+        bar.key = settings.masked_key if settings.has_key else "none"
+        default = settings.base_url.startswith("https://api.evolink.ai")
+        bar.endpoint = "" if default or settings.demo else plain(settings.base_url, 40)
+
+    # -- the Studio's events ---------------------------------------------------------------------
+
+    def show_event(self, event: object) -> None:
+        from evolink_tui.core import events as ev
+
+        if not self.ready:
+            return
+        match event:
+            case ev.TaskEvent(record_id=record_id):
+                self._show_id(record_id)
+            case ev.HistoryLoaded(records=records):
+                self.show_older(list(records))
+            case ev.HistoryReset():
+                self.clear_tasks()
+            case ev.RecoveryStarted(unfinished=unfinished, downloads=downloads, uncertain=uncertain):
+                for record_id in (*uncertain, *unfinished, *downloads):
+                    self._show_id(record_id)
+            case ev.RecoveryFinished(record_ids=record_ids):
+                for record_id in record_ids:
+                    self._show_id(record_id)
+            case ev.ConnectionChanged(label=label, tasks=failing):
+                self._show_connection(label, dict(failing))
+            case ev.FileUploaded(spec=spec, info=info) if spec.purpose == "mask":
+                self.refs.mask_uploaded(spec, info)
+            case ev.FilesDeleted(deleted=deleted):
+                self.refs.warn_if_used(list(deleted))
+            case _:
+                return
+        self.update_totals()
+
+    def _show_id(self, record_id: int) -> None:
+        record = self.app.studio.record(record_id)
+        if record is not None:
+            self.show_record(record, select=self.generation.wanted(record))
 
     def show_record(self, record: TaskRecord, *, select: bool = False) -> None:
         """A record is new or changed: its row, and the preview if it shows this record's group."""
-        now = self.app.clock.now()
+        now = self.app.studio.now()
         self.tasks.upsert(record, now)
         if select:
             self.tasks.select(record.id)
         if record.id == self.tasks.selected_id:
-            self._sync_bindings()  # t resends an uncertain submit, else retries
+            self._sync_bindings()  # t resends an unsure submit, else retries
         shown = self.preview.record_id
         if shown == record.id or select or (record.group_id and self._group_of(shown) == record.group_id):
             self._show_preview(self.tasks.selected_id if not select else record.id)
@@ -175,19 +222,39 @@ class MainScreen(Screen, ResultActions):
 
     def _show_preview(self, record_id: int | None) -> None:
         record = self.tasks.record(record_id) if record_id is not None else None
-        self.preview.show(record, self.app.group_records(record) if record else [])
+        self.preview.show(record, self.app.studio.group_records(record) if record else [])
 
     def show_older(self, records: list[TaskRecord]) -> None:
-        self.tasks.add_older(records, self.app.clock.now())
+        self.tasks.add_older(records, self.app.studio.now())
         if self.preview.record_id is None and self.tasks.selected_id is not None:
             self._show_preview(self.tasks.selected_id)
+        self.update_totals()
 
     def clear_tasks(self) -> None:
         self.tasks.clear_records()
         self.preview.show(None, [])
+        self.update_totals()
 
-    def tick(self) -> None:
-        self.tasks.tick(self.app.clock.now())
+    def refresh_colours(self) -> None:
+        if self.ready:
+            self.tasks.refresh_colours()
+
+    def update_totals(self) -> None:
+        spent, running, unsure = self.app.studio.totals()
+        bar = self.topbar
+        bar.spent, bar.running, bar.unsure = spent, running, unsure
+
+    def _show_connection(self, label: str | None, failing: dict[str, str]) -> None:
+        """The top bar and every task row say what is failing now."""
+        self.topbar.offline = label or ""
+        tasks = self.tasks
+        for record in self.app.studio.records.values():
+            if (record.task_id and not record.is_finished) or tasks.flag(record.id):
+                tasks.set_flag(record.id, failing.get(record.task_id or ""))
+
+    def _tick(self) -> None:
+        if self.ready:
+            self.tasks.tick(self.app.studio.now())
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:
@@ -201,18 +268,23 @@ class MainScreen(Screen, ResultActions):
         self._show_preview(record_id)
         self._sync_bindings()
 
+    def _unsure_selected(self) -> bool:
+        found = self.current_result() if self.ready else None
+        return bool(found and self.app.studio.is_unsure(found[0]))
+
     def _sync_bindings(self) -> None:
         """Refresh the bindings only when t changes meaning: each refresh redraws the key bar
         (and asks every widget for its keys), on every poll of the selected task and scroll step."""
-        found = self.current_result()
-        resendable = bool(found and is_resendable(found[0]))
-        if resendable != self._resend_shown:
-            self._resend_shown = resendable
+        unsure = self._unsure_selected()
+        if unsure != self._resend_shown:
+            self._resend_shown = unsure
             self.refresh_bindings()
 
     @on(TaskList.NeedMore)
     def _need_more(self) -> None:
-        self.app.load_more_history()
+        studio = self.app.studio
+        if studio.history_wanted:
+            self.app.start(studio.load_history(), name="history", group="history")
 
     @on(DataTable.RowSelected, "#tasks")
     def _row_chosen(self) -> None:
@@ -225,62 +297,45 @@ class MainScreen(Screen, ResultActions):
         if ref is not None:
             record = self.tasks.record(ref.record_id)
             if record is not None:
-                return record, ref.index
+                return record, ref.file
         record_id = self.tasks.selected_id
         record = self.tasks.record(record_id) if record_id is not None else None
         return (record, 0 if record.files else None) if record else None
 
-    # -- actions -----------------------------------------------------------------------------------
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``resend`` (t, in the key bar as "Resend same key") only for an uncertain submit."""
+        """``resend`` (t, in the key bar as "Resend same key") only for an unsure submit."""
         if action == "resend":
-            found = self.current_result() if self.ready else None
-            return bool(found and is_resendable(found[0]))
+            return self._unsure_selected()
         return True
 
-    def action_resend(self) -> None:
-        if found := self.current_result():
-            self.app.retry(found[0])
-
-    def action_resend_uncertain(self) -> None:
-        """The palette's "Resend uncertain submit": the selected one, or show where one is."""
-        found = self.current_result()
-        if found and is_resendable(found[0]):
-            self.app.retry(found[0])
-            return
-        waiting = sorted((r.id for r in self.app.records.values() if is_resendable(r)), reverse=True)
-        if not waiting:
-            self.notify("No uncertain submits: the outcome of every request is known.", markup=False)
-            return
-        self.tasks.select(waiting[0])
-        self.tasks.focus()
-        self.notify(
-            f"Selected task #{waiting[0]}: nobody knows whether its submit reached Evolink. Press t to resend "
-            f"it with its own key (never a double charge). Uncertain submits: {len(waiting)}.",
-            markup=False,
-            timeout=8,
-        )
-
-    def action_search_history(self) -> None:
-        from .history_search import HistorySearchScreen
-
-        self.app.push_screen(HistorySearchScreen())
+    # -- generating and retrying -------------------------------------------------------------------
 
     def action_generate(self) -> None:
         # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
         # before it may still wait in the focused field's queue (a paste-and-send burst).
         # Queueing the read behind them means the prompt sent is the prompt typed.
-        (self.focused or self).call_later(self._generate_now)
+        (self.focused or self).call_later(self.generation.generate)
 
-    def _generate_now(self) -> None:
-        composer = self.composer
-        composer.mark_tried()
-        self.app.generate(composer.requests())
+    def action_retry(self) -> None:
+        if found := self._result():
+            self.generation.retry(found[0])
+
+    def action_resend(self) -> None:
+        self.action_retry()
+
+    def action_resend_uncertain(self) -> None:
+        self.generation.resend_uncertain()
 
     @on(Composer.GenerateRequested)
     def _generate_pressed(self) -> None:
         self.action_generate()
+
+    # -- dialogs ------------------------------------------------------------------------------------------
+
+    def action_search_history(self) -> None:
+        from .history_search import HistorySearchScreen
+
+        self.app.push_screen(HistorySearchScreen())
 
     def action_pick_models(self) -> None:
         from .picker import ModelPicker
@@ -290,7 +345,7 @@ class MainScreen(Screen, ResultActions):
                 self.composer.set_models(models)
                 if len(models) > 1:
                     self.notify(f"Comparison run: one generate sends the prompt to {len(models)} models.", markup=False)
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
         self.app.push_screen(ModelPicker(self.composer.models), chosen)
 
@@ -303,7 +358,7 @@ class MainScreen(Screen, ResultActions):
 
         def chosen(task_id: str | None) -> None:
             if task_id:
-                self.app.check_task(task_id)
+                self.generation.check_task(task_id)
 
         self.app.push_screen(CheckTaskScreen(), chosen)
 
@@ -313,9 +368,22 @@ class MainScreen(Screen, ResultActions):
         def chosen(prompt: str | None) -> None:
             if prompt is not None:
                 self.composer.set_prompt(prompt)
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
-        self.app.push_screen(RecallScreen(self.app.history), chosen)
+        self.app.push_screen(RecallScreen(self.app.studio.history), chosen)
+
+    def action_make_mask(self) -> None:
+        self.refs.make_mask()
+
+    @on(Composer.ReferenceAdded)
+    def _reference_added(self, message: Composer.ReferenceAdded) -> None:
+        self.refs.fit_if_big(message.ref)
+
+    @on(ReferenceFitted)
+    def _fitted(self, message: ReferenceFitted) -> None:
+        self.refs.offer_fitted(message.ref, message.fitted, message.error)
+
+    # -- focus --------------------------------------------------------------------------------------------
 
     def action_switch_panel(self) -> None:
         focused = self.focused
@@ -324,7 +392,7 @@ class MainScreen(Screen, ResultActions):
         elif focused is not None and self.composer in (focused, *focused.ancestors):
             self.tasks.focus()
         else:
-            self.query_one("#prompt", TextArea).focus()
+            self.focus_prompt()
 
     def action_focus_preview(self) -> None:
         self.preview.focus()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.color import Color, blend_rgb
+from rich.color import Color, ColorTriplet, blend_rgb
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
@@ -25,14 +25,14 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Static
 
+from evolink_tui.core.errors import describe, summary
 from evolink_tui.core.files import write_mask
 from evolink_tui.core.imaging import Rect, cells_to_rect, make_mask
+from evolink_tui.core.studio.files import UploadSpec
+from evolink_tui.core.text import inert
 from evolink_tui.core.thumbnails import Thumbnail
 
-from ..files_flow import explain
-from ..files_state import UploadSpec
 from ..format import plain
-from ..messages import FileBytesLoaded, FileUploaded, FileUploadFailed
 from ..widgets.keybar import KeyBar
 from ..widgets.thumbnail import ThumbnailView
 
@@ -53,7 +53,7 @@ def _dim(style: Style | None, cache: dict) -> Style | None:
         def darker(color: Color | None) -> Color | None:
             if color is None or color.triplet is None:
                 return color
-            return Color.from_triplet(blend_rgb(color.triplet, (0, 0, 0), 0.65))
+            return Color.from_triplet(blend_rgb(color.triplet, ColorTriplet(0, 0, 0), 0.65))
 
         found = cache[style] = style + Style.from_color(darker(style.color), darker(style.bgcolor))
     return found
@@ -236,7 +236,8 @@ class MaskScreen(Screen):
 
     CSS_PATH = "../screens.tcss"  # parsed with the first of these screens to open, not at startup
 
-    app: EvolinkApp
+    if TYPE_CHECKING:
+        app: EvolinkApp
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="mask.cancel"),
@@ -255,7 +256,7 @@ class MaskScreen(Screen):
         super().__init__(id="mask-screen")
         self._path = path
         self._url = url
-        self._name = name or (Path(path).name if path else "image")
+        self._image_name = name or (Path(path).name if path else "image")
         self.reference = reference
         self.ticket: int | None = None
         self._done = False
@@ -278,9 +279,13 @@ class MaskScreen(Screen):
         if self._path:
             self.canvas.set_source(Path(self._path).expanduser())
         elif self._url:
-            data = self.app.files_bytes(self._url)
+            data = self.app.studio.files.cached_bytes(self._url)
             if data is not None:
                 self.canvas.set_source(data)
+            else:
+                from .files import fetch_preview
+
+                fetch_preview(self.app, self._url)
 
     def on_screen_resume(self) -> None:
         if self._done:
@@ -292,7 +297,7 @@ class MaskScreen(Screen):
         self.query_one("#mask-head", Static).update(
             Content.assemble(
                 ("Mask for ", "bold"),
-                (plain(self._name, 60), "bold"),
+                (plain(self._image_name, 60), "bold"),
                 size,
                 (" · bright: edited (white) · dim: kept (black)", "dim"),
             )
@@ -326,25 +331,24 @@ class MaskScreen(Screen):
         self._error = f"Cannot show this image: {message.error}"
         self._status()
 
-    def files_news(self, message) -> None:
-        if isinstance(message, FileBytesLoaded) and message.key == self._url:
-            if message.data is not None:
-                self.canvas.set_source(message.data)
-            else:
-                self._error = f"Cannot fetch the image: {getattr(message.error, 'message', '') or message.error}"
+    def show_event(self, event: object) -> None:
+        from evolink_tui.core import events as ev
+
+        match event:
+            case ev.FileBytesLoaded(url=url, data=data, error=error) if url == self._url:
+                if data is not None:
+                    self.canvas.set_source(data)
+                else:
+                    self._error = f"Cannot fetch the image: {summary(error)}"
+                    self._status()
+            case ev.FileUploaded(ticket=ticket) if ticket == self.ticket:
+                self._done = True
+                if self.is_current:
+                    self.dismiss()
+            case ev.UploadFailed(ticket=ticket, error=error) if ticket == self.ticket:
+                self.ticket = None
+                self._error = f"Upload failed, the rectangle is kept: {summary(error)}. Press enter to try again."
                 self._status()
-        elif isinstance(message, FileUploaded) and message.ticket == self.ticket:
-            self._done = True
-            if self.is_current:
-                self.dismiss()
-        elif isinstance(message, FileUploadFailed) and message.ticket == self.ticket:
-            self.ticket = None
-            summary = getattr(message.error, "summary", None)
-            self._error = (
-                f"Upload failed, the rectangle is kept: {summary() if summary else message.error}. "
-                "Press enter to try again."
-            )
-            self._status()
 
     def action_make(self) -> None:
         canvas = self.canvas
@@ -356,7 +360,7 @@ class MaskScreen(Screen):
         self.ticket = -1  # busy until the upload starts
         self._status()
         folder = self.app.settings.data_dir / "masks"
-        width, height, name = thumb.image_width, thumb.image_height, self._name
+        width, height, name = thumb.image_width, thumb.image_height, self._image_name
 
         def work() -> None:  # a thread: Pillow and the disk
             try:
@@ -372,10 +376,13 @@ class MaskScreen(Screen):
     def _written(self, message: Written) -> None:
         if message.path is None:
             self.ticket = None
-            self._error = f"The mask could not be written: {explain(message.error)}"
+            self._error = f"The mask could not be written: {inert(describe(message.error)) if message.error else ''}"
             self._status()
             return
-        self.ticket = self.app.files_upload(
+        from .upload import start_upload
+
+        self.ticket = start_upload(
+            self.app,
             UploadSpec(
                 str(message.path),
                 name=message.path.name,
@@ -383,7 +390,7 @@ class MaskScreen(Screen):
                 reference=self.reference,
                 overwrite_ok=True,
                 retry_safe=True,
-            )
+            ),
         )
 
     def action_cancel(self) -> None:

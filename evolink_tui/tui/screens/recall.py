@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -15,7 +16,15 @@ from textual.worker import get_current_worker
 from evolink_tui.core.history import History
 
 from ..format import plain
-from ..messages import PromptsFound
+
+
+class PromptsFound(Message):
+    """Earlier prompts matching a search, newest first."""
+
+    def __init__(self, query: str, prompts: list[str]) -> None:
+        super().__init__()
+        self.query = query
+        self.prompts = prompts
 
 
 class PromptOptions(OptionList):

@@ -1,12 +1,15 @@
 """The upload dialog: a local file from a tree of JPEG/PNG/GIF/WebP images, a path typed or
 pasted, or a URL; an optional stored name and upload path. The file's type (by content)
 and size (at most 100 MB) are checked in a thread before the dialog closes, so nothing
-that would be refused is sent."""
+that would be refused is sent. The upload itself runs as a worker on the App (see
+:func:`start_upload`), so it outlives this dialog."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,9 +23,58 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 from evolink_tui.core.client import check_upload_file
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.files import IMAGE_SUFFIXES, clean_source
+from evolink_tui.core.studio.files import UploadSpec
+from evolink_tui.core.validation import human_size
 
-from ..files_state import UploadSpec
 from ..format import plain
+
+if TYPE_CHECKING:
+    from evolink_tui.core.wire import FileInfo
+
+    from ..app import EvolinkApp
+
+
+def start_upload(app: EvolinkApp, spec: UploadSpec) -> int:
+    """Upload ``spec`` in a worker on the App; its ticket (the Studio's events name it)."""
+    files = app.studio.files
+    ticket = files.new_upload(spec)
+    app.start(files.upload(ticket, spec), name=f"upload {ticket}", group="files-upload")
+    return ticket
+
+
+def open_upload_dialog(app: EvolinkApp, spec: UploadSpec | None = None) -> None:
+    """The dialog, filled with ``spec`` (else the last upload that failed); enter uploads."""
+    if app.needs_key():
+        return
+
+    def chosen(result: UploadSpec | None) -> None:
+        if result is not None:
+            start_upload(app, result)
+
+    app.push_screen(UploadScreen(spec or app.studio.files.state.last_failed), chosen)
+
+
+def confirm_overwrite(app: EvolinkApp, spec: UploadSpec, existing: FileInfo) -> None:
+    """A file of the same name is stored: upload over it only if the user says so; else
+    back to the dialog with everything as it was."""
+    from .confirm import ConfirmScreen
+
+    body = Content.assemble(
+        "A file named ",
+        (plain(existing.name, 80), "bold"),
+        " is already stored",
+        f" ({human_size(existing.file_size)}, {plain(existing.file_id)}).\n\n",
+        "Uploading a file with an existing name overwrites the old one, as the reference says "
+        "(the old file may still be served from a cache for a while).",
+    )
+
+    def answer(yes: bool | None) -> None:
+        if yes:
+            start_upload(app, replace(spec, overwrite_ok=True))
+        elif spec.purpose is None:
+            open_upload_dialog(app, spec)
+
+    app.push_screen(ConfirmScreen("Overwrite the stored file?", body, yes="Overwrite", no="Go back"), answer)
 
 
 class ImageTree(DirectoryTree):
@@ -34,8 +86,16 @@ class ImageTree(DirectoryTree):
         for path in paths:
             if path.name.startswith("."):
                 continue
-            if path.suffix.lower() in IMAGE_SUFFIXES or self._safe_is_dir(path):
+            if path.suffix.lower() in IMAGE_SUFFIXES or _is_dir(path):
                 yield path
+
+
+def _is_dir(path: Path) -> bool:
+    """A folder (a broken link or one we may not read is not: it is left out, never an error)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 class UploadScreen(ModalScreen[UploadSpec | None]):

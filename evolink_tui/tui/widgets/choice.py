@@ -142,12 +142,6 @@ class Choice(Widget, can_focus=True):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 1
 
-    def _on_focus(self, event: events.Focus) -> None:
-        self.refresh()
-
-    def _on_blur(self, event: events.Blur) -> None:
-        self.refresh()
-
     # -- keys and mouse -----------------------------------------------------------------
 
     def action_step(self, delta: int) -> None:

@@ -34,14 +34,6 @@ if TYPE_CHECKING:
 AUTO = ""  # the size value meaning "not set: the model's default"
 
 
-def compact(widget: TextArea | Input) -> TextArea | Input:
-    """``widget`` in its compact style, as ``compact=True`` would make it but without
-    restyling it (and each of its parts) before it is even mounted."""
-    widget.set_reactive(type(widget).compact, True)
-    widget.add_class("-textual-compact", update=False)
-    return widget
-
-
 class Limits(NamedTuple):
     """What every marked model accepts: a comparison run sends the same settings to each.
     (NamedTuples here and for other small records: a dataclass takes far longer to define,
@@ -101,25 +93,22 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         limits = self.limits
         yield PromptHeader(id="count")
-        area = compact(TextArea(id="prompt", soft_wrap=True, tab_behavior="focus"))
-        area.cursor_blink = self._cursor_blink
-        yield area
+        yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus", compact=True)
         line = ModelsLine(id="models-line")
         line.tooltip = "Pick models (F2)"
         yield line
         with Horizontal(classes="row"):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
-        yield compact(Input(placeholder="Add reference: path or URL, enter", id="ref-input"))
+        yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
-        mask = compact(Input(placeholder=self._mask_placeholder(limits), id="mask"))
-        mask.set_reactive(Input.disabled, not limits.mask)  # as it will stay: no restyle as it mounts
-        yield mask
+        yield Input(placeholder=self._mask_placeholder(limits), id="mask", compact=True, disabled=not limits.mask)
         # The problems (#problems) are mounted with the first one to show, before #generate.
         yield ActionButton("Generate (ctrl+j)", id="generate")
 
     def on_mount(self) -> None:
         self._apply_models()
+        self.query_one("#prompt", TextArea).cursor_blink = self._cursor_blink
         for inp in self.query(Input):
             inp.cursor_blink = self._cursor_blink
         self._show_refs()
@@ -157,27 +146,41 @@ class Composer(Vertical):
 
     @property
     def limits(self) -> Limits:
-        return Limits.of(
-            [self._catalogue.get(m) for m in self.models if m in self._catalogue] or [self._catalogue.default]
-        )
+        marked = [model for m in self.models if (model := self._catalogue.get(m)) is not None]
+        return Limits.of(marked or [self._catalogue.default])
 
     @property
     def references(self) -> list[str]:
         return list(self._refs)
+
+    @property
+    def reference_index(self) -> int | None:
+        """The highlighted reference in the list (None: none highlighted, or no list yet)."""
+        from .reflist import RefList
+
+        found = self.query("#refs")
+        return found.first(RefList).index if found else None
+
+    @property
+    def mask(self) -> str:
+        return self.query_one("#mask", Input).value.strip()
 
     def requests(self) -> list[GenerationRequest]:
         """One request per marked model, all with the same settings."""
         size = self.query_one("#size", Choice).value
         n = self.query_one("#n", Choice).value
         mask = self.query_one("#mask", Input)
-        common = dict(
-            prompt=self.prompt,
-            size=size if isinstance(size, str) and size else None,
-            n=n if isinstance(n, int) and n > 1 else None,
-            images=tuple(self._refs),
-            mask=mask.value.strip() or None if not mask.disabled else None,
-        )
-        return [GenerationRequest(model=model, **common) for model in self.models]
+        return [
+            GenerationRequest(
+                prompt=self.prompt,
+                model=model,
+                size=size if isinstance(size, str) and size else None,
+                n=n if isinstance(n, int) and n > 1 else None,
+                images=tuple(self._refs),
+                mask=mask.value.strip() or None if not mask.disabled else None,
+            )
+            for model in self.models
+        ]
 
     # -- changing it ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from evolink_tui.core.files import format_left, kind_label, time_left, uploaded_at
 from evolink_tui.core.validation import human_size
@@ -118,7 +119,7 @@ class FileTable(DataTable):
         self._sort = sort
         self.clear()
         for label, key, _ in COLUMNS:
-            self.columns[key].label = self._header(label, key)
+            self.columns[ColumnKey(key)].label = self._header(label, key)
         for info in files:
             self.add_row(*row_cells(info, now, info.file_id in marked), key=info.file_id)
         if keep is not None and keep in self.rows:

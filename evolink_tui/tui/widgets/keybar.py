@@ -15,6 +15,8 @@ from textual import events
 from textual.content import Content
 from textual.widget import Widget
 
+from ..format import key_label
+
 KEY_STYLE = "bold $footer-key-foreground on $footer-key-background"
 DESCRIPTION_STYLE = "$footer-description-foreground on $footer-description-background"
 HOVER_STYLE = "on $block-hover-background"
@@ -60,11 +62,11 @@ class KeyBar(Widget):
         shown: dict[str, KeyItem] = {}
         for _node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in shown:
-                shown[binding.action] = KeyItem(binding.key, app.get_key_display(binding), binding.description, enabled)
+                shown[binding.action] = KeyItem(binding.key, key_label(binding), binding.description, enabled)
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]
-            palette = KeyItem(binding.key, app.get_key_display(binding), binding.description, enabled)
+            palette = KeyItem(binding.key, key_label(binding), binding.description, enabled)
         return list(shown.values()), palette
 
     def _piece(self, item: KeyItem) -> Content:

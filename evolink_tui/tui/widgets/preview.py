@@ -28,7 +28,7 @@ class ResultRef(NamedTuple):
     """One result: which record, which of its files (or None while there is none)."""
 
     record_id: int
-    index: int | None
+    file: int | None  # which of the record's files (None while it has none)
 
 
 def card_label(record: TaskRecord, index: int | None, many: bool) -> Content:
@@ -202,10 +202,10 @@ class Preview(Vertical, can_focus=True):
         self._refs = refs
         self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
         shown = self._cards
-        for old, new in zip(shown, cards, strict=False):
-            old.take(new)
-        for old in shown[len(cards) :]:
-            old.remove()
+        for card, new in zip(shown, cards, strict=False):
+            card.take(new)
+        for card in shown[len(cards) :]:
+            card.remove()
         added = cards[len(shown) :]
         self._cards = shown[: len(cards)] + added
         box = self.query_one_optional("#cards", Horizontal)

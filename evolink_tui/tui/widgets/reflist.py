@@ -12,7 +12,7 @@ class RefList(ListView):
 
     BINDINGS = [
         Binding("delete,backspace", "remove", "Remove reference", id="refs.remove"),
-        Binding("m", "app.make_mask", "Make mask", id="refs.make_mask"),
+        Binding("m", "screen.make_mask", "Make mask", id="refs.make_mask"),
     ]
 
     class Removed(Message):

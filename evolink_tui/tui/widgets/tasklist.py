@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -265,7 +266,7 @@ class TaskList(DataTable):
         if not self.row_count or self.cursor_row < 0:
             return None
         try:
-            key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+            key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key
         except Exception:
             return None
         return int(key.value) if key.value is not None else None

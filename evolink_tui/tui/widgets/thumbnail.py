@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from evolink_tui.core.thumbnails import (
+    Cell,
     Thumbnail,
     ThumbnailCache,
     cached_thumbnail,
@@ -56,7 +57,7 @@ def thumbnail_strips(thumbnail: Thumbnail) -> list[Strip]:
     Pure (rich objects only), so the view builds them in its thread worker: about 6 ms
     for 64x32 cells that all differ, kept off the event loop."""
     colours: dict[tuple[int, int, int], Color] = {}
-    styles: dict[tuple, Style] = {}
+    styles: dict[Cell | None, Style] = {}
     from_color = Style.from_color
     strips = []
     for row in thumbnail.cells:
