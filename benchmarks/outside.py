@@ -32,6 +32,9 @@ ESCAPES = re.compile(
     rb"|\x1b[()*+][0-9A-Za-z]"  # character set designations
     rb"|\x1b[ -/]*[0-~]"  # any other two-byte escape
 )
+# What the app's first full frame shows, top to bottom: the task list's and the preview's titles
+# and the key bar (a frame that shows them all is whole; see peers.py for the other programs').
+APP_MARKERS = ("Tasks", "Preview", "Gallery")
 OVERLAP = 8192  # bytes of earlier output searched again with each chunk (a marker split across reads)
 
 KEYS = {

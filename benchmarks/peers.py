@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import HARNESS, hermetic_env, median, temp_folder
-from outside import Terminal, app_argv, console_script
+from outside import APP_MARKERS, Terminal, app_argv, console_script
 
 # Text of each program's first full frame, top and bottom: a frame showing all of it is whole.
-APP_MARKERS = ("Tasks", "Preview", "Gallery")  # the task list's and preview's titles, the key bar
 BARE_MARKERS = ("A bare Textual app", "Quit")  # harness.py's bare app: its Static and its Footer
 
 
@@ -49,9 +48,7 @@ PEERS = (
     # tree-sitter 0.26 crashes (SIGSEGV) under posting's Textual 6.1 grammars; 0.25 is what it was built with.
     Peer("posting", ("posting==2.11.1", "tree-sitter==0.25.*"), (), ("Collection", "Response", "Variables")),
     # --locale C: else a first-run dialog about the C.UTF-8 locale covers the screen.
-    Peer(
-        "harlequin", ("harlequin==2.17.0",), ("--locale", "C"), ("Query Editor", "memory db", "Format Query"), ("\x11",)
-    ),
+    Peer("harlequin", ("harlequin==2.17.0",), ("--locale", "C"), ("Query Editor", "memory db", "Format Query")),
 )
 
 

@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 
 from common import hermetic_env, median, temp_folder
-from outside import Terminal, app_argv
-from peers import APP_MARKERS
+from outside import APP_MARKERS, Terminal, app_argv
 
 SIZES = (100, 10_000)
 BURST = 20  # keys per step while scrolling through (a held key)
