@@ -57,6 +57,8 @@ def hermetic_env(folder: Path, **extra: str) -> dict[str, str]:
     )
     env.pop("NO_COLOR", None)
     env.pop("TEXTUAL", None)
+    # The app measured is this checkout's, whichever copy the environment has installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
 

@@ -137,6 +137,7 @@ def programs(folder: Path) -> tuple[list[Program], list[str]]:
         ),
     ]
     skipped = []
+    peer_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}  # nothing of this checkout on their path
     for peer in PEERS:
         script, why = install(peer)
         if script is None:
@@ -146,7 +147,7 @@ def programs(folder: Path) -> tuple[list[Program], list[str]]:
         workdir = folder / peer.name
         workdir.mkdir(exist_ok=True)
         # Killed once measured (quit_keys=()): how a peer quits is not what is measured.
-        found.append(Program(peer.name, [str(script), *peer.argv], env, workdir, peer.markers, quit_keys=()))
+        found.append(Program(peer.name, [str(script), *peer.argv], peer_env, workdir, peer.markers, quit_keys=()))
     return found, skipped
 
 
