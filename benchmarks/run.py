@@ -299,8 +299,8 @@ def history_rows(runs: int, steps: int) -> list[Row]:
             full["ms"] <= 1.3 * empty["ms"],
         ),
         Row(
-            f"6. Frame while paging down the task list, 10,000 tasks ({big['frames']} frames, {big['rows']} rows "
-            "loaded): p95 (median, max)",
+            f"6. Frame while paging down the task list, 10,000 tasks ({big['frames']} frames of 2 runs taking turns "
+            f"with 40 tasks, {big['rows']} rows loaded): p95 (median, max)",
             f"{ms(big['frame_p95_ms'])} ({ms(big['frame_median_ms'])}, {ms(big['frame_max_ms'])})",
             f"40 tasks: {ms(small['frame_p95_ms'])} ({ms(small['frame_median_ms'])}, {ms(small['frame_max_ms'])})",
             ratio(big["frame_p95_ms"], small["frame_p95_ms"]),
@@ -405,7 +405,9 @@ def gallery_rows(rounds: int, cap: float) -> list[Row]:
             f"100 results, scrolled through {small['rss_after_mb']:.0f} MB",
             ratio(big["rss_after_mb"], small["rss_after_mb"]),
             "≤ 1.2 x 100 results, and < 200 MB through 10,000",
-            big["reached_end"] and big["rss_after_mb"] <= min(1.2 * small["rss_after_mb"], 200),
+            big["reached_end"]
+            and small["reached_end"]
+            and big["rss_after_mb"] <= min(1.2 * small["rss_after_mb"], 200),
         ),
     ]
 
@@ -525,8 +527,9 @@ NOTES = """\
 6. **History scale.** 10,000 finished tasks seeded into the demo history; startup as in 1 against an empty
    history. Scrolling: page-down in the task list, one key at a time, each step waited out (rows, history
    pages, preview and thumbnails); a frame's cost is the main thread's CPU time from the key (or the
-   previous frame) to the frame written to the terminal. Reference: a list of 40 tasks. Budgets: startup
-   within 1.3x of the empty history's, the p95 frame within 1.3x of the 40 tasks'.
+   previous frame) to the frame written to the terminal. Reference: a list of 40 tasks, the two taking
+   turns twice, every frame of a size pooled. Budgets: startup within 1.3x of the empty history's, the
+   p95 frame within 1.3x of the 40 tasks'.
 7. **Peers.** `benchmarks/peers.py`, from the outside (`benchmarks/outside.py`): each program on its own
    120x40 pseudo-terminal, timed from just before `Popen` to the arrival of the output that completes
    its first full frame, recognised by text it shows at the top and bottom (the app: the Tasks and
