@@ -3,6 +3,7 @@ hermetic environments, /proc CPU readings and medians."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -56,6 +57,8 @@ def hermetic_env(folder: Path, **extra: str) -> dict[str, str]:
     )
     env.pop("NO_COLOR", None)
     env.pop("TEXTUAL", None)
+    # The app measured is this checkout's, whichever copy the environment has installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
 
@@ -110,32 +113,44 @@ class Child:
 
     def cpu_seconds(self) -> float:
         """utime + stime of the child so far, from /proc (all its threads)."""
-        with open(f"/proc/{self.proc.pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return cpu_seconds(self.proc.pid)
 
     def wait(self, timeout: float = 30.0) -> int:
         """Reap the child (its peak RSS comes from wait4); kill it if it does not end."""
-        deadline = time.monotonic() + timeout
-        while self.returncode is None:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
-            if pid:
-                self.rusage = usage
-                self.returncode = self.proc.returncode = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                deadline = time.monotonic() + 5
-            time.sleep(0.01)
-        try:
+        if self.returncode is None:
+            self.returncode, self.rusage = reap(self.proc, timeout)
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
         return self.returncode
 
     @property
     def peak_rss_mb(self) -> float:
         return self.rusage.ru_maxrss / 1024 if self.rusage is not None else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far, from /proc (all its threads)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def reap(proc: subprocess.Popen, timeout: float) -> tuple[int, object]:
+    """Wait for ``proc`` to end (SIGKILL to its process group after ``timeout``); its exit
+    code and its resource usage from wait4 (peak RSS among it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # started in a session of its own
+            except OSError:
+                os.kill(proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+        time.sleep(0.01)
 
 
 def spawn(args: list[str], env: dict[str, str], *, script: Path = HARNESS) -> Child:

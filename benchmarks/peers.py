@@ -1,143 +1,180 @@
-"""Startup beside other Textual apps: evolink-tui, a bare Textual app, posting and harlequin,
-each to its first full frame, measured the same way in the same run.
+"""First full frame from the outside: evolink-tui beside a bare Textual app and two peers,
+posting and harlequin, each on its own pseudo-terminal and timed the same way.
 
-None of the peers can report its own frame, so here every program is watched from outside:
-a fresh process on a pseudo-terminal of 120x40, timed from just before ``Popen`` to the
-moment its terminal output (escape sequences removed) holds every text of its full first
-screen, the key bar included (``SENTINELS``). The programs alternate, one unmeasured warm-up
-each, medians of ``runs``.
+    python benchmarks/peers.py [--runs N]
 
-The peers run from their own virtual environments, each with the versions it pins (posting
-pins an older Textual): ``BENCH_POSTING`` and ``BENCH_HARLEQUIN`` name their executables, by
-default ``/work/venvs/peers-posting/bin/posting`` and ``/work/venvs/peers-harlequin/bin/harlequin``.
-A peer that is not installed is left out and said so.
+Each program is started on a 120x40 pseudo-terminal and timed from just before ``Popen`` to
+the arrival of the output that completes its first full frame, recognised by text that
+frame shows at its top and bottom (the key bar or footer included, which Textual draws a
+frame late): nothing inside the programs is instrumented, so the same clock measures all
+four. They take turns (app, bare, posting, harlequin, then again), one unmeasured warm-up
+each, medians of ``runs``. In the first rounds the app and the bare app are left running
+for 2 s after that frame and their resident memory is read then (an app can keep growing
+after it has drawn; the peak-at-exit figure misses that).
 
-    pip install posting        # in a venv of its own (posting 2.11 needs tree-sitter 0.25)
-    pip install harlequin      # in another
+The peers are installed by this script on first use, each in its own virtual environment
+under the user cache dir (``BENCH_PEERS_DIR`` moves it), pinned, with pip; a peer that
+cannot be installed (PyPI unreachable, say) is skipped with the reason printed.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import re
-import select
 import shutil
-import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
+import venv
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import COLUMNS, HARNESS, LINES, ROOT, hermetic_env, median, temp_folder
+from common import HARNESS, hermetic_env, median, temp_folder
+from outside import APP_MARKERS, Terminal, app_argv, console_script
 
-ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[=>78]")
-
-# What the full first screen of each shows: its main panels and the last key of its key bar.
-SENTINELS: dict[str, tuple[bytes, ...]] = {
-    "evolink-tui": (b"Tasks", b"Compose", b"palette"),
-    "bare": (b"A bare Textual app", b"Quit"),
-    "posting": (b"Collection", b"Send", b"Variables"),
-    "harlequin": (b"Data Catalog", b"Query Editor", b"Find"),
-}
+# Text of each program's first full frame, top and bottom: a frame showing all of it is whole.
+BARE_MARKERS = ("A bare Textual app", "Quit")  # harness.py's bare app: its Static and its Footer
 
 
-def peers() -> dict[str, list[str]]:
-    """The command of each program that is installed here."""
-    found = {
-        "evolink-tui": [sys.executable, "-m", "evolink_tui", "--demo"],
-        "bare": [sys.executable, str(HARNESS), "bare", "stay"],
-    }
-    for name, default in (
-        ("posting", "/work/venvs/peers-posting/bin/posting"),
-        ("harlequin", "/work/venvs/peers-harlequin/bin/harlequin"),
-    ):
-        path = os.environ.get(f"BENCH_{name.upper()}", default)
-        if Path(path).is_file() or shutil.which(path):
-            found[name] = [path]
-    return found
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    requirements: tuple[str, ...]
+    argv: tuple[str, ...]  # after the console script
+    markers: tuple[str, ...]
 
 
-def first_full_frame(name: str, argv: list[str], env: dict[str, str], timeout: float = 60.0) -> float:
-    """ms from just before Popen to the moment the terminal shows every sentinel of ``name``."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+PEERS = (
+    # tree-sitter 0.26 crashes (SIGSEGV) under posting's Textual 6.1 grammars; 0.25 is what it was built with.
+    Peer("posting", ("posting==2.11.1", "tree-sitter==0.25.*"), (), ("Collection", "Response", "Variables")),
+    # --locale C: else a first-run dialog about the C.UTF-8 locale covers the screen.
+    Peer("harlequin", ("harlequin==2.17.0",), ("--locale", "C"), ("Query Editor", "memory db", "Format Query")),
+)
 
-    def controlling_tty() -> None:
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    env = {**env, "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        preexec_fn=controlling_tty,
-        cwd=env.get("HOME", str(ROOT)),
-    )
-    os.close(slave)
-    seen = b""
-    wanted = SENTINELS[name]
+def peers_dir() -> Path:
+    if os.environ.get("BENCH_PEERS_DIR"):
+        return Path(os.environ["BENCH_PEERS_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("evolink-tui", appauthor=False)) / "bench-peers"
+
+
+def install(peer: Peer) -> tuple[Path | None, str]:
+    """(the peer's console script, "") once installed, else (None, why not)."""
+    home = peers_dir() / peer.name
+    stamp = home / "installed.json"
+    script = console_script(home, peer.name)
+    if script and stamp.exists() and json.loads(stamp.read_text()) == list(peer.requirements):
+        return script, ""
+    print(f"  installing {peer.name} into {home} (first use)...", file=sys.stderr, flush=True)
+    shutil.rmtree(home, ignore_errors=True)
     try:
-        deadline = started + timeout
-        while True:
-            if time.perf_counter() > deadline:
-                tail = ANSI.sub(b"", seen)[-400:]
-                raise TimeoutError(f"{name}: no full frame within {timeout} s; screen tail {tail!r}")
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b""
-            if not data:
-                raise RuntimeError(f"{name} exited before its first full frame: {ANSI.sub(b'', seen)[-400:]!r}")
-            at = time.perf_counter()
-            seen += data
-            text = ANSI.sub(b"", seen)
-            if all(word in text for word in wanted):
-                return (at - started) * 1000
+        venv.EnvBuilder(with_pip=True, clear=True).create(home)
+        done = subprocess.run(
+            [
+                str(home / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *peer.requirements,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"{peer.name} could not be installed: {exc}"
+    script = console_script(home, peer.name)
+    if done.returncode or script is None:
+        lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("WARNING: Location")]
+        return None, f"{peer.name} could not be installed (is PyPI reachable?): {(lines or ['pip failed'])[-1][:160]}"
+    stamp.write_text(json.dumps(list(peer.requirements)))
+    return script, ""
+
+
+@dataclass
+class Program:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    markers: tuple[str, ...]
+    quit_keys: tuple[str, ...] = ("\x11",)
+    pass_fds: tuple[int, ...] = ()
+
+
+def first_frame(program: Program, *, linger: float = 0.0) -> dict:
+    """One run: ms to the first full frame and, with ``linger``, resident memory that long after."""
+    term = Terminal(program.argv, program.env, cwd=program.cwd, pass_fds=program.pass_fds)
+    try:
+        at = term.wait_for(*program.markers, timeout=90)
+        result = {"ms": (at - term.started) * 1000}
+        if linger:
+            time.sleep(max(0.0, at + linger - time.perf_counter()))
+            result["rss_mb"] = term.rss_mb()
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
-        os.close(master)
+        term.close(program.quit_keys, timeout=10 if program.quit_keys else 0)
+    result["peak_mb"] = term.rusage.ru_maxrss / 1024 if term.rusage else float("nan")
+    return result
 
 
-def measure_peers(runs: int = 7) -> dict[str, dict]:
+def programs(folder: Path) -> tuple[list[Program], list[str]]:
+    """The app, the bare app and every peer that is installed (or can be); the reasons for those skipped."""
+    env = hermetic_env(folder, HOME=str(folder / "home"), XDG_CACHE_HOME=str(folder / "xdg-cache"))
+    devnull = os.open(os.devnull, os.O_WRONLY)  # the bare app's milestone reports go nowhere
+    found = [
+        Program("app", [*app_argv(), "--demo"], env, folder, APP_MARKERS),
+        Program(
+            "bare",
+            [sys.executable, str(HARNESS), "bare", "stay"],
+            {**env, "BENCH_REPORT_FD": str(devnull)},
+            folder,
+            BARE_MARKERS,
+            pass_fds=(devnull,),
+        ),
+    ]
+    skipped = []
+    peer_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}  # nothing of this checkout on their path
+    for peer in PEERS:
+        script, why = install(peer)
+        if script is None:
+            print(f"  skipped {peer.name}: {why}", file=sys.stderr, flush=True)
+            skipped.append(why)
+            continue
+        workdir = folder / peer.name
+        workdir.mkdir(exist_ok=True)
+        # Killed once measured (quit_keys=()): how a peer quits is not what is measured.
+        found.append(Program(peer.name, [str(script), *peer.argv], peer_env, workdir, peer.markers, quit_keys=()))
+    return found, skipped
+
+
+def measure_peers(runs: int = 7, memory_runs: int = 3, linger: float = 2.0) -> dict:
     folder = temp_folder("peers")
     try:
-        home = folder / "home"
-        home.mkdir()
-        env = hermetic_env(
-            folder,
-            HOME=str(home),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            XDG_DATA_HOME=str(home / ".local/share"),
-            XDG_STATE_HOME=str(home / ".local/state"),
-            XDG_CACHE_HOME=str(home / ".cache"),
-            EVOLINK_TUI_STATE_DIR=str(folder / "state"),
-        )
-        programs = peers()
-        for name, argv in programs.items():  # warm the file cache, make each one's config
-            first_full_frame(name, argv, env)
-        samples: dict[str, list[float]] = {name: [] for name in programs}
-        for _ in range(runs):
-            for name, argv in programs.items():
-                samples[name].append(first_full_frame(name, argv, env))
+        found, skipped = programs(folder)
+        for program in found:
+            first_frame(program)  # warm-up: file cache, bytecode, the app's history file
+        samples: dict[str, list[dict]] = {p.name: [] for p in found}
+        for round_ in range(runs):
+            for program in found:
+                stay = linger if round_ < memory_runs and program.name in ("app", "bare") else 0.0
+                samples[program.name].append(first_frame(program, linger=stay))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {name: {"ms": median(s), "all_ms": [round(x) for x in s]} for name, s in samples.items()}
+    result: dict = {"skipped": skipped, "runs": runs, "linger_s": linger}
+    for name, runs_ in samples.items():
+        result[name] = {
+            "ms": median([r["ms"] for r in runs_]),
+            "all_ms": [round(r["ms"]) for r in runs_],
+            "rss_after_mb": median([r["rss_mb"] for r in runs_ if "rss_mb" in r]),
+            "peak_mb": max(r["peak_mb"] for r in runs_),
+        }
+    return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure_peers(int(sys.argv[1]) if len(sys.argv) > 1 else 5), indent=1))
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
+    print(json.dumps(measure_peers(runs), indent=1))

@@ -142,15 +142,19 @@ def measure_history_startup(runs: int = 5, count: int = 10_000) -> dict:
     return result
 
 
-def scroll_frames(folder: Path, steps: int, key: str) -> dict:
+def scroll_report(folder: Path, steps: int, key: str) -> dict:
+    """One run's frame and step times while paging through the task list."""
     child = spawn(["app", "scroll", "--demo", "--steps", str(steps), "--key", key], hermetic_env(folder))
     try:
         child.next("frame", timeout=60)
-        report = child.next("scroll", timeout=60 + steps)
+        return child.next("scroll", timeout=60 + steps)
     finally:
         child.wait()
-    frames = sorted(report["frames"])
-    steps = sorted(step["cpu_ms"] for step in report["steps"])
+
+
+def scroll_summary(reports: list[dict]) -> dict:
+    frames = sorted(f for report in reports for f in report["frames"])
+    steps = sorted(step["cpu_ms"] for report in reports for step in report["steps"])
     return {
         "frame_median_ms": median(frames),
         "frame_p95_ms": frames[int(0.95 * (len(frames) - 1))],
@@ -158,18 +162,25 @@ def scroll_frames(folder: Path, steps: int, key: str) -> dict:
         "frames": len(frames),
         "step_median_ms": median(steps),
         "steps": len(steps),
-        "rows": report["rows"],
-        "cursor": report["cursor"],
+        "rows": reports[-1]["rows"],
+        "cursor": reports[-1]["cursor"],
     }
 
 
-def measure_scroll(steps: int = 120, count: int = 10_000, small: int = 30, key: str = "pagedown") -> dict:
-    """Frame times while paging down the task list: ``count`` records against ``small``."""
+def measure_scroll(
+    steps: int = 120, count: int = 10_000, small: int = 30, key: str = "pagedown", rounds: int = 2
+) -> dict:
+    """Frame times while paging down the task list: ``count`` records against ``small``, the two
+    taking turns ``rounds`` times; every frame of a size's runs pooled."""
     images_dir = temp_folder("images")
     images = sample_images(images_dir)
     folders = {"full": history_folder(count, images), "small": history_folder(small, images)}
+    reports: dict[str, list[dict]] = {name: [] for name in folders}
     try:
-        return {name: scroll_frames(folder, steps, key) for name, folder in folders.items()}
+        for _ in range(rounds):
+            for name, folder in folders.items():
+                reports[name].append(scroll_report(folder, steps, key))
+        return {name: scroll_summary(runs) for name, runs in reports.items()}
     finally:
         for folder in (*folders.values(), images_dir):
             shutil.rmtree(folder, ignore_errors=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -125,6 +124,8 @@ class Catalogue:
 
     @classmethod
     def from_toml(cls, text: str) -> Catalogue:
+        import tomllib  # deferred: only a command that reads the catalogue parses it
+
         data = tomllib.loads(text)
         base = data.get("defaults", {})
         models = [model_from_fields({**base, **entry}) for entry in data.get("model", [])]

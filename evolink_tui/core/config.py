@@ -7,12 +7,9 @@ and ``EVOLINK_TUI_DATA_DIR`` move the config file and the data dir (tests use th
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import stat
-import tempfile
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +50,18 @@ def data_dir() -> Path:
 def default_download_dir(demo: bool = False) -> Path:
     """Pictures/evolink; demo results get their own Pictures/evolink-demo, apart from paid ones."""
     return Path(_platformdirs().user_pictures_dir()) / ("evolink-demo" if demo else "evolink")
+
+
+CACHE_ENV = "EVOLINK_TUI_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Where cached thumbnails live (created on first write). Here rather than in thumbcache
+    so that ``locate`` can print it without loading the thumbnail code."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser() / "thumbnails"
+    return Path(_platformdirs().user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
 def mask_key(key: str | None) -> str:
@@ -128,6 +137,8 @@ def is_loopback_host(host: str | None) -> bool:
     host = host.strip("[]").lower()
     if host == "localhost":
         return True
+    import ipaddress  # deferred, as are tomllib and tempfile: headless commands start quicker
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -205,6 +216,8 @@ def read_config_file(path: Path) -> tuple[dict, str | None]:
         return {}, f"Could not read the config file {path}: {exc.strerror or exc}; using defaults."
     except UnicodeDecodeError:
         return {}, f"The config file {path} is not UTF-8 text; using defaults."
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -351,6 +364,8 @@ def update_config_file(changes: dict, path: Path | None = None) -> Path:
         if isinstance(value, (str, int, float, bool)):
             lines.append(f"{key} = {_toml_value(value)}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)

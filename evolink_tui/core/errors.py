@@ -7,7 +7,6 @@ Bad input found before anything is sent is a :class:`ValidationError` instead.
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +29,8 @@ _UNKNOWN_TASK = ErrorInfo("Unclassified error", True, "Retry; contact support if
 @lru_cache(maxsize=1)
 def error_tables() -> dict[str, dict[str, ErrorInfo]]:
     # Beside this module; not through importlib.resources, which costs the app a millisecond to start.
+    import tomllib  # deferred: a command that meets no error never parses the tables
+
     text = (Path(__file__).parent / "errors.toml").read_text("utf-8")
     raw = tomllib.loads(text)
     return {kind: {str(code): ErrorInfo(**entry) for code, entry in table.items()} for kind, table in raw.items()}

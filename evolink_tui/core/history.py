@@ -28,19 +28,19 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .rules import RESULT_URL_LIFETIME
 from .text import one_line
-from .validation import GenerationRequest
 
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
     import sqlite3
     from collections.abc import Callable
+    from concurrent.futures import Future
 
+    from .validation import GenerationRequest
     from .wire import Task
 
 HISTORY_FILE = "history.sqlite3"
@@ -206,6 +206,8 @@ def read_ahead(path: Path, limit: int = PAGE) -> Future:
     interpreter is busy importing and the first frame can show it. Resolves to
     ``(records, total)``, or to the error the read met.
     """
+    from concurrent.futures import Future  # deferred: it loads logging, which only the app needs
+
     future: Future = Future()
 
     def read() -> None:
@@ -298,6 +300,8 @@ class TaskRecord:
     def generation_request(self) -> GenerationRequest:
         """The request this record submitted (or will submit): what a resend sends again
         and what regenerate refills the composer with."""
+        from .validation import GenerationRequest  # deferred: the catalogue loads with it
+
         return GenerationRequest.from_body(self.request)
 
     def as_task(self) -> Task:

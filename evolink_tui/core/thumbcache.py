@@ -29,28 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import thumbnails
+from .config import CACHE_ENV, cache_dir  # noqa: F401  (where it lived; kept importable from here)
 from .thumbnails import Thumbnail, from_pixels, make_thumbnail
 
 if TYPE_CHECKING:
     import sqlite3
 
-CACHE_ENV = "EVOLINK_TUI_CACHE_DIR"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _MAGIC = b"ELTHUMB1"
 _HEADER = struct.Struct("<8sHHII")  # magic, width, pixel height, image width, image height
 _MAX_SIDE = 4096  # no thumbnail is wider or taller than this many pixels
-
-
-def cache_dir() -> Path:
-    """Where cached thumbnails live (created on first write)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser() / "thumbnails"
-    import platformdirs
-
-    from .config import APP_NAME
-
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
 _digests: OrderedDict[tuple[str, int, int], str] = OrderedDict()

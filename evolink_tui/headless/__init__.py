@@ -14,8 +14,6 @@ import argparse
 import importlib
 
 from ..cli import EXIT_BAD_INPUT, EXIT_FAILURE
-from ..core.errors import EvolinkError, ValidationError
-from ..core.history import HistoryError, UnrecordedSubmit
 from .output import Output
 
 # command -> the module (in this package) that holds its ``cmd_<command>`` function
@@ -46,22 +44,29 @@ def dispatch(args: argparse.Namespace) -> int:
     out = Output(getattr(args, "json", False))
     try:
         return handler(args, out)
-    except ValidationError as err:
-        out.fail(err)
-        return EXIT_BAD_INPUT
-    except EvolinkError as err:
-        out.fail(err)
-        return EXIT_FAILURE
-    except UnrecordedSubmit as err:  # the submit went out: it may have been charged (the message says so)
-        out.fail(err)
-        return EXIT_FAILURE
-    except HistoryError as err:
-        out.fail(err)
-        # Only these record a generation before sending it, and turn any later failure into an
-        # UnrecordedSubmit; a batch's own bookkeeping may fail after some of its submits went out.
-        if args.command in ("generate", "iterate"):
-            out.note("Nothing was sent: a generation is never sent without being recorded first.")
-        return EXIT_FAILURE
+    except Exception as err:
+        # The error classes are looked up only now: a command loads what it uses, and one
+        # that never touches the history does not import it to name its error.
+        from ..core.errors import EvolinkError, ValidationError
+        from ..core.history import HistoryError, UnrecordedSubmit
+
+        if isinstance(err, ValidationError):
+            out.fail(err)
+            return EXIT_BAD_INPUT
+        if isinstance(err, EvolinkError):
+            out.fail(err)
+            return EXIT_FAILURE
+        if isinstance(err, UnrecordedSubmit):  # the submit went out: it may have been charged (the message says so)
+            out.fail(err)
+            return EXIT_FAILURE
+        if isinstance(err, HistoryError):
+            out.fail(err)
+            # Only these record a generation before sending it, and turn any later failure into an
+            # UnrecordedSubmit; a batch's own bookkeeping may fail after some of its submits went out.
+            if args.command in ("generate", "iterate"):
+                out.note("Nothing was sent: a generation is never sent without being recorded first.")
+            return EXIT_FAILURE
+        raise
     except KeyboardInterrupt:
         out.note(
             "Interrupted."

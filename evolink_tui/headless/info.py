@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..cli import EXIT_OK
 from ..core.catalogue import user_catalogue_path
-from ..core.config import config_path, fix_config_mode, load_settings
+from ..core.config import cache_dir, config_path, fix_config_mode, load_settings
 from ..core.log import log_path
 from ..runtime import demo_server_path
 from .output import Output, whole
@@ -28,8 +28,6 @@ def cmd_locate(args, out: Output) -> int:
     out.say(f"log:       {info['log']}")
     info["models"] = str(user_catalogue_path())
     out.say(f"models:    {info['models']} (your own models; optional)")
-    from ..core.thumbcache import cache_dir
-
     info["cache"] = str(cache_dir())
     out.say(f"cache:     {info['cache']}")
     if settings.demo:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from ..core.config import Settings, load_settings
 from ..core.errors import EvolinkError, ValidationError
 from ..core.text import inert
+
+if TYPE_CHECKING:
+    from ..core.config import Settings
 
 DEMO_NOTICE = "DEMO MODE: answers come from the built-in simulator; no key is used and no credits are spent."
 
@@ -61,6 +64,8 @@ class Output:
 
 
 def settings_for(args, out: Output, *, need_key: bool = True) -> Settings:
+    from ..core.config import load_settings  # deferred: models and history need no settings
+
     settings = load_settings(demo=getattr(args, "demo", False), download_dir=getattr(args, "download_dir", None))
     for warning in settings.warnings:
         out.note(f"warning: {warning}")
