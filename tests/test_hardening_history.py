@@ -11,7 +11,6 @@ import json
 import pytest
 
 from evolink_tui.core.history import History
-from evolink_tui.headless import tasks as tasks_mod
 from evolink_tui.simulator import FaultPlan
 
 from .conftest import png_bytes
@@ -21,14 +20,13 @@ from .conftest import png_bytes
 def opened(monkeypatch):
     """The History objects the commands open, so a test can break one mid-run."""
     seen: list[History] = []
-    real = tasks_mod._open_history
+    real = History.open
 
-    def spy(settings, clock=None):
-        history = real(settings, clock)
-        seen.append(history)
-        return history
+    def spy(self: History) -> History:
+        seen.append(self)
+        return real(self)
 
-    monkeypatch.setattr(tasks_mod, "_open_history", spy)
+    monkeypatch.setattr(History, "open", spy)
     return seen
 
 

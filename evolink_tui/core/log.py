@@ -8,10 +8,13 @@ created until the first entry is written.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 APP_NAME = "evolink-tui"
 LOG_FILE = "evolink-tui.log"
@@ -36,6 +39,8 @@ def log_path() -> Path:
 
 def _logger() -> logging.Logger:
     """The package's logger, writing to :func:`log_path` (the handler made on first use)."""
+    import logging  # deferred: a command that logs nothing (locate) never loads it
+
     logger = logging.getLogger(LOGGER)
     path = log_path()
     with _lock:
