@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
+from textual import events
+
+from evolink_tui.tui.screens.sidecar import SidecarScreen
 from evolink_tui.tui.screens.viewer import Pane, ViewerScreen, open_viewer
 from evolink_tui.tui.widgets.picture import Picture
 from evolink_tui.tui.widgets.preview import Preview
 
+from ..test_graphics import BLUE, GREEN, RED, WHITE, quadrants
 from .helpers import demo_app, finished, screen_text, type_text, wait_until
 
 
@@ -120,3 +125,154 @@ async def test_a_preview_card_opens_that_result():
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main, what="back")
         assert app.focused is preview and preview.selected == chosen
+
+
+def colours(app, x: int, y: int) -> tuple[tuple, tuple]:
+    style = app.screen.get_style_at(x, y)
+    return tuple(style.color.triplet), tuple(style.bgcolor.triplet)
+
+
+async def test_half_blocks_fill_the_screen_with_the_quadrants_in_place():
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await generate(pilot, "four colours", ["z-image-turbo"])
+        record = app.studio.records[max(app.studio.records)]
+        quadrants(400, 400).save(record.files[0])
+        app.main.tasks.focus()
+        await pilot.press("v")
+        await frames_shown(pilot, 1)
+        layout = shown_pictures(app)[0].frame.layout
+        # Between the caption and the key bar: 38 rows of two pixels, as wide as it is tall.
+        assert (layout.rows, layout.cols) == (38, 76)
+        left, top = layout.left, 1
+        for (x, y), colour in {
+            (left + 10, top + 5): RED,
+            (left + 66, top + 5): GREEN,
+            (left + 10, top + 33): BLUE,
+            (left + 66, top + 33): WHITE,
+        }.items():
+            assert colours(app, x, y) == (colour, colour), (x, y)
+        # The image fills over half of the screen's cells.
+        assert layout.rows * layout.cols > 120 * 40 / 2
+
+
+async def test_zoom_shows_detail_from_the_original_file_and_arrows_pan():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await generate(pilot, "a dot", ["z-image-turbo"])
+        record = app.studio.records[max(app.studio.records)]
+        # A white 600x600 image with a 6-pixel red dot at its centre: at fit (56 half-block
+        # pixels tall) the dot is a tenth of a pixel and blends away; at native size it is
+        # three cells of solid red. The thumbnail could not show it.
+        image = Image.new("RGB", (600, 600), WHITE)
+        image.paste(RED, (297, 297, 303, 303))
+        image.save(record.files[0])
+        app.main.tasks.focus()
+        await pilot.press("v")
+        await frames_shown(pilot, 1)
+        picture = shown_pictures(app)[0]
+        centre_x = picture.content_region.x + picture.frame.layout.left + picture.frame.layout.cols // 2
+        centre_y = picture.content_region.y + picture.frame.layout.top + picture.frame.layout.rows // 2
+        assert RED not in colours(app, centre_x, centre_y)
+        frame = picture.frame
+        while picture.zoom < picture.max_zoom:
+            await pilot.press("plus")
+            await wait_until(pilot, lambda f=frame: picture.frame is not f, what="zoomed frame")
+            frame = picture.frame
+        assert picture.max_zoom > 5
+        assert "zoom" in screen_text(app).splitlines()[0]
+        assert RED in colours(app, centre_x, centre_y)
+        # Panned right, the dot leaves the centre; 0 fits again.
+        await pilot.press("right")
+        await wait_until(pilot, lambda: picture.frame is not frame, what="panned frame")
+        assert RED not in colours(app, centre_x, centre_y)
+        assert viewer(app).index == 0  # zoomed in, the arrow panned rather than stepped
+        await pilot.press("0")
+        await wait_until(pilot, lambda: picture.zoom == 1.0 and picture.frame.layout.view.zoom == 1.0, what="fit")
+        assert "zoom" not in screen_text(app).splitlines()[0]
+
+
+async def test_the_mouse_wheel_zooms():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await generate(pilot, "wheel", ["z-image-turbo"])
+        Image.new("RGB", (600, 600), WHITE).save(app.studio.records[1].files[0])
+        app.main.tasks.focus()
+        await pilot.press("v")
+        await frames_shown(pilot, 1)
+        picture = shown_pictures(app)[0]
+        region = picture.region
+        x, y = region.x + region.width // 2, region.y + region.height // 2
+        picture.post_message(events.MouseScrollUp(picture, 0, 0, 0, -1, 0, False, False, False, x, y))
+        await wait_until(pilot, lambda: picture.zoom > 1.0, what="wheel zoom")
+        picture.post_message(events.MouseScrollDown(picture, 0, 0, 0, 1, 0, False, False, False, x, y))
+        await wait_until(pilot, lambda: picture.zoom == 1.0, what="wheel zoom out")
+
+
+async def test_a_comparison_opens_side_by_side_and_enter_goes_one_up_on_the_chosen():
+    app = demo_app()
+    models = ["z-image-turbo", "nano-banana-2-lite", "gpt-image-1.5"]
+    async with app.run_test(size=(160, 50)) as pilot:
+        await generate(pilot, "three ways", models)
+        app.main.tasks.focus()
+        first = min(app.studio.records)
+        app.main.tasks.select(first)
+        await wait_until(pilot, lambda: app.main.preview.record_id == first, what="preview")
+        await pilot.press("enter")
+        await frames_shown(pilot, 3)
+        screen = viewer(app)
+        pictures = shown_pictures(app)
+        # Each as large as its share allows: a third of the width each, nearly full height.
+        assert all(p.content_size.width >= 50 and p.content_size.height >= 40 for p in pictures)
+        labels = [str(pane.query_one(".viewer-label").render()) for pane in screen.query(Pane) if pane.display]
+        assert [label.split(" ")[0] for label in labels] == models
+        records = [app.studio.records[i] for i in sorted(app.studio.records)]
+        assert [p.source for p in pictures] == [Path(r.files[0]) for r in records]
+        await pilot.press("right", "right")  # choose the third
+        await pilot.pause()
+        assert screen.index == 2 and len(shown_pictures(app)) == 3
+        assert "gpt-image-1.5" in screen_text(app).splitlines()[0]
+        await pilot.press("enter")
+        await frames_shown(pilot, 1)
+        assert shown_pictures(app)[0].source == Path(app.studio.records[max(app.studio.records)].files[0])
+        assert shown_pictures(app)[0].content_size.width > 100
+        await pilot.press("x")  # and back side by side
+        await frames_shown(pilot, 3)
+
+
+async def test_the_result_actions_work_in_the_viewer(monkeypatch):
+    app = demo_app()
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await generate(pilot, "a harbour at noon", ["z-image-turbo"])
+        record = app.studio.records[max(app.studio.records)]
+        app.main.tasks.focus()
+        await pilot.press("v")
+        await frames_shown(pilot, 1)
+        await pilot.press("c")
+        assert copied[-1] == record.files[0]
+        await pilot.press("u")
+        assert copied[-1] == record.results[0]
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SidecarScreen), what="sidecar")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ViewerScreen), what="viewer again")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: app.screen is app.main, what="main")
+        assert record.files[0] in app.main.composer.references
+        open_viewer(app, [(record.id, 0)])
+        await frames_shown(pilot, 1)
+        app.main.composer.set_prompt("")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.main.composer.prompt == "a harbour at noon", what="regenerate refill")
+        assert app.screen is app.main
+
+
+async def test_view_result_from_the_palette():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await generate(pilot, "palette", ["z-image-turbo"])
+        await app.run_command("view_result")
+        await frames_shown(pilot, 1)
+        assert "palette" in screen_text(app).splitlines()[0]
