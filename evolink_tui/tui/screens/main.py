@@ -39,7 +39,7 @@ BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 class MainScreen(ResultScreen):
     """Where people live: write, generate, watch, look."""
 
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall"), (40, "-big")]
 
     BINDINGS = [
         Binding("ctrl+j,ctrl+enter", "generate", "Generate", priority=True, id="generate"),
