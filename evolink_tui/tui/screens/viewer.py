@@ -327,11 +327,11 @@ class ViewerScreen(ResultScreen):
             return
         self.compare = not self.compare
         self.show_items()
+        self.refresh_bindings()  # enter (one-up) shows only side by side
 
     def action_one_up(self) -> None:
         if self.compare:
-            self.compare = False
-            self.show_items()
+            self.action_toggle_compare()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "one_up":
