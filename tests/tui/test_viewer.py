@@ -9,11 +9,14 @@ from pathlib import Path
 from PIL import Image
 from textual import events
 
+from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, set_active
+from evolink_tui.core.graphics.tmux import START as TMUX_START
 from evolink_tui.tui.screens.sidecar import SidecarScreen
 from evolink_tui.tui.screens.viewer import Pane, ViewerScreen, open_viewer
 from evolink_tui.tui.widgets.picture import Picture
 from evolink_tui.tui.widgets.preview import Preview
 
+from ..graphics_decode import kitty_commands, kitty_images, unwrap_all
 from ..test_graphics import BLUE, GREEN, RED, WHITE, quadrants
 from .helpers import demo_app, finished, screen_text, type_text, wait_until
 
@@ -276,3 +279,28 @@ async def test_view_result_from_the_palette():
         await app.run_command("view_result")
         await frames_shown(pilot, 1)
         assert "palette" in screen_text(app).splitlines()[0]
+
+
+async def test_with_kitty_in_tmux_the_compared_pictures_travel_wrapped_and_decode_to_the_results():
+    app = demo_app()
+    before = active()
+    set_active(TerminalGraphics("kitty", CellSize(10, 20), True, tmux=True))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await generate(pilot, "in tmux", ["z-image-turbo", "nano-banana-2-lite"])
+            app.main.tasks.focus()
+            await pilot.press("enter")
+            await frames_shown(pilot, 2)
+            await wait_until(pilot, lambda: all(p.frame.sent for p in shown_pictures(app)), what="sent")
+            for picture in shown_pictures(app):
+                frame = picture.frame
+                assert frame.method == "kitty" and frame.escapes.startswith(TMUX_START)
+                assert not kitty_commands(frame.escapes)  # nothing bare: all inside tmux's wrapper
+                sent = kitty_images(unwrap_all(frame.escapes))[frame.image_id]
+                with Image.open(picture.source) as original:
+                    expected = original.convert("RGB").resize(sent.size)
+                # The pixels sent are the result's own (the simulator's 96x96 image).
+                assert sent.getpixel((20, 20)) == expected.getpixel((20, 20))
+                assert sent.getpixel((70, 60)) == expected.getpixel((70, 60))
+    finally:
+        set_active(before)
