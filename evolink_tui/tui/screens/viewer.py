@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.errors import NoWidget
 from textual.widgets import Static
 
 from evolink_tui.core.history import TaskRecord
@@ -340,7 +341,7 @@ class ViewerScreen(ResultScreen):
         event.stop()
         try:
             under, _ = self.get_widget_at(event.screen_x, event.screen_y)
-        except Exception:  # off every widget
+        except NoWidget:  # off every widget
             under = None
         for node in (under, *(under.ancestors if under is not None else ())):
             if isinstance(node, Pane) and node.item is not None:
