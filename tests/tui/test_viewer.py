@@ -11,6 +11,7 @@ from textual import events
 
 from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, set_active
 from evolink_tui.core.graphics.tmux import START as TMUX_START
+from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.screens.sidecar import SidecarScreen
 from evolink_tui.tui.screens.viewer import Pane, ViewerScreen, open_viewer
 from evolink_tui.tui.widgets.picture import Picture
@@ -304,3 +305,21 @@ async def test_with_kitty_in_tmux_the_compared_pictures_travel_wrapped_and_decod
                 assert sent.getpixel((70, 60)) == expected.getpixel((70, 60))
     finally:
         set_active(before)
+
+
+async def test_x_compares_a_tasks_own_results_not_its_neighbours():
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await generate(pilot, "alone", ["z-image-turbo"])
+        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+        app.main.composer.fill(GenerationRequest("two of them", model="z-image-turbo", n=2))
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 2), what="finished")
+        newest = app.studio.records[max(app.studio.records)]
+        assert len(newest.files) == 2
+        app.main.tasks.focus()
+        await pilot.press("v")  # one-up: the newest task's first result
+        await frames_shown(pilot, 1)
+        await pilot.press("x")
+        await frames_shown(pilot, 2)  # its two results, not the other task's as well
+        assert [p.source for p in shown_pictures(app)] == [Path(f) for f in newest.files]

@@ -178,7 +178,7 @@ class ViewerScreen(ResultScreen):
             return range(len(self.items))
         start, stop = self.index, self.index + 1
         group = self._group(self.index)
-        if group:  # the run of neighbours from the same comparison
+        if group:  # the run of neighbours from the same comparison (or task)
             while start > 0 and self._group(start - 1) == group:
                 start -= 1
             while stop < len(self.items) and self._group(stop) == group:
@@ -192,8 +192,12 @@ class ViewerScreen(ResultScreen):
         return range(start, stop)
 
     def _group(self, position: int) -> str | None:
+        """What the result at ``position`` is compared with: its comparison run, else the
+        other results of its own task."""
         record = self.record(self.items[position][0])
-        return record.group_id if record is not None else None
+        if record is None:
+            return None
+        return record.group_id or f"task {record.id}"
 
     def show_items(self) -> None:
         shown = self.shown_range()
