@@ -74,6 +74,15 @@ async def comparison_and_gallery(out: Path) -> None:
         await _shoot(app, out / "gallery.svg", "evolink-tui: the gallery")
 
 
+async def viewer(out: Path) -> None:
+    from tests.tui.helpers import demo_app, viewer_side_by_side
+
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:  # the scene of tests/tui/test_snapshots.py
+        await viewer_side_by_side(pilot)
+        await _shoot(app, out / "viewer.svg", "evolink-tui: the viewer, three models side by side")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -87,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="evolink-shots-") as tmp:
         _isolate(Path(tmp))
         asyncio.run(comparison_and_gallery(out))
+    with tempfile.TemporaryDirectory(prefix="evolink-shots-") as tmp:
+        _isolate(Path(tmp))
+        asyncio.run(viewer(out))
     return 0
 
 

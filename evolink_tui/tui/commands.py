@@ -28,6 +28,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Refresh files", "Read the quota and the file list again (r on the files screen)", "files:refresh_files"),
     ("Regenerate selected task", "Refill the composer with the task's exact settings (r)", "regenerate"),
     ("Retry selected task", "Re-run a failed task, resend an uncertain one, or check a slow one again (t)", "retry"),
+    ("View result", "The selected result full size: zoom, pan, compare side by side (v or enter)", "view_result"),
     ("Copy result path", "Copy the downloaded file's path to the clipboard (c)", "copy_path"),
     ("Copy result URL", "Copy the result URL to the clipboard (u)", "copy_url"),
     ("Open result in viewer", "Open the file with the system image viewer (o)", "open_result"),

@@ -42,6 +42,7 @@ def task_result_bindings(prefix: str) -> list[Binding]:
         Binding("o", "screen.open_result", "Open", id=f"{prefix}.open"),
         Binding("s", "screen.show_sidecar", "Sidecar", id=f"{prefix}.sidecar"),
         Binding("f", "screen.use_as_reference", "Use as ref", id=f"{prefix}.use_ref"),
+        Binding("v", "screen.view_result", "View", id=f"{prefix}.view"),
     ]
 
 
@@ -103,6 +104,21 @@ class ResultScreen(Screen):
     def current_result(self) -> tuple[TaskRecord, int | None] | None:
         """The selected record and which of its files (None: no file yet)."""
         return None
+
+    def view_items(self) -> tuple[list[tuple[int, int]], int, bool]:
+        """What the viewer steps through from here: (record id, file index) pairs, the
+        position of the selected one, and whether to open them side by side."""
+        found = self.current_result()
+        if found is None or found[1] is None:
+            return [], 0, False
+        return [(found[0].id, found[1])], 0, False
+
+    def action_view_result(self) -> None:
+        from .screens.viewer import open_viewer
+
+        if self._result() is not None:
+            items, index, compare = self.view_items()
+            open_viewer(self.app, items, index, compare=compare)
 
     def _result(self) -> tuple[TaskRecord, int | None] | None:
         found = self.current_result()

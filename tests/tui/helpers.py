@@ -184,3 +184,29 @@ async def picker_marking_fast_models(pilot) -> None:
     await type_text(pilot, "fast")
     await pilot.press("down", "space", "down", "down", "space")
     await pilot.pause()
+
+
+async def viewer_side_by_side(pilot) -> None:
+    """Three models' results, finished, in the viewer side by side (every picture drawn)."""
+    from evolink_tui.core.validation import GenerationRequest
+    from evolink_tui.tui.screens.viewer import ViewerScreen
+    from evolink_tui.tui.widgets.picture import Picture
+
+    app = pilot.app
+    await wait_until(pilot, lambda: app.studio.client is not None and bool(app.main.query("#prompt")))
+    app.main.composer.fill(GenerationRequest("a koi pond seen from above"))
+    app.main.composer.set_models(["gpt-image-1.5", "doubao-seedream-4.5", "nano-banana-2-lite"])
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, finished(app, 3), timeout=30)
+    app.main.tasks.focus()
+    app.main.tasks.select(min(app.studio.records))
+    await wait_until(pilot, lambda: app.main.preview.record_id == min(app.studio.records))
+    await pilot.press("enter")
+    pictures = lambda: list(app.screen.query(Picture))  # noqa: E731
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, ViewerScreen) and all(p.frame is not None for p in pictures()),
+        what="the viewer's pictures",
+    )
+    app.clear_notifications()
+    await pilot.pause()

@@ -15,6 +15,7 @@ from .helpers import (
     finished,
     picker_marking_fast_models,
     type_text,
+    viewer_side_by_side,
     wait_until,
 )
 
@@ -87,5 +88,14 @@ def test_gallery(snap_compare):
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen))
         await wait_until(pilot, lambda: len(app.screen.query(ThumbnailView)) == 3)
         await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_viewer_side_by_side(snap_compare):
+    app = demo_app()
+
+    async def run_before(pilot):
+        await viewer_side_by_side(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

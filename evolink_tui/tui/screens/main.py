@@ -39,7 +39,7 @@ BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
 class MainScreen(ResultScreen):
     """Where people live: write, generate, watch, look."""
 
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-tall"), (40, "-big")]
 
     BINDINGS = [
         Binding("ctrl+j,ctrl+enter", "generate", "Generate", priority=True, id="generate"),
@@ -288,7 +288,11 @@ class MainScreen(ResultScreen):
 
     @on(DataTable.RowSelected, "#tasks")
     def _row_chosen(self) -> None:
-        self.preview.focus()
+        found = self.current_result()
+        if found is not None and found[0].files:
+            self.action_view_result()  # enter on a task with results: the viewer
+        else:
+            self.preview.focus()
 
     # -- the result the actions act on ------------------------------------------------------------
 
@@ -301,6 +305,26 @@ class MainScreen(ResultScreen):
         record_id = self.tasks.selected_id
         record = self.tasks.record(record_id) if record_id is not None else None
         return (record, 0 if record.files else None) if record else None
+
+    def view_items(self) -> tuple[list[tuple[int, int]], int, bool]:
+        """The viewer steps through the task's comparison run (as the preview orders it, the
+        task's own results among them), then every other task's results, newest first. From
+        the task list a comparison opens side by side; from a preview card, that card alone."""
+        found = self.current_result()
+        if found is None or found[1] is None:
+            return [], 0, False
+        record, file = found
+        studio = self.app.studio
+        group = studio.group_records(record)
+        items = [(r.id, i) for r in group for i in range(len(r.files))]
+        in_group = {r.id for r in group}
+        for other in sorted(studio.records.values(), key=lambda r: r.id, reverse=True):
+            if other.id not in in_group:
+                items.extend((other.id, i) for i in range(len(other.files)))
+        chosen = (record.id, file)
+        index = items.index(chosen) if chosen in items else 0
+        with_files = sum(1 for r in group if r.files)
+        return items, index, with_files > 1 and self.focused is not self.preview
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``resend`` (t, in the key bar as "Resend same key") only for an unsure submit."""

@@ -105,6 +105,7 @@ class Preview(Vertical, can_focus=True):
     BINDINGS = [
         Binding("left", "move(-1)", "Previous result", id="preview.left", show=False),
         Binding("right", "move(1)", "Next result", id="preview.right", show=False),
+        Binding("enter", "screen.view_result", "View", id="preview.view_enter", show=False),
         *task_result_bindings("preview"),
     ]
 
