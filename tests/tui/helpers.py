@@ -173,6 +173,17 @@ async def comparison_mid_run(pilot, clock: StepClock) -> None:
     )
     await run_for(pilot, clock, 3.0)
     await wait_until(pilot, lambda: any(r.state == "processing" for r in app.studio.records.values()))
+    from evolink_tui.tui.widgets.thumbnail import ThumbnailView
+
+    # The finished result is drawn before the scene is looked at (a loaded machine decodes late).
+    await wait_until(
+        pilot,
+        lambda: (
+            any(r.state == "completed" and r.files for r in app.studio.records.values())
+            and all(view.thumbnail is not None for view in app.screen.query(ThumbnailView))
+        ),
+        what="the finished result's thumbnail",
+    )
 
 
 async def picker_marking_fast_models(pilot) -> None:

@@ -237,9 +237,10 @@ async def test_a_timeout_is_retried_and_the_task_completes(settings, fake_clock,
     from evolink_tui.core.client import EvolinkClient, RetryPolicy
 
     def factory(s, clock=None):
-        return EvolinkClient(s, clock=clock, timeout=0.3, retry=RetryPolicy(jitter=0))
+        # 1 s: well above a loopback answer even on a loaded machine, well below the slow one
+        return EvolinkClient(s, clock=clock, timeout=1.0, retry=RetryPolicy(jitter=0))
 
-    sim.faults = FaultPlan.parse("slow:1@poll*1")
+    sim.faults = FaultPlan.parse("slow:4@poll*1")
     app = RecordingApp(settings, clock=fake_clock, client_factory=factory, cursor_blink=False)
     retried = []
     async with app.run_test(size=SIZE) as pilot:
@@ -248,7 +249,7 @@ async def test_a_timeout_is_retried_and_the_task_completes(settings, fake_clock,
             lambda e: retried.append(e.error) if isinstance(e, ev.RequestRetrying) else None
         )
         record_id = await generate(pilot, "a slow answer")
-        await wait_until(pilot, finished(app), what="finished", timeout=15)
+        await wait_until(pilot, finished(app), what="finished", timeout=30)
         record = kept(app, record_id, "a slow answer")
         assert record.state == "completed" and record.files and sim.charges == 1
         assert [err.code for err in retried] == ["network"] and "Timeout" in retried[0].message
