@@ -206,7 +206,15 @@ class LineageScreen(ResultScreen):
             for which, card in enumerate(cards):
                 card.set_class(position == self._at and which == self._which, "-selected")
         if self._cards:
-            self.query_one(LineageTree).scroll_to_widget(self._cards[self._at][self._which], animate=False)
+            self._bring_into_view(self._cards[self._at][self._which])
+
+    def _bring_into_view(self, card: ResultCard, tries: int = 10) -> None:
+        """Bring ``card`` into view once it is laid out: a scroll in the same refresh as the
+        first layout of new rows leaves their thumbnails without the resize that draws them."""
+        if card.region.height:
+            self.query_one(LineageTree).scroll_to_widget(card, animate=False)
+        elif tries and card.is_attached:
+            self.call_after_refresh(self._scroll_to, card, tries - 1)
 
     def action_move_node(self, step: int) -> None:
         if self._records:
