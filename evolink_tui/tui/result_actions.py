@@ -35,6 +35,7 @@ def task_result_bindings(prefix: str) -> list[Binding]:
     """
     return [
         Binding("r", "screen.regenerate", "Regenerate", id=f"{prefix}.regenerate"),
+        Binding("i", "screen.iterate", "Iterate", id=f"{prefix}.iterate"),
         Binding("t", "screen.resend", "Resend same key", id=f"{prefix}.resend"),
         Binding("t", "screen.retry", "Retry", id=f"{prefix}.retry"),
         Binding("c", "screen.copy_path", "Copy path", id=f"{prefix}.copy_path"),
@@ -42,7 +43,6 @@ def task_result_bindings(prefix: str) -> list[Binding]:
         Binding("o", "screen.open_result", "Open", id=f"{prefix}.open"),
         Binding("s", "screen.show_sidecar", "Sidecar", id=f"{prefix}.sidecar"),
         Binding("f", "screen.use_as_reference", "Use as ref", id=f"{prefix}.use_ref"),
-        Binding("i", "screen.iterate", "Iterate", id=f"{prefix}.iterate"),
         Binding("l", "screen.show_lineage", "Lineage", show=False, id=f"{prefix}.lineage"),
     ]
 

@@ -53,8 +53,8 @@ async def test_three_generations_as_a_tree_moved_through_by_keys():
         await wait_until(pilot, lambda: isinstance(app.screen, LineageScreen), what="the lineage screen")
         screen = app.screen
         await wait_until(pilot, lambda: len(screen.query(ResultCard)) == 8, what="eight results")
-        text = screen_text(app)
-        assert f"Lineage of #{third}: 4 tasks over 3 generations, from #{first}" in text
+        head = str(screen.query_one("#lineage-head").content)
+        assert head == f"Lineage of #{third}: 4 tasks over 3 generations, from #{first}."
         titles = [str(title.content) for title in screen.query(".lineage-title")]
         assert [title.split(" · ")[0] for title in titles] == [
             f"#{first}",
@@ -67,7 +67,9 @@ async def test_three_generations_as_a_tree_moved_through_by_keys():
             and f"#{sibling} · from #{first} (result 1)" in titles[3]
         )
         assert f"#{third} · from #{second} (result 1)" in titles[2] and titles[2].endswith("◂ this one")
-        assert f"#{second} · from #{first} (result 2)" in text  # on screen, the tree scrolled to the selection
+        # The tree scrolled to the asked-for task.
+        await wait_until(pilot, lambda: f"#{third} · from #{second} (result 1)" in screen_text(app), what="scrolled")
+        assert f"#{first} · gpt-image-1.5" not in screen_text(app)  # the first of the line scrolled out
         # Thumbnails, not placeholders: n=2 came along with each iteration.
         await wait_until(
             pilot,

@@ -208,13 +208,16 @@ class LineageScreen(ResultScreen):
         if self._cards:
             self._bring_into_view(self._cards[self._at][self._which])
 
-    def _bring_into_view(self, card: ResultCard, tries: int = 10) -> None:
+    def _bring_into_view(self, card: ResultCard, tries: int = 30) -> None:
         """Bring ``card`` into view once it is laid out: a scroll in the same refresh as the
         first layout of new rows leaves their thumbnails without the resize that draws them."""
-        if card.region.height:
-            self.query_one(LineageTree).scroll_to_widget(card, animate=False)
+        first = self._cards[0][0] if self._cards else card  # on screen until the tree scrolls
+        if first.region.height:  # laid out: the scroll waits for the tree's new height too
+            tree = self.query_one(LineageTree)
+            self.call_after_refresh(tree.scroll_to_widget, card, animate=False)
         elif tries and card.is_attached:
-            self.call_after_refresh(self._scroll_to, card, tries - 1)
+            self.refresh()  # an idle screen would wait for a refresh that never comes
+            self.call_after_refresh(self._bring_into_view, card, tries - 1)
 
     def action_move_node(self, step: int) -> None:
         if self._records:

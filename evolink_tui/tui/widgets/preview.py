@@ -162,15 +162,16 @@ class Preview(Vertical, can_focus=True):
 
     def _body(self, record: TaskRecord) -> Content:
         lines: list[Content] = []
+        # Where it came from, first: one short line a short panel (80x24) still shows.
+        children = self._children[1] if self._children and self._children[0] == record.id else []
+        if family := lineage_text(record, children):
+            lines.append(Content.styled(f"{family} (l: lineage)", "$accent"))
         if record.prompt:
             lines.append(Content(plain(record.prompt, 400)))
         facts = [request_summary(record.request)]
         if record.task_id:
             facts.append(plain(record.task_id))
         lines.append(Content.styled(" · ".join(facts), "dim"))
-        children = self._children[1] if self._children and self._children[0] == record.id else []
-        if family := lineage_text(record, children):
-            lines.append(Content.styled(f"{family} (l: lineage)", "$accent"))
         # What to do next comes before the details, so a short panel still shows it.
         if record.state == "uncertain":
             lines.append(
