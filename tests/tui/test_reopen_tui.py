@@ -72,6 +72,7 @@ async def test_reopen_typed_in_the_reference_field_reads_a_jpeg_with_no_history(
         "task_id": "task-unified-1-elsewhere",
         "index": 1,
         "record_id": 99,
+        "created_at": "2026-03-01T09:00:00+00:00",
     }
     assert embed_recipe(image, "jpeg", sidecar)
     app = demo_app()
@@ -82,7 +83,9 @@ async def test_reopen_typed_in_the_reference_field_reads_a_jpeg_with_no_history(
         assert composer.models == ("qwen-image-edit",)
         assert composer.references == ["https://files.example/teapot.png"]
         assert app.main.query_one("#ref-input", Input).value == ""  # not added as a reference
-        assert "the recipe in its XMP metadata; no record of it in this history" in notes_text(app)
+        notes = notes_text(app)
+        assert "the recipe in its XMP metadata; no record of it in this history" in notes
+        assert "reference image URLs date from when it was made and have probably lapsed" in notes  # made in March
         assert len(app.studio.records) == 0
 
 

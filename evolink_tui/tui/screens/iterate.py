@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from evolink_tui.core.errors import ValidationError
@@ -168,13 +168,19 @@ class Iterating:
         self.forget()
         screen.focus_prompt()
         known = request.model in screen.composer.models
-        model = "" if known else f" Its model {plain(request.model, 40)} is not in the catalogue: pick one (F2)."
+        warnings = [] if known else [f"Its model {plain(request.model, 40)} is not in the catalogue: pick one (F2)."]
+        if found.references_may_have_lapsed(self.app.studio.now()):
+            warnings.append(
+                "Its reference image URLs date from when it was made and have probably lapsed (result URLs last "
+                "24 hours, uploads 72): replace them before generating."
+            )
         where = f"task #{record.id} in this history" if record else "no record of it in this history"
         self.notify(
-            f"Composer refilled from {name} (the recipe in {SOURCES.get(found.source, found.source)}; {where})."
-            f"{model} Change anything, then ctrl+j: nothing is sent until then.",
-            severity="information" if known else "warning",
-            timeout=10,
+            f"Composer refilled from {name} (the recipe in {SOURCES.get(found.source, found.source)}; {where}). "
+            + "".join(f"{w} " for w in warnings)
+            + "Change anything, then ctrl+j: nothing is sent until then.",
+            severity="warning" if warnings else "information",
+            timeout=12 if warnings else 8,
         )
 
     def _no_recipe(self, found: Reopened, name: str) -> None:
@@ -221,7 +227,7 @@ class EditingModelScreen(ModalScreen[str | None]):
         with Vertical(id="iterate-box", classes="modal-box") as box:
             box.border_title = "Iterate with an editing model"
             box.border_subtitle = "enter chooses · esc cancels"
-            yield Label(
+            yield Static(
                 Content(
                     f"{plain(self._model, 60)} does not take reference images, so it cannot start from this "
                     "result. Choose a model that does (its prompt and settings come along):"
@@ -245,7 +251,7 @@ class ReopenScreen(ModalScreen[str | None]):
         with Vertical(id="reopen-box", classes="modal-box") as box:
             box.border_title = "Reopen an image"
             box.border_subtitle = "enter reopens · esc cancels"
-            yield Label(
+            yield Static(
                 "The path of an image made by evolink-tui (PNG, JPEG or WebP; moved or renamed is fine) or of "
                 "its .json sidecar. The composer is refilled with its prompt and settings; nothing is sent.",
                 markup=False,
