@@ -4,9 +4,13 @@ editing models; a lapsed URL falls back to the local file, uploaded on generate.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import OptionList, TextArea
 
 from evolink_tui.core.validation import GenerationRequest
+from evolink_tui.tui.result_actions import result_index
+from evolink_tui.tui.screens.gallery import GalleryScreen
 from evolink_tui.tui.screens.iterate import EditingModelScreen
 from evolink_tui.tui.widgets.preview import Preview
 from evolink_tui.tui.widgets.tasklist import TaskList
@@ -134,3 +138,23 @@ async def test_iterating_on_a_failed_task_says_why_and_changes_nothing():
         await wait_until(pilot, lambda: "Cannot iterate on #1 result 1" in notes_text(app), what="the refusal")
         assert "a completed task's result" in notes_text(app)
         assert app.main.composer.prompt == "kept as typed" and not app.main.composer.references
+
+
+async def test_i_in_the_gallery_iterates_on_the_selected_result():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await first_task(pilot, GenerationRequest("three pears", model="gpt-image-1.5", n=2))
+        [parent] = app.studio.records.values()
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen), what="the gallery")
+        await wait_until(pilot, lambda: app.screen.current_result() is not None, what="a result")
+        await pilot.press("right")  # the second card
+        record, file = app.screen.current_result()
+        index = result_index(record, file)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.screen is app.main, what="back to compose")
+        await wait_until(pilot, lambda: bool(app.main.composer.references), what="the reference")
+        assert app.main.iterating.current.parent == (parent.id, index)
+        assert app.main.composer.references == [parent.results[index]]
+        assert Path(record.files[file]).stem.endswith(f"_{index + 1}")  # the card's file is that result's
+        assert len(submitted(app)) == 1
