@@ -191,6 +191,21 @@ async def test_a_comparison_run_is_one_group_and_bad_input_records_nothing(studi
     assert not any(studio.is_unsure(studio.record(i)) for i in ids)
 
 
+async def test_iterating_records_the_parent_on_every_model_of_the_run_and_its_url_follows_the_clock(
+    studio, sim, fake_clock
+):
+    [first] = studio.prepare([GenerationRequest("a heron", model="gpt-image-1.5", n=2)])
+    parent = await studio.run(first)
+    iteration = studio.iterate(parent, 1)
+    assert iteration.request.images == (parent.results[1],) and iteration.parent == (first, 1)
+    runs = [iteration.request, iteration.with_model("qwen-image-edit").request]
+    ids = studio.prepare(runs, parent=iteration.parent)
+    assert [studio.history.get(i).parent for i in ids] == [(first, 1), (first, 1)]
+    assert [r.id for r in studio.history.children(first)] == ids
+    fake_clock.advance(25 * 3600)  # the Studio's clock, not the wall's, says the URL has lapsed
+    assert studio.iterate(parent, 1).request.images == (parent.files[1],)
+
+
 async def test_retry_resends_an_unsure_submit_with_its_own_key(studio, sim):
     sim.faults = FaultPlan.parse("drop-after@submit")
     [record_id] = studio.prepare([GenerationRequest("lost", model="z-image-turbo")])

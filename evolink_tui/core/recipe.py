@@ -212,6 +212,24 @@ class Reopened:
             params=tuple((str(k), v) for k, v in params.items()) if isinstance(params, dict) else (),
         )
 
+    def references_may_have_lapsed(self, now: float) -> bool:
+        """Whether the recipe's reference URLs are likely gone: they were sent when the task
+        was made, and result URLs last 24 hours (uploaded files 72) from then."""
+        from datetime import datetime
+
+        from .rules import RESULT_URL_LIFETIME
+
+        recipe = self.recipe or {}
+        urls = [u for u in recipe.get("image_urls") or () if isinstance(u, str) and "://" in u]
+        made = recipe.get("created_at") or recipe.get("finished_at")
+        if not urls or not isinstance(made, str):
+            return False
+        try:
+            moment = datetime.fromisoformat(made.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return False
+        return now - moment > RESULT_URL_LIFETIME
+
     def record_in(self, history: History) -> TaskRecord | None:
         """The history record of this result, found by its task id (record ids differ
         between machines), if this history has it."""

@@ -34,6 +34,17 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Open result in viewer", "Open the file with the system image viewer (o)", "open_result"),
     ("Show sidecar", "Show the JSON written next to the result (s)", "show_sidecar"),
     ("Use result as reference", "Add the result to the composer's reference images (f)", "use_as_reference"),
+    (
+        "Iterate on this result",
+        "The composer opens with the result as its reference, its prompt and settings; nothing is sent (i)",
+        "iterate",
+    ),
+    ("Show lineage", "The tree of what was made from this result's line, as thumbnails (l)", "show_lineage"),
+    (
+        "Reopen image",
+        "Refill the composer from the recipe an image file (or its sidecar) carries; also reopen:PATH",
+        "reopen_file",
+    ),
     ("Recall earlier prompt", "Search every earlier prompt and reuse one (ctrl+r)", "recall_prompt"),
     ("Search history", "Find past tasks by prompt, model, status and date (ctrl+f)", "search_history"),
     (

@@ -169,3 +169,26 @@ def short_problem(err) -> str:
     else:
         shown = f" {plain(value, 30)}"
     return f"{field}{shown}: {plain(err.allowed, 200)}"
+
+
+def from_text(record: TaskRecord) -> str:
+    """Where a record came from: ``from #12 (result 2)``, or "" for a first generation."""
+    if record.parent is None:
+        return ""
+    parent_id, index = record.parent
+    return f"from #{parent_id} (result {index + 1})"
+
+
+def children_text(children: list[TaskRecord], limit: int = 6) -> str:
+    """What was made from a record: ``iterated on: #14 (result 1), #15 (result 2)``, or ""."""
+    if not children:
+        return ""
+    shown = [f"#{c.id} (result {c.parent[1] + 1})" if c.parent else f"#{c.id}" for c in children[:limit]]
+    more = f" and {len(children) - limit} more" if len(children) > limit else ""
+    return f"iterated on: {', '.join(shown)}{more}"
+
+
+def lineage_text(record: TaskRecord, children: list[TaskRecord]) -> str:
+    """The preview's (and the viewer's) lineage line: where the record came from and what
+    was made from it (``history.children(record.id)``, read in a thread), "" if neither."""
+    return " · ".join(part for part in (from_text(record), children_text(children)) if part)

@@ -35,6 +35,7 @@ def task_result_bindings(prefix: str) -> list[Binding]:
     """
     return [
         Binding("r", "screen.regenerate", "Regenerate", id=f"{prefix}.regenerate"),
+        Binding("i", "screen.iterate", "Iterate", id=f"{prefix}.iterate"),
         Binding("t", "screen.resend", "Resend same key", id=f"{prefix}.resend"),
         Binding("t", "screen.retry", "Retry", id=f"{prefix}.retry"),
         Binding("c", "screen.copy_path", "Copy path", id=f"{prefix}.copy_path"),
@@ -43,6 +44,7 @@ def task_result_bindings(prefix: str) -> list[Binding]:
         Binding("s", "screen.show_sidecar", "Sidecar", id=f"{prefix}.sidecar"),
         Binding("f", "screen.use_as_reference", "Use as ref", id=f"{prefix}.use_ref"),
         Binding("v", "screen.view_result", "View", id=f"{prefix}.view"),
+        Binding("l", "screen.show_lineage", "Lineage", show=False, id=f"{prefix}.lineage"),
     ]
 
 
@@ -63,6 +65,14 @@ def result_url(record: TaskRecord, index: int | None) -> str | None:
         if which is not None and which < len(record.results):
             return record.results[which]
     return record.results[index] if index is not None and index < len(record.results) else record.results[0]
+
+
+def result_index(record: TaskRecord, file: int | None) -> int:
+    """Which result (from 0) file ``file`` of ``record`` is (its name says; see file_index)."""
+    if file is None or not 0 <= file < len(record.files):
+        return file or 0
+    which = file_index(record.files[file])
+    return which if which is not None else file
 
 
 def result_path(record: TaskRecord, index: int | None) -> str | None:
@@ -190,3 +200,23 @@ class ResultScreen(Screen):
     def action_retry(self) -> None:
         if found := self._result():
             self.app.main.generation.retry(found[0])
+
+    def result_index(self) -> tuple[TaskRecord, int] | None:
+        """The selected record and which of its results (from 0): a screen whose
+        ``current_result`` counts results rather than files says so here."""
+        if found := self._result():
+            record, file = found
+            return record, result_index(record, file)
+        return None
+
+    def action_iterate(self) -> None:
+        """The composer opens with this result as its reference (nothing is sent)."""
+        if found := self.result_index():
+            self.app.call_later(self.app.main.iterating.start, *found)
+
+    def action_show_lineage(self) -> None:
+        """The tree of what was made from this result's line (the lineage screen)."""
+        if found := self.result_index():
+            from .screens.lineage import LineageScreen
+
+            self.app.push_screen(LineageScreen(found[0].id, found[1]))

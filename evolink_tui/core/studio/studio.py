@@ -31,6 +31,7 @@ from .connection import Connection
 if TYPE_CHECKING:  # the client (httpx), the runner and the event types load with the first client
     from ..client import EvolinkClient
     from ..config import Settings
+    from ..iterate import Iteration
     from ..recovery import RecoverySummary
     from ..runner import Runner
     from ..validation import GenerationRequest
@@ -264,10 +265,11 @@ class Studio:
 
     # -- generating ------------------------------------------------------------------------------------
 
-    def prepare(self, requests: list[GenerationRequest]) -> list[int]:
+    def prepare(self, requests: list[GenerationRequest], *, parent: tuple[int, int] | None = None) -> list[int]:
         """Validate and record each request (several: a comparison run, one group); the
-        record ids, indexed and counted as this run's. Raises ``ValidationError`` naming
-        the first problem (then nothing is recorded)."""
+        record ids, indexed and counted as this run's. ``parent``: the (record id, result
+        index) they iterate on (see ``core/iterate.py``), recorded with each. Raises
+        ``ValidationError`` naming the first problem (then nothing is recorded)."""
         from ..validation import problems
 
         for request in requests:
@@ -276,7 +278,7 @@ class Studio:
                 raise found[0]
         runner = self.ensure_runner()
         group = os.urandom(6).hex() if len(requests) > 1 else None
-        record_ids = [runner.prepare(request, group_id=group) for request in requests]
+        record_ids = [runner.prepare(request, group_id=group, parent=parent) for request in requests]
         self.in_flight.update(record_ids)  # from now: their workers are about to start
         for record_id in record_ids:
             self.session_ids.add(record_id)
@@ -284,6 +286,13 @@ class Studio:
             if record is not None:
                 self.remember(record)
         return record_ids
+
+    def iterate(self, record: TaskRecord, index: int) -> Iteration:
+        """The request that iterates on result ``index`` (from 0) of ``record``, its URL
+        judged by this Studio's clock (``core/iterate.py``; looks at the disk: a thread)."""
+        from ..iterate import iterate
+
+        return iterate(record, index, now=self.now())
 
     async def run(self, record_id: int) -> TaskRecord:
         """Submit a prepared record (or resend an unsure one with its own key) and see it

@@ -51,6 +51,8 @@ class GalleryGrid(VerticalScroll, can_focus=True):
         Binding("s", "screen.show_sidecar", "Sidecar", id="gallery.sidecar"),
         Binding("f", "screen.use_as_reference", "Use as ref", id="gallery.use_ref"),
         Binding("r", "screen.regenerate", "Regenerate", id="gallery.regenerate"),
+        Binding("i", "screen.iterate", "Iterate", show=False, id="gallery.iterate"),
+        Binding("l", "screen.show_lineage", "Lineage", show=False, id="gallery.lineage"),
     ]
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:

@@ -49,7 +49,7 @@ class Generation:
         if not requests or self.app.needs_key():
             return
         try:
-            record_ids = self.app.studio.prepare(requests)
+            record_ids = self.app.studio.prepare(requests, parent=self.screen.iterating.parent_for(requests))
         except ValidationError as err:
             composer.show_problem(short_problem(err))
             self.screen.notify(f"Not sent. {err}", severity="error", markup=False)
@@ -133,6 +133,7 @@ class Generation:
         """The composer refilled with exactly the record's settings."""
         screen = await self.app.back_to_main()
         screen.composer.fill(record.generation_request())
+        screen.iterating.forget()
         screen.focus_prompt()
         screen.notify(
             f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False

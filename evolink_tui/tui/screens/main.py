@@ -24,9 +24,11 @@ from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
+from ..widgets.reflist import RefList
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
 from .generation import Generation
+from .iterate import Iterating
 from .references import References
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class MainScreen(ResultScreen):
         self._resend_shown = False  # what the key bar shows for t (see _sync_bindings)
         self.generation = Generation(self)
         self.refs = References(self)
+        self.iterating = Iterating(self)
 
     def compose(self) -> ComposeResult:
         # The size class now, while the screen is empty: set by Textual on the first resize it
@@ -398,6 +401,20 @@ class MainScreen(ResultScreen):
 
     def action_make_mask(self) -> None:
         self.refs.make_mask()
+
+    def action_reopen_file(self) -> None:
+        self.iterating.ask_path()
+
+    def action_reopen_reference(self) -> None:
+        self.iterating.reopen_reference()
+
+    @on(Composer.ReopenRequested)
+    def _reopen_typed(self, message: Composer.ReopenRequested) -> None:
+        self.app.call_later(self.iterating.reopen, message.path)
+
+    @on(RefList.Removed)
+    def _reference_removed(self) -> None:
+        self.iterating.mark()  # the composer (a child) has already dropped it
 
     @on(Composer.ReferenceAdded)
     def _reference_added(self, message: Composer.ReferenceAdded) -> None:

@@ -73,6 +73,13 @@ class Composer(Vertical):
             super().__init__()
             self.ref = ref
 
+    class ReopenRequested(Message):
+        """``reopen:PATH`` was typed in the reference field: refill from that image's recipe."""
+
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
     class Validated(Message):
         def __init__(self, problems: list[str], serial: int) -> None:
             super().__init__()
@@ -296,7 +303,10 @@ class Composer(Vertical):
     @on(Input.Submitted, "#ref-input")
     def _add_ref(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.add_reference(event.value):
+        if event.value.strip().lower().startswith("reopen:"):
+            self.post_message(self.ReopenRequested(event.value.strip()[len("reopen:") :]))
+            event.input.clear()
+        elif self.add_reference(event.value):
             event.input.clear()
 
     def on_ref_list_removed(self, event: RefList.Removed) -> None:

@@ -8,9 +8,9 @@ and its cache keeps a decoded file from being decoded again.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,8 +20,11 @@ from textual.widgets import Static
 
 from evolink_tui.core.history import TaskRecord
 
-from ..format import credits, duration, error_lines, plain, request_summary, state_label, time_taken
+from ..format import credits, duration, error_lines, lineage_text, plain, request_summary, state_label, time_taken
 from ..result_actions import task_result_bindings
+
+if TYPE_CHECKING:
+    from ..app import EvolinkApp
 
 
 class ResultRef(NamedTuple):
@@ -102,6 +105,9 @@ class Preview(Vertical, can_focus=True):
 
     BORDER_TITLE = "Preview"
 
+    if TYPE_CHECKING:
+        app: EvolinkApp
+
     BINDINGS = [
         Binding("left", "move(-1)", "Previous result", id="preview.left", show=False),
         Binding("right", "move(1)", "Next result", id="preview.right", show=False),
@@ -116,6 +122,8 @@ class Preview(Vertical, can_focus=True):
         self._refs: list[ResultRef] = []
         self._selected = 0
         self.record_id: int | None = None
+        self._children: tuple[int, list[TaskRecord]] | None = None  # (record id, what iterated on it)
+        self._shown: TaskRecord | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content("No task selected. Write a prompt and press ctrl+j."), id="preview-head")
@@ -142,7 +150,10 @@ class Preview(Vertical, can_focus=True):
         if len(group) > 1:
             head_parts.append(f" · comparison of {len(group)}")
         head.update(Content.assemble(*head_parts))
+        self._shown = record
         body.update(self._body(record))
+        if moved:
+            self._read_children(record.id)
         signature = tuple((r.id, r.state, tuple(r.files), r.finished_at, r.credits) for r in group)
         if signature != self._signature:
             self._set_cards(group, signature)
@@ -152,6 +163,10 @@ class Preview(Vertical, can_focus=True):
 
     def _body(self, record: TaskRecord) -> Content:
         lines: list[Content] = []
+        # Where it came from, first: one short line a short panel (80x24) still shows.
+        children = self._children[1] if self._children and self._children[0] == record.id else []
+        if family := lineage_text(record, children):
+            lines.append(Content.styled(f"{family} (l: lineage)", "$accent"))
         if record.prompt:
             lines.append(Content(plain(record.prompt, 400)))
         facts = [request_summary(record.request)]
@@ -229,6 +244,18 @@ class Preview(Vertical, can_focus=True):
     def _mark(self) -> None:
         for position, card in enumerate(self._cards):
             card.set_class(position == self._selected, "-selected")
+
+    @work(thread=True, exclusive=True, group="children", exit_on_error=False)
+    def _read_children(self, record_id: int) -> None:
+        """What iterated on the record shown (one indexed query, off the event loop)."""
+        children = self.app.studio.history.children(record_id)
+        self.app.call_from_thread(self._children_read, record_id, children)
+
+    def _children_read(self, record_id: int, children: list[TaskRecord]) -> None:
+        self._children = (record_id, children)
+        record = self._shown
+        if record is not None and record.id == record_id and children:
+            self.query_one("#preview-body", Static).update(self._body(record))
 
     # -- the selected result ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ class RefList(ListView):
     BINDINGS = [
         Binding("delete,backspace", "remove", "Remove reference", id="refs.remove"),
         Binding("m", "screen.make_mask", "Make mask", id="refs.make_mask"),
+        Binding("r", "screen.reopen_reference", "Reopen recipe", id="refs.reopen"),
     ]
 
     class Removed(Message):
