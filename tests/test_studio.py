@@ -290,3 +290,51 @@ async def test_a_view_that_raises_never_stops_a_task(studio, sim, isolated_env):
     assert final.state == "completed" and final.download_state == "done"
     assert len(reports) == 1 and isinstance(reports[0].error, ZeroDivisionError)
     assert "ZeroDivisionError: a bug in a view" in (isolated_env["state"] / "evolink-tui.log").read_text()
+
+
+def scanned_totals(studio: Studio) -> tuple[float, int, int]:
+    """The top bar's totals the slow way: every record looked at (the Studio keeps them as
+    records change instead)."""
+    records = studio.records
+    spent = sum(records[i].credits or 0.0 for i in studio.session_ids if i in records)
+    running = sum(1 for r in records.values() if not r.is_finished and r.state != "uncertain")
+    unsure = sum(1 for r in records.values() if studio.is_unsure(r))
+    return spent, running, unsure
+
+
+async def test_the_totals_kept_as_records_change_match_a_full_count_at_every_event(studio, sim):
+    runner = studio.ensure_runner()
+    earlier = runner.prepare(GenerationRequest("from before", model="z-image-turbo"))
+    await runner.run(earlier, follow=False)  # an earlier run's task, still processing
+    cut = runner.prepare(GenerationRequest("cut off", model="z-image-turbo"))
+    studio.history.mark_sending(cut)  # an earlier run's submit, cut off
+    seen: list[tuple[str, tuple, tuple]] = []
+    studio.events.subscribe(lambda e: seen.append((type(e).__name__, tuple(studio.totals()), scanned_totals(studio))))
+    await studio.load_history(0)
+    assert studio.totals().running == 2 and studio.totals().unsure == 1  # both shown as they stand
+
+    done, failing, lost, gone = studio.prepare([GenerationRequest(p, model="z-image-turbo") for p in "abcd"])
+    assert tuple(studio.totals()) == scanned_totals(studio) and studio.totals().running == 6
+    await studio.run(done)
+    sim.faults = FaultPlan.parse("fail:service_error*1")
+    assert (await studio.run(failing)).state == "failed"
+    sim.faults = FaultPlan.parse("drop-after@submit")
+    assert (await studio.run(lost)).state == "uncertain"
+    sim.faults = FaultPlan.parse("")
+    submitted = await runner.run(gone, follow=False)
+    sim.tasks.clear()  # Evolink forgets the running tasks (this one and the earlier run's)
+    assert (await studio.check(submitted.task_id)).state == "not_found"
+    await studio.recover()  # the earlier task: gone; the cut-off submit: uncertain
+    assert studio.record(earlier).state == "not_found" and studio.record(cut).state == "uncertain"
+    mine = [studio.record(i) for i in (done, failing, lost, gone)]
+    assert tuple(studio.totals()) == scanned_totals(studio) == (sum(r.credits or 0 for r in mine), 0, 2)
+    resend = studio.retry(studio.record(lost))  # being resent: no longer unsure, with no event yet
+    assert tuple(studio.totals()) == scanned_totals(studio) and studio.totals().unsure == 1
+    await resend.job()
+
+    mismatched = [(name, kept, counted) for name, kept, counted in seen if kept != counted]
+    assert not mismatched, mismatched
+    assert len(seen) > 20 and {kept[1] for _, kept, _ in seen} >= {0, 1, 2}
+    final = studio.totals()
+    assert tuple(final) == scanned_totals(studio) and final.running == 0 and final.unsure == 1
+    assert final.spent == sum(studio.record(r.id).credits or 0 for r in mine) > 0

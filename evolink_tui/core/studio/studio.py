@@ -88,6 +88,10 @@ class Studio:
         self.groups: dict[str, set[int]] = {}
         self.session_ids: set[int] = set()  # records this run of the app started
         self.in_flight: set[int] = set()  # records being sent, followed or downloaded now
+        # The top bar's counts, kept as records change (a wave of task events must not scan
+        # every record on each one): ids running now, ids whose submit is uncertain.
+        self._running: set[int] = set()
+        self._uncertain: set[int] = set()
         self._files: Files | None = None
         self._ahead = history_ahead
         self._history_offset = 0
@@ -181,6 +185,9 @@ class Studio:
         self.records[record.id] = record
         if record.group_id:
             self.groups.setdefault(record.group_id, set()).add(record.id)
+        running = not record.is_finished and record.state != "uncertain"
+        (self._running.add if running else self._running.discard)(record.id)
+        (self._uncertain.add if record.is_uncertain else self._uncertain.discard)(record.id)
 
     def record(self, record_id: int) -> TaskRecord | None:
         return self.records.get(record_id)
@@ -193,11 +200,12 @@ class Studio:
         return [self.records[i] for i in ids if i in self.records]
 
     def totals(self) -> Totals:
+        """Credits reserved by this run, tasks running, unsure submits: from the counts kept
+        by :meth:`remember` (only this run's records and the uncertain ones are visited)."""
         records = self.records
         spent = sum(records[i].credits or 0.0 for i in self.session_ids if i in records)
-        running = sum(1 for r in records.values() if not r.is_finished and r.state != "uncertain")
-        unsure = sum(1 for r in records.values() if self.is_unsure(r))
-        return Totals(spent, running, unsure)
+        unsure = sum(1 for i in self._uncertain if self.is_unsure(records[i]))
+        return Totals(spent, len(self._running), unsure)
 
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
@@ -400,6 +408,8 @@ class Studio:
             self.history = History(history_path(settings), clock=self.now)
             self.records.clear()
             self.groups.clear()
+            self._running.clear()
+            self._uncertain.clear()
             self.session_ids.clear()
             self._history_offset, self._history_done, self._history_loading = 0, False, False
             self.events.emit(HistoryReset())
