@@ -40,7 +40,7 @@ from evolink_tui.core.text import inert
 from .commands import EvolinkCommands
 from .format import plain
 from .messages import EventView, StudioEvent
-from .notices import Notices
+from .notices import Notice, Notices, Wave
 from .screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class EvolinkApp(App[int]):
         self.studio = Studio(settings, clock=clock, client_factory=client_factory, history_ahead=history_ahead)
         self.cursor_blink = cursor_blink
         self.notices = Notices(self.studio)
+        self._wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
         self.studio.events.on_failure = self._listener_failed
         self.studio.events.subscribe(self._forward)
         self._main = MainScreen(cursor_blink=cursor_blink)
@@ -146,7 +147,7 @@ class EvolinkApp(App[int]):
         from evolink_tui.core import events as ev
 
         for notice in self.notices.for_event(event):
-            self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
+            self._wave.add(notice)
         match event:
             case ev.HistoryLoaded(first=True):
                 self.history_shown()
@@ -160,6 +161,9 @@ class EvolinkApp(App[int]):
                 from .screens.files import offer_files_for_quota
 
                 offer_files_for_quota(self)
+
+    def _notify(self, notice: Notice) -> None:
+        self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
 
     def _listener_failed(self, failure: ListenerFailure) -> None:
         where = f" Details in {failure.log}." if failure.log else ""

@@ -7,6 +7,7 @@ made inert here first. :class:`Notices` remembers the little it needs to say thi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from evolink_tui.core.errors import describe
@@ -26,6 +27,7 @@ class Notice(NamedTuple):
     title: str
     severity: SeverityLevel = "information"
     timeout: float = 5.0
+    saved: int = 0  # images a task saved: such notices are said together in a wave (see Wave)
 
 
 def _plural(count: int, word: str) -> str:
@@ -140,5 +142,52 @@ class Notices:
                     return [Notice(inert(failed[0].explain()), f"Download failed: {name}", "error", 8)]
                 if downloads:
                     folder = plain(self.studio.settings.download_dir)
-                    return [Notice(f"Saved {_plural(len(downloads), 'image')} to {folder}", name, timeout=4)]
+                    saved = len(downloads)
+                    return [Notice(f"Saved {_plural(saved, 'image')} to {folder}", name, timeout=4, saved=saved)]
         return []
+
+    def saved_together(self, notices: list[Notice]) -> Notice:
+        """One notice for the results several tasks saved."""
+        if len(notices) == 1:
+            return notices[0]
+        images = sum(notice.saved for notice in notices)
+        folder = plain(self.studio.settings.download_dir)
+        return Notice(f"Saved {_plural(images, 'image')} of {len(notices)} tasks to {folder}", "Tasks", timeout=4)
+
+
+class Wave:
+    """Notices of saved results said together when they come in a wave (200 tasks finishing
+    at once): the first at once, those of the next ``window`` seconds in one notice, and so on
+    while they keep coming. Every notification is a widget mounted on the screen and laid out
+    again when it goes: one a task made typing lag. Other notices are shown as they come.
+
+    ``show`` shows a notice; ``later(seconds, callback)`` calls back (the App's ``set_timer``)."""
+
+    def __init__(
+        self,
+        show: Callable[[Notice], object],
+        later: Callable[[float, Callable[[], None]], object],
+        together: Callable[[list[Notice]], Notice],
+        window: float = 1.0,
+    ) -> None:
+        self._show, self._later, self._together, self._window = show, later, together, window
+        self._open = False
+        self._gathered: list[Notice] = []
+
+    def add(self, notice: Notice) -> None:
+        if not notice.saved:
+            self._show(notice)
+        elif self._open:
+            self._gathered.append(notice)
+        else:
+            self._open = True
+            self._show(notice)
+            self._later(self._window, self._close)
+
+    def _close(self) -> None:
+        gathered, self._gathered = self._gathered, []
+        if not gathered:
+            self._open = False
+            return
+        self._show(self._together(gathered))
+        self._later(self._window, self._close)

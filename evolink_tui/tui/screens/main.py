@@ -242,7 +242,19 @@ class MainScreen(ResultScreen):
         if self.ready:
             self.tasks.refresh_colours()
 
+    _totals_queued = False
+
     def update_totals(self) -> None:
+        """The top bar's totals, counted once for all the news already queued (200 tasks
+        finishing together send hundreds of events between two frames)."""
+        if not self._totals_queued:
+            self._totals_queued = True
+            self.call_later(self._count_totals)
+
+    def _count_totals(self) -> None:
+        self._totals_queued = False
+        if not self.ready:
+            return
         spent, running, unsure = self.app.studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure

@@ -25,6 +25,8 @@ from ..result_actions import task_result_bindings
 STATUS_WIDTH = 14
 INFO_WIDTH = 11
 MIN_TASK_WIDTH = 12
+ROW_HEIGHT = 2
+OFFSCREEN_ROWS = 4  # rows either side of the window kept up to date too (a scroll step lands on them)
 
 
 class _TaskCell(Text):
@@ -75,7 +77,11 @@ class TaskList(DataTable):
         self._records: dict[int, TaskRecord] = {}
         self._shown: dict[int, tuple] = {}  # what each row shows, to skip needless updates
         self._flags: dict[int, str] = {}  # record id -> "offline, retrying" while its reads fail
-        self._later: set[int] = set()  # rows whose only news is progress: drawn with the next clock tick
+        # Rows whose cells may be behind their record: brought up to date in one pass once the
+        # news already queued is handled, and only those in sight (the rest when they scroll
+        # into it). Any cell update makes the DataTable render every visible row again.
+        self._stale: set[int] = set()
+        self._draw_queued = False
         self._task_width = 0
         self._now = 0.0
 
@@ -83,6 +89,7 @@ class TaskList(DataTable):
 
     def on_mount(self) -> None:
         self._ensure_columns()
+        self.watch(self, "scroll_y", self._scrolled, init=False)
 
     def _ensure_columns(self) -> None:
         """Built once, by whatever comes first: the mount, a first resize, or rows (the
@@ -106,6 +113,7 @@ class TaskList(DataTable):
     def on_resize(self, event: events.Resize) -> None:
         if self._wanted_task_width() != self._task_width:
             self._rebuild()
+        self.draw_stale()  # more rows may be in sight
 
     def _rebuild(self) -> None:
         selected = self.selected_id
@@ -169,7 +177,7 @@ class TaskList(DataTable):
         self._ensure_columns()
         cells = self._cells(record)
         self._shown[record.id] = tuple(c.plain for c in cells)
-        self.add_row(*cells, height=2, key=str(record.id))
+        self.add_row(*cells, height=ROW_HEIGHT, key=str(record.id))
 
     def upsert(self, record: TaskRecord, now: float) -> None:
         """Show ``record``: a new row at the top, or its existing row updated in place."""
@@ -181,13 +189,35 @@ class TaskList(DataTable):
             if self.row_count > 1 and record.id > min(self._records):
                 self.sort("task", key=lambda cell: -cell.record_id)
             return
-        if _progress_only(old, record):
-            # Any cell update makes the DataTable redraw every visible row: the polls of many
-            # running tasks are drawn together by the 1 s clock, one frame a second.
-            self._later.add(record.id)
+        if not _progress_only(old, record):  # progress alone waits for the 1 s clock (tick)
+            self._redraw(record.id)
+
+    def _redraw(self, record_id: int) -> None:
+        """The row is behind its record: drawn with the next pass (see ``draw_stale``)."""
+        self._stale.add(record_id)
+        if not self._draw_queued:
+            self._draw_queued = True
+            self.call_later(self.draw_stale)
+
+    def draw_stale(self) -> None:
+        """Bring the rows in sight (and a few either side) up to date with their records; the
+        others stay marked until they scroll into sight."""
+        self._draw_queued = False
+        if not self._stale or not self.row_count:
             return
-        self._later.discard(record.id)
-        self._update(record)
+        top = int(self.scroll_y)
+        height = self.scrollable_content_region.height or self.size.height
+        first = max(0, top // ROW_HEIGHT - OFFSCREEN_ROWS)
+        for row in self.ordered_rows[first : (top + height) // ROW_HEIGHT + OFFSCREEN_ROWS]:
+            record_id = int(row.key.value or 0)
+            if record_id in self._stale:
+                self._stale.discard(record_id)
+                if record_id in self._records:
+                    self._update(self._records[record_id])
+
+    def _scrolled(self) -> None:
+        if self._stale:
+            self.draw_stale()
 
     def _update(self, record: TaskRecord) -> None:
         cells = self._cells(record)
@@ -224,27 +254,18 @@ class TaskList(DataTable):
             self._flags[record_id] = flag
         else:
             self._flags.pop(record_id, None)
-        record = self._records.get(record_id)
-        if record is not None:
-            self._update(record)
+        if record_id in self._records:
+            self._redraw(record_id)
 
     def flag(self, record_id: int) -> str | None:
         return self._flags.get(record_id)
 
     def tick(self, now: float) -> None:
-        """Time moved: ages and time left change; only cells whose text changed are redrawn."""
+        """Time moved: ages and time left change, and progress news waits for this. Only the
+        rows in sight are redrawn now, only cells whose text changed."""
         self._now = now
-        for record_id in self._later:
-            if record_id in self._records:
-                self._update(self._records[record_id])
-        self._later.clear()
-        for record_id, record in self._records.items():
-            shown = self._shown.get(record_id)
-            lines = self._info(record)
-            text = "\n".join(lines)
-            if shown is not None and shown[2] != text:
-                self._shown[record_id] = (shown[0], shown[1], text)
-                self.update_cell(str(record_id), "info", self._info_cell(*lines))
+        self._stale.update(self._records)
+        self.draw_stale()
 
     def clear_records(self) -> None:
         self._records.clear()

@@ -1,0 +1,175 @@
+"""Cheap task events (issue 17): a wave of task news between two frames costs one count of the
+top bar's totals, one pass over the task list (the rows in sight), no layout, and one
+notification a second for the results saved; what the screen shows stays right."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from evolink_tui.core import events as ev
+from evolink_tui.core.history import TaskRecord
+from evolink_tui.tui.notices import Notice, Notices, Wave
+from evolink_tui.tui.widgets.tasklist import TaskList
+
+from .helpers import demo_app, screen_text, wait_until
+
+TASKS = 200
+
+
+def running(record_id: int) -> TaskRecord:
+    return TaskRecord(
+        id=record_id,
+        task_id=f"task-unified-{record_id}",
+        state="processing",
+        prompt=f"prompt {record_id}",
+        model="z-image-turbo",
+        request={"model": "z-image-turbo", "prompt": f"prompt {record_id}"},
+        idempotency_key=f"run_{record_id}",
+        progress=40,
+        credits=1.0,
+        created_at=1_800_000_000.0,
+        updated_at=1_800_000_000.0,
+    )
+
+
+def counting(calls: list, method):
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return method(*args, **kwargs)
+
+    return counted
+
+
+async def _with_running_tasks(pilot) -> list[int]:
+    """TASKS running tasks in the Studio's index and the task list, the screen settled."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+    ids = list(range(1001, 1001 + TASKS))
+    for record_id in ids:
+        app.studio.remember(running(record_id))
+        app.main.show_record(app.studio.record(record_id))
+    app.main.update_totals()
+    await pilot.pause()
+    await wait_until(pilot, lambda: f"{TASKS} running" in screen_text(app), what="the top bar")
+    return ids
+
+
+async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatch):
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        totals, passes, cells, layouts = [], [], [], []
+        monkeypatch.setattr(app.studio, "totals", counting(totals, app.studio.totals))
+        # passes queued (the 1 s clock may add one of its own on a slow machine)
+        monkeypatch.setattr(tasks, "call_later", counting(passes, tasks.call_later))
+        monkeypatch.setattr(tasks, "update_cell", counting(cells, tasks.update_cell))
+        app.main.screen_layout_refresh_signal.subscribe(app.main, lambda _: layouts.append(1), immediate=True)
+
+        shown = app.main.preview.record_id  # the selected task, in the preview: left running
+        assert shown in ids
+        for record_id in (i for i in ids if i != shown):  # every other task completes, between two frames
+            done = dataclasses.replace(app.studio.record(record_id), state="completed", progress=100)
+            app.studio.remember(done)
+            app.main.show_event(ev.TaskCompleted(record_id, done.as_task()))
+        await pilot.pause()
+        await wait_until(pilot, lambda: " 1 running" in screen_text(app).splitlines()[0], what="the top bar")
+
+        assert len(totals) == 1  # the top bar counted once, not once an event
+        drawing = [args for args in passes if args[0] == tasks.draw_stale]
+        assert len(drawing) == 1  # the task list brought up to date in one pass
+        assert layouts == []  # cells change in place: nothing is laid out again
+        rows_in_sight = 30 // 2
+        assert 0 < len(cells) <= 2 * rows_in_sight * 2  # status and time cells of the rows in sight
+        second = tasks.get_row(str(ids[-2]))  # the second newest, near the top, shows what happened
+        assert "done" in second[1].plain and "running" not in second[1].plain
+        assert "running" in tasks.get_row(str(shown))[1].plain
+
+
+async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        oldest = ids[0]  # at the bottom of the list, far out of sight
+        for record_id in ids:
+            failed = dataclasses.replace(app.studio.record(record_id), state="failed", error={"code": "boom"})
+            app.studio.remember(failed)
+            app.main.show_event(ev.TaskCompleted(record_id, failed.as_task()))
+        await pilot.pause()
+        assert "boom" in tasks.get_row(str(ids[-1]))[1].plain
+        tasks.focus()
+        await pilot.press("end")  # the last row: the oldest task
+        await pilot.pause()
+        assert tasks.selected_id == oldest
+        assert "boom" in tasks.get_row(str(oldest))[1].plain
+        assert "boom" in screen_text(app)  # and on the screen, not only in the table's data
+
+
+async def test_the_top_bar_follows_a_real_run_to_the_end():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+        app.main.composer.set_prompt("three foxes")
+        for _ in range(3):
+            app.main.action_generate()
+        await wait_until(
+            pilot,
+            lambda: len(app.studio.records) == 3 and all(r.is_finished for r in app.studio.records.values()),
+            what="three tasks finished",
+        )
+        spent = sum(r.credits or 0 for r in app.studio.records.values())
+        await wait_until(pilot, lambda: "running" not in screen_text(app).splitlines()[0], what="none running")
+        assert spent > 0 and f"credits this run: {spent:g}" in screen_text(app).splitlines()[0]
+
+
+# -- saved results in a wave: one notice a second ------------------------------------------------
+
+
+class Later:
+    """``set_timer`` for the Wave, called back when the test says the time has come."""
+
+    def __init__(self) -> None:
+        self.waiting: list = []
+
+    def __call__(self, seconds: float, callback) -> None:
+        self.waiting.append(callback)
+
+    def come(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for callback in waiting:
+            callback()
+
+
+class _Settings:
+    download_dir = "/tmp/results"
+
+
+class _Studio:
+    settings = _Settings()
+
+
+def saved(images: int = 1) -> Notice:
+    return Notice(f"Saved {images} image(s) to /tmp/results", "z-image-turbo", timeout=4, saved=images)
+
+
+def test_results_saved_in_a_wave_are_said_in_one_notice_a_second():
+    shown: list[Notice] = []
+    later = Later()
+    wave = Wave(shown.append, later, Notices(_Studio()).saved_together)  # type: ignore[arg-type]
+    wave.add(saved())
+    assert [n.text for n in shown] == ["Saved 1 image(s) to /tmp/results"]  # the first, at once
+    for _ in range(99):
+        wave.add(saved(2))
+    failure = Notice("The task failed", "Task failed: z-image-turbo", "error")
+    wave.add(failure)  # anything else is said at once
+    assert shown[1:] == [failure]
+    later.come()  # a second later: the 99 saved meanwhile, in one notice
+    assert shown[2].text == "Saved 198 images of 99 tasks to /tmp/results" and shown[2].saved == 0
+    wave.add(saved(3))
+    later.come()  # one saved in the next second: said as it was
+    assert shown[3:] == [saved(3)]
+    later.come()  # a quiet second: the wave is over
+    assert len(shown) == 4 and not later.waiting
+    wave.add(saved())  # the next one is said at once again
+    assert len(shown) == 5 and len(later.waiting) == 1
