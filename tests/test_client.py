@@ -332,3 +332,26 @@ async def test_a_poll_once_the_client_is_warm_looks_up_no_module(client, sim, mo
         await client.get_task(task.id)
     await client.submit(GenerationRequest("and a submit", model="z-image-turbo"))
     assert lookups.names == []
+
+
+async def test_many_tasks_polling_at_once_wait_their_turn_before_the_pool(client, sim):
+    # httpcore scans its whole queue on each request and answer: 200 tasks queued in its pool
+    # cost time growing with the square of the queue. They queue in the client instead.
+    import asyncio
+
+    tasks = [await client.submit(GenerationRequest(f"fox {i}", model="z-image-turbo")) for i in range(3)]
+    inside, most = 0, 0
+
+    async def sent(request):
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+
+    async def answered(response):
+        nonlocal inside
+        inside -= 1
+
+    client.http.event_hooks = {"request": [sent], "response": [answered]}
+    polled = await asyncio.gather(*(client.get_task(tasks[i % 3].id) for i in range(40)))
+    assert len(polled) == 40 and {task.id for task in polled} == {task.id for task in tasks}
+    assert 1 <= most <= 2  # the client's two connections to the host, never a queue in the pool

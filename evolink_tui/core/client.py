@@ -141,6 +141,10 @@ class EvolinkClient:
         # Only what core.bodies inflates step by step (httpx would add br/zstd when installed).
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         timeouts = httpx.Timeout(timeout, connect=min(10.0, timeout), pool=None)
+        # Requests to an Evolink host wait their turn here, at most `connections_per_host` in
+        # the pool at once: httpcore scans its whole queue on every request and answer, so 200
+        # tasks polling queued in the pool cost time that grew with the square of the queue.
+        self._turns: dict[str, Any] = {}
         if transport is not None:
             self.http = httpx.AsyncClient(transport=transport, headers=headers, timeout=timeouts)
         else:
@@ -153,6 +157,9 @@ class EvolinkClient:
                 _mount_pattern(base): httpx.AsyncHTTPTransport(limits=per_host)
                 for base in {self.api_base, self.files_base}
             }
+            import asyncio  # with the first pooled client (headless commands that send nothing never load it)
+
+            self._turns = {base: asyncio.Semaphore(connections_per_host) for base in {self.api_base, self.files_base}}
             self.http = httpx.AsyncClient(
                 headers=headers,
                 timeout=timeouts,
@@ -218,10 +225,14 @@ class EvolinkClient:
             send_headers = {"Accept": "application/json", **self._auth(), **(headers or {})}
             kwargs = build() if build else {}
             gate = self.submit_gate if call.op == "submit" else None
+            turn = self._turns.get(self.api_base if call.host == "api" else self.files_base)
             try:
                 async with gate.turn() if gate is not None else contextlib.nullcontext():
-                    async with self.http.stream(method, url, headers=send_headers, params=params, **kwargs) as response:
-                        raw = await BoundedBody(response, self.clock, limit=MAX_JSON_BYTES).read()
+                    async with turn if turn is not None else contextlib.nullcontext():
+                        async with self.http.stream(
+                            method, url, headers=send_headers, params=params, **kwargs
+                        ) as response:
+                            raw = await BoundedBody(response, self.clock, limit=MAX_JSON_BYTES).read()
             except httpx.TransportError as exc:
                 err = EvolinkError("local", "network", describe_network_error(exc, self.settings.api_key))
                 if call.retry_network(exc) and attempt < self.retry.attempts:
