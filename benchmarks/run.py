@@ -673,6 +673,25 @@ dataclasses loads inspect, ast, dis and tokenize), and with pathlib, typing, jso
 catalogue. Within 3x would take commands without argparse's parsers for every command and a catalogue
 without dataclasses or TOML at run time.
 
+What the 200-task figures rest on (issue 17): a wave of task news costs work for what is in
+sight, once for all the news waiting, not once an event for everything.
+
+- The Studio keeps the top bar's counts (tasks running, unsure submits) as records change; the
+  screen asks for them once for all the events already queued (before: three scans of every
+  record on every event).
+- The task list marks a row when its record changes and updates cells in place, in one pass
+  queued for all the news waiting, for the rows in sight and 4 either side; a row out of sight
+  is drawn when it scrolls into sight. Any cell update makes Textual's DataTable render every
+  visible row again (about 15-25 ms for the 8 two-line rows in sight at 120x40 here), so that
+  pass is what a wave costs a frame; the 1 s clock's countdown ("12s left") redraws the rows in
+  sight once a second while one of them runs.
+- Results saved in a wave are said in one notification a second ("Saved 198 images of 99 tasks
+  to ..."): every toast is a widget mounted, laid out, and laid out again when it goes.
+- Requests to an Evolink host wait their turn in the client (as many as its 2 connections):
+  httpcore scans its whole queue on every request and answer, so 200 tasks queued in its pool
+  cost time growing with the square of the queue. `sniffio` is installed: httpcore imports it
+  for every lock it makes, and a failed import searches every `sys.path` entry (0.5 ms).
+
 Diagnosis switches for the harness (not used by the table): `BENCH_PROFILE=FILE` (cProfile of a whole
 run), `BENCH_PROFILE_STEPS=FILE` (only the scroll steps or the burst), `BENCH_STALL_TRACE=FILE` (the
 stacks of every thread while the event loop is late), `BENCH_SLOW_CALLBACKS=FILE` (asyncio's slow
