@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import App
 from textual.binding import Binding
+from textual.events import DeliveryFailed
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
@@ -231,6 +232,11 @@ class EvolinkApp(App[int]):
                 self.call_later(self.screen.run_action, then)
         elif not self.needs_key():
             self.push_screen(FilesScreen(then=then))
+
+    def on_delivery_failed(self, event: DeliveryFailed) -> None:
+        from .web_open import delivery_failed
+
+        delivery_failed(self, event)
 
     def action_show_help(self) -> None:
         from .screens.help import HelpScreen
