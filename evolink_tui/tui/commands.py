@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Open result in viewer", "Open the file with the system image viewer (o)", "open_result"),
     ("Show sidecar", "Show the JSON written next to the result (s)", "show_sidecar"),
     ("Use result as reference", "Add the result to the composer's reference images (f)", "use_as_reference"),
+    ("Edit prompt in editor", "Write the prompt in $EDITOR (EVOLINK_TUI_EDITOR, VISUAL or EDITOR) (F8)", "edit_prompt"),
     ("Recall earlier prompt", "Search every earlier prompt and reuse one (ctrl+r)", "recall_prompt"),
     ("Search history", "Find past tasks by prompt, model, status and date (ctrl+f)", "search_history"),
     (

@@ -375,6 +375,9 @@ class MainScreen(ResultScreen):
     def action_make_mask(self) -> None:
         self.refs.make_mask()
 
+    def action_edit_prompt(self) -> None:
+        self.composer.action_edit_prompt()
+
     @on(Composer.ReferenceAdded)
     def _reference_added(self, message: Composer.ReferenceAdded) -> None:
         self.refs.fit_if_big(message.ref)

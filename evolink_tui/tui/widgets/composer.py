@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -56,6 +57,7 @@ class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
     BORDER_TITLE = "Compose"
+    BINDINGS = [Binding("f8", "edit_prompt", "Editor", id="composer.editor")]
 
     models: reactive[tuple[str, ...]] = reactive(tuple, init=False)
     """The marked models; more than one makes a comparison run."""
@@ -220,6 +222,15 @@ class Composer(Vertical):
         area = self.query_one("#prompt", TextArea)
         area.load_text(text)
         area.move_cursor(area.document.end)
+
+    def action_edit_prompt(self) -> None:
+        """The prompt in the user's $EDITOR (F8; the palette's "Edit prompt in editor")."""
+        from ..prompt_editor import edit_prompt
+
+        edited = edit_prompt(self.app, self.prompt)
+        if edited is not None:
+            self.set_prompt(edited)
+        self.query_one("#prompt", TextArea).focus()
 
     def fill(self, request: GenerationRequest) -> None:
         """The composer refilled with exactly these settings (regenerate)."""
