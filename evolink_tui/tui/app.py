@@ -100,6 +100,10 @@ class EvolinkApp(App[int]):
             self.theme = self.settings.theme
         self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.settings.keymap:  # [keymap] in config.toml: the user's own keys
+            from evolink_tui.core.keymap import as_textual
+
+            self.set_keymap(as_textual(self.settings.keymap))
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -111,6 +115,10 @@ class EvolinkApp(App[int]):
             gc.enable()
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
+        if self.settings.keymap:
+            from .keys import check_keymap
+
+            self.start(check_keymap(self, self.settings), name="check keymap", group="config")
         if not self.settings.has_key and not self.settings.demo:
             self.action_enter_key()
 

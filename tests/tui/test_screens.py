@@ -136,6 +136,7 @@ async def test_palette_commands_start_with_a_verb_and_run():
         "Delete",
         "Make",
         "Refresh",
+        "Edit",
     }
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]

@@ -57,7 +57,7 @@ class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
     BORDER_TITLE = "Compose"
-    BINDINGS = [Binding("f8", "edit_prompt", "Editor", id="composer.editor")]
+    BINDINGS = [Binding("f8", "edit_prompt", "Editor", show=False, id="composer.editor")]
 
     models: reactive[tuple[str, ...]] = reactive(tuple, init=False)
     """The marked models; more than one makes a comparison run."""
@@ -106,7 +106,13 @@ class Composer(Vertical):
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder=self._mask_placeholder(limits), id="mask", compact=True, disabled=not limits.mask)
         # The problems (#problems) are mounted with the first one to show, before #generate.
-        yield ActionButton("Generate (ctrl+j)", id="generate")
+        yield ActionButton(f"Generate ({self._generate_key()})", id="generate")
+
+    def _generate_key(self) -> str:
+        """The generate key the button names: the user's own ([keymap]) if they set one."""
+        settings = getattr(self.app, "settings", None)
+        keys = getattr(settings, "keymap", {}).get("generate")
+        return keys[0] if keys else "ctrl+j"
 
     def on_mount(self) -> None:
         self._apply_models()
