@@ -28,6 +28,7 @@ from ..format import plain, short_problem
 from .action_button import ActionButton
 from .choice import Choice
 from .fields import ModelsLine, PromptHeader
+from .params import ParamFields, specs_of
 
 if TYPE_CHECKING:
     from .reflist import RefList
@@ -102,6 +103,7 @@ class Composer(Vertical):
         with Horizontal(classes="row"):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
+        yield ParamFields(id="params")  # the marked models' extra parameters (quality, seed...)
         yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder=self._mask_placeholder(limits), id="mask", compact=True, disabled=not limits.mask)
@@ -154,8 +156,15 @@ class Composer(Vertical):
 
     @property
     def limits(self) -> Limits:
+        return Limits.of(self._marked())
+
+    def _marked(self) -> list[Model]:
         marked = [model for m in self.models if (model := self._catalogue.get(m)) is not None]
-        return Limits.of(marked or [self._catalogue.default])
+        return marked or [self._catalogue.default]
+
+    @property
+    def params(self) -> ParamFields:
+        return self.query_one("#params", ParamFields)
 
     @property
     def references(self) -> list[str]:
@@ -178,6 +187,7 @@ class Composer(Vertical):
         size = self.query_one("#size", Choice).value
         n = self.query_one("#n", Choice).value
         mask = self.query_one("#mask", Input)
+        fields = self.params
         return [
             GenerationRequest(
                 prompt=self.prompt,
@@ -186,9 +196,15 @@ class Composer(Vertical):
                 n=n if isinstance(n, int) and n > 1 else None,
                 images=tuple(self._refs),
                 mask=mask.value.strip() or None if not mask.disabled else None,
+                # each model gets the parameters it declares (a comparison run may mix them)
+                params=tuple((name, value) for name, value in fields.values(model) if self._declares(model, name)),
             )
             for model in self.models
         ]
+
+    def _declares(self, model_id: str, name: str) -> bool:
+        model = self._catalogue.get(model_id)
+        return model is not None and model.param(name) is not None
 
     # -- changing it ------------------------------------------------------------------
 
@@ -219,6 +235,7 @@ class Composer(Vertical):
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
         mask.placeholder = self._mask_placeholder(limits)
+        self.params.set_specs(specs_of(self._marked()))
 
     @staticmethod
     def _mask_placeholder(limits: Limits) -> str:
@@ -251,6 +268,7 @@ class Composer(Vertical):
         self._show_refs()
         mask = self.query_one("#mask", Input)
         mask.value = request.mask or ""
+        self.params.set_specs(specs_of(self._marked()), dict(request.params))
         self.revalidate()
 
     def add_reference(self, ref: str) -> bool:
@@ -327,6 +345,7 @@ class Composer(Vertical):
     @on(TextArea.Changed, "#prompt")
     @on(Choice.Changed)
     @on(Input.Changed, "#mask")
+    @on(Input.Changed, ".param")
     def _changed(self) -> None:
         self.revalidate()
 
