@@ -51,6 +51,11 @@ if TYPE_CHECKING:
 # collection walks every object the app made since startup (25-45 ms with a few results
 # shown), and at the default pace they came several times a second while results arrived.
 GC_THRESHOLDS = (10_000, 20, 100)
+# Terminals with 8 or 16 colours (Rich's "standard"; TERM=xterm or linux with no COLORTERM)
+# start in ansi-dark: textual-dark brought down to 16 colours loses its contrast (grey bars,
+# dark green on grey). With 256 colours textual-dark stays the default: it keeps the selected
+# row and card visible, which ansi-dark does not. No theme is saved until the user picks one.
+FEW_COLOURS = ("standard", "windows")
 
 
 class EvolinkApp(App[int]):
@@ -98,6 +103,8 @@ class EvolinkApp(App[int]):
     def on_mount(self) -> None:
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        elif self.console.color_system in FEW_COLOURS:
+            self.theme = "ansi-dark"  # the terminal's own 16 colours, not textual-dark squeezed into them
         self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.settings.keymap:  # [keymap] in config.toml: the user's own keys
