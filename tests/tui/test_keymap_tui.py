@@ -34,6 +34,9 @@ async def test_generate_remapped_to_f9_shows_in_the_key_bar_and_help_and_sends(i
         help_lines = [line for line in screen_text(app).splitlines() if "Generate" in line]
         assert any("f9" in line for line in help_lines), help_lines
         assert not any("^j" in line for line in help_lines), help_lines
+        await pilot.press("escape", "ctrl+p")
+        await type_text(pilot, "Generate")
+        await wait_until(pilot, lambda: "marked model(s) (f9)" in screen_text(app), what="the palette's key")
     assert "Keymap" not in notes_text(app)
 
 
