@@ -194,6 +194,10 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
+    p = sub.add_parser("keys", help="list every key binding: its id, default keys and the keys in force ([keymap])")
+    _json_flag(p)
+    _common(p)
+
     p = sub.add_parser("locate", help="print the config, data and download paths")
     p.add_argument(
         "--fix-permissions", action="store_true", help="make the config file (it holds the key) private: mode 0600"

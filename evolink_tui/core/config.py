@@ -172,6 +172,7 @@ class Settings:
     theme: str | None = None
     graphics: str | None = None  # as written in the config file; checked where it is used
     key_source: str = "none"  # "env", "config", "demo" or "none"
+    keymap: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [keymap]: binding id -> keys
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -302,6 +303,11 @@ def load_settings(
     settings = Settings(config_path=cfg_path, data_dir=data_dir(), demo=demo, warnings=warnings)
     settings.theme = pick("theme")
     settings.graphics = pick("graphics")
+    if "keymap" in cfg:  # read only when there is one: most runs never load the keymap code
+        from .keymap import read_keymap
+
+        settings.keymap, found = read_keymap(cfg["keymap"], f"[keymap] in the config file {cfg_path}")
+        warnings.extend(found)
     if demo:
         settings.api_key = DEMO_API_KEY
         settings.key_source = "demo"
@@ -350,6 +356,26 @@ def _toml_value(value: object) -> str:
     return f'"{escaped}"'
 
 
+def _toml_table(table: dict, name: str, lines: list[str]) -> None:
+    """``table`` as TOML lines: its values first, then its tables ([keymap]...), so saving a
+    theme or a key keeps everything else the user wrote."""
+    scalar = (str, int, float, bool)
+    for key, value in table.items():
+        if isinstance(value, scalar):
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        elif isinstance(value, list) and all(isinstance(v, scalar) for v in value):
+            lines.append(f"{_toml_key(key)} = [{', '.join(_toml_value(v) for v in value)}]")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            header = f"{name}.{_toml_key(key)}" if name else _toml_key(key)
+            lines.extend(["", f"[{header}]"])
+            _toml_table(value, header, lines)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
 def update_config_file(changes: dict, path: Path | None = None) -> Path:
     """Set top-level keys in the config file, keeping the others; written 0600, atomically."""
     path = path or config_path()
@@ -360,9 +386,7 @@ def update_config_file(changes: dict, path: Path | None = None) -> Path:
     for key in [k for k, v in changes.items() if v is None]:
         current.pop(key, None)
     lines = ["# evolink-tui configuration (this file holds your API key: keep it private)"]
-    for key, value in current.items():
-        if isinstance(value, (str, int, float, bool)):
-            lines.append(f"{key} = {_toml_value(value)}")
+    _toml_table(current, "", lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "delete": "files",
     "models": "models",
     "locate": "info",
+    "keys": "keys",
     "simulator": "info",
     "serve": "web",
     "iterate": "recipes",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import App
 from textual.binding import Binding
+from textual.events import DeliveryFailed
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
@@ -50,6 +51,11 @@ if TYPE_CHECKING:
 # collection walks every object the app made since startup (25-45 ms with a few results
 # shown), and at the default pace they came several times a second while results arrived.
 GC_THRESHOLDS = (10_000, 20, 100)
+# Terminals with 8 or 16 colours (Rich's "standard"; TERM=xterm or linux with no COLORTERM)
+# start in ansi-dark: textual-dark brought down to 16 colours loses its contrast (grey bars,
+# dark green on grey). With 256 colours textual-dark stays the default: it keeps the selected
+# row and card visible, which ansi-dark does not. No theme is saved until the user picks one.
+FEW_COLOURS = ("standard", "windows")
 
 
 class EvolinkApp(App[int]):
@@ -98,8 +104,14 @@ class EvolinkApp(App[int]):
     def on_mount(self) -> None:
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        elif self.console.color_system in FEW_COLOURS:
+            self.theme = "ansi-dark"  # the terminal's own 16 colours, not textual-dark squeezed into them
         self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.settings.keymap:  # [keymap] in config.toml: the user's own keys
+            from evolink_tui.core.keymap import as_textual
+
+            self.set_keymap(as_textual(self.settings.keymap))
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -111,6 +123,10 @@ class EvolinkApp(App[int]):
             gc.enable()
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False, timeout=10)
+        if self.settings.keymap:
+            from .keys import check_keymap
+
+            self.start(check_keymap(self, self.settings), name="check keymap", group="config")
         if not self.settings.has_key and not self.settings.demo:
             self.action_enter_key()
 
@@ -235,6 +251,11 @@ class EvolinkApp(App[int]):
                 self.call_later(self.screen.run_action, then)
         elif not self.needs_key():
             self.push_screen(FilesScreen(then=then))
+
+    def on_delivery_failed(self, event: DeliveryFailed) -> None:
+        from .web_open import delivery_failed
+
+        delivery_failed(self, event)
 
     def action_show_help(self) -> None:
         from .screens.help import HelpScreen

@@ -45,6 +45,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Refill the composer from the recipe an image file (or its sidecar) carries; also reopen:PATH",
         "reopen_file",
     ),
+    ("Edit prompt in editor", "Write the prompt in $EDITOR (EVOLINK_TUI_EDITOR, VISUAL or EDITOR) (F8)", "edit_prompt"),
     ("Recall earlier prompt", "Search every earlier prompt and reuse one (ctrl+r)", "recall_prompt"),
     ("Search history", "Find past tasks by prompt, model, status and date (ctrl+f)", "search_history"),
     (
@@ -70,13 +71,25 @@ class EvolinkCommands(Provider):
         if isinstance(app, EvolinkApp):
             app.call_later(app.run_command, action)
 
-    async def discover(self) -> Hits:
+    def _commands(self) -> list[tuple[str, str, str]]:
+        """COMMANDS, each help naming the user's own key where [keymap] moved it (the key in
+        brackets at the end of a help is the default of the binding whose id is the action)."""
+        keymap = getattr(getattr(self.app, "settings", None), "keymap", {})
+        found = []
         for name, help_text, action in COMMANDS:
+            keys = keymap.get(action.removeprefix("app.")) if keymap else None
+            if keys and help_text.endswith(")") and " (" in help_text:
+                help_text = f"{help_text.rsplit(' (', 1)[0]} ({', '.join(keys)})"
+            found.append((name, help_text, action))
+        return found
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in self._commands():
             yield DiscoveryHit(name, partial(self._run, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, action in COMMANDS:
+        for name, help_text, action in self._commands():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), partial(self._run, action), text=name, help=help_text)

@@ -12,6 +12,7 @@ from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.text import excerpt, inert
 
 if TYPE_CHECKING:
+    from rich.color import Color as RichColor
     from textual.binding import Binding
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -43,6 +44,21 @@ def key_label(binding: Binding) -> str:
         modifiers.remove("ctrl")
         shown = f"^{shown}"
     return "+".join([*modifiers, shown])
+
+
+def theme_colour(app: object, role: str) -> RichColor | None:
+    """A theme variable (``success``, ``error``...) as a Rich colour, for Rich ``Text`` and
+    ``Style``. Textual names the ANSI themes' colours ``ansi_green`` and so on, which Rich does
+    not read: Textual's own parser turns every form into the colour Rich draws."""
+    from textual.color import Color
+
+    value = getattr(app, "theme_variables", {}).get(role)
+    if not value:
+        return None
+    try:
+        return Color.parse(value).rich_color
+    except Exception:  # a theme variable Textual cannot read either: no colour
+        return None
 
 
 def plain(text: object, limit: int | None = None) -> str:

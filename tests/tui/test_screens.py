@@ -141,6 +141,7 @@ async def test_palette_commands_start_with_a_verb_and_run():
         "View",
         "Iterate",
         "Reopen",
+        "Edit",
     }
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]

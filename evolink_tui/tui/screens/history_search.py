@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -28,7 +29,7 @@ from evolink_tui.core.dates import DATE_HELP, day_range, when
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 
-from ..format import plain, state_label
+from ..format import plain, state_label, theme_colour
 from ..widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
@@ -270,12 +271,12 @@ class HistorySearchScreen(Screen[None]):
 
     def _cells(self, record: TaskRecord) -> tuple:
         label, role = state_label(record)
-        colour = self.app.theme_variables.get(role)
+        colour = theme_colour(self.app, role)
         return (
             Text(str(record.id), justify="right"),
             Text(when(record.created_at, short=self._layout[0])),
             Text(plain(record.model, 22) or "?", no_wrap=True, overflow="ellipsis"),
-            Text(label, style=f"bold {colour}" if colour else "bold"),
+            Text(label, style=Style(color=colour, bold=True)),
             Text(
                 plain(record.prompt, 200) or plain(record.task_id or "(task checked by id)", 200),
                 no_wrap=True,

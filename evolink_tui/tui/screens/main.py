@@ -428,6 +428,9 @@ class MainScreen(ResultScreen):
     def _reference_removed(self) -> None:
         self.iterating.mark()  # the composer (a child) has already dropped it
 
+    def action_edit_prompt(self) -> None:
+        self.composer.action_edit_prompt()
+
     @on(Composer.ReferenceAdded)
     def _reference_added(self, message: Composer.ReferenceAdded) -> None:
         self.refs.fit_if_big(message.ref)

@@ -27,7 +27,7 @@ from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.timing import time_taken
 
 from ..format import credits, duration, plain, state_label
-from ..result_actions import ResultScreen, result_path, task_result_bindings
+from ..result_actions import ResultScreen, result_path
 from ..widgets.keybar import KeyBar
 from ..widgets.picture import Picture
 
@@ -135,7 +135,16 @@ class ViewerScreen(ResultScreen):
         Binding("0", "zoom_fit", "Fit", id="viewer.fit"),
         Binding("x", "toggle_compare", "Compare", id="viewer.compare"),
         Binding("enter", "one_up", "One-up", id="viewer.one_up"),
-        *(binding for binding in task_result_bindings("viewer") if binding.key not in ("t", "v")),
+        # The result actions of task_result_bindings, written out: no t (retry) or v (here already),
+        # and literal so `evolink-tui keys` reads them from the source.
+        Binding("r", "screen.regenerate", "Regenerate", id="viewer.regenerate"),
+        Binding("i", "screen.iterate", "Iterate", id="viewer.iterate"),
+        Binding("c", "screen.copy_path", "Copy path", id="viewer.copy_path"),
+        Binding("u", "screen.copy_url", "Copy URL", id="viewer.copy_url"),
+        Binding("o", "screen.open_result", "Open", id="viewer.open"),
+        Binding("s", "screen.show_sidecar", "Sidecar", id="viewer.sidecar"),
+        Binding("f", "screen.use_as_reference", "Use as ref", id="viewer.use_ref"),
+        Binding("l", "screen.show_lineage", "Lineage", show=False, id="viewer.lineage"),
         Binding("f1,question_mark", "app.show_help", "Help", show=False, id="viewer.help"),
     ]
 

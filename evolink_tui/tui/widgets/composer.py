@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -27,6 +28,7 @@ from ..format import plain, short_problem
 from .action_button import ActionButton
 from .choice import Choice
 from .fields import ModelsLine, PromptHeader
+from .params import ParamFields, specs_of
 
 if TYPE_CHECKING:
     from .reflist import RefList
@@ -56,6 +58,7 @@ class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
     BORDER_TITLE = "Compose"
+    BINDINGS = [Binding("f8", "edit_prompt", "Editor", show=False, id="composer.editor")]
 
     models: reactive[tuple[str, ...]] = reactive(tuple, init=False)
     """The marked models; more than one makes a comparison run."""
@@ -107,11 +110,18 @@ class Composer(Vertical):
         with Horizontal(classes="row"):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
+        yield ParamFields(id="params")  # the marked models' extra parameters (quality, seed...)
         yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder=self._mask_placeholder(limits), id="mask", compact=True, disabled=not limits.mask)
         # The problems (#problems) are mounted with the first one to show, before #generate.
-        yield ActionButton("Generate (ctrl+j)", id="generate")
+        yield ActionButton(f"Generate ({self._generate_key()})", id="generate")
+
+    def _generate_key(self) -> str:
+        """The generate key the button names: the user's own ([keymap]) if they set one."""
+        settings = getattr(self.app, "settings", None)
+        keys = getattr(settings, "keymap", {}).get("generate")
+        return keys[0] if keys else "ctrl+j"
 
     def on_mount(self) -> None:
         self._apply_models()
@@ -153,8 +163,15 @@ class Composer(Vertical):
 
     @property
     def limits(self) -> Limits:
+        return Limits.of(self._marked())
+
+    def _marked(self) -> list[Model]:
         marked = [model for m in self.models if (model := self._catalogue.get(m)) is not None]
-        return Limits.of(marked or [self._catalogue.default])
+        return marked or [self._catalogue.default]
+
+    @property
+    def params(self) -> ParamFields:
+        return self.query_one("#params", ParamFields)
 
     @property
     def references(self) -> list[str]:
@@ -177,6 +194,7 @@ class Composer(Vertical):
         size = self.query_one("#size", Choice).value
         n = self.query_one("#n", Choice).value
         mask = self.query_one("#mask", Input)
+        fields = self.params
         return [
             GenerationRequest(
                 prompt=self.prompt,
@@ -185,9 +203,15 @@ class Composer(Vertical):
                 n=n if isinstance(n, int) and n > 1 else None,
                 images=tuple(self._refs),
                 mask=mask.value.strip() or None if not mask.disabled else None,
+                # each model gets the parameters it declares (a comparison run may mix them)
+                params=tuple((name, value) for name, value in fields.values(model) if self._declares(model, name)),
             )
             for model in self.models
         ]
+
+    def _declares(self, model_id: str, name: str) -> bool:
+        model = self._catalogue.get(model_id)
+        return model is not None and model.param(name) is not None
 
     # -- changing it ------------------------------------------------------------------
 
@@ -218,6 +242,7 @@ class Composer(Vertical):
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
         mask.placeholder = self._mask_placeholder(limits)
+        self.params.set_specs(specs_of(self._marked()))
 
     @staticmethod
     def _mask_placeholder(limits: Limits) -> str:
@@ -227,6 +252,15 @@ class Composer(Vertical):
         area = self.query_one("#prompt", TextArea)
         area.load_text(text)
         area.move_cursor(area.document.end)
+
+    def action_edit_prompt(self) -> None:
+        """The prompt in the user's $EDITOR (F8; the palette's "Edit prompt in editor")."""
+        from ..prompt_editor import edit_prompt
+
+        edited = edit_prompt(self.app, self.prompt)
+        if edited is not None:
+            self.set_prompt(edited)
+        self.query_one("#prompt", TextArea).focus()
 
     def fill(self, request: GenerationRequest) -> None:
         """The composer refilled with exactly these settings (regenerate)."""
@@ -241,6 +275,7 @@ class Composer(Vertical):
         self._show_refs()
         mask = self.query_one("#mask", Input)
         mask.value = request.mask or ""
+        self.params.set_specs(specs_of(self._marked()), dict(request.params))
         self.revalidate()
 
     def add_reference(self, ref: str) -> bool:
@@ -320,6 +355,7 @@ class Composer(Vertical):
     @on(TextArea.Changed, "#prompt")
     @on(Choice.Changed)
     @on(Input.Changed, "#mask")
+    @on(Input.Changed, ".param")
     def _changed(self) -> None:
         self.revalidate()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from textual import events
+from textual.binding import Binding
 from textual.content import Content
 from textual.widget import Widget
 
@@ -27,6 +28,11 @@ class KeyItem(NamedTuple):
     display: str  # how the key is shown, such as ^j or f2
     description: str
     enabled: bool
+
+
+def _declared_at(node: object, binding: Binding) -> int:
+    ids = [b.id for b in getattr(type(node), "BINDINGS", ()) if isinstance(b, Binding)]
+    return ids.index(binding.id) if binding.id in ids else len(ids)
 
 
 class KeyBar(Widget):
@@ -60,9 +66,17 @@ class KeyBar(Widget):
         app = self.app
         active = self.screen.active_bindings
         shown: dict[str, KeyItem] = {}
-        for _node, binding, enabled, _tooltip in active.values():
+        order: dict[str, tuple[int, int]] = {}  # where the action's binding is declared
+        nodes: list[object] = []
+        for node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in shown:
                 shown[binding.action] = KeyItem(binding.key, key_label(binding), binding.description, enabled)
+                if node not in nodes:
+                    nodes.append(node)
+                order[binding.action] = (nodes.index(node), _declared_at(node, binding))
+        # A key remapped by the user's [keymap] comes last in Textual's table: keep the
+        # declared order (Generate stays first, where a narrow bar still shows it).
+        shown = dict(sorted(shown.items(), key=lambda entry: order[entry[0]]))
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]

@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 
 from evolink_tui.core.history import TaskRecord
 
-from ..format import age, bar, credits, eta_left, plain, state_label
+from ..format import age, bar, credits, eta_left, plain, state_label, theme_colour
 from ..result_actions import task_result_bindings
 
 STATUS_WIDTH = 14
@@ -128,8 +128,7 @@ class TaskList(DataTable):
     # -- rows -------------------------------------------------------------------------
 
     def _colour(self, role: str) -> Style:
-        value = self.app.theme_variables.get(role)
-        return Style(color=value, bold=True) if value else Style(bold=True)
+        return Style(color=theme_colour(self.app, role), bold=True)
 
     def _cells(self, record: TaskRecord) -> tuple[Text, Text, Text]:
         label, role = state_label(record)

@@ -34,7 +34,9 @@ class TopBar(Widget):
     def _left(self, *, detail: bool) -> Content:
         parts: list = [(" evolink-tui ", "bold")]
         if self.demo:
-            parts.append((" DEMO ", "bold $text-warning on $warning-muted"))
+            # ANSI themes cannot blend colours: the muted background would be the text's colour
+            badge = "bold reverse $warning" if self.app.current_theme.ansi else "bold $text-warning on $warning-muted"
+            parts.append((" DEMO ", badge))
             if detail:
                 parts.append((" simulator: no key, no network, no credits", "dim"))
         else:
