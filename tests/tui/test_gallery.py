@@ -96,7 +96,7 @@ async def test_ten_thousand_results_scroll_with_a_fixed_set_of_cards():
         assert selected_ids(screen) == [completed[0]]
 
 
-async def test_moving_within_the_screen_restyles_only_two_cards():
+async def test_moving_within_the_screen_restyles_two_cards_and_rows_scroll_in_order():
     completed = seed(400)
     app = demo_app()
     async with app.run_test(size=(160, 50)) as pilot:
@@ -115,6 +115,17 @@ async def test_moving_within_the_screen_restyles_only_two_cards():
         await pilot.pause()
         assert len(restyled) == 2
         assert selected_ids(screen) == [completed[1]]
+
+        per_screen, columns = len(cards(screen)), screen.columns
+        for step in range(1, screen.rows + 3):  # row by row past the bottom: the screen follows
+            await pilot.press("down")
+            expected = completed[max(0, step - screen.rows + 1) * columns :][:per_screen]
+            await wait_until(pilot, lambda e=expected: shown_ids(screen) == e, what=f"row {step}")
+            assert selected_ids(screen) == [completed[1 + step * columns]]
+        for _ in range(screen.rows + 2):
+            await pilot.press("up")
+        await wait_until(pilot, lambda: shown_ids(screen) == completed[:per_screen], what="back up")
+        assert selected_ids(screen) == [completed[1]] and len(cards(screen)) == per_screen
 
 
 async def test_filters_by_text_model_status_and_stars():

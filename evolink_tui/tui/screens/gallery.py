@@ -218,6 +218,29 @@ class GalleryScreen(ResultScreen):
         elif row >= self.top + self.rows:
             self.top = row - self.rows + 1
 
+    def _recycle(self, rows: int) -> None:
+        """The screen moved ``rows`` rows (down if positive): the cards that still show a
+        result on screen keep it (and their decoded thumbnail); only the rows that went off
+        screen are moved to the other end, to show the rows that came on."""
+        if not 0 < abs(rows) < self.rows:
+            return  # a screen or more: every card shows another result anyway
+        grid = self.query_one(GalleryGrid)
+        count = abs(rows) * self.columns
+        if rows > 0:
+            moved, kept = self._cards[:count], self._cards[count:]
+            anchor = self._cards[-1]
+            for card in moved:  # in order, after the last card
+                grid.move_child(card, after=anchor)
+                anchor = card
+            self._cards = kept + moved
+        else:
+            kept, moved = self._cards[:-count], self._cards[-count:]
+            anchor = self._cards[0]
+            for card in reversed(moved):  # in order, before the first card
+                grid.move_child(card, before=anchor)
+                anchor = card
+            self._cards = moved + kept
+
     def _window(self) -> tuple[int, int]:
         first = self.top * self.columns
         return first, first + len(self._cards) - 1
@@ -264,7 +287,9 @@ class GalleryScreen(ResultScreen):
         else:
             where = f"result {self.selected + 1:,} of {known:,}{'' if feed.done else '+'}"
         tasks = f" · {self._records:,} tasks" if self._records is not None else ""
-        grid.border_title = Content(f"Gallery · {where}{tasks}")
+        title = f"Gallery · {where}{tasks}"
+        if str(grid.border_title) != title:  # an unchanged title draws nothing (the last row: no frame)
+            grid.border_title = Content(title)
         query = self.gallery_query
         chips = [
             f"model {query.model or 'any'}",
@@ -276,7 +301,9 @@ class GalleryScreen(ResultScreen):
             chips.insert(0, f"“{plain(query.text, 30)}”")
         if self.marks:
             chips.append(f"{len(self.marks)} marked")
-        grid.border_subtitle = Content(" · ".join(chips))
+        subtitle = " · ".join(chips)
+        if str(grid.border_subtitle) != subtitle:
+            grid.border_subtitle = Content(subtitle)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -384,6 +411,7 @@ class GalleryScreen(ResultScreen):
         top = self.top
         self._follow()
         if self.top != top:
+            self._recycle(self.top - top)
             self._fill()
             self._prefetch()
             return

@@ -83,7 +83,7 @@ class GalleryCard(Vertical):
         self.position = position
         self.ref = item.ref if item is not None else None
         composed = bool(self.children)  # else compose() uses the new values
-        if label != self._label:
+        if (label.plain, label.spans) != (self._label.plain, self._label.spans):  # Content == compares text only
             self._label = label
             if composed:
                 self.query_one(".gallery-card-label", Static).update(label, layout=False)
