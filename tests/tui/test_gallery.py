@@ -61,7 +61,7 @@ async def open_gallery(pilot) -> GalleryScreen:
     await pilot.press("f4")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, GalleryScreen), what="gallery")
     screen = pilot.app.screen
-    await wait_until(pilot, lambda: bool(shown_ids(screen)) or screen.feed.done, what="first cards")
+    await wait_until(pilot, lambda: bool(shown_ids(screen)) or screen.feed.done, timeout=30, what="first cards")
     return screen
 
 
@@ -86,7 +86,7 @@ async def test_ten_thousand_results_scroll_with_a_fixed_set_of_cards():
         assert screen.feed.held <= screen.feed.max_pages * screen.feed.page_size
 
         await pilot.press("end")  # through every page to the last result
-        await wait_until(pilot, lambda: selected_ids(screen) == [completed[-1]], timeout=30, what="the last result")
+        await wait_until(pilot, lambda: selected_ids(screen) == [completed[-1]], timeout=120, what="the last result")
         assert screen.feed.known == len(completed)
         assert len(cards(screen)) == per_screen
         assert screen.feed.held <= screen.feed.max_pages * screen.feed.page_size

@@ -170,6 +170,8 @@ class GalleryScreen(ResultScreen):
         self.marks: dict[tuple[int, int], None] = {}  # marked results, in the order marked
         self.selected = 0
         self.top = 0  # the first row on screen
+        self._shown_top = 0  # the first row the cards show (behind ``top`` until the next frame)
+        self._catching_up = False
         self.columns = 0
         self.rows = 0
         self._cards: list[GalleryCard] = []
@@ -242,7 +244,7 @@ class GalleryScreen(ResultScreen):
             self._cards = moved + kept
 
     def _window(self) -> tuple[int, int]:
-        first = self.top * self.columns
+        first = self._shown_top * self.columns
         return first, first + len(self._cards) - 1
 
     def _card_at(self, position: int) -> GalleryCard | None:
@@ -262,6 +264,7 @@ class GalleryScreen(ResultScreen):
 
     def _fill(self) -> None:
         """Every card shows the result at its place; then read what is missing nearby."""
+        self._shown_top = self.top
         first, _ = self._window()
         for slot, card in enumerate(self._cards):
             self._show(card, first + slot)
@@ -408,12 +411,13 @@ class GalleryScreen(ResultScreen):
             return
         position = max(0, min(known - 1, position))
         old, self.selected = self.selected, position
-        top = self.top
         self._follow()
-        if self.top != top:
-            self._recycle(self.top - top)
-            self._fill()
-            self._prefetch()
+        if self.top != self._shown_top or self._catching_up:
+            # The screen scrolls: once, after the keys already typed (a held key's repeats
+            # are one scroll of many rows, drawn in one frame).
+            if not self._catching_up:
+                self._catching_up = True
+                self.call_after_refresh(self._catch_up)
             return
         for where in (old, position):  # the same screen: restyle two cards
             card = self._card_at(where)
@@ -421,6 +425,12 @@ class GalleryScreen(ResultScreen):
                 card.set_class(where == position and card.ref is not None, "-selected")
         self._title()
         self._ensure()
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
+        self._recycle(self.top - self._shown_top)
+        self._fill()
+        self._prefetch()
 
     def action_move(self, step: int) -> None:
         self._select(self.selected + step)
