@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from evolink_tui.core import thumbnails
@@ -250,3 +251,21 @@ async def test_thumbnails_are_cached_on_disk_by_the_app(tmp_path):
         await wait_until(pilot, lambda: view.thumbnail is not None, what="thumbnail")
         cache = Path(thumbnails.shared_disk.directory)
         assert list(cache.glob("*/*.thumb"))
+
+
+async def test_enter_opens_the_viewer_on_the_selected_result_and_esc_comes_back():
+    viewer = pytest.importorskip(
+        "evolink_tui.tui.screens.viewer", reason="the viewer screen (issue 13) is not in this build yet"
+    )
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        files = await generated(pilot)
+        screen = await open_gallery(pilot)
+        await wait_until(pilot, lambda: len(shown_ids(screen)) == 2, what="both results")
+        await pilot.press("right", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, viewer.ViewerScreen), what="the viewer")
+        record, index = app.screen.current_result()
+        assert record.files[index] == str(files[1])
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, what="back in the gallery")
+        assert screen.selected == 1

@@ -513,9 +513,13 @@ class GalleryScreen(ResultScreen):
         return item
 
     def action_view(self) -> None:
-        """Open the selected result in the viewer; ←/→ there step through the results around it."""
+        """Open the selected result in the viewer; ←/→ there step through the results with a
+        file on disk around it (as many as the feed holds, up to VIEWER_REACH either side)."""
         item = self._item_or_warn()
         if item is None:
+            return
+        if self._file_of(item) is None:
+            self.notify("This result has no file on disk to view.", severity="warning", markup=False)
             return
         try:  # the viewer's public entry (issue 13), looked up by name until it is on main
             open_viewer = importlib.import_module("evolink_tui.tui.screens.viewer").open_viewer
@@ -526,11 +530,20 @@ class GalleryScreen(ResultScreen):
         index = 0
         for position in range(max(0, self.selected - VIEWER_REACH), self.selected + VIEWER_REACH + 1):
             found = self.feed.item(position) if position < self.feed.known else None
-            if found is not None:
-                if position == self.selected:
-                    index = len(items)
-                items.append(found.ref)
+            file = self._file_of(found) if found is not None else None
+            if found is None or file is None:
+                continue
+            if position == self.selected:
+                index = len(items)
+            items.append((found.record.id, file))  # the viewer takes (record id, file index)
         open_viewer(self.app, items, index)
+
+    def _file_of(self, item: GalleryItem) -> int | None:
+        """Which of its record's files ``item`` is, if that file is on disk."""
+        if item.path is None or self._states.get(item.ref) != "on disk":
+            return None
+        path = str(item.path)
+        return item.record.files.index(path) if path in item.record.files else None
 
     def action_mark(self) -> None:
         item = self._item_or_warn()
