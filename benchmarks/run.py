@@ -692,6 +692,15 @@ sight, once for all the news waiting, not once an event for everything.
   cost time growing with the square of the queue. `sniffio` is installed: httpcore imports it
   for every lock it makes, and a failed import searches every `sys.path` entry (0.5 ms).
 
+What the gallery figures rest on: only the cards on screen exist (columns x rows from the terminal's
+size, 12 at 120x40), whatever the number of results; scrolling a row moves the row that left the screen
+to the other end and gives only those cards new results, the others keep theirs and their decoded
+thumbnail; a held key's repeats are drawn as one scroll after the keys already typed. The results come
+from `core/gallery_feed.GalleryFeed`, which reads pages of 60 records in a thread and holds at most six,
+so memory does not grow with the history (what remains is each size's bounded caches filling: the
+thumbnails', the history's SQLite pages, Textual's). What a key costs at either size is one redraw of
+the grid.
+
 Diagnosis switches for the harness (not used by the table): `BENCH_PROFILE=FILE` (cProfile of a whole
 run), `BENCH_PROFILE_STEPS=FILE` (only the scroll steps or the burst), `BENCH_STALL_TRACE=FILE` (the
 stacks of every thread while the event loop is late), `BENCH_SLOW_CALLBACKS=FILE` (asyncio's slow

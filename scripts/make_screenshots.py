@@ -70,7 +70,7 @@ async def comparison_and_gallery(out: Path) -> None:
         await _shoot(app, out / "comparison.svg", "evolink-tui: one prompt, three models, side by side")
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen))
-        await wait_until(pilot, lambda: len(app.screen.query(ThumbnailView)) == 5 and drawn(app.screen))
+        await wait_until(pilot, lambda: sum(v.thumbnail is not None for v in app.screen.query(ThumbnailView)) == 5)
         await _shoot(app, out / "gallery.svg", "evolink-tui: the gallery")
 
 

@@ -18,6 +18,9 @@ from .downloads import result_stem
 from .history import PAGE, SORTS, History, TaskRecord
 
 SORT_ORDERS = tuple(SORTS)  # "newest", "oldest", "model"
+STATUSES = ("completed", "downloaded", "undownloaded", "expired")
+"""Which completed tasks: all, with their results downloaded, not (yet) downloaded, or
+whose URLs expired before they were downloaded."""
 
 
 def result_file(record: TaskRecord, index: int) -> Path | None:
@@ -86,7 +89,8 @@ def items_of(record: TaskRecord, *, favourites_only: bool = False) -> list[Galle
 @dataclass(frozen=True)
 class GalleryQuery:
     """What the gallery shows: words in the prompt (or task id), one model, a date range
-    (unix seconds, ``until`` exclusive), only favourites, in one of :data:`SORT_ORDERS`."""
+    (unix seconds, ``until`` exclusive), only favourites, one of :data:`STATUSES`, in one of
+    :data:`SORT_ORDERS`."""
 
     text: str = ""
     model: str | None = None
@@ -94,15 +98,18 @@ class GalleryQuery:
     until: float | None = None
     favourites: bool = False
     sort: str = "newest"
+    status: str = "completed"
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
             raise ValueError(f"sort {self.sort!r} is not one of {', '.join(SORT_ORDERS)}")
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
 
     def arguments(self) -> dict:
         return {
             "model": self.model or None,
-            "status": "completed",
+            "status": self.status,
             "since": self.since,
             "until": self.until,
             "favourites": self.favourites,

@@ -887,6 +887,8 @@ class History:
             params += UNCERTAIN_STATES
         elif status == "expired":
             clauses.append("download_state = 'expired'")
+        elif status == "downloaded":
+            clauses.append("state = 'completed' AND download_state = 'done'")
         elif status == "undownloaded":
             clauses.append("state = 'completed' AND download_state IN ('pending', 'failed')")
         elif status:
@@ -921,6 +923,12 @@ class History:
         """Every state on record (a server's own statuses included)."""
         with self._lock:
             return [row[0] for row in self._db().execute("SELECT DISTINCT state FROM tasks ORDER BY state")]
+
+    def models(self, status: str = "completed") -> list[str]:
+        """Every model with a task in ``status``, by name (for the gallery's model filter)."""
+        with self._lock:
+            rows = self._db().execute("SELECT DISTINCT model FROM tasks WHERE state = ? ORDER BY model", (status,))
+            return [row[0] for row in rows]
 
     def in_group(self, group_id: str) -> list[TaskRecord]:
         """Every task of one comparison run, in order."""

@@ -137,9 +137,19 @@ class EvolinkApp(App[int]):
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
         self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._thumbnails_on_disk)
+
+    def _thumbnails_on_disk(self) -> None:
+        """Thumbnails kept on disk by content (the cache dir): a result decoded once is not
+        decoded again after a restart, wherever its file moved. After the first frame."""
+        from evolink_tui.core.thumbcache import enable_disk_cache
+
+        self._thumb_disk = enable_disk_cache()
 
     async def on_unmount(self) -> None:
         await self.studio.aclose()
+        if (disk := getattr(self, "_thumb_disk", None)) is not None:
+            disk.close()
 
     # -- the Studio's events -----------------------------------------------------------------------
 

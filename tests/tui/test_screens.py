@@ -183,10 +183,7 @@ async def test_gallery_shows_every_result_and_copies_a_path():
         gallery = app.screen
         await wait_until(
             pilot,
-            lambda: (
-                len(gallery.query(ThumbnailView)) == 2
-                and all(v.thumbnail is not None for v in gallery.query(ThumbnailView))
-            ),
+            lambda: sum(v.thumbnail is not None for v in gallery.query(ThumbnailView)) == 2,
             what="thumbnails",
         )
         await pilot.press("right", "c")

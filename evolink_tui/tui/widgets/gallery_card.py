@@ -1,0 +1,96 @@
+"""One card of the gallery: a thumbnail above two lines (mark, star, ``#record`` or
+``#record:result``, model; then when, time taken and credits, or what became of the file).
+
+The gallery keeps a fixed set of these and shows a different result in each as it scrolls
+(``show``): the thumbnail's source and the label change, the widget stays. Selection and
+marks are classes, so moving the selection restyles two cards.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from evolink_tui.core.gallery import GalleryItem
+
+from ..format import credits, duration, plain, time_taken
+from .thumbnail import ThumbnailView
+
+STATE_NOTES = {"deleted": "file deleted", "missing": "file missing", "not downloaded": "not downloaded"}
+
+
+def gallery_label(item: GalleryItem, marked: bool, state: str) -> Content:
+    """The card's two lines; ``state`` is ``item.state`` (read in a thread: it stats the file)."""
+    record = item.record
+    head: list = []
+    if marked:
+        head.append(("✓ ", "bold $success"))
+    if item.favourite:
+        head.append(("★ ", "bold $warning"))
+    many = max(len(record.results), len(record.files)) > 1
+    head.append((f"#{record.id}:{item.index + 1} " if many else f"#{record.id} ", "dim"))  # as `export --ids` takes it
+    head.append((plain(record.model, 40), "bold"))
+    when = time.strftime("%m-%d %H:%M", time.localtime(record.created_at)) if record.created_at else ""
+    if state in STATE_NOTES:
+        tail: list = [(when + " · ", "dim"), (STATE_NOTES[state], "$warning")]
+    else:
+        tail = [(f"{when} · {duration(time_taken(record))} · {credits(record.credits)} cr", "dim")]
+    return Content.assemble(*head, "\n", *tail)
+
+
+class GalleryCard(Vertical):
+    """Shows one gallery result, or nothing (past the last one)."""
+
+    DEFAULT_CSS = """
+    GalleryCard {
+        height: 1fr;
+        width: 1fr;
+    }
+    GalleryCard > .gallery-card-label {
+        height: 2;
+        width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    class Clicked(Message):
+        def __init__(self, card: GalleryCard) -> None:
+            super().__init__()
+            self.card = card
+
+    def __init__(self, slot: int) -> None:
+        super().__init__(classes="gallery-card")
+        self.slot = slot  # where on the screen: 0 is the top left
+        self.position: int | None = None  # which result of the feed is shown
+        self.ref: tuple[int, int] | None = None
+        self._label: Content = Content("")
+        self._path: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ThumbnailView(self._path, classes="gallery-card-picture")
+        yield Static(self._label, classes="gallery-card-label")
+
+    def show(self, position: int | None, item: GalleryItem | None, label: Content, path: str | None) -> None:
+        """Show ``item`` (result ``position`` of the feed) with ``label``; None: an empty slot,
+        or a result whose page is on its way (``position`` set)."""
+        self.position = position
+        self.ref = item.ref if item is not None else None
+        composed = bool(self.children)  # else compose() uses the new values
+        if (label.plain, label.spans) != (self._label.plain, self._label.spans):  # Content == compares text only
+            self._label = label
+            if composed:
+                self.query_one(".gallery-card-label", Static).update(label, layout=False)
+        if path != self._path:
+            self._path = path
+            if composed:
+                self.query_one(ThumbnailView).set_source(path)
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Clicked(self))
