@@ -36,11 +36,17 @@ ROW_LABEL_WIDTH = 18
 MIN_CELL, MAX_CELL = 16, 32  # columns of one cell of the grid
 
 
-def cell_size(screen_width: int, columns: int) -> tuple[int, int]:
-    """(width, height) of a cell: the columns share the screen's width (scrolling sideways
-    below MIN_CELL), and a square picture in half-blocks is half as tall as wide."""
+MIN_CELL_HEIGHT = 7
+
+
+def cell_size(screen: tuple[int, int], columns: int, rows: int) -> tuple[int, int]:
+    """(width, height) of a cell: the columns share the screen's width and the rows its
+    height (scrolling below MIN_CELL / MIN_CELL_HEIGHT); never taller than a square picture
+    in half-blocks (half as tall as wide) with its border and label line needs."""
+    screen_width, screen_height = screen
     width = max(MIN_CELL, min(MAX_CELL, (screen_width - ROW_LABEL_WIDTH - 2) // max(1, columns)))
-    return width, width // 2 + 3  # the picture, its border and the label line
+    height = max(MIN_CELL_HEIGHT, min(width // 2 + 3, (screen_height - 5) // max(1, rows)))
+    return width, height
 
 
 class Layout(NamedTuple):
@@ -118,6 +124,7 @@ class BatchScreen(Screen[None]):
         Binding("x", "cancel_batch", "Cancel batch", id="batch.cancel"),
         Binding("e", "export_sheet", "Contact sheet", id="batch.export"),
         Binding("escape", "back", "Back", id="batch.back"),
+        Binding("f1,question_mark", "app.show_help", "Help", show=False, id="batch.help"),
         Binding("left", "move(0,-1)", "Left", show=False, id="batch.left"),
         Binding("right", "move(0,1)", "Right", show=False, id="batch.right"),
         Binding("up", "move(-1,0)", "Up", show=False, id="batch.up"),
@@ -139,7 +146,7 @@ class BatchScreen(Screen[None]):
         self.matrix = layout = grid_layout(summary)
         yield KeyBar()
         yield Static(id="batch-status", markup=False)
-        width, height = cell_size(self.app.size.width, len(layout.columns))
+        width, height = cell_size((self.app.size.width, self.app.size.height), len(layout.columns), len(layout.rows))
         with ScrollableContainer(id="batch-scroll"):
             grid = Grid(id="batch-grid")
             grid.styles.grid_size_columns = len(layout.columns) + 1
