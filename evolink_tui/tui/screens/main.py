@@ -49,7 +49,7 @@ class MainScreen(ResultScreen):
         Binding("f5", "app.open_files", "Files", id="open_files"),
         Binding("ctrl+r", "recall_prompt", "Recall", id="recall_prompt"),
         Binding("ctrl+f", "search_history", "History", id="search_history"),
-        Binding("ctrl+b", "open_batch", "Batch", id="open_batch"),
+        Binding("ctrl+b", "open_batch", "Batch", show=False, id="open_batch"),
         Binding("escape", "switch_panel", "Tasks/compose", show=False, id="switch_panel"),
         Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
     ]
