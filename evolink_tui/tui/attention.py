@@ -16,6 +16,7 @@ import os
 from typing import TYPE_CHECKING
 
 from rich.segment import ControlType, Segment
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -46,12 +47,16 @@ class NoticeEscape(Widget):
         self.sequence = sequence
         self.sent = False
 
-    def render_line(self, y: int) -> Strip:
-        if self.sent or y != 0:
-            return Strip.blank(self.size.width)
-        self.sent = True
-        self.call_after_refresh(self.remove)
-        return Strip([Segment(self.sequence, None, _ZERO_WIDTH), *Strip.blank(self.size.width)], self.size.width)
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Drawn here, not in render_line: Textual keeps the lines render_line gives and
+        # reuses them whenever something else on that row is redrawn, which would send the
+        # notice again. This gives the sequence once, then only blanks until it is removed.
+        lines = [Strip.blank(crop.width) for _ in range(crop.height)]
+        if not self.sent and crop.height and crop.y == 0:
+            self.sent = True
+            lines[0] = Strip([Segment(self.sequence, None, _ZERO_WIDTH), *lines[0]], crop.width)
+            self.call_later(self.remove)
+        return lines
 
 
 class Notifier:

@@ -88,6 +88,17 @@ def grid_layout(summary: BatchSummary) -> Layout:
     return Layout(list(row_keys.values()), list(col_keys.values()), place)
 
 
+def live_state(record: TaskRecord) -> str:
+    """What a task being worked on is doing now."""
+    if not record.task_id:
+        return "sending"
+    if record.state == "completed":
+        return "downloading"
+    if record.state == "processing":
+        return f"running {record.progress}%"
+    return "queued" if record.state == "pending" else record.state
+
+
 class MatrixCell(Vertical, can_focus=True):
     """One task of the grid: its thumbnail (once downloaded) and where it stands."""
 
@@ -101,11 +112,11 @@ class MatrixCell(Vertical, can_focus=True):
         yield ThumbnailView(classes="matrix-thumb")
         yield Static("", classes="matrix-label", markup=False)
 
-    def show(self, state: str, record: TaskRecord | None, sending: bool = False) -> None:
+    def show(self, state: str, record: TaskRecord | None, busy: bool = False) -> None:
+        """``state``: the batch's word for the task; ``busy``: this process is sending,
+        following or downloading it now (then what it is doing is said instead)."""
         self.record_id = record.id if record else None
-        label = f"#{self.seq} {'sending' if sending and record and not record.task_id else state}"
-        if record is not None and record.state == "processing" and record.progress is not None:
-            label += f" {record.progress}%"
+        label = f"#{self.seq} {live_state(record) if busy and record else state}"
         self.query_one(".matrix-label", Static).update(Content(label))
         files = list(record.files) if record is not None else []
         if files != self.files:
@@ -196,10 +207,12 @@ class BatchScreen(Screen[None]):
     def _status(self, summary: BatchSummary) -> None:
         batch = summary.batch
         state = batch.state + (f" ({batch.reason})" if batch.reason and batch.reason != batch.state else "")
-        running = sum(1 for item in summary.items if summary.outcome(item) == "running")
+        busy = self.app.studio.in_flight
+        running = sum(1 for r in summary.records.values() if r.id in busy)
+        done = sum(1 for r in summary.records.values() if r.is_finished and r.id not in busy)
         parts = [
             f"{batch.id} · {state}",
-            f"{summary.done}/{summary.total} done",
+            f"{done}/{summary.total} done",
             f"{running} running",
             f"{summary.unsent} not sent",
             f"{summary.credits:g} credits charged",
