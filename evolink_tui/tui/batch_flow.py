@@ -157,7 +157,9 @@ def ask_budget(app: EvolinkApp, verdict: Verdict, what: str, then: Callable[[], 
             app.studio.batches.raise_for(verdict)
             then()
         else:
-            app.notify("Not sent: over budget.", markup=False)
+            app.notify(
+                "Not sent: over budget. Drop some tasks, or raise the budget (palette: Set budget).", markup=False
+            )
 
     app.push_screen(ConfirmScreen("Over budget", body, yes="Raise and send", no="Don't send"), answered)
 

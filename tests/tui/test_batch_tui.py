@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 
 from textual import events
+from textual.widgets import Static
 
 from evolink_tui.core import batch_store as bs
+from evolink_tui.core.budget import day_start
 from evolink_tui.core.config import load_settings
 from evolink_tui.core.history import History, history_path
 from evolink_tui.core.matrix import Matrix
@@ -40,7 +42,7 @@ def write_config(text: str) -> None:
 
 def seed_prices(model: str = "gpt-image-1.5", credits: float = 6.0) -> None:
     """One earlier completed run of ``model`` (before this run of the app) that cost ``credits``."""
-    clock = FakeClock(START - 3600)
+    clock = FakeClock(max(day_start(START) + 1, START - 3600))  # today, before the app starts
     history = History(history_path(load_settings(demo=True)), clock=clock.now).open()
     try:
         seed(history, clock, model, credits)
@@ -56,6 +58,11 @@ def done_this_run(app, count: int):
         return len(mine) >= count and all(r is not None and r.is_finished and r.files for r in mine)
 
     return check
+
+
+def question(app) -> str:
+    """What the dialog in front says, on one line."""
+    return " ".join(str(app.screen.query_one("#confirm-body", Static).render()).split())
 
 
 async def ready(pilot) -> None:
@@ -166,8 +173,7 @@ async def test_a_submit_that_would_cross_the_budget_asks_and_sends_nothing_unles
         assert sim.count("submit") == 1
         await pilot.press("ctrl+j")  # 6 more would make 12 of 10
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the budget question")
-        text = screen_text(app)
-        assert "Over budget" in text and "expected to cost 6 credits, and 4 are left" in text
+        assert "This task is expected to cost 6 credits, and 4 are left of the budget per run" in question(app)
         await pilot.pause(0.2)
         assert sim.count("submit") == 1 and app.studio.history.count() == 2  # asked before anything was recorded
         await pilot.press("n")
@@ -185,14 +191,18 @@ async def test_a_submit_that_would_cross_the_budget_asks_and_sends_nothing_unles
 
 async def test_a_plan_over_budget_is_stopped_before_anything_is_sent():
     seed_prices(credits=6.0)
-    write_config("budget_per_day = 5\n")
+    write_config("budget_per_day = 10\n")  # 6 of it spent earlier today
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await plan_fox(pilot)
+        assert "Budget: 4 credits left of today's budget" in screen_text(app)
+        assert "this plan would cross it" in screen_text(app)
         await pilot.press("ctrl+j")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the budget question")
-        assert "today's budget" in screen_text(app)
+        asked = question(app)
+        assert "This batch (12 tasks) is expected to cost 24 credits, and 4 are left of today's budget" in asked
         await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), what="back to the plan, to drop tasks")
         await pilot.pause(0.2)
         assert sim_of(app).count("submit") == 0 and app.studio.batches.latest() is None
 

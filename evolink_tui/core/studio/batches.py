@@ -90,6 +90,10 @@ class Batches:
         known = sum(p.median for p in prices if p is not None)
         return budget.check(None if unknown and not known else known, unknown=unknown)
 
+    def check_plan(self, plan: Plan) -> Verdict:
+        """Whether the chosen tasks of ``plan`` fit the budget (before it is confirmed)."""
+        return self.budget().check_plan(plan.cost)
+
     def raise_for(self, verdict: Verdict) -> None:
         """Raise the cap that stopped a submit just enough for it (this run only)."""
         if verdict.cap is None:

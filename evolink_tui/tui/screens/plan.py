@@ -125,6 +125,13 @@ class PlanScreen(Screen["Plan | None"]):
             + (" (partly a guess from the models' speed: no runs yet)" if plan.seconds_guessed else ""),
             "Nothing is sent until you press ctrl+j. Space drops a task or puts it back; esc sends nothing.",
         ]
+        verdict = self.app.studio.batches.check_plan(plan)
+        if verdict.cap is not None:
+            left = max(0.0, verdict.left or 0.0)
+            lines.append(
+                f"Budget: {left:g} credits left of {verdict.cap.label}"
+                + ("" if verdict.ok else " — this plan would cross it: drop tasks, or ctrl+j asks to raise it")
+            )
         for seqs, err in plan.distinct_problems():
             lines.append(f"Problem ({_plural(len(seqs), 'task')}): {err}")
         self.query_one("#plan-summary", Static).update(Content("\n".join(lines)))
@@ -182,6 +189,16 @@ class PlanScreen(Screen["Plan | None"]):
         except ValidationError as err:
             self.notify(f"Not sent. {err}", severity="error", markup=False, timeout=10)
             return
+        verdict = self.app.studio.batches.check_plan(self.plan)
+        if verdict.ok:
+            self.dismiss(self.plan)
+            return
+        from ..batch_flow import ask_budget
+
+        # Asked here, so that "no" leaves the plan open to drop tasks.
+        ask_budget(self.app, verdict, f"This batch ({len(self.plan.chosen)} tasks)", self._send)
+
+    def _send(self) -> None:
         self.dismiss(self.plan)
 
     def action_cancel(self) -> None:
