@@ -73,7 +73,7 @@ def grid_layout(summary: BatchSummary) -> Layout:
         if len(sizes) > 1 and len(models) == 1:
             label = size
         elif len(sizes) > 1:
-            label = f"{cell.model} {size}"
+            label = f"{size} {cell.model}"  # the size first: a long model name is cut, never the size
         else:
             label = cell.model
         col_keys.setdefault((cell.model, cell.size), label)
