@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.widgets import Static
 
@@ -288,3 +289,60 @@ async def test_a_batch_ending_while_another_screen_is_in_front_notifies_once(ste
         await pilot.pause(0.2)
         # one notice for the batch, none for each of its 12 tasks
         assert len(app.notifier.sent) == 1 and "batch done" in app.notifier.sent[0]
+
+
+async def run_fox_batch(pilot) -> BatchScreen:
+    app = pilot.app
+    await plan_fox(pilot)
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, lambda: isinstance(app.screen, BatchScreen), what="the batch screen")
+    assert isinstance(app.screen, BatchScreen)
+    return app.screen
+
+
+async def test_enter_on_a_cell_opens_its_result_in_the_viewer():
+    viewer = pytest.importorskip(
+        "evolink_tui.tui.screens.viewer", reason="the viewer screen (issue 13) is not merged into this branch yet"
+    )
+    app = demo_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await run_fox_batch(pilot)
+        await wait_until(pilot, finished(app, 12), what="12 tasks finished")
+        await wait_until(pilot, lambda: all(c.files for c in screen.query(MatrixCell)), what="every cell's file")
+        await pilot.press("right", "down", "enter")  # task 5: red · rain on z-image-turbo
+        await wait_until(pilot, lambda: isinstance(app.screen, viewer.ViewerScreen), what="the viewer")
+        record = app.studio.record(screen.query_one("#cell-5", MatrixCell).record_id or -1)
+        assert record is not None and record.prompt == "a red fox in rain" and record.model == "z-image-turbo"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, what="back to the grid")
+        assert screen.focused is screen.query_one("#cell-5")
+
+
+async def test_pause_sends_nothing_more_and_cancel_never_sends_the_rest(step_clock):
+    app = demo_app(step_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await run_fox_batch(pilot)
+        batch_id = screen.batch_id
+        batches = app.studio.batches
+        await wait_until(pilot, lambda: sim_of(app).count("submit") >= 1, what="the first submit")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: batches.summary(batch_id).batch.state == bs.PAUSED, what="paused")
+        for _ in range(60):  # time passes: the sent tasks finish, nothing more is sent
+            if batch_id not in batches.active:
+                break
+            await run_for(pilot, step_clock, 2.0)
+        sent = sim_of(app).count("submit")
+        await run_for(pilot, step_clock, 20.0)
+        assert sim_of(app).count("submit") == sent and 1 <= sent < 12
+        assert "paused" in screen_text(app) and "p continues it" in screen_text(app)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked first")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: batches.summary(batch_id).batch.state == bs.CANCELLED, what="cancelled")
+        await run_for(pilot, step_clock, 20.0)
+        summary = batches.summary(batch_id)
+        assert sim_of(app).count("submit") == sent
+        assert summary.counts.get("cancelled") == 12 - sent and summary.counts.get("completed") == sent
+        await pilot.press("p")  # a cancelled batch does not continue
+        await run_for(pilot, step_clock, 10.0)
+        assert sim_of(app).count("submit") == sent
