@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.text import excerpt
+from evolink_tui.core.timing import duration_text as duration
 
 from ..format import plain
 from ..widgets.keybar import KeyBar
@@ -30,14 +31,6 @@ if TYPE_CHECKING:
     from evolink_tui.core.validation import GenerationRequest
 
     from ..app import EvolinkApp
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _plural(count: int, word: str) -> str:
