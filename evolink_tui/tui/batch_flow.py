@@ -62,6 +62,8 @@ def open_plan(app: EvolinkApp, requests: list[GenerationRequest], templates: tup
     """The plan screen for the composer's matrix; nothing is sent until it is confirmed."""
     from .screens.plan import PlanScreen
 
+    if app.needs_key():
+        return
     try:
         matrix = matrix_of(requests, templates)
         plan = app.studio.batches.plan(matrix)
