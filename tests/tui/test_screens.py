@@ -137,6 +137,9 @@ async def test_palette_commands_start_with_a_verb_and_run():
         "Make",
         "Refresh",
         "View",
+        "Plan",
+        "Load",
+        "Set",
     }
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]
