@@ -31,3 +31,12 @@ def time_taken(record: TaskRecord) -> float | None:
     if record.finished_at - record.running_seen_at > FINISH_SEEN_WITHIN:
         return None  # it finished some time while nobody was looking
     return max(0.0, record.finished_at - start)
+
+
+def duration_text(seconds: float) -> str:
+    """An expected duration for people: ``45 s``, ``2 min 5 s``, ``1 h 10 min``."""
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -19,6 +19,7 @@ from ..core.matrix import Matrix, read_prompt_file, split_list
 from ..core.plan import Plan, build_plan
 from ..core.runner import Runner
 from ..core.text import excerpt
+from ..core.timing import duration_text
 from ..core.validation import parse_n
 from ..runtime import make_client
 from .limits import config_budget, notify_end, preferences
@@ -26,14 +27,6 @@ from .models import catalogue_for
 from .output import Output, retry_listener, settings_for
 
 MAX_CONCURRENCY = 8
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _matrix(args) -> Matrix:
@@ -76,7 +69,7 @@ def plan_lines(plan: Plan) -> list[str]:
         f"Plan: {_plural(len(chosen), 'task')}, {_plural(plan.images, 'image')} "
         f"({_plural(len(plan.matrix.templates), 'prompt line')}, {_plural(len(plan.stats), 'model')}, {sizes})",
         f"Expected cost: {plan.cost.describe()}",
-        f"Expected time: about {_duration(plan.seconds)} at {plan.concurrency} at a time"
+        f"Expected time: about {duration_text(plan.seconds)} at {plan.concurrency} at a time"
         + (" (partly a guess from the models' speed: no runs yet)" if plan.seconds_guessed else ""),
         "",
     ]
@@ -91,14 +84,14 @@ def plan_lines(plan: Plan) -> list[str]:
         mark = "-" if task.seq in plan.dropped else " "
         lines.append(
             f"{task.seq:>3}{mark}  {task.cell.model:<{width}} {task.cell.size or 'default':<9} {task.images:>2}  "
-            f"{credits:<11} {_duration(task.seconds):>6}  {excerpt(task.cell.prompt, 70)}"
+            f"{credits:<11} {duration_text(task.seconds):>6}  {excerpt(task.cell.prompt, 70)}"
         )
     lines.append("")
     for model, stats in plan.stats.items():
         if stats.runs:
             lines.append(f"{model}: {stats.describe()} (median of {stats.runs} runs)")
         else:
-            guess = f"about {_duration(stats.expected_seconds)}, typical of {stats.speed}"
+            guess = f"about {duration_text(stats.expected_seconds)}, typical of {stats.speed}"
             lines.append(f"{model}: no runs yet (time: {guess})")
     return lines
 
@@ -293,7 +286,7 @@ async def _run(args, out: Output, settings: Settings, prefs, matrix: Matrix, con
             batch = batches.create(plan, budget=budget)  # every check before anything is sent
             if not args.json:
                 out.say(
-                    f"expected cost: {plan.cost.describe()}; about {_duration(plan.seconds)} at "
+                    f"expected cost: {plan.cost.describe()}; about {duration_text(plan.seconds)} at "
                     f"{plan.concurrency} at a time"
                 )
             summary = await batches.run(batch.id)

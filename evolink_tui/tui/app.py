@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding
 from textual.events import DeliveryFailed
@@ -46,6 +46,8 @@ from .screens.main import MainScreen
 
 if TYPE_CHECKING:
     from evolink_tui.core.studio.studio import ClientFactory
+
+    from .attention import Notifier
 
 # Young collections every 10,000 new objects (not 700) and full ones far more rarely: a full
 # collection walks every object the app made since startup (25-45 ms with a few results
@@ -87,6 +89,7 @@ class EvolinkApp(App[int]):
         self.studio.events.subscribe(self._forward)
         self._main = MainScreen(cursor_blink=cursor_blink)
         self._saved_theme = ""
+        self._notifier: Notifier | None = None
 
     @property
     def settings(self) -> Settings:
@@ -133,7 +136,7 @@ class EvolinkApp(App[int]):
     def history_shown(self) -> None:
         """The first page of history is on screen: now the client (httpx; the demo's
         simulator) is built and what an earlier run left is recovered."""
-        self.call_after_refresh(lambda: self.start(self.studio.recover(), name="recover"))
+        self.call_after_refresh(self._resume_then_recover)
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
         self.call_after_refresh(gc.freeze)
@@ -145,6 +148,14 @@ class EvolinkApp(App[int]):
         from evolink_tui.core.thumbcache import enable_disk_cache
 
         self._thumb_disk = enable_disk_cache()
+
+    def _resume_then_recover(self) -> None:
+        """Batches a quit left running are taken up first (their tasks are theirs), then
+        the rest is recovered."""
+        from .batch_flow import resume_batches
+
+        resume_batches(self)
+        self.start(self.studio.recover(), name="recover")
 
     async def on_unmount(self) -> None:
         await self.studio.aclose()
@@ -172,6 +183,11 @@ class EvolinkApp(App[int]):
         """What the App itself does with an event: notifications and app-wide dialogs."""
         from evolink_tui.core import events as ev
 
+        from . import batch_flow
+
+        self.notifier.show_event(event)  # the bell and a desktop notice, if you are away
+        batch_flow.show_event(self, event)
+
         for notice in self.notices.for_event(event):
             self._wave.add(notice)
         match event:
@@ -190,6 +206,27 @@ class EvolinkApp(App[int]):
 
     def _notify(self, notice: Notice) -> None:
         self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=False)
+
+    # -- notices that reach you (bell, OSC 9/777) ---------------------------------------------------
+
+    @property
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            from .attention import Notifier
+
+            self._notifier = Notifier(self)
+        return self._notifier
+
+    def on_app_focus(self) -> None:
+        self.notifier.focus(True)
+
+    def on_app_blur(self) -> None:
+        self.notifier.focus(False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)) and self._notifier is not None:
+            self._notifier.input()  # a key or a click: the user is here
+        await super().on_event(event)
 
     def _listener_failed(self, failure: ListenerFailure) -> None:
         where = f" Details in {failure.log}." if failure.log else ""

@@ -142,6 +142,9 @@ async def test_palette_commands_start_with_a_verb_and_run():
         "Iterate",
         "Reopen",
         "Edit",
+        "Plan",
+        "Load",
+        "Set",
     }
     assert {name.split()[0] for name, _, _ in COMMANDS} <= verbs
     names = [name for name, _, _ in COMMANDS]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the client (httpx), the runner and the event types load wit
     from ..recovery import RecoverySummary
     from ..runner import Runner
     from ..validation import GenerationRequest
+    from .batches import Batches
     from .files import Files
 
 ClientFactory = Callable[..., "EvolinkClient"]
@@ -93,6 +94,7 @@ class Studio:
         self._running: set[int] = set()
         self._uncertain: set[int] = set()
         self._files: Files | None = None
+        self._batches: Batches | None = None
         self._ahead = history_ahead
         self._history_offset = 0
         self._history_done = False
@@ -142,6 +144,15 @@ class Studio:
 
             self._files = Files(self)
         return self._files
+
+    @property
+    def batches(self) -> Batches:
+        """Batches (plan, run, pause, cancel, resume) and the budget (built on first use)."""
+        if self._batches is None:
+            from .batches import Batches
+
+            self._batches = Batches(self)
+        return self._batches
 
     # -- events from the client and the runner ------------------------------------------------
 
@@ -373,7 +384,7 @@ class Studio:
         if problem:
             self.events.emit(FolderUnwritable(runner.download_dir, problem))
         plan = await asyncio.to_thread(plan_recovery, self.history)
-        mine = self.session_ids
+        mine = self.session_ids | (self._batches.owned_records() if self._batches else set())
         unfinished, downloads, uncertain = (
             [r for r in records if r.id not in mine] for records in (plan.unfinished, plan.downloads, plan.uncertain)
         )

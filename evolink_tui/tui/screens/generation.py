@@ -19,6 +19,8 @@ from evolink_tui.core.rules import CHECK
 from ..format import plain, short_problem
 
 if TYPE_CHECKING:
+    from evolink_tui.core.validation import GenerationRequest
+
     from ..app import EvolinkApp
     from .main import MainScreen
 
@@ -48,6 +50,15 @@ class Generation:
         requests = composer.requests()
         if not requests or self.app.needs_key():
             return
+        from .. import batch_flow
+
+        if batch_flow.has_variants(requests[0].prompt):  # a matrix: planned first, sent once confirmed
+            batch_flow.open_plan(self.app, requests)
+            return
+        batch_flow.check_budget(self.app, requests, lambda: self._send(requests))
+
+    def _send(self, requests: list[GenerationRequest]) -> None:
+        composer = self.screen.composer
         try:
             record_ids = self.app.studio.prepare(requests, parent=self.screen.iterating.parent_for(requests))
         except ValidationError as err:

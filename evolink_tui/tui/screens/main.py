@@ -51,6 +51,7 @@ class MainScreen(ResultScreen):
         Binding("f5", "app.open_files", "Files", id="open_files"),
         Binding("ctrl+r", "recall_prompt", "Recall", id="recall_prompt"),
         Binding("ctrl+f", "search_history", "History", id="search_history"),
+        Binding("ctrl+b", "open_batch", "Batch", show=False, id="open_batch"),
         Binding("escape", "switch_panel", "Tasks/compose", show=False, id="switch_panel"),
         Binding("f1,question_mark", "app.show_help", "Help", id="show_help"),
     ]
@@ -258,6 +259,16 @@ class MainScreen(ResultScreen):
         spent, running, unsure = self.app.studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure
+        self._budget_stale = True  # read again at the next tick (it reads the history)
+
+    _budget_stale = True
+
+    def show_budget(self) -> None:
+        """The budget bar: spent under the tightest cap (per run or per day), if one is set."""
+        self._budget_stale = False
+        if self.ready:
+            found = self.app.studio.batches.bar()
+            self.topbar.budget = (found.spent, found.limit, found.label) if found else None
 
     def _show_connection(self, label: str | None, failing: dict[str, str]) -> None:
         """The top bar and every task row say what is failing now."""
@@ -270,6 +281,8 @@ class MainScreen(ResultScreen):
     def _tick(self) -> None:
         if self.ready:
             self.tasks.tick(self.app.studio.now())
+            if self._budget_stale:
+                self.show_budget()
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:
@@ -410,6 +423,34 @@ class MainScreen(ResultScreen):
             self.focus_prompt()
 
         self.app.push_screen(RecallScreen(self.app.studio.history), chosen)
+
+    # -- matrix runs and the budget (tui/batch_flow.py) ----------------------------------------------
+
+    def action_open_batch(self) -> None:
+        from .. import batch_flow
+
+        batch_flow.open_batch(self.app)
+
+    def action_plan_batch(self) -> None:
+        from .. import batch_flow
+
+        if requests := self.composer.requests():
+            batch_flow.open_plan(self.app, requests)
+
+    def action_load_prompt_file(self) -> None:
+        from .. import batch_flow
+        from .budget import PromptFileScreen
+
+        def chosen(path: str | None) -> None:
+            if path and (requests := self.composer.requests()):
+                batch_flow.load_prompt_file(self.app, path, requests)
+
+        self.app.push_screen(PromptFileScreen(), chosen)
+
+    def action_set_budget(self) -> None:
+        from .. import batch_flow
+
+        batch_flow.set_budget(self.app)
 
     def action_make_mask(self) -> None:
         self.refs.make_mask()

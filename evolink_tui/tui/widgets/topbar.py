@@ -11,6 +11,13 @@ from textual.widget import Widget
 from ..format import credits
 
 
+def budget_gauge(spent: float, limit: float, label: str, width: int = 8) -> str:
+    """``budget/day ▰▰▰▱▱▱▱▱ 12/50``: how much of the tightest cap is spent."""
+    share = min(1.0, spent / limit) if limit > 0 else 1.0
+    filled = round(share * width)
+    return f"· budget/{label} {'▰' * filled}{'▱' * (width - filled)} {credits(spent)}/{credits(limit)}"
+
+
 class TopBar(Widget):
     demo: reactive[bool] = reactive(False)
     key: reactive[str] = reactive("")
@@ -19,12 +26,15 @@ class TopBar(Widget):
     endpoint: reactive[str] = reactive("")
     offline: reactive[str] = reactive("")  # "offline, retrying" while requests fail and are retried
     unsure: reactive[int] = reactive(0)  # uncertain submits waiting for the user
+    budget: reactive[tuple[float, float, str] | None] = reactive(None)  # (spent, cap, "run"/"day")
 
     def render(self) -> Content:
         warn = f"{self.offline} · " if self.offline else ""
         warn += f"{self.unsure} unsure · " if self.unsure else ""
         right = f"{self.running} running · " if self.running else ""
         right += f"credits this run: {credits(self.spent) if self.spent else 0} "
+        if self.budget is not None:
+            right += budget_gauge(*self.budget) + " "
         left = self._left(detail=True)
         if left.cell_length + len(warn) + len(right) + 1 > self.size.width:
             left = self._left(detail=False)
