@@ -244,7 +244,7 @@ class EvolinkApp(App[int]):
 
         def chosen(answer: str | None) -> None:
             if answer == DEMO:
-                self._switch(load_settings(demo=True, download_dir=self.settings.download_dir))
+                self._switch(load_settings(demo=True, download_dir=self.settings.download_dir_given))
                 self.notify("Demo mode: the built-in simulator answers. No key, no network, no credits.", markup=False)
             elif answer:
                 self.start(self._save_key(answer), name="save key", group="config")
@@ -255,7 +255,7 @@ class EvolinkApp(App[int]):
     async def _save_key(self, key: str) -> None:
         path = await asyncio.to_thread(save_api_key, key, self.settings.config_path)
         if self.settings.demo:
-            self._switch(load_settings(download_dir=self.settings.download_dir))
+            self._switch(load_settings(download_dir=self.settings.download_dir_given))
         self.settings.api_key = key.strip()
         self.settings.key_source = "config"
         self.main.show_identity()

@@ -184,3 +184,12 @@ async def picker_marking_fast_models(pilot) -> None:
     await type_text(pilot, "fast")
     await pilot.press("down", "space", "down", "down", "space")
     await pilot.pause()
+
+
+async def confirm_spend(pilot) -> None:
+    """t (or another key that is not Generate) asked before spending credits: say yes."""
+    from evolink_tui.tui.screens.confirm import ConfirmScreen
+
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="the spend question")
+    assert "spends credits" in screen_text(pilot.app)
+    await pilot.press("y")

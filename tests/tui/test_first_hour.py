@@ -1,0 +1,143 @@
+"""The first hour of a new user (issue 12's app points, issue 11's app wiring): keys that never
+spend by accident, the download folder checked before a paid submit, the demo's own folder,
+times and credits told truthfully. Each test drives the app on the demo simulator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from evolink_tui.simulator import FakeClock, FaultPlan
+from evolink_tui.tui.screens.confirm import ConfirmScreen
+from evolink_tui.tui.widgets.tasklist import TaskList
+
+from .helpers import START, demo_app, finished, screen_text, type_text, wait_until
+
+
+def submits(app) -> int:
+    return app.studio.client.simulator.state.sim.count("submit")
+
+
+# -- issue 11 point 8: the download folder is checked before anything is paid for -----------------
+
+
+async def test_generate_refuses_when_the_download_folder_is_a_file(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("EVOLINK_DOWNLOAD_DIR", str(blocker))
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        await type_text(pilot, "a paid lighthouse")
+        await pilot.press("ctrl+j")
+        await wait_until(
+            pilot, lambda: any(n.title == "Download folder" and "Not sent" in n.message for n in app.notes)
+        )
+        note = next(n for n in app.notes if n.title == "Download folder" and "Not sent" in n.message)
+        assert str(blocker) in note.message and "is a file, not a folder" in note.message
+        assert "nothing was charged" in note.message
+        assert submits(app) == 0 and not app.studio.records  # nothing sent, nothing recorded
+        assert app.main.composer.prompt == "a paid lighthouse"  # nothing typed is lost
+
+
+# -- issue 12 point 5: a retry that spends credits asks first ---------------------------------------
+
+
+async def test_t_on_a_failed_task_asks_with_model_n_and_expected_credits_before_sending():
+    app = demo_app(faults="fail:service_error@submit*1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        # one run of the model first, so its price is known
+        await type_text(pilot, "a first castle")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="first task")
+        # (the fault plan's one failure went to the first submit only if it was the first: check)
+        failed = [r for r in app.studio.records.values() if r.state == "failed"]
+        assert failed, "the simulator's fault should fail the first submit"
+        app.main.tasks.select(failed[0].id)
+        app.main.query_one(TaskList).focus()
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        text = screen_text(app)
+        assert "gpt-image-1.5" in text and "Images  1" in text and "Credits" in text
+        assert "spends credits" in text
+        before = submits(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert submits(app) == before and len(app.studio.records) == 1  # cancelled: nothing sent
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question again")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(app.studio.records) == 2 and finished(app, 2)(), what="the retry")
+        assert submits(app) == before + 1
+
+
+async def test_the_question_names_what_the_model_cost_before():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a priced castle")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="a completed task")
+        [done] = app.studio.records.values()
+        assert done.credits
+        app.studio.client.simulator.state.sim.faults = FaultPlan.parse("fail:service_error@submit*1")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: any(r.state == "failed" for r in app.studio.records.values()), what="fail")
+        failed = next(r for r in app.studio.records.values() if r.state == "failed")
+        app.main.tasks.select(failed.id)
+        app.main.query_one(TaskList).focus()
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert f"about {done.credits:g} credits, from 1 earlier run" in screen_text(app)
+
+
+# -- core/timing: a task checked by id has no made-up time --------------------------------------------
+
+
+async def test_a_task_checked_by_id_shows_no_made_up_time(isolated_env):
+    from evolink_tui.core.history import history_path
+    from evolink_tui.tui.screens.check import CheckTaskScreen
+    from evolink_tui.tui.widgets.preview import ResultCard
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "timed")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="done")
+        [record] = app.studio.records.values()
+        task_id = record.task_id
+        path = history_path(app.settings)
+    for leftover in path.parent.glob(path.name + "*"):  # another machine: the demo server knows it, we do not
+        leftover.unlink()
+    other = demo_app(FakeClock(START + 3600))  # an hour later
+    async with other.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: other.studio.client is not None, what="client")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(other.screen, CheckTaskScreen), what="check dialog")
+        await type_text(pilot, task_id)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(r.files for r in other.studio.records.values()), what="checked")
+        await wait_until(pilot, lambda: bool(other.main.query(ResultCard)), what="its card")
+        text = screen_text(other)
+        assert "0.0s" not in text and "— · " in text
+
+
+# -- the demo's own folder when "continue in demo mode" is chosen ------------------------------------
+
+
+async def test_continue_in_demo_mode_keeps_demo_results_out_of_the_real_folder(isolated_env, monkeypatch):
+    real = isolated_env["downloads"]
+    monkeypatch.delenv("EVOLINK_DOWNLOAD_DIR")
+    config = Path(os.environ["EVOLINK_TUI_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'download_dir = "{real}"\n')
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(isolated_env["downloads"].parent / "Pictures"))
+    app = demo_app(demo=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        from evolink_tui.tui.screens.key import KeyScreen
+
+        await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), what="the key dialog")
+        assert app.settings.download_dir == real
+        await pilot.click("#demo")
+        await wait_until(pilot, lambda: app.settings.demo, what="demo mode")
+        assert app.settings.download_dir != real
+        assert app.settings.download_dir.name == "evolink-demo"
