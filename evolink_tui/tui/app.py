@@ -31,7 +31,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from evolink_tui.core.bus import ListenerFailure
-from evolink_tui.core.config import Settings, load_settings, save_api_key, update_config_file
+from evolink_tui.core.config import Settings, config_mode_problem, load_settings, save_api_key, update_config_file
 from evolink_tui.core.errors import describe
 from evolink_tui.core.rules import is_quota_full
 from evolink_tui.core.studio import Studio
@@ -108,8 +108,15 @@ class EvolinkApp(App[int]):
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
             gc.enable()
+        path = self.settings.config_path
+        exposed = self.settings.key_source == "config" and config_mode_problem(path)
         for warning in self.settings.warnings:
-            self.notify(warning, severity="warning", markup=False, timeout=10)
+            if not (exposed and warning.startswith(f"The config file {path} holds your API key")):
+                self.notify(warning, severity="warning", markup=False, timeout=10)
+        if exposed:
+            from .config_fix import offer_config_fix
+
+            offer_config_fix(self, path, exposed)
         if not self.settings.has_key and not self.settings.demo:
             self.action_enter_key()
 

@@ -141,3 +141,72 @@ async def test_continue_in_demo_mode_keeps_demo_results_out_of_the_real_folder(i
         await wait_until(pilot, lambda: app.settings.demo, what="demo mode")
         assert app.settings.download_dir != real
         assert app.settings.download_dir.name == "evolink-demo"
+
+
+# -- issue 11 point 10: a config file with the key that others can read: offered a fix ----------------
+
+
+async def test_a_config_file_readable_by_others_is_offered_a_fix_at_start(isolated_env):
+    config = Path(os.environ["EVOLINK_TUI_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('api_key = "sk-readable0000000000000000"\n')
+    config.chmod(0o644)
+    app = demo_app(demo=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the offer")
+        text = screen_text(app)
+        assert "other users can read" in text and "0600" in text
+        assert "sk-readable" not in text  # the key itself is never shown
+        await pilot.press("y")
+        await wait_until(pilot, lambda: (config.stat().st_mode & 0o777) == 0o600, what="the mode fixed")
+        await wait_until(pilot, lambda: any("readable only by you" in n.message for n in app.notes), what="said")
+
+
+# -- issue 12 point 15: the key bar behind a modal says what t does on the panel -----------------------
+
+
+async def test_the_key_bar_behind_a_modal_keeps_the_panels_meaning_of_t():
+    from evolink_tui.tui.screens.sidecar import SidecarScreen
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a done castle")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="done")
+        app.main.query_one(TaskList).focus()
+        await pilot.pause()
+        assert "t Retry" in screen_text(app).splitlines()[-1]
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SidecarScreen), what="the sidecar")
+        await pilot.pause()
+        bar = screen_text(app).splitlines()[-1]
+        assert "t Retry" in bar and "Resend same key" not in bar
+
+
+# -- issue 12 points 14 and 20: the reference list --------------------------------------------------------
+
+
+async def test_tab_onto_the_references_highlights_one_and_delete_removes_it_shown_by_file_name(tmp_path):
+    from PIL import Image
+
+    paths = []
+    for name in ("first-reference.png", "second-reference.png"):
+        path = tmp_path / "a" / "very" / "long" / "folder" / "path" / "that" / "would" / "hide" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 32), (10, 200, 10)).save(path)
+        paths.append(str(path))
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        composer = app.main.composer
+        for path in paths:
+            composer.add_reference(path)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "first-reference.png" in text and "second-reference.png" in text  # names, not path starts
+        app.main.focus_reference_input()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "refs"
+        await pilot.press("delete")
+        await wait_until(pilot, lambda: len(composer.references) == 1, what="one removed")
+        assert composer.references == [paths[1]]

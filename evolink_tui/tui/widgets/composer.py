@@ -52,6 +52,19 @@ class Limits(NamedTuple):
         )
 
 
+def reference_label(ref: str) -> Content:
+    """A reference as its file name (the folder or host after it, dim): long URLs and paths
+    would show only their start in the narrow list."""
+    head, _, name = ref.rstrip("/").rpartition("/")
+    if "://" in ref:
+        where = ref.split("://", 1)[1].split("/", 1)[0]
+        name = name.split("?", 1)[0] or where
+    else:
+        where = head.rpartition("/")[2] if head else ""
+    label = Content(plain(name or ref, 60))
+    return label + Content.styled(f"  {plain(where, 40)}", "dim") if where else label
+
+
 class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
@@ -276,7 +289,7 @@ class Composer(Vertical):
         else:
             refs = None
         if refs is not None:
-            refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
+            refs.extend(ListItem(Label(reference_label(ref))) for ref in self._refs)
             refs.display = bool(self._refs)
         self.query_one(
             "#ref-input", Input

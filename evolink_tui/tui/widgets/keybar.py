@@ -78,6 +78,10 @@ class KeyBar(Widget):
         return piece
 
     def render(self) -> Content:
+        if self._drawn and not self.screen.is_active and self._drawn[0][2] == self.size.width:
+            # A modal is on top: its bindings are not this screen's ("screen." actions would ask
+            # the modal), so the bar keeps what it said for this screen.
+            return self._drawn[1]
         left, palette = self.items()
         width = self.size.width
         key = (tuple(left), palette, width, self._hover)
