@@ -210,3 +210,68 @@ async def test_tab_onto_the_references_highlights_one_and_delete_removes_it_show
         await pilot.press("delete")
         await wait_until(pilot, lambda: len(composer.references) == 1, what="one removed")
         assert composer.references == [paths[1]]
+
+
+# -- issue 12 point 4: keys typed with focus on the task list ---------------------------------------------
+
+
+async def test_typing_with_focus_on_the_task_list_goes_to_the_prompt():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "x")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="a task in the list")
+        app.main.composer.set_prompt("")
+        await pilot.press("escape")  # the focus moves to the task list (unnoticed)
+        await pilot.pause()
+        assert app.focused is app.main.tasks
+        assert "typing goes to the prompt" in screen_text(app)  # the panel says what its keys do
+        await type_text(pilot, "a frog in the rain")
+        await pilot.pause()
+        assert app.main.composer.prompt == "a frog in the rain"
+        assert app.main.composer.references == []  # f did not add a reference
+        assert len(app.studio.records) == 1
+
+
+async def test_regenerate_over_a_written_prompt_can_be_undone():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "an old prompt")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="a task in the list")
+        app.main.composer.set_prompt("")
+        await type_text(pilot, "a long new prompt I care about")
+        app.main.tasks.focus()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.main.composer.prompt == "an old prompt", what="refilled")
+        assert any("ctrl+z brings back" in n.message for n in app.notes)
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "prompt", what="prompt")
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert app.main.composer.prompt == "a long new prompt I care about"
+
+
+# -- issue 12 point 7: a task can be dismissed from the list (undoable) --------------------------------------
+
+
+async def test_a_running_task_dismissed_leaves_the_list_and_the_running_count_and_comes_back():
+    from .helpers import StepClock
+
+    clock = StepClock()
+    app = demo_app(clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a stuck one")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: any(r.task_id for r in app.studio.records.values()), what="submitted")
+        [record_id] = app.studio.records
+        await wait_until(pilot, lambda: "1 running" in app.main.topbar.render().plain, what="running")
+        app.main.tasks.focus()
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.main.tasks.record(record_id) is None and app.main.tasks.row_count == 0
+        assert "running" not in app.main.topbar.render().plain
+        assert app.studio.history.get(record_id) is not None  # the history keeps it
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert app.main.tasks.record(record_id) is not None and app.main.tasks.row_count == 1
+        assert "1 running" in app.main.topbar.render().plain

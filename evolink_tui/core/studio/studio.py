@@ -87,6 +87,7 @@ class Studio:
         self.groups: dict[str, set[int]] = {}
         self.session_ids: set[int] = set()  # records this run of the app started
         self.in_flight: set[int] = set()  # records being sent, followed or downloaded now
+        self.dismissed: list[int] = []  # taken off the list by the user (kept in the history), last last
         self._files: Files | None = None
         self._ahead = history_ahead
         self._history_offset = 0
@@ -193,10 +194,21 @@ class Studio:
 
     def totals(self) -> Totals:
         records = self.records
+        shown = [r for r in records.values() if r.id not in self.dismissed]
         spent = sum(records[i].credits or 0.0 for i in self.session_ids if i in records)
-        running = sum(1 for r in records.values() if not r.is_finished and r.state != "uncertain")
-        unsure = sum(1 for r in records.values() if self.is_unsure(r))
+        running = sum(1 for r in shown if not r.is_finished and r.state != "uncertain")
+        unsure = sum(1 for r in shown if self.is_unsure(r))
         return Totals(spent, running, unsure)
+
+    def dismiss(self, record_id: int) -> None:
+        """Take a record off the views (a local dismiss: the history keeps it); undoable."""
+        if record_id in self.dismissed:
+            self.dismissed.remove(record_id)
+        self.dismissed.append(record_id)
+
+    def undismiss(self) -> int | None:
+        """Bring back the record dismissed last; its id, or None."""
+        return self.dismissed.pop() if self.dismissed else None
 
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
@@ -392,6 +404,7 @@ class Studio:
             self.records.clear()
             self.groups.clear()
             self.session_ids.clear()
+            self.dismissed.clear()
             self._history_offset, self._history_done, self._history_loading = 0, False, False
             self.events.emit(HistoryReset())
         self._start_client()

@@ -159,10 +159,11 @@ class Generation:
     async def regenerate(self, record: TaskRecord) -> None:
         """The composer refilled with exactly the record's settings."""
         screen = await self.app.back_to_main()
-        screen.composer.fill(record.generation_request())
+        replaced = screen.composer.fill(record.generation_request())
         screen.focus_prompt()
+        undo = " ctrl+z brings back the prompt you had." if replaced else ""
         screen.notify(
-            f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False
+            f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.{undo}", markup=False
         )
 
     async def use_as_reference(self, ref: str) -> None:

@@ -229,14 +229,19 @@ class Composer(Vertical):
     def _mask_placeholder(limits: Limits) -> str:
         return "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
 
-    def set_prompt(self, text: str) -> None:
+    def set_prompt(self, text: str) -> bool:
+        """The prompt replaced by ``text`` as one edit (ctrl+z in the prompt undoes it). True
+        when a non-empty, different prompt was replaced."""
         area = self.query_one("#prompt", TextArea)
-        area.load_text(text)
+        replaced = bool(area.text.strip()) and area.text != text
+        area.replace(text, area.document.start, area.document.end)
         area.move_cursor(area.document.end)
+        return replaced
 
-    def fill(self, request: GenerationRequest) -> None:
-        """The composer refilled with exactly these settings (regenerate)."""
-        self.set_prompt(request.prompt)
+    def fill(self, request: GenerationRequest) -> bool:
+        """The composer refilled with exactly these settings (regenerate). True when a
+        different prompt was replaced (ctrl+z in the prompt brings it back)."""
+        replaced = self.set_prompt(request.prompt)
         self.set_models([request.resolved_model()])
         self._apply_models()
         size = self.query_one("#size", Choice)
@@ -248,6 +253,7 @@ class Composer(Vertical):
         mask = self.query_one("#mask", Input)
         mask.value = request.mask or ""
         self.revalidate()
+        return replaced
 
     def add_reference(self, ref: str) -> bool:
         ref = ref.strip()

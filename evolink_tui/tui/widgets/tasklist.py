@@ -54,7 +54,10 @@ class TaskList(DataTable):
         *task_result_bindings("task"),
         Binding("home", "first_row", "First task", show=False, id="task.first"),
         Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
+        Binding("x", "screen.dismiss_task", "Dismiss", show=False, id="task.dismiss"),
+        Binding("ctrl+z", "screen.undo_dismiss", "Undo dismiss", show=False, id="task.undo_dismiss"),
     ]
+    SUBTITLE = "keys act here · typing goes to the prompt"
 
     class Selected(Message):
         """The highlighted task changed."""
@@ -252,6 +255,36 @@ class TaskList(DataTable):
 
     def refresh_colours(self) -> None:
         self._rebuild()
+
+    def remove_record(self, record_id: int) -> None:
+        """The row of ``record_id`` taken off the list (a dismiss: the history keeps it)."""
+        if self._records.pop(record_id, None) is None:
+            return
+        self._shown.pop(record_id, None)
+        self._flags.pop(record_id, None)
+        self._later.discard(record_id)
+        self.remove_row(str(record_id))
+
+    # -- keys: the list's letters act at once; any other printable key is typed in the prompt -----
+
+    def on_focus(self) -> None:
+        self.border_subtitle = self.SUBTITLE
+
+    def on_blur(self) -> None:
+        self.border_subtitle = ""
+
+    def on_key(self, event: events.Key) -> None:
+        if not event.is_printable or not event.character:
+            return
+        # A key that arrives after focus left (a burst: typed before the focus moved) goes where
+        # the focus went; an unbound one (typing with focus here by mistake) starts the prompt.
+        if self.has_focus and event.key in self.screen.active_bindings:
+            return
+        type_in_prompt = getattr(self.screen, "type_in_prompt", None)
+        if type_in_prompt is not None:
+            event.stop()
+            event.prevent_default()
+            type_in_prompt(event.character)
 
     # -- selection ----------------------------------------------------------------------
 
