@@ -275,3 +275,86 @@ async def test_a_running_task_dismissed_leaves_the_list_and_the_running_count_an
         await pilot.pause()
         assert app.main.tasks.record(record_id) is not None and app.main.tasks.row_count == 1
         assert "1 running" in app.main.topbar.render().plain
+
+
+# -- issue 12 points 6, 8, 9: the picker ------------------------------------------------------------------
+
+
+async def open_picker(pilot):
+    from evolink_tui.tui.screens.picker import ModelPicker
+
+    await wait_until(pilot, lambda: pilot.app.studio.client is not None, what="client")
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ModelPicker), what="the picker")
+    return pilot.app.screen
+
+
+async def test_the_picker_shows_all_20_models_at_100x30_with_the_highlighted_ones_details():
+    from evolink_tui.core.catalogue import load_catalogue
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_picker(pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        for model in load_catalogue():
+            assert f" {model.id} " in text, model.id
+        assert "BETA" in text and "STABLE" in text
+        assert "n 1-4" in text and "reference images" in text  # the highlighted model's details
+        await wait_until(pilot, lambda: "Your runs: no runs yet" in screen_text(app), what="its history")
+
+
+async def test_a_burst_of_fast_down_space_marks_the_model_and_space_marks_from_the_filter():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        picker = await open_picker(pilot)
+        # one burst, as a paste or tmux send-keys delivers it: nothing waits between the keys
+        for key in ("f", "a", "s", "t", "down", "space"):
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: bool(picker._marked), what="a mark")
+        first_fast = next(m.id for m in load_fast())
+        assert picker._marked == {first_fast}
+        assert picker.query_one("#filter").value == "fast"
+        picker.query_one("#filter").focus()
+        await pilot.pause()
+        await pilot.press("space")  # with the filter focused: marks (toggles) the highlighted model
+        await pilot.pause()
+        assert picker._marked == set() and picker.query_one("#filter").value == "fast"
+
+
+def load_fast():
+    from evolink_tui.core.catalogue import load_catalogue
+
+    return load_catalogue().filter("fast")
+
+
+async def test_the_picker_and_composer_say_what_a_model_cost_before():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a priced fox")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="a completed task")
+        [done] = app.studio.records.values()
+        await wait_until(pilot, lambda: f"≈{done.credits:g} cr" in screen_text(app), what="the composer's cost line")
+        await open_picker(pilot)
+        await wait_until(pilot, lambda: f"Your runs: {done.credits:g} credits/image" in screen_text(app), what="cost")
+
+
+async def test_help_stays_on_the_key_bar_at_80x24():
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        await pilot.pause()
+        assert "f1 Help" in screen_text(app).splitlines()[-1]
+
+
+async def test_the_composer_shows_how_many_references_the_model_takes():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        composer = app.main.composer
+        composer.set_models(["qwen-image-edit"])
+        await pilot.pause()
+        assert "needs 1+" in screen_text(app)
+        composer.set_models(["gemini-3-pro-image-preview"])
+        await pilot.pause()
+        assert "No reference images" in screen_text(app)

@@ -177,6 +177,9 @@ class MainScreen(ResultScreen):
         if not self.ready:
             return
         match event:
+            case ev.TaskFinished(record_id=record_id):
+                self._show_id(record_id)
+                self.composer.reprice()  # what the models cost has news
             case ev.TaskEvent(record_id=record_id):
                 self._show_id(record_id)
             case ev.HistoryLoaded(records=records):

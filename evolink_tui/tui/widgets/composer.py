@@ -125,6 +125,7 @@ class Composer(Vertical):
         for inp in self.query(Input):
             inp.cursor_blink = self._cursor_blink
         self._show_refs()
+        self.call_after_refresh(self.reprice)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.light(self._lit, again=True))
 
     # -- the border and its title take the accent colour while a field inside has focus. Set on
@@ -204,6 +205,41 @@ class Composer(Vertical):
     def watch_models(self) -> None:
         self._apply_models()
         self.revalidate()
+        self.reprice()
+
+    # -- what Generate is expected to cost, from what these models cost this user before ------
+
+    def reprice(self) -> None:
+        """Read the marked models' past runs (in a thread) and show the expected cost beside Generate."""
+        if self.is_mounted:
+            n = self.query_one("#n", Choice).value
+            self._price(list(self.models), n if isinstance(n, int) else 1)
+
+    @work(thread=True, exclusive=True, group="price", exit_on_error=False)
+    def _price(self, models: list[str], n: int) -> None:
+        from evolink_tui.core.costs import model_stats
+
+        studio = getattr(self.app, "studio", None)
+        if studio is None:
+            return
+        stats = model_stats(studio.history, models, catalogue=self._catalogue)
+        spreads = [s.credits_for(n) for s in stats.values()]
+        if all(spreads):
+            total = sum(s.median for s in spreads if s)
+            seconds = max(s.expected_seconds for s in stats.values())
+            short = f"≈{total:g} cr, {seconds:.0f}s"
+        else:
+            short = "no runs yet" if len(models) == 1 else "cost partly unknown"
+        detail = "\n".join(f"{m}: {s.describe()}" for m, s in stats.items())
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_price, short, detail)
+
+    def _show_price(self, short: str, detail: str) -> None:
+        button = self.query_one("#generate", ActionButton)
+        full = f"Generate (ctrl+j) · {short}"
+        room = self.content_region.width - 2  # the key bar says ctrl+j too, when this is narrow
+        button.label = full if len(full) <= room else f"Generate · {short}"
+        button.tooltip = f"Expected from your earlier runs (credits per image, median time):\n{detail}"
 
     @staticmethod
     def _size_options(limits: Limits) -> list[tuple[str, str]]:
@@ -224,6 +260,7 @@ class Composer(Vertical):
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
         mask.placeholder = self._mask_placeholder(limits)
+        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
 
     @staticmethod
     def _mask_placeholder(limits: Limits) -> str:
@@ -297,9 +334,17 @@ class Composer(Vertical):
         if refs is not None:
             refs.extend(ListItem(Label(reference_label(ref))) for ref in self._refs)
             refs.display = bool(self._refs)
-        self.query_one(
-            "#ref-input", Input
-        ).placeholder = f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter"
+        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
+
+    def _reference_hint(self) -> str:
+        """The reference field's placeholder: how many the marked models take (reference_range)."""
+        ranges = [m.reference_range for m in (self._catalogue.get(i) for i in self.models) if m is not None]
+        low = max((r[0] for r in ranges), default=0)
+        high = min((r[1] for r in ranges), default=self.limits.max_images)
+        if high == 0:
+            return "No reference images: this model only draws"
+        needs = f", needs {low}+" if low else ""
+        return f"Add reference ({len(self._refs)}/{high}{needs}): path or URL, enter"
 
     # -- events -----------------------------------------------------------------------
 
@@ -331,6 +376,10 @@ class Composer(Vertical):
     @on(Input.Changed, "#mask")
     def _changed(self) -> None:
         self.revalidate()
+
+    @on(Choice.Changed, "#n")
+    def _n_changed(self) -> None:
+        self.reprice()
 
     # -- validation ---------------------------------------------------------------------
 
