@@ -358,3 +358,24 @@ async def test_the_composer_shows_how_many_references_the_model_takes():
         composer.set_models(["gemini-3-pro-image-preview"])
         await pilot.pause()
         assert "No reference images" in screen_text(app)
+
+
+# -- issue 12 point 18: failed tasks are not counted as spent --------------------------------------------
+
+
+async def test_credits_this_run_count_what_was_charged_and_failed_tasks_apart():
+    app = demo_app(faults="fail:service_error*1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "first fails")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app), what="the failed task")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 2), what="the completed task")
+        failed = next(r for r in app.studio.records.values() if r.state == "failed")
+        done = next(r for r in app.studio.records.values() if r.state == "completed")
+        assert failed.credits and done.credits  # both reserved credits when accepted
+        await wait_until(pilot, lambda: "credits this run" in app.main.topbar.render().plain, what="bar")
+        bar = app.main.topbar.render().plain
+        assert f"credits this run: {done.credits:g} (+1 failed, not charged)" in bar
+        row = app.main.tasks.get_row(str(failed.id))
+        assert row[2].plain.splitlines()[1].startswith("0 ·")

@@ -195,10 +195,28 @@ class Studio:
     def totals(self) -> Totals:
         records = self.records
         shown = [r for r in records.values() if r.id not in self.dismissed]
-        spent = sum(records[i].credits or 0.0 for i in self.session_ids if i in records)
+        spent = sum(self._charged(records[i]) for i in self.session_ids if i in records)
         running = sum(1 for r in shown if not r.is_finished and r.state != "uncertain")
         unsure = sum(1 for r in shown if self.is_unsure(r))
         return Totals(spent, running, unsure)
+
+    @staticmethod
+    def _charged(record: TaskRecord) -> float:
+        """What a record counts for in this run's credits (costs.charge: failed ones nothing)."""
+        from ..costs import charge
+
+        return charge(record).credits or 0.0
+
+    def not_charged(self) -> int:
+        """Tasks this run sent that failed or were refunded: shown apart from the credits."""
+        from ..costs import NOT_CHARGED, REFUNDED, charge
+
+        records = self.records
+        return sum(
+            1
+            for i in self.session_ids
+            if i in records and records[i].task_id and charge(records[i]).kind in (NOT_CHARGED, REFUNDED)
+        )
 
     def dismiss(self, record_id: int) -> None:
         """Take a record off the views (a local dismiss: the history keeps it); undoable."""

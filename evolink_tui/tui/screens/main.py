@@ -250,6 +250,7 @@ class MainScreen(ResultScreen):
         spent, running, unsure = self.app.studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure
+        bar.not_charged = self.app.studio.not_charged()
 
     def _show_connection(self, label: str | None, failing: dict[str, str]) -> None:
         """The top bar and every task row say what is failing now."""

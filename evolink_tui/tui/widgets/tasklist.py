@@ -45,6 +45,16 @@ def _progress_only(old: TaskRecord, new: TaskRecord) -> bool:
     )
 
 
+def _charged(record: TaskRecord) -> str:
+    """The task's credits as charged (costs.charge): a failed task none, an unsure one "?"."""
+    from evolink_tui.core.costs import NOT_CHARGED, UNCERTAIN, charge
+
+    spent = charge(record)
+    if spent.kind == UNCERTAIN:
+        return "?"
+    return "0" if spent.kind == NOT_CHARGED and record.task_id else credits(spent.credits)
+
+
 class TaskList(DataTable):
     """Every task: model, prompt, status, progress, time left, credits, age."""
 
@@ -159,7 +169,7 @@ class TaskList(DataTable):
         """The Left/cr/age cell's two lines: cheap, as the clock ticks them for every row."""
         left = eta_left(record, self._now)
         first = f"{left}s left" if left else ("…" if not record.is_finished and record.state != "uncertain" else "")
-        return first, f"{credits(record.credits)} · {age(self._now - record.created_at)}"
+        return first, f"{_charged(record)} · {age(self._now - record.created_at)}"
 
     @staticmethod
     def _info_cell(first: str, second: str) -> Text:

@@ -19,12 +19,15 @@ class TopBar(Widget):
     endpoint: reactive[str] = reactive("")
     offline: reactive[str] = reactive("")  # "offline, retrying" while requests fail and are retried
     unsure: reactive[int] = reactive(0)  # uncertain submits waiting for the user
+    not_charged: reactive[int] = reactive(0)  # tasks of this run that failed or were refunded
 
     def render(self) -> Content:
         warn = f"{self.offline} · " if self.offline else ""
         warn += f"{self.unsure} unsure · " if self.unsure else ""
         right = f"{self.running} running · " if self.running else ""
         right += f"credits this run: {credits(self.spent) if self.spent else 0} "
+        if self.not_charged:
+            right += f"(+{self.not_charged} failed, not charged) "
         left = self._left(detail=True)
         if left.cell_length + len(warn) + len(right) + 1 > self.size.width:
             left = self._left(detail=False)
