@@ -231,6 +231,12 @@ async def test_typing_with_focus_on_the_task_list_goes_to_the_prompt():
         assert app.main.composer.prompt == "a frog in the rain"
         assert app.main.composer.references == []  # f did not add a reference
         assert len(app.studio.records) == 1
+        app.main.tasks.focus()
+        await pilot.pause()
+        for key in "; a frog":  # the same as one burst (tmux send-keys): nothing waits between keys
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: app.main.composer.prompt.endswith("; a frog"), what="the burst")
+        assert app.main.composer.references == [] and len(app.studio.records) == 1
 
 
 async def test_regenerate_over_a_written_prompt_can_be_undone():
@@ -379,3 +385,28 @@ async def test_credits_this_run_count_what_was_charged_and_failed_tasks_apart():
         assert f"credits this run: {done.credits:g} (+1 failed, not charged)" in bar
         row = app.main.tasks.get_row(str(failed.id))
         assert row[2].plain.splitlines()[1].startswith("0 ·")
+
+
+# -- issue 12 point 6: the upload dialog filled by one burst ---------------------------------------------
+
+
+async def test_a_burst_of_path_tab_name_fills_both_upload_fields(tmp_path):
+    from textual.widgets import Input
+
+    from evolink_tui.tui.screens.files import FilesScreen
+    from evolink_tui.tui.screens.upload import UploadScreen
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, FilesScreen), what="files")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, UploadScreen), what="the upload dialog")
+        dialog = app.screen
+        await pilot.pause()
+        path = str(tmp_path / "cat.png")
+        for key in [*path, "tab", *"kitty.png"]:  # one burst: nothing waits between the keys
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: dialog.query_one("#upload-name", Input).value == "kitty.png", what="name")
+        assert dialog.query_one("#upload-source", Input).value == path

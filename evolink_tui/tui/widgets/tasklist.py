@@ -288,7 +288,7 @@ class TaskList(DataTable):
             return
         # A key that arrives after focus left (a burst: typed before the focus moved) goes where
         # the focus went; an unbound one (typing with focus here by mistake) starts the prompt.
-        if self.has_focus and event.key in self.screen.active_bindings:
+        if self.screen.focused is self and event.key in self.screen.active_bindings:
             return
         type_in_prompt = getattr(self.screen, "type_in_prompt", None)
         if type_in_prompt is not None:
