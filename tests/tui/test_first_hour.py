@@ -410,3 +410,22 @@ async def test_a_burst_of_path_tab_name_fills_both_upload_fields(tmp_path):
             app.simulate_key(key)
         await wait_until(pilot, lambda: dialog.query_one("#upload-name", Input).value == "kitty.png", what="name")
         assert dialog.query_one("#upload-source", Input).value == path
+
+
+# -- issue 12 point 19: notifications grouped, short, off the results -------------------------------------
+
+
+async def test_a_comparison_run_says_saved_once_and_the_toast_leaves_the_results_visible():
+    app = demo_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await type_text(pilot, "two lighthouses")
+        app.main.composer.set_models(["gpt-image-1.5", "z-image-turbo"])
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, finished(app, 2), what="both done")
+        await wait_until(pilot, lambda: any(n.message.startswith("Saved") for n in app.notes), what="saved")
+        await pilot.pause()
+        saved = [n for n in app.notes if n.message.startswith("Saved")]
+        assert len(saved) == 1 and "2 images from 2 models" in saved[0].message
+        lines = screen_text(app).splitlines()
+        shown = [i for i, line in enumerate(lines) if "Saved 2 images" in line]
+        assert shown and max(shown) < len(lines) // 2  # at the top: the new results below stay visible
