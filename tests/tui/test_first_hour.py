@@ -429,3 +429,18 @@ async def test_a_comparison_run_says_saved_once_and_the_toast_leaves_the_results
         lines = screen_text(app).splitlines()
         shown = [i for i, line in enumerate(lines) if "Saved 2 images" in line]
         assert shown and max(shown) < len(lines) // 2  # at the top: the new results below stay visible
+
+
+# -- issue 12 point 16: no text cut at 100x30 --------------------------------------------------------------
+
+
+async def test_the_check_dialog_says_its_whole_sentence_at_100x30():
+    from evolink_tui.tui.screens.check import CheckTaskScreen
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, CheckTaskScreen), what="the dialog")
+        await pilot.pause()
+        assert "is followed to the end." in screen_text(app)
