@@ -444,3 +444,15 @@ async def test_the_check_dialog_says_its_whole_sentence_at_100x30():
         await wait_until(pilot, lambda: isinstance(app.screen, CheckTaskScreen), what="the dialog")
         await pilot.pause()
         assert "is followed to the end." in screen_text(app)
+
+
+async def test_a_full_quota_says_what_to_do_in_full_at_100x30():
+    from evolink_tui.tui.screens.files import FilesScreen
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="client")
+        app.studio.client.simulator.state.sim.max_files = 0
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, FilesScreen), what="files")
+        await wait_until(pilot, lambda: "full: delete files to upload more" in screen_text(app), what="the whole line")
