@@ -174,6 +174,7 @@ class Settings:
     key_source: str = "none"  # "env", "config", "demo" or "none"
     keymap: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [keymap]: binding id -> keys
     warnings: list[str] = field(default_factory=list)
+    download_dir_given: Path | None = None  # --download-dir as given: kept when the app switches mode
 
     @property
     def masked_key(self) -> str:
@@ -342,6 +343,7 @@ def load_settings(
     # The config file's folder is for real results: a demo run uses its own unless told otherwise.
     chosen = download_dir or env.get("EVOLINK_DOWNLOAD_DIR") or (None if demo else pick("download_dir"))
     settings.download_dir = Path(chosen).expanduser() if chosen else default_download_dir(demo)
+    settings.download_dir_given = Path(download_dir).expanduser() if download_dir else None
     return settings
 
 

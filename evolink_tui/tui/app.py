@@ -32,7 +32,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from evolink_tui.core.bus import ListenerFailure
-from evolink_tui.core.config import Settings, load_settings, save_api_key, update_config_file
+from evolink_tui.core.config import Settings, config_mode_problem, load_settings, save_api_key, update_config_file
 from evolink_tui.core.errors import describe
 from evolink_tui.core.rules import is_quota_full
 from evolink_tui.core.studio import Studio
@@ -124,8 +124,15 @@ class EvolinkApp(App[int]):
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
             gc.enable()
+        path = self.settings.config_path
+        exposed = self.settings.key_source == "config" and config_mode_problem(path)
         for warning in self.settings.warnings:
-            self.notify(warning, severity="warning", markup=False, timeout=10)
+            if not (exposed and warning.startswith(f"The config file {path} holds your API key")):
+                self.notify(warning, severity="warning", markup=False, timeout=10)
+        if exposed:
+            from .config_fix import offer_config_fix
+
+            offer_config_fix(self, path, exposed)
         if self.settings.keymap:
             from .keys import check_keymap
 
@@ -316,7 +323,7 @@ class EvolinkApp(App[int]):
 
         def chosen(answer: str | None) -> None:
             if answer == DEMO:
-                self._switch(load_settings(demo=True, download_dir=self.settings.download_dir))
+                self._switch(load_settings(demo=True, download_dir=self.settings.download_dir_given))
                 self.notify("Demo mode: the built-in simulator answers. No key, no network, no credits.", markup=False)
             elif answer:
                 self.start(self._save_key(answer), name="save key", group="config")
@@ -327,7 +334,7 @@ class EvolinkApp(App[int]):
     async def _save_key(self, key: str) -> None:
         path = await asyncio.to_thread(save_api_key, key, self.settings.config_path)
         if self.settings.demo:
-            self._switch(load_settings(download_dir=self.settings.download_dir))
+            self._switch(load_settings(download_dir=self.settings.download_dir_given))
         self.settings.api_key = key.strip()
         self.settings.key_source = "config"
         self.main.show_identity()

@@ -125,13 +125,6 @@ def eta_left(record: TaskRecord, now: float) -> int | None:
     return max(0, int(record.estimated_time - max(0.0, now - record.updated_at)))
 
 
-def time_taken(record: TaskRecord) -> float | None:
-    start = record.submitted_at or record.created_at
-    if record.finished_at is None or not start:
-        return None
-    return record.finished_at - start
-
-
 def error_lines(error: dict | None) -> list[tuple[str, str]]:
     """(label, value) lines for an error dict from ``EvolinkError.to_json()``."""
     if not error:

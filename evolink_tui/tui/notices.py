@@ -62,6 +62,7 @@ class Notices:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
         self._warned_offline: set[int] = set()  # "offline, retrying" once per task is enough
+        self._saved_groups: set[str] = set()  # comparison runs whose "Saved" was said
 
     def for_event(self, event: object) -> list[Notice]:
         from evolink_tui.core import events as ev
@@ -103,6 +104,19 @@ class Notices:
                 return shown
         return []
 
+    def _saved(self, record_id: int, count: int, name: str) -> list[Notice]:
+        """ "Saved": once per comparison run (when its last task is done), short."""
+        folder = plain(self.studio.settings.download_dir.name or self.studio.settings.download_dir)
+        record = self.studio.record(record_id)
+        group = self.studio.group_records(record) if record is not None else []
+        if len(group) > 1 and record is not None and record.group_id:
+            if record.group_id in self._saved_groups or not all(r.is_finished and not r.needs_download for r in group):
+                return []  # the run's last download says it for all, once
+            self._saved_groups.add(record.group_id)
+            count = sum(len(r.files) for r in group)
+            return [Notice(f"Saved {_plural(count, 'image')} from {len(group)} models to …/{folder}", "Comparison")]
+        return [Notice(f"Saved {_plural(count, 'image')} to …/{folder}", name, timeout=4, saved=count)]
+
     def _task(self, event: object, name: str) -> list[Notice]:
         from evolink_tui.core import events as ev
 
@@ -141,9 +155,7 @@ class Notices:
                 if failed:
                     return [Notice(inert(failed[0].explain()), f"Download failed: {name}", "error", 8)]
                 if downloads:
-                    folder = plain(self.studio.settings.download_dir)
-                    saved = len(downloads)
-                    return [Notice(f"Saved {_plural(saved, 'image')} to {folder}", name, timeout=4, saved=saved)]
+                    return self._saved(event.record_id, len(downloads), name)
         return []
 
     def saved_together(self, notices: list[Notice]) -> Notice:

@@ -221,3 +221,12 @@ async def viewer_side_by_side(pilot) -> None:
     )
     app.clear_notifications()
     await pilot.pause()
+
+
+async def confirm_spend(pilot) -> None:
+    """t (or another key that is not Generate) asked before spending credits: say yes."""
+    from evolink_tui.tui.screens.confirm import ConfirmScreen
+
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="the spend question")
+    assert "spends credits" in screen_text(pilot.app)
+    await pilot.press("y")

@@ -14,7 +14,7 @@ from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.widgets.choice import Choice
 
 from .helpers import demo_app, finished, problems_text, screen_text, wait_until
-from .test_faults_tui import idle, row_text, select, shown
+from .test_faults_tui import idle, select
 
 
 def notices(app) -> str:
@@ -66,16 +66,11 @@ async def test_an_unwritable_download_folder_is_named_at_start_and_on_the_task(i
         await wait_until(pilot, lambda: "Results cannot be saved" in notices(app), what="the startup notice")
         assert f"download folder {folder}: {blocker} is not a folder" in notices(app)
         app.main.composer.set_prompt("nowhere to put it")
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, idle(app), what="finished")
-        await shown(pilot, 1)
-        record = app.studio.history.get(1)
-        assert record.state == "completed" and record.download_state == "failed" and record.error["code"] == "disk"
-        await select(pilot, 1)
-        assert "no file" in row_text(app, 1)
-        assert "could not write to" in screen_text(app)
-        assert f"could not write to {folder}: Not a directory" in str(app.main.query_one("#preview-body").content)
-        assert any(str(folder) in n.message and "could not write" in n.message for n in app.notes)
+        await pilot.press("ctrl+j")  # checked before anything is sent (issue 11 point 8): nothing paid
+        refused = lambda: [n.message for n in app.notes if n.title == "Download folder" and "Not sent" in n.message]  # noqa: E731
+        await wait_until(pilot, lambda: bool(refused()), what="the refusal")
+        assert str(blocker) in refused()[0] and app.studio.history.get(1) is None
+        assert app.studio.client.simulator.state.sim.count("submit") == 0
         assert app.main.composer.prompt == "nowhere to put it"
 
 

@@ -164,7 +164,7 @@ async def test_the_composer_starts_small_and_mounts_the_reference_list_on_first_
         await type_text(pilot, "fox")
         composer.add_reference("https://example.com/a.png")
         await pilot.pause()
-        assert composer.query_one("#refs").display and "example.com/a.png" in screen_text(app)
+        assert composer.query_one("#refs").display and "a.png  example.com" in screen_text(app)  # name, then host
 
 
 class OneChoice(App):

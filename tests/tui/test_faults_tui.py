@@ -16,7 +16,7 @@ from evolink_tui.simulator import FaultPlan
 from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import RecordingApp, demo_app, finished, run_for, screen_text, wait_until
+from .helpers import RecordingApp, confirm_spend, demo_app, finished, run_for, screen_text, wait_until
 
 SIZE = (120, 40)
 
@@ -122,6 +122,7 @@ async def test_a_500_on_submit_is_unsure_never_resent_alone_and_resent_once_with
         assert "1 unsure" in app.main.topbar.render().plain
         assert "Resend same key" in text  # the footer names what t does here
         await pilot.press("t")
+        await confirm_spend(pilot)
         await wait_until(pilot, finished(app), what="resent")
         assert app.studio.records[record_id].state == "completed" and sim.charges == 1
         assert {q["idempotency_key"] for q in sim.requests if q["endpoint"] == "submit"} == {record.idempotency_key}
@@ -282,6 +283,7 @@ async def test_the_palette_finds_an_uncertain_submit_and_t_resends_it():
         assert any("press t to resend" in n.message.lower() for n in app.notes)
         assert "t Resend same key" in screen_text(app) and app.studio.client.simulator.state.sim.count("submit") == 0
         await pilot.press("t")
+        await confirm_spend(pilot)
         await wait_until(pilot, finished(app, 2), what="resent")
         sim = app.studio.client.simulator.state.sim
         assert app.studio.records[lost].state == "completed" and sim.charges == 1

@@ -17,7 +17,7 @@ from evolink_tui.tui.widgets.preview import Preview, ResultCard
 from evolink_tui.tui.widgets.tasklist import TaskList
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import demo_app, finished, problems_text, run_for, screen_text, type_text, wait_until
+from .helpers import confirm_spend, demo_app, finished, problems_text, run_for, screen_text, type_text, wait_until
 
 
 def row_text(app, record_id: int) -> str:
@@ -78,6 +78,7 @@ async def test_failure_shows_code_resolution_and_retry_runs_with_a_new_key():
         assert "Retry after 1 minute" in text
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
+        await confirm_spend(pilot)
         await wait_until(pilot, lambda: len(app.studio.records) == 2 and finished(app, 2)(), what="retried task")
         retried = max(app.studio.records.values(), key=lambda r: r.id)
         assert retried.state == "completed"

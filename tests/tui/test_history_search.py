@@ -16,7 +16,7 @@ from evolink_tui.tui.screens.history_search import PAGE, HistoryResults, History
 from evolink_tui.tui.widgets.preview import Preview
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import START, demo_app, finished, screen_text, wait_until
+from .helpers import START, confirm_spend, demo_app, finished, screen_text, wait_until
 from .history_seed import seed_history, seeded_prompt
 
 NEWEST = START - 3600  # the seeded tasks end an hour before the app's clock starts
@@ -179,6 +179,7 @@ async def test_an_uncertain_submit_found_by_status_is_resent_with_its_own_key():
         assert sim.count("submit") == 0  # never sent on its own
         screen.query_one(HistoryResults).focus()
         await pilot.press("t")
+        await confirm_spend(pilot)
         await wait_until(pilot, finished(app, 2), what="resent and finished")
         record = app.studio.records[lost]
         assert record.state == "completed" and record.files and app.main.tasks.selected_id == lost

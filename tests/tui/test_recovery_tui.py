@@ -102,7 +102,9 @@ def test_a_submit_cut_off_by_kill_is_unsure_and_resent_only_when_asked(live):
     assert sim.count("submit") == 1, "never resent on its own"
     second.type(ESCAPE)  # to the task list: the newest task is selected
     time.sleep(0.4)
-    second.type("t")  # resend with the same idempotency key
+    second.type("t")  # resend with the same idempotency key, once asked
+    wait_for(lambda: second.shows("spends credits"), "the spend question")
+    second.type("y")
     done = wait_for(lambda: next((r for r in rows(db) if r["download_state"] == "done"), None), "resent and done")
     assert done["id"] == row["id"] and done["task_id"] in sim.tasks and len(sim.tasks) == 1
     assert sim.charges == 1 and sim.count("submit") == 2  # the same key found the same task

@@ -12,7 +12,7 @@ from evolink_tui.core.history import History, history_path
 from evolink_tui.simulator import FaultPlan
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import demo_app, finished, screen_text, type_text, wait_until
+from .helpers import confirm_spend, demo_app, finished, screen_text, type_text, wait_until
 
 PROMPT = "[bold red]x[/] [link=https://evil.example]click[/link]"
 NASTY = "\x1b]52;c;ZXZpbA==\x07 boom [/ [b]bold?[/b] \x1b[2J"
@@ -89,6 +89,7 @@ async def test_uncertain_submit_is_resent_with_its_own_key():
         sim.faults = FaultPlan.parse("")
         app.main.query_one(TaskList).focus()
         await pilot.press("t")
+        await confirm_spend(pilot)
         await wait_until(pilot, finished(app), what="resent")
         assert len(app.studio.records) == 1 and app.studio.records[record.id].state == "completed"
         assert sim.charges == charged  # the same key: the server answered with the task it already had

@@ -93,6 +93,7 @@ class Studio:
         # every record on each one): ids running now, ids whose submit is uncertain.
         self._running: set[int] = set()
         self._uncertain: set[int] = set()
+        self.dismissed: list[int] = []  # taken off the list by the user (kept in the history), last last
         self._files: Files | None = None
         self._batches: Batches | None = None
         self._ahead = history_ahead
@@ -214,9 +215,39 @@ class Studio:
         """Credits reserved by this run, tasks running, unsure submits: from the counts kept
         by :meth:`remember` (only this run's records and the uncertain ones are visited)."""
         records = self.records
-        spent = sum(records[i].credits or 0.0 for i in self.session_ids if i in records)
-        unsure = sum(1 for i in self._uncertain if self.is_unsure(records[i]))
-        return Totals(spent, len(self._running), unsure)
+        spent = sum(self._charged(records[i]) for i in self.session_ids if i in records)
+        hidden = self.dismissed
+        running = sum(1 for i in self._running if i not in hidden)
+        unsure = sum(1 for i in self._uncertain if i not in hidden and self.is_unsure(records[i]))
+        return Totals(spent, running, unsure)
+
+    @staticmethod
+    def _charged(record: TaskRecord) -> float:
+        """What a record counts for in this run's credits (costs.charge: failed ones nothing)."""
+        from ..costs import charge
+
+        return charge(record).credits or 0.0
+
+    def not_charged(self) -> int:
+        """Tasks this run sent that failed or were refunded: shown apart from the credits."""
+        from ..costs import NOT_CHARGED, REFUNDED, charge
+
+        records = self.records
+        return sum(
+            1
+            for i in self.session_ids
+            if i in records and records[i].task_id and charge(records[i]).kind in (NOT_CHARGED, REFUNDED)
+        )
+
+    def dismiss(self, record_id: int) -> None:
+        """Take a record off the views (a local dismiss: the history keeps it); undoable."""
+        if record_id in self.dismissed:
+            self.dismissed.remove(record_id)
+        self.dismissed.append(record_id)
+
+    def undismiss(self) -> int | None:
+        """Bring back the record dismissed last; its id, or None."""
+        return self.dismissed.pop() if self.dismissed else None
 
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
@@ -422,6 +453,7 @@ class Studio:
             self._running.clear()
             self._uncertain.clear()
             self.session_ids.clear()
+            self.dismissed.clear()
             self._history_offset, self._history_done, self._history_loading = 0, False, False
             self.events.emit(HistoryReset())
         self._start_client()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
 
 
 class CheckTaskScreen(ModalScreen[str | None]):
@@ -19,7 +19,7 @@ class CheckTaskScreen(ModalScreen[str | None]):
         with Vertical(id="check-box", classes="modal-box") as box:
             box.border_title = "Check task by ID"
             box.border_subtitle = "enter checks · esc cancels"
-            yield Label(
+            yield Static(  # a Static wraps (a Label cut the sentence at 100 columns)
                 "Any task id, for example task-unified-1757156493-imcg5zqt. "
                 "It joins the task list and is followed to the end.",
                 markup=False,

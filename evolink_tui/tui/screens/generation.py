@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evolink_tui.core.costs import images_of
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
-from evolink_tui.core.rules import CHECK
+from evolink_tui.core.rules import CHECK, NEW_TASK, RESEND
 
 from ..format import plain, short_problem
 
@@ -43,12 +44,18 @@ class Generation:
         self._select_task_id = None
         return True
 
-    def generate(self) -> None:
-        """Validate, record and start each request (several: a comparison run). Never blocks."""
+    async def generate(self) -> None:
+        """Validate, check the download folder (in a thread), record and start each request
+        (several: a comparison run). Never blocks."""
+        from ..spend import folder_problem, refuse_for_folder
+
         composer = self.screen.composer
         composer.mark_tried()
         requests = composer.requests()
         if not requests or self.app.needs_key():
+            return
+        if (problem := await folder_problem(self.app, sum(r.n or 1 for r in requests))) is not None:
+            refuse_for_folder(self.app, problem)
             return
         from .. import batch_flow
 
@@ -77,9 +84,29 @@ class Generation:
         self.app.start(studio.run(record_id), name=f"task {record_id}")
 
     def retry(self, record: TaskRecord) -> None:
-        """Retry the way that is safe for the record's state (the Studio decides)."""
+        """Retry the way that is safe for the record's state (the Studio decides). One that
+        sends a paid request asks first (model, n, expected credits), then checks the folder."""
         if self.app.needs_key():
             return
+        if self.app.studio.retry_action(record).kind in (NEW_TASK, RESEND):
+            from ..spend import confirm_resend
+
+            why = self.app.studio.retry_action(record).reason
+            self.app.call_later(
+                confirm_resend, self.app, record, why, lambda: self.app.call_later(self._paid_retry, record)
+            )
+            return
+        self._retry_now(record)
+
+    async def _paid_retry(self, record: TaskRecord) -> None:
+        from ..spend import folder_problem, refuse_for_folder
+
+        if (problem := await folder_problem(self.app, images_of(record.request))) is not None:
+            refuse_for_folder(self.app, problem)
+            return
+        self._retry_now(record)
+
+    def _retry_now(self, record: TaskRecord) -> None:
         try:
             retry = self.app.studio.retry(record)
         except ValidationError as err:
@@ -143,11 +170,12 @@ class Generation:
     async def regenerate(self, record: TaskRecord) -> None:
         """The composer refilled with exactly the record's settings."""
         screen = await self.app.back_to_main()
-        screen.composer.fill(record.generation_request())
+        replaced = screen.composer.fill(record.generation_request())
         screen.iterating.forget()
         screen.focus_prompt()
+        undo = " ctrl+z brings back the prompt you had." if replaced else ""
         screen.notify(
-            f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.", markup=False
+            f"Composer refilled with task #{record.id}'s settings: change anything, then ctrl+j.{undo}", markup=False
         )
 
     async def use_as_reference(self, ref: str) -> None:

@@ -181,6 +181,9 @@ class MainScreen(ResultScreen):
         if not self.ready:
             return
         match event:
+            case ev.TaskFinished(record_id=record_id):
+                self._show_id(record_id)
+                self.composer.reprice()  # what the models cost has news
             case ev.TaskEvent(record_id=record_id):
                 self._show_id(record_id)
             case ev.HistoryLoaded(records=records):
@@ -210,6 +213,8 @@ class MainScreen(ResultScreen):
 
     def show_record(self, record: TaskRecord, *, select: bool = False) -> None:
         """A record is new or changed: its row, and the preview if it shows this record's group."""
+        if record.id in self.app.studio.dismissed and not select:
+            return
         now = self.app.studio.now()
         self.tasks.upsert(record, now)
         if select:
@@ -229,6 +234,8 @@ class MainScreen(ResultScreen):
         self.preview.show(record, self.app.studio.group_records(record) if record else [])
 
     def show_older(self, records: list[TaskRecord]) -> None:
+        dismissed = self.app.studio.dismissed
+        records = [record for record in records if record.id not in dismissed] if dismissed else records
         self.tasks.add_older(records, self.app.studio.now())
         if self.preview.record_id is None and self.tasks.selected_id is not None:
             self._show_preview(self.tasks.selected_id)
@@ -259,6 +266,7 @@ class MainScreen(ResultScreen):
         spent, running, unsure = self.app.studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure
+        bar.not_charged = self.app.studio.not_charged()
         self._budget_stale = True  # read again at the next tick (it reads the history)
 
     _budget_stale = True
@@ -496,6 +504,38 @@ class MainScreen(ResultScreen):
 
     def focus_prompt(self) -> None:
         self.query_one("#prompt", TextArea).focus()
+
+    def type_in_prompt(self, text: str) -> None:
+        """Keys typed where nothing takes them (the task list): focus the prompt now (not on the
+        next message: the rest of a burst must land there too) and type them."""
+        area = self.query_one("#prompt", TextArea)
+        self.set_focus(area)
+        area.insert(text)
+
+    def action_dismiss_task(self) -> None:
+        """Take the selected task off the list and out of the running count; the history keeps it."""
+        record_id = self.tasks.selected_id
+        if record_id is None:
+            return
+        self.app.studio.dismiss(record_id)
+        self.tasks.remove_record(record_id)
+        self.update_totals()
+        self._show_preview(self.tasks.selected_id)
+        self.notify(
+            f"Task #{record_id} dismissed from the list (the history keeps it: ctrl+f finds it). "
+            "ctrl+z in the task list brings it back.",
+            markup=False,
+            timeout=6,
+        )
+
+    def action_undo_dismiss(self) -> None:
+        record_id = self.app.studio.undismiss()
+        if record_id is None:
+            self.notify("Nothing dismissed to bring back.", markup=False, timeout=3)
+            return
+        self._show_id(record_id)
+        self.tasks.select(record_id)
+        self.update_totals()
 
     def focus_reference_input(self) -> None:
         self.query_one("#ref-input", Input).focus()

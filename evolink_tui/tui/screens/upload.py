@@ -22,11 +22,11 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 
 from evolink_tui.core.client import check_upload_file
 from evolink_tui.core.errors import ValidationError
-from evolink_tui.core.files import IMAGE_SUFFIXES, clean_source
+from evolink_tui.core.files import IMAGE_SUFFIXES, clean_source, overwrite_question
 from evolink_tui.core.studio.files import UploadSpec
-from evolink_tui.core.validation import human_size
 
 from ..format import plain
+from ..widgets.burst_input import BurstInput
 
 if TYPE_CHECKING:
     from evolink_tui.core.wire import FileInfo
@@ -59,14 +59,7 @@ def confirm_overwrite(app: EvolinkApp, spec: UploadSpec, existing: FileInfo) -> 
     back to the dialog with everything as it was."""
     from .confirm import ConfirmScreen
 
-    body = Content.assemble(
-        "A file named ",
-        (plain(existing.name, 80), "bold"),
-        " is already stored",
-        f" ({human_size(existing.file_size)}, {plain(existing.file_id)}).\n\n",
-        "Uploading a file with an existing name overwrites the old one, as the reference says "
-        "(the old file may still be served from a cache for a while).",
-    )
+    body = Content(plain(overwrite_question(existing), 600))  # what the headless upload asks too
 
     def answer(yes: bool | None) -> None:
         if yes:
@@ -126,20 +119,20 @@ class UploadScreen(ModalScreen[UploadSpec | None]):
         with Vertical(id="upload-box", classes="modal-box") as box:
             box.border_title = "Upload a file"
             box.border_subtitle = "enter uploads · tab moves · esc cancels"
-            yield Input(
+            yield BurstInput(
                 value=start.source if start else "",
                 id="upload-source",
                 compact=True,
                 placeholder="Path or URL: type, paste, or choose below",
             )
             with Horizontal(id="upload-options"):
-                yield Input(
+                yield BurstInput(
                     value=(start.name or "") if start else "",
                     id="upload-name",
                     compact=True,
                     placeholder="Stored name (optional)",
                 )
-                yield Input(
+                yield BurstInput(
                     value=(start.upload_path or "") if start else "",
                     id="upload-folder",
                     compact=True,

@@ -61,6 +61,11 @@ class ActionButton(Widget, can_focus=True):
     def label(self) -> Content:
         return self._label
 
+    @label.setter
+    def label(self, text: str) -> None:
+        self._label = Content(text)
+        self.refresh(layout=True)
+
     def render(self) -> Content:
         return self._label
 

@@ -54,6 +54,19 @@ class Limits(NamedTuple):
         )
 
 
+def reference_label(ref: str) -> Content:
+    """A reference as its file name (the folder or host after it, dim): long URLs and paths
+    would show only their start in the narrow list."""
+    head, _, name = ref.rstrip("/").rpartition("/")
+    if "://" in ref:
+        where = ref.split("://", 1)[1].split("/", 1)[0]
+        name = name.split("?", 1)[0] or where
+    else:
+        where = head.rpartition("/")[2] if head else ""
+    label = Content(plain(name or ref, 60))
+    return label + Content.styled(f"  {plain(where, 40)}", "dim") if where else label
+
+
 class Composer(Vertical):
     """Everything one generation needs, with the problems shown before submit."""
 
@@ -129,6 +142,7 @@ class Composer(Vertical):
         for inp in self.query(Input):
             inp.cursor_blink = self._cursor_blink
         self._show_refs()
+        self.call_after_refresh(self.reprice)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.light(self._lit, again=True))
 
     # -- the border and its title take the accent colour while a field inside has focus. Set on
@@ -222,6 +236,41 @@ class Composer(Vertical):
     def watch_models(self) -> None:
         self._apply_models()
         self.revalidate()
+        self.reprice()
+
+    # -- what Generate is expected to cost, from what these models cost this user before ------
+
+    def reprice(self) -> None:
+        """Read the marked models' past runs (in a thread) and show the expected cost beside Generate."""
+        if self.is_mounted:
+            n = self.query_one("#n", Choice).value
+            self._price(list(self.models), n if isinstance(n, int) else 1)
+
+    @work(thread=True, exclusive=True, group="price", exit_on_error=False)
+    def _price(self, models: list[str], n: int) -> None:
+        from evolink_tui.core.costs import model_stats
+
+        studio = getattr(self.app, "studio", None)
+        if studio is None:
+            return
+        stats = model_stats(studio.history, models, catalogue=self._catalogue)
+        spreads = [s.credits_for(n) for s in stats.values()]
+        if all(spreads):
+            total = sum(s.median for s in spreads if s)
+            seconds = max(s.expected_seconds for s in stats.values())
+            short = f"≈{total:g} cr, {seconds:.0f}s"
+        else:
+            short = "no runs yet" if len(models) == 1 else "cost partly unknown"
+        detail = "\n".join(f"{m}: {s.describe()}" for m, s in stats.items())
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_price, short, detail)
+
+    def _show_price(self, short: str, detail: str) -> None:
+        button = self.query_one("#generate", ActionButton)
+        full = f"Generate (ctrl+j) · {short}"
+        room = self.content_region.width - 2  # the key bar says ctrl+j too, when this is narrow
+        button.label = full if len(full) <= room else f"Generate · {short}"
+        button.tooltip = f"Expected from your earlier runs (credits per image, median time):\n{detail}"
 
     @staticmethod
     def _size_options(limits: Limits) -> list[tuple[str, str]]:
@@ -243,15 +292,20 @@ class Composer(Vertical):
         mask.disabled = not limits.mask
         mask.placeholder = self._mask_placeholder(limits)
         self.params.set_specs(specs_of(self._marked()))
+        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
 
     @staticmethod
     def _mask_placeholder(limits: Limits) -> str:
         return "Mask PNG path or URL" if limits.mask else "Mask: only for gpt-4o-image"
 
-    def set_prompt(self, text: str) -> None:
+    def set_prompt(self, text: str) -> bool:
+        """The prompt replaced by ``text`` as one edit (ctrl+z in the prompt undoes it). True
+        when a non-empty, different prompt was replaced."""
         area = self.query_one("#prompt", TextArea)
-        area.load_text(text)
+        replaced = bool(area.text.strip()) and area.text != text
+        area.replace(text, area.document.start, area.document.end)
         area.move_cursor(area.document.end)
+        return replaced
 
     def action_edit_prompt(self) -> None:
         """The prompt in the user's $EDITOR (F8; the palette's "Edit prompt in editor")."""
@@ -262,9 +316,10 @@ class Composer(Vertical):
             self.set_prompt(edited)
         self.query_one("#prompt", TextArea).focus()
 
-    def fill(self, request: GenerationRequest) -> None:
-        """The composer refilled with exactly these settings (regenerate)."""
-        self.set_prompt(request.prompt)
+    def fill(self, request: GenerationRequest) -> bool:
+        """The composer refilled with exactly these settings (regenerate). True when a
+        different prompt was replaced (ctrl+z in the prompt brings it back)."""
+        replaced = self.set_prompt(request.prompt)
         self.set_models([request.resolved_model()])
         self._apply_models()
         size = self.query_one("#size", Choice)
@@ -277,6 +332,7 @@ class Composer(Vertical):
         mask.value = request.mask or ""
         self.params.set_specs(specs_of(self._marked()), dict(request.params))
         self.revalidate()
+        return replaced
 
     def add_reference(self, ref: str) -> bool:
         ref = ref.strip()
@@ -318,11 +374,19 @@ class Composer(Vertical):
         else:
             refs = None
         if refs is not None:
-            refs.extend(ListItem(Label(Content(plain(ref)))) for ref in self._refs)
+            refs.extend(ListItem(Label(reference_label(ref))) for ref in self._refs)
             refs.display = bool(self._refs)
-        self.query_one(
-            "#ref-input", Input
-        ).placeholder = f"Add reference ({len(self._refs)}/{self.limits.max_images}): path or URL, enter"
+        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
+
+    def _reference_hint(self) -> str:
+        """The reference field's placeholder: how many the marked models take (reference_range)."""
+        ranges = [m.reference_range for m in (self._catalogue.get(i) for i in self.models) if m is not None]
+        low = max((r[0] for r in ranges), default=0)
+        high = min((r[1] for r in ranges), default=self.limits.max_images)
+        if high == 0:
+            return "No reference images: this model only draws"
+        needs = f", needs {low}+" if low else ""
+        return f"Add reference ({len(self._refs)}/{high}{needs}): path or URL, enter"
 
     # -- events -----------------------------------------------------------------------
 
@@ -358,6 +422,10 @@ class Composer(Vertical):
     @on(Input.Changed, ".param")
     def _changed(self) -> None:
         self.revalidate()
+
+    @on(Choice.Changed, "#n")
+    def _n_changed(self) -> None:
+        self.reprice()
 
     # -- validation ---------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from evolink_tui.core.gallery import GalleryItem
+from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, plain, time_taken
+from ..format import credits, duration, plain
 from .thumbnail import ThumbnailView
 
 STATE_NOTES = {"deleted": "file deleted", "missing": "file missing", "not downloaded": "not downloaded"}

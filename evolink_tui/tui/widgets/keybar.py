@@ -28,6 +28,7 @@ class KeyItem(NamedTuple):
     display: str  # how the key is shown, such as ^j or f2
     description: str
     enabled: bool
+    keep: bool = False  # shown even when the bar is short of room (help: it lists the rest)
 
 
 def _declared_at(node: object, binding: Binding) -> int:
@@ -70,7 +71,8 @@ class KeyBar(Widget):
         nodes: list[object] = []
         for node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in shown:
-                shown[binding.action] = KeyItem(binding.key, key_label(binding), binding.description, enabled)
+                keep = binding.action.endswith("show_help")
+                shown[binding.action] = KeyItem(binding.key, key_label(binding), binding.description, enabled, keep)
                 if node not in nodes:
                     nodes.append(node)
                 order[binding.action] = (nodes.index(node), _declared_at(node, binding))
@@ -92,6 +94,10 @@ class KeyBar(Widget):
         return piece
 
     def render(self) -> Content:
+        if self._drawn and not self.screen.is_active and self._drawn[0][2] == self.size.width:
+            # A modal is on top: its bindings are not this screen's ("screen." actions would ask
+            # the modal), so the bar keeps what it said for this screen.
+            return self._drawn[1]
         left, palette = self.items()
         width = self.size.width
         key = (tuple(left), palette, width, self._hover)
@@ -102,10 +108,18 @@ class KeyBar(Widget):
         parts: list[Content] = []
         spans: list[tuple[int, int, KeyItem]] = []
         x = 0
-        for item in left:
+        kept = [item for item in left if item.keep]
+        if sum(self._piece(item).cell_length + 1 for item in left) - 1 > room:
+            # no room for all: the others give way to help (F1), which lists every key
+            room -= sum(self._piece(item).cell_length + 1 for item in kept)
+            left = [item for item in left if not item.keep]
+        else:
+            kept = []
+        for item in left + kept:
             piece = self._piece(item)
-            if x + piece.cell_length > room:
-                break  # no room: the help screen (F1) lists every key
+            if x + piece.cell_length > room and item not in kept:
+                room = -1  # the rest of the others are dropped; the kept ones still come
+                continue
             parts.append(piece)
             spans.append((x, x + piece.cell_length, item))
             x += piece.cell_length + 1

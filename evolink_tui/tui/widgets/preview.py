@@ -19,8 +19,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from evolink_tui.core.history import TaskRecord
+from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, error_lines, lineage_text, plain, request_summary, state_label, time_taken
+from ..format import credits, duration, error_lines, lineage_text, plain, request_summary, state_label
 from ..result_actions import task_result_bindings
 
 if TYPE_CHECKING:

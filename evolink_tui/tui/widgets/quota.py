@@ -11,7 +11,7 @@ from evolink_tui.core.wire import Quota
 from ..format import bar, plain
 
 
-def quota_line(quota: Quota | None, width: int = 16) -> Content:
+def quota_line(quota: Quota | None, width: int = 16, *, group: bool = True) -> Content:
     if quota is None:
         return Content.styled("Quota: reading…", "dim")
     maximum = max(quota.max_files, 1)
@@ -23,7 +23,7 @@ def quota_line(quota: Quota | None, width: int = 16) -> Content:
         f" {quota.used_files} of {quota.max_files} files used · ",
         (f"{quota.remain_files} left", "bold"),
     ]
-    if quota.user_group:
+    if quota.user_group and group:
         parts.append((f" · group {plain(quota.user_group, 20)}", "dim"))
     if quota.remain_files <= 0:
         parts.append((" · full: delete files to upload more", "bold $error"))
@@ -43,4 +43,9 @@ class QuotaBar(Widget):
 
     def render(self) -> Content:
         width = 16 if self.size.width >= 70 else 8
-        return quota_line(self.quota, width)
+        line = quota_line(self.quota, width)
+        if line.cell_length > self.size.width:  # what is wrong and what to do outrank the group
+            line = quota_line(self.quota, width, group=False)
+        if line.cell_length > self.size.width:
+            line = quota_line(self.quota, 8, group=False)
+        return line

@@ -21,6 +21,11 @@ class RefList(ListView):
             super().__init__()
             self.index = index
 
+    def on_focus(self) -> None:
+        """Tab onto the list highlights the first reference, so delete acts at once."""
+        if self.index is None and self.children:
+            self.index = 0
+
     def action_remove(self) -> None:
         if self.index is not None:
             self.post_message(self.Removed(self.index))

@@ -47,6 +47,16 @@ def _progress_only(old: TaskRecord, new: TaskRecord) -> bool:
     )
 
 
+def _charged(record: TaskRecord) -> str:
+    """The task's credits as charged (costs.charge): a failed task none, an unsure one "?"."""
+    from evolink_tui.core.costs import NOT_CHARGED, UNCERTAIN, charge
+
+    spent = charge(record)
+    if spent.kind == UNCERTAIN:
+        return "?"
+    return "0" if spent.kind == NOT_CHARGED and record.task_id else credits(spent.credits)
+
+
 class TaskList(DataTable):
     """Every task: model, prompt, status, progress, time left, credits, age."""
 
@@ -56,7 +66,10 @@ class TaskList(DataTable):
         *task_result_bindings("task"),
         Binding("home", "first_row", "First task", show=False, id="task.first"),
         Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
+        Binding("x", "screen.dismiss_task", "Dismiss", show=False, id="task.dismiss"),
+        Binding("ctrl+z", "screen.undo_dismiss", "Undo dismiss", show=False, id="task.undo_dismiss"),
     ]
+    SUBTITLE = "keys act here · typing goes to the prompt"
 
     class Selected(Message):
         """The highlighted task changed."""
@@ -163,7 +176,7 @@ class TaskList(DataTable):
         """The Left/cr/age cell's two lines: cheap, as the clock ticks them for every row."""
         left = eta_left(record, self._now)
         first = f"{left}s left" if left else ("…" if not record.is_finished and record.state != "uncertain" else "")
-        return first, f"{credits(record.credits)} · {age(self._now - record.created_at)}"
+        return first, f"{_charged(record)} · {age(self._now - record.created_at)}"
 
     @staticmethod
     def _info_cell(first: str, second: str) -> Text:
@@ -272,6 +285,36 @@ class TaskList(DataTable):
 
     def refresh_colours(self) -> None:
         self._rebuild()
+
+    def remove_record(self, record_id: int) -> None:
+        """The row of ``record_id`` taken off the list (a dismiss: the history keeps it)."""
+        if self._records.pop(record_id, None) is None:
+            return
+        self._shown.pop(record_id, None)
+        self._flags.pop(record_id, None)
+        self._stale.discard(record_id)
+        self.remove_row(str(record_id))
+
+    # -- keys: the list's letters act at once; any other printable key is typed in the prompt -----
+
+    def on_focus(self) -> None:
+        self.border_subtitle = self.SUBTITLE
+
+    def on_blur(self) -> None:
+        self.border_subtitle = ""
+
+    def on_key(self, event: events.Key) -> None:
+        if not event.is_printable or not event.character:
+            return
+        # A key that arrives after focus left (a burst: typed before the focus moved) goes where
+        # the focus went; an unbound one (typing with focus here by mistake) starts the prompt.
+        if self.screen.focused is self and event.key in self.screen.active_bindings:
+            return
+        type_in_prompt = getattr(self.screen, "type_in_prompt", None)
+        if type_in_prompt is not None:
+            event.stop()
+            event.prevent_default()
+            type_in_prompt(event.character)
 
     # -- selection ----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class TopBar(Widget):
     offline: reactive[str] = reactive("")  # "offline, retrying" while requests fail and are retried
     unsure: reactive[int] = reactive(0)  # uncertain submits waiting for the user
     budget: reactive[tuple[float, float, str] | None] = reactive(None)  # (spent, cap, "run"/"day")
+    not_charged: reactive[int] = reactive(0)  # tasks of this run that failed or were refunded
 
     def render(self) -> Content:
         warn = f"{self.offline} · " if self.offline else ""
@@ -35,6 +36,8 @@ class TopBar(Widget):
         right += f"credits this run: {credits(self.spent) if self.spent else 0} "
         if self.budget is not None:
             right += budget_gauge(*self.budget) + " "
+        if self.not_charged:
+            right += f"(+{self.not_charged} failed, not charged) "
         left = self._left(detail=True)
         if left.cell_length + len(warn) + len(right) + 1 > self.size.width:
             left = self._left(detail=False)
