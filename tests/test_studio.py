@@ -10,6 +10,7 @@ from evolink_tui.core import events as ev
 from evolink_tui.core import rules
 from evolink_tui.core.bus import EventBus
 from evolink_tui.core.client import EvolinkClient, RetryPolicy
+from evolink_tui.core.costs import charge
 from evolink_tui.core.dates import day_range, parse_day, when
 from evolink_tui.core.errors import EvolinkError, ValidationError, describe, summary
 from evolink_tui.core.history import TaskRecord
@@ -296,7 +297,7 @@ def scanned_totals(studio: Studio) -> tuple[float, int, int]:
     """The top bar's totals the slow way: every record looked at (the Studio keeps them as
     records change instead)."""
     records = studio.records
-    spent = sum(records[i].credits or 0.0 for i in studio.session_ids if i in records)
+    spent = sum(charge(records[i]).credits or 0.0 for i in studio.session_ids if i in records)  # failed: 0
     running = sum(1 for r in records.values() if not r.is_finished and r.state != "uncertain")
     unsure = sum(1 for r in records.values() if studio.is_unsure(r))
     return spent, running, unsure
@@ -327,7 +328,8 @@ async def test_the_totals_kept_as_records_change_match_a_full_count_at_every_eve
     await studio.recover()  # the earlier task: gone; the cut-off submit: uncertain
     assert studio.record(earlier).state == "not_found" and studio.record(cut).state == "uncertain"
     mine = [studio.record(i) for i in (done, failing, lost, gone)]
-    assert tuple(studio.totals()) == scanned_totals(studio) == (sum(r.credits or 0 for r in mine), 0, 2)
+    charged = sum(charge(r).credits or 0 for r in mine)  # the failed task's credits are not counted
+    assert tuple(studio.totals()) == scanned_totals(studio) == (charged, 0, 2)
     resend = studio.retry(studio.record(lost))  # being resent: no longer unsure, with no event yet
     assert tuple(studio.totals()) == scanned_totals(studio) and studio.totals().unsure == 1
     await resend.job()
@@ -337,4 +339,4 @@ async def test_the_totals_kept_as_records_change_match_a_full_count_at_every_eve
     assert len(seen) > 20 and {kept[1] for _, kept, _ in seen} >= {0, 1, 2}
     final = studio.totals()
     assert tuple(final) == scanned_totals(studio) and final.running == 0 and final.unsure == 1
-    assert final.spent == sum(studio.record(r.id).credits or 0 for r in mine) > 0
+    assert final.spent == sum(charge(studio.record(r.id)).credits or 0 for r in mine) > 0

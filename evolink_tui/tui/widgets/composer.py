@@ -267,7 +267,7 @@ class Composer(Vertical):
 
     def _show_price(self, short: str, detail: str) -> None:
         button = self.query_one("#generate", ActionButton)
-        full = f"Generate (ctrl+j) · {short}"
+        full = f"Generate ({self._generate_key()}) · {short}"
         room = self.content_region.width - 2  # the key bar says ctrl+j too, when this is narrow
         button.label = full if len(full) <= room else f"Generate · {short}"
         button.tooltip = f"Expected from your earlier runs (credits per image, median time):\n{detail}"
