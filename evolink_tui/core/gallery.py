@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .dates import day_range, parse_day
 from .downloads import result_stem
+from .errors import ValidationError
 from .history import PAGE, SORTS, History, TaskRecord
 
 SORT_ORDERS = tuple(SORTS)  # "newest", "oldest", "model"
@@ -170,3 +172,41 @@ def delete_result_file(history: History, deletion: Deletion) -> list[Path]:
         removed.append(path)
     history.mark_file_deleted(deletion.record_id, deletion.index)
     return removed
+
+
+DATE_WORDS = ("since", "until", "on")  # since:2026-11-01 until:2026-11-28 on:2026-11-29 in the filter
+
+
+@dataclass(frozen=True)
+class FilterText:
+    """What the gallery's filter box says: the words to find, and a date range from
+    ``since:``, ``until:`` and ``on:`` (local days, whole); ``problem`` names a date that
+    cannot be read (the rest of the filter still applies)."""
+
+    words: str = ""
+    since: float | None = None
+    until: float | None = None
+    problem: str | None = None
+
+
+def read_filter(text: str) -> FilterText:
+    """The filter box's text as words and dates (see :class:`FilterText`)."""
+    words: list[str] = []
+    since = until = None
+    problem = None
+    for token in text.split():
+        name, colon, value = token.partition(":")
+        name = name.lower()
+        if not colon or name not in DATE_WORDS:
+            words.append(token)
+            continue
+        try:
+            if name == "since":
+                since = parse_day("since", value)
+            elif name == "until":
+                until = day_range(None, value)[1]
+            else:  # one whole day
+                since, until = parse_day("on", value), day_range(None, value)[1]
+        except ValidationError as err:
+            problem = str(err)
+    return FilterText(" ".join(words), since, until, problem)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,29 @@ async def test_enter_opens_the_viewer_on_the_selected_result_and_esc_comes_back(
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, what="back in the gallery")
         assert screen.selected == 1
+
+
+async def test_filters_by_date_typed_in_the_filter_box():
+    """since:/until:/on: days in the filter box narrow the results to those days; a date that
+    cannot be read is named with what is allowed, and the words still filter."""
+    seed_history(history_path(load_settings(demo=True)), 600, newest=START, step=3600.0)  # 25 days
+    completed = [i for i in range(600, 0, -1) if OUTCOMES[i % len(OUTCOMES)][0] == "completed"]
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_gallery(pilot)
+        history = app.studio.history
+        day = datetime.fromtimestamp(history.get(completed[len(completed) // 2]).created_at).date()
+        await pilot.press("slash")
+        await type_text(pilot, f"on:{day.isoformat()}")
+        on_day = [i for i in completed if datetime.fromtimestamp(history.get(i).created_at).date() == day]
+        assert 0 < len(on_day) < len(completed)
+        await wait_until(pilot, lambda: shown_ids(screen) == on_day[: len(cards(screen))], what="that day only")
+        assert f"{day.isoformat()} to {day.isoformat()}" in str(screen.query_one("#gallery-grid").border_subtitle)
+
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "fox since:2026-13-45")
+        subtitle = lambda: str(screen.query_one("#gallery-grid").border_subtitle)  # noqa: E731
+        await wait_until(pilot, lambda: "Invalid since: '2026-13-45'" in subtitle(), what="the date named")
+        assert "YYYY-MM-DD" in subtitle()
+        foxes = [i for i in completed if "fox" in history.get(i).prompt]
+        await wait_until(pilot, lambda: shown_ids(screen) == foxes[: len(cards(screen))], what="the words still apply")

@@ -29,7 +29,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input
 
-from evolink_tui.core.gallery import SORT_ORDERS, GalleryItem, GalleryPage, GalleryQuery, gallery_page
+from evolink_tui.core.dates import when
+from evolink_tui.core.gallery import SORT_ORDERS, GalleryItem, GalleryPage, GalleryQuery, gallery_page, read_filter
 from evolink_tui.core.gallery_feed import GalleryFeed
 
 from ..format import plain
@@ -160,6 +161,8 @@ class GalleryScreen(ResultScreen):
         Binding("f1,question_mark", "app.show_help", "Help", id="gallery.help"),
     ]
 
+    _filter_problem: str | None = None  # a date in the filter box that cannot be read
+
     def __init__(self, query: GalleryQuery | None = None) -> None:
         super().__init__(id="gallery")
         self.gallery_query = query or GalleryQuery()
@@ -180,7 +183,11 @@ class GalleryScreen(ResultScreen):
         self._to_end = False  # End pressed: follow the pages to the last result
 
     def compose(self) -> ComposeResult:
-        yield GalleryFilter(placeholder="/ filter by prompt or task id", id="gallery-filter", compact=True)
+        yield GalleryFilter(
+            placeholder="/ filter by prompt or task id; since:YYYY-MM-DD until:… on:…",
+            id="gallery-filter",
+            compact=True,
+        )
         yield GalleryGrid(id="gallery-grid")
         yield KeyBar()
 
@@ -300,8 +307,13 @@ class GalleryScreen(ResultScreen):
             "starred only" if query.favourites else "all stars",
             query.sort,
         ]
+        if query.since is not None or query.until is not None:
+            last = when(query.until - 1).split()[0] if query.until is not None else "now"
+            chips.insert(0, f"{when(query.since).split()[0] if query.since is not None else 'start'} to {last}")
         if query.text:
             chips.insert(0, f"“{plain(query.text, 30)}”")
+        if self._filter_problem:
+            chips.insert(0, plain(self._filter_problem, 80))
         if self.marks:
             chips.append(f"{len(self.marks)} marked")
         subtitle = " · ".join(chips)
@@ -469,12 +481,15 @@ class GalleryScreen(ResultScreen):
 
     @on(Input.Changed, "#gallery-filter")
     def _text_changed(self, event: Input.Changed) -> None:
-        self._restart(dataclasses.replace(self.gallery_query, text=event.value.strip()))
+        typed = read_filter(event.value)
+        self._filter_problem = typed.problem
+        self._restart(dataclasses.replace(self.gallery_query, text=typed.words, since=typed.since, until=typed.until))
 
     def action_clear_filters(self) -> None:
         """Every result again, in the same order; the marks stay."""
         with self.prevent(Input.Changed):
             self.query_one(GalleryFilter).value = ""
+        self._filter_problem = None
         self._restart(GalleryQuery(sort=self.gallery_query.sort))
 
     def action_cycle_model(self) -> None:
