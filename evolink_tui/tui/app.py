@@ -84,7 +84,7 @@ class EvolinkApp(App[int]):
         self.studio = Studio(settings, clock=clock, client_factory=client_factory, history_ahead=history_ahead)
         self.cursor_blink = cursor_blink
         self.notices = Notices(self.studio)
-        self._wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
+        self.wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
         self.studio.events.on_failure = self._listener_failed
         self.studio.events.subscribe(self._forward)
         self._main = MainScreen(cursor_blink=cursor_blink)
@@ -196,7 +196,7 @@ class EvolinkApp(App[int]):
         batch_flow.show_event(self, event)
 
         for notice in self.notices.for_event(event):
-            self._wave.add(notice)
+            self.wave.add(notice)
         match event:
             case ev.HistoryLoaded(first=True):
                 self.history_shown()

@@ -186,6 +186,11 @@ class Wave:
         self._open = False
         self._gathered: list[Notice] = []
 
+    @property
+    def idle(self) -> bool:
+        """No window open: nothing gathered waits to be said."""
+        return not self._open and not self._gathered
+
     def add(self, notice: Notice) -> None:
         if not notice.saved:
             self._show(notice)

@@ -34,6 +34,8 @@ async def settle(pilot, screen=None) -> None:
     root = screen or app.screen
     drawn = lambda v: v.source is None or v.thumbnail is not None  # noqa: E731  (empty gallery cards have none)
     await wait_until(pilot, lambda: all(drawn(v) for v in root.query(ThumbnailView)), what="thumbs")
+    # "Saved" notices of tasks finishing together are said a second later, together: wait them out
+    await wait_until(pilot, lambda: app.wave.idle, timeout=15, what="the saved notices said")
     app.clear_notifications()
     await pilot.pause()
 
