@@ -13,6 +13,8 @@ from textual.widgets import Input, Label
 from evolink_tui.core.budget import parse_budget
 from evolink_tui.core.errors import ValidationError
 
+from .check import AskScreen
+
 
 def _shown(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
@@ -58,25 +60,17 @@ class BudgetScreen(ModalScreen["tuple[float | None, float | None] | None"]):
         self.dismiss((per_run, per_day))
 
 
-class PromptFileScreen(ModalScreen[str | None]):
+class PromptFileScreen(AskScreen):
     """Returns the path typed."""
-
-    CSS_PATH = "../screens.tcss"
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="promptfile.cancel")]
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="promptfile-box", classes="modal-box") as box:
-            box.border_title = "Plan a prompt file"
-            box.border_subtitle = "enter plans · esc cancels"
-            yield Label(
-                "A text file, one prompt a line ({a|b} variants allowed; lines starting with # are comments). "
-                "Each line runs on the marked models; nothing is sent before you confirm the plan.",
-                markup=False,
-            )
-            yield Input(placeholder="path to the prompt file", id="prompt-file")
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
+    BOX_ID = "promptfile-box"
+    HEADING = "Plan a prompt file"
+    HINT = "enter plans · esc cancels"
+    TEXT = (
+        "A text file, one prompt a line ({a|b} variants allowed; lines starting with # are comments). "
+        "Each line runs on the marked models; nothing is sent before you confirm the plan."
+    )
+    PLACEHOLDER = "path to the prompt file"
+    INPUT_ID = "prompt-file"

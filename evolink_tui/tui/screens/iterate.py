@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from evolink_tui.core.errors import ValidationError
@@ -30,6 +30,7 @@ from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.validation import GenerationRequest
 
 from ..format import plain
+from .check import AskScreen
 
 if TYPE_CHECKING:
     from evolink_tui.core.iterate import Iteration
@@ -240,26 +241,21 @@ class EditingModelScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class ReopenScreen(ModalScreen[str | None]):
+class ReopenScreen(AskScreen):
     """Reopen an image: a path typed or pasted."""
-
-    CSS_PATH = "../screens.tcss"
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="reopen.cancel")]
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="reopen-box", classes="modal-box") as box:
-            box.border_title = "Reopen an image"
-            box.border_subtitle = "enter reopens · esc cancels"
-            yield Static(
-                "The path of an image made by evolink-tui (PNG, JPEG or WebP; moved or renamed is fine) or of "
-                "its .json sidecar. The composer is refilled with its prompt and settings; nothing is sent.",
-                markup=False,
-            )
-            yield Input(placeholder="path, e.g. ~/Pictures/evolink/lighthouse_1.png", id="reopen-path")
+    BOX_ID = "reopen-box"
+    HEADING = "Reopen an image"
+    HINT = "enter reopens · esc cancels"
+    TEXT = (
+        "The path of an image made by evolink-tui (PNG, JPEG or WebP; moved or renamed is fine) or of "
+        "its .json sidecar. The composer is refilled with its prompt and settings; nothing is sent."
+    )
+    PLACEHOLDER = "path, e.g. ~/Pictures/evolink/lighthouse_1.png"
+    INPUT_ID = "reopen-path"
 
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        value = clean_path(event.value)
-        if value:
-            self.dismiss(str(Path(value).expanduser()))
+    def answer(self, text: str) -> str | None:
+        value = clean_path(text)
+        return str(Path(value).expanduser()) if value else None
