@@ -46,6 +46,7 @@ async def test_a_task_evolink_no_longer_knows_is_gone_and_says_what_to_do():
     history.close()
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:  # recovery reads it again: the server answers 404
+        await wait_until(pilot, lambda: record_id in app.studio.records, what="the record read from history")
         await wait_until(pilot, lambda: app.studio.records[record_id].state == "not_found", what="not found")
         row = app.main.query_one(TaskList).get_row(str(record_id))
         assert "gone" in row[1].plain
