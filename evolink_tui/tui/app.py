@@ -17,7 +17,6 @@ uploads and deletes on the files screen).
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Awaitable
 from concurrent.futures import Future
@@ -28,20 +27,17 @@ from textual import events, on
 from textual.app import App
 from textual.binding import Binding
 from textual.events import DeliveryFailed
-from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
-from evolink_tui.core.bus import ListenerFailure
-from evolink_tui.core.config import Settings, config_mode_problem, load_settings, save_api_key, update_config_file
+from evolink_tui.core.config import Settings
 from evolink_tui.core.errors import describe
 from evolink_tui.core.rules import is_quota_full
 from evolink_tui.core.studio import Studio
 from evolink_tui.core.text import inert
 
 from .commands import EvolinkCommands
-from .format import plain
 from .messages import EventView, StudioEvent
-from .notices import Notice, Notices, Wave
+from .notices import Notice, Notices, Wave, listener_failed
 from .screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -53,11 +49,6 @@ if TYPE_CHECKING:
 # collection walks every object the app made since startup (25-45 ms with a few results
 # shown), and at the default pace they came several times a second while results arrived.
 GC_THRESHOLDS = (10_000, 20, 100)
-# Terminals with 8 or 16 colours (Rich's "standard"; TERM=xterm or linux with no COLORTERM)
-# start in ansi-dark: textual-dark brought down to 16 colours loses its contrast (grey bars,
-# dark green on grey). With 256 colours textual-dark stays the default: it keeps the selected
-# row and card visible, which ansi-dark does not. No theme is saved until the user picks one.
-FEW_COLOURS = ("standard", "windows")
 
 
 class EvolinkApp(App[int]):
@@ -85,10 +76,9 @@ class EvolinkApp(App[int]):
         self.cursor_blink = cursor_blink
         self.notices = Notices(self.studio)
         self.wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
-        self.studio.events.on_failure = self._listener_failed
+        self.studio.events.on_failure = lambda failure: self._notify(listener_failed(failure))
         self.studio.events.subscribe(self._forward)
         self._main = MainScreen(cursor_blink=cursor_blink)
-        self._saved_theme = ""
         self._notifier: Notifier | None = None
 
     @property
@@ -105,12 +95,9 @@ class EvolinkApp(App[int]):
     # -- startup ----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.settings.theme and self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
-        elif self.console.color_system in FEW_COLOURS:
-            self.theme = "ansi-dark"  # the terminal's own 16 colours, not textual-dark squeezed into them
-        self._saved_theme = self.theme
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        from .theme import follow_theme
+
+        follow_theme(self)
         if self.settings.keymap:  # [keymap] in config.toml: the user's own keys
             from evolink_tui.core.keymap import as_textual
 
@@ -124,15 +111,9 @@ class EvolinkApp(App[int]):
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
             gc.enable()
-        path = self.settings.config_path
-        exposed = self.settings.key_source == "config" and config_mode_problem(path)
-        for warning in self.settings.warnings:
-            if not (exposed and warning.startswith(f"The config file {path} holds your API key")):
-                self.notify(warning, severity="warning", markup=False, timeout=10)
-        if exposed:
-            from .config_fix import offer_config_fix
+        from .config_fix import show_config_warnings
 
-            offer_config_fix(self, path, exposed)
+        show_config_warnings(self)  # the config's warnings; a key others can read: offer to fix it
         if self.settings.keymap:
             from .keys import check_keymap
 
@@ -235,16 +216,6 @@ class EvolinkApp(App[int]):
             self._notifier.input()  # a key or a click: the user is here
         await super().on_event(event)
 
-    def _listener_failed(self, failure: ListenerFailure) -> None:
-        where = f" Details in {failure.log}." if failure.log else ""
-        self.notify(
-            f"A view failed to show an update ({failure.event}: {failure.error!r}); updates go on.{where}",
-            title="Something went wrong",
-            severity="error",
-            markup=False,
-            timeout=15,
-        )
-
     # -- work --------------------------------------------------------------------------------------
 
     def start(self, job: Awaitable[Any], *, name: str, group: str = "tasks", exclusive: bool = False) -> Worker:
@@ -319,39 +290,6 @@ class EvolinkApp(App[int]):
     # -- the API key and demo mode ----------------------------------------------------------------------
 
     def action_enter_key(self) -> None:
-        from .screens.key import DEMO, KeyScreen
+        from .screens.key import ask_for_key
 
-        def chosen(answer: str | None) -> None:
-            if answer == DEMO:
-                self._switch(load_settings(demo=True, download_dir=self.settings.download_dir_given))
-                self.notify("Demo mode: the built-in simulator answers. No key, no network, no credits.", markup=False)
-            elif answer:
-                self.start(self._save_key(answer), name="save key", group="config")
-            self.main.focus_prompt()
-
-        self.push_screen(KeyScreen(str(self.settings.config_path)), chosen)
-
-    async def _save_key(self, key: str) -> None:
-        path = await asyncio.to_thread(save_api_key, key, self.settings.config_path)
-        if self.settings.demo:
-            self._switch(load_settings(download_dir=self.settings.download_dir_given))
-        self.settings.api_key = key.strip()
-        self.settings.key_source = "config"
-        self.main.show_identity()
-        self.notify(f"Key {self.settings.masked_key} saved to {plain(path)} (readable only by you).", markup=False)
-
-    def _switch(self, settings: Settings) -> None:
-        """Another mode (demo or real): its own client, and its own history."""
-        old_client = self.studio.switch(settings)
-        if old_client is not None:
-            self.start(old_client.aclose(), name="close client", group="config")
-        self.main.show_identity()
-
-    # -- theme --------------------------------------------------------------------------------------------
-
-    def _theme_changed(self, theme: Theme) -> None:
-        if theme.name != self._saved_theme:
-            self._saved_theme = self.settings.theme = theme.name
-            saving = asyncio.to_thread(update_config_file, {"theme": theme.name}, self.settings.config_path)
-            self.start(saving, name="save theme", group="config")
-        self.main.refresh_colours()
+        ask_for_key(self)

@@ -1,5 +1,5 @@
-"""At start: the config file holds the API key and other users can read it. Offer to fix
-its mode (0600) instead of only warning (issue 11, point 10)."""
+"""At start: the config file's warnings are shown; when it holds the API key and other users
+can read it, fixing its mode (0600) is offered instead of only a warning (issue 11, point 10)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evolink_tui.core.config import fix_config_mode
+from evolink_tui.core.config import config_mode_problem, fix_config_mode
 
 from .format import plain
 
 if TYPE_CHECKING:
     from .app import EvolinkApp
+
+
+def show_config_warnings(app: EvolinkApp) -> None:
+    """Each warning of the config as a notice, except the readable key, which gets the offer."""
+    settings = app.settings
+    path = settings.config_path
+    exposed = settings.key_source == "config" and config_mode_problem(path)
+    for warning in settings.warnings:
+        if not (exposed and warning.startswith(f"The config file {path} holds your API key")):
+            app.notify(warning, severity="warning", markup=False, timeout=10)
+    if exposed:
+        offer_config_fix(app, path, exposed)
 
 
 def offer_config_fix(app: EvolinkApp, path: Path, problem: str) -> None:

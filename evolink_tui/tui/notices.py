@@ -19,6 +19,7 @@ from .format import plain
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from evolink_tui.core.bus import ListenerFailure
     from evolink_tui.core.studio import Studio
 
 
@@ -54,6 +55,13 @@ def startup_notice(unfinished: int, downloads: int, uncertain: int) -> Notice | 
     if not lines:
         return None
     return Notice("\n".join(lines), "Recovering", "warning" if uncertain else "information", 12)
+
+
+def listener_failed(failure: ListenerFailure) -> Notice:
+    """A view raised while showing an event: said once, the updates go on (logged)."""
+    where = f" Details in {failure.log}." if failure.log else ""
+    text = f"A view failed to show an update ({failure.event}: {failure.error!r}); updates go on.{where}"
+    return Notice(text, "Something went wrong", "error", 15)
 
 
 class Notices:

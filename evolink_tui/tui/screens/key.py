@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +13,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from evolink_tui.core.config import api_key_problem
+from evolink_tui.core.config import Settings, api_key_problem, load_settings, save_api_key
+
+from ..format import plain
+
+if TYPE_CHECKING:
+    from ..app import EvolinkApp
 
 DEMO = "demo"
 
@@ -68,3 +76,37 @@ class KeyScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#later")
     def _later(self) -> None:
         self.dismiss(None)
+
+
+def ask_for_key(app: EvolinkApp) -> None:
+    """Offer the key dialog: a pasted key is saved (0600) and used at once, leaving demo mode
+    if it was on; "demo" switches to the simulator, with its own history."""
+    settings = app.settings
+
+    def chosen(answer: str | None) -> None:
+        if answer == DEMO:
+            switch_mode(app, load_settings(demo=True, download_dir=settings.download_dir_given))
+            app.notify("Demo mode: the built-in simulator answers. No key, no network, no credits.", markup=False)
+        elif answer:
+            app.start(save_key(app, answer), name="save key", group="config")
+        app.main.focus_prompt()
+
+    app.push_screen(KeyScreen(str(settings.config_path)), chosen)
+
+
+async def save_key(app: EvolinkApp, key: str) -> None:
+    path = await asyncio.to_thread(save_api_key, key, app.settings.config_path)
+    if app.settings.demo:
+        switch_mode(app, load_settings(download_dir=app.settings.download_dir_given))
+    app.settings.api_key = key.strip()
+    app.settings.key_source = "config"
+    app.main.show_identity()
+    app.notify(f"Key {app.settings.masked_key} saved to {plain(path)} (readable only by you).", markup=False)
+
+
+def switch_mode(app: EvolinkApp, settings: Settings) -> None:
+    """Another mode (demo or real): its own client, and its own history."""
+    old_client = app.studio.switch(settings)
+    if old_client is not None:
+        app.start(old_client.aclose(), name="close client", group="config")
+    app.main.show_identity()
