@@ -124,7 +124,7 @@ class EvolinkApp(App[int]):
     def history_shown(self) -> None:
         """The first page of history is on screen: now the client (httpx; the demo's
         simulator) is built and what an earlier run left is recovered."""
-        self.call_after_refresh(self._resume_then_recover)
+        self.call_after_refresh(lambda: self.start(self._resume_then_recover(), name="recover"))
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
         self.call_after_refresh(gc.freeze)
@@ -137,13 +137,14 @@ class EvolinkApp(App[int]):
 
         self._thumb_disk = enable_disk_cache()
 
-    def _resume_then_recover(self) -> None:
+    async def _resume_then_recover(self) -> None:
         """Batches a quit left running are taken up first (their tasks are theirs), then
-        the rest is recovered."""
+        the rest is recovered. A worker: building the client (httpx; the demo's simulator)
+        comes after the first frame's callbacks, never inside them."""
         from .batch_flow import resume_batches
 
         resume_batches(self)
-        self.start(self.studio.recover(), name="recover")
+        await self.studio.recover()
 
     async def on_unmount(self) -> None:
         await self.studio.aclose()
