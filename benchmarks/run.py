@@ -371,10 +371,11 @@ def commands_rows(pairs: int) -> list[Row]:
     ]
 
 
-def gallery_rows(rounds: int, cap: float) -> list[Row]:
+def gallery_rows(rounds: int, cap: float, cards: str = "small") -> list[Row]:
     from scale import measure_gallery
 
-    r = measure_gallery(rounds, cap)
+    r = measure_gallery(rounds, cap, cards)
+    name = "9. Gallery" if cards == "small" else f"9. Gallery, {cards} cards"
     small, big = r[100], r[10_000]
     through = (
         "scrolled through"
@@ -383,7 +384,7 @@ def gallery_rows(rounds: int, cap: float) -> list[Row]:
     )
     return [
         Row(
-            f"9. Gallery opened (F4 to the screen still), 10,000 results, median of {rounds}",
+            f"{name} opened (F4 to the screen still), 10,000 results, median of {rounds}",
             ms(big["open_ms"]),
             f"100 results {ms(small['open_ms'])}",
             ratio(big["open_ms"], small["open_ms"]),
@@ -391,7 +392,7 @@ def gallery_rows(rounds: int, cap: float) -> list[Row]:
             None,
         ),
         Row(
-            "9. Gallery: an arrow key to its last frame, 10,000 results (12 keys at the top, 12 deepest): median "
+            f"{name}: an arrow key to its last frame, 10,000 results (12 keys at the top, 12 deepest): median "
             "(top, deep)",
             f"{ms(big['key_ms'])} ({ms(big['top_key_ms'])}, {ms(big['deep_key_ms'])})",
             f"100 results {ms(small['key_ms'])} ({ms(small['top_key_ms'])}, {ms(small['deep_key_ms'])})",
@@ -400,7 +401,7 @@ def gallery_rows(rounds: int, cap: float) -> list[Row]:
             big["key_ms"] <= 1.2 * small["key_ms"],
         ),
         Row(
-            f"9. Gallery: memory (RSS) after scrolling, 10,000 results ({through})",
+            f"{name}: memory (RSS) after scrolling, 10,000 results ({through})",
             f"{big['rss_after_mb']:.0f} MB",
             f"100 results, scrolled through {small['rss_after_mb']:.0f} MB",
             ratio(big["rss_after_mb"], small["rss_after_mb"]),
@@ -523,6 +524,7 @@ SCENARIOS = (
     Scenario("peers", lambda: peers_rows(7)),
     Scenario("commands", lambda: commands_rows(21)),
     Scenario("gallery", lambda: gallery_rows(2, 45.0)),
+    Scenario("gallery-large", lambda: gallery_rows(2, 45.0, "large")),
     Scenario("tasks", lambda: tasks_rows(2, 30.0)),
     Scenario("viewer", lambda: viewer_rows(5)),
 )
@@ -615,7 +617,9 @@ NOTES = """\
    exactly 100 or 10,000 results on disk, taking turns. F4 to the last frame before the screen is still
    for 0.4 s (open); an arrow key to its last frame (12 single keys at the top and 12 at the deepest point
    reached, each waited out); then the down arrow held (20 keys at a time, each burst waited out) until
-   a burst draws nothing (the last row), cut at 45 s; VmRSS once the screen is still.
+   a burst draws nothing (the last row), cut at 45 s; VmRSS once the screen is still. "Large cards"
+   (`--only gallery-large`): the same with `gallery_cards = "large"` in the config file (4 cards at
+   120x40 instead of 12, each thumbnail about twice as big; twice the rows to scroll through).
 10. **200 tasks.** `benchmarks/wave.py`: the app (real mode) against a loopback simulator in its own
    process (niced); the tasks started as a user starts them, a prompt typed and ctrl+j pressed 200
    times, the top bar's "200 running" saying they are all under way. Completing: the simulator runs

@@ -1,6 +1,6 @@
 """The gallery with 100 results against the same gallery with 10,000, from the outside.
 
-    python benchmarks/scale.py [--rounds N] [--cap SECONDS]
+    python benchmarks/scale.py [--rounds N] [--cap SECONDS] [--large]
 
 The app runs as a user runs it (``evolink-tui --demo`` on a 120x40 pseudo-terminal) on a
 demo history seeded beforehand with finished tasks whose results are on disk. Only keys
@@ -16,6 +16,8 @@ go in; times come from what the terminal receives:
   1.5 GB), which the figure then says.
 
 The two sizes take turns (100, 10,000, 100, 10,000...), medians of ``rounds`` each.
+``--large`` (``cards="large"``) runs the same with the gallery's large cards (``gallery_cards``
+in the config file: fewer cards, each about twice as big).
 Budgets (issue 17): a key and the memory at 10,000 within 1.2x of 100; memory after
 scrolling through 10,000 results under 200 MB.
 """
@@ -65,11 +67,14 @@ def timed_key(term: Terminal, *keys: str, quiet: float = KEY_QUIET) -> float | N
     return None if last is None else (last - pressed) * 1000
 
 
-def one_run(history: Path, results: int, cap: float) -> dict:
+def one_run(history: Path, results: int, cap: float, cards: str = "small") -> dict:
     folder = temp_folder(f"gallery{results}")
     try:
         (folder / "data").mkdir(parents=True)
         shutil.copy(history, folder / "data" / "history-demo.sqlite3")
+        if cards != "small":  # the default needs no config file
+            (folder / "config").mkdir()
+            (folder / "config" / "config.toml").write_text(f'gallery_cards = "{cards}"\n', encoding="utf-8")
         term = Terminal([*app_argv(), "--demo"], hermetic_env(folder))
         try:
             term.wait_for(*APP_MARKERS, timeout=90)
@@ -109,7 +114,7 @@ def one_run(history: Path, results: int, cap: float) -> dict:
     }
 
 
-def measure_gallery(rounds: int = 2, cap: float = 60.0) -> dict:
+def measure_gallery(rounds: int = 2, cap: float = 60.0, cards: str = "small") -> dict:
     from startup import sample_images
 
     folder = temp_folder("gallery-seed")
@@ -119,10 +124,10 @@ def measure_gallery(rounds: int = 2, cap: float = 60.0) -> dict:
         runs: dict[int, list[dict]] = {size: [] for size in SIZES}
         for _ in range(rounds):
             for size in SIZES:
-                runs[size].append(one_run(histories[size], size, cap))
+                runs[size].append(one_run(histories[size], size, cap, cards))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    result: dict = {"rounds": rounds, "cap_s": cap}
+    result: dict = {"rounds": rounds, "cap_s": cap, "cards": cards}
     for size, samples in runs.items():
         summary = {key: median([s[key] for s in samples]) for key in samples[0] if key != "reached_end"}
         summary["reached_end"] = all(s["reached_end"] for s in samples)
@@ -134,4 +139,5 @@ def measure_gallery(rounds: int = 2, cap: float = 60.0) -> dict:
 if __name__ == "__main__":
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
     cap = float(sys.argv[sys.argv.index("--cap") + 1]) if "--cap" in sys.argv else 60.0
-    print(json.dumps(measure_gallery(rounds, cap), indent=1))
+    cards = "large" if "--large" in sys.argv else "small"
+    print(json.dumps(measure_gallery(rounds, cap, cards), indent=1))

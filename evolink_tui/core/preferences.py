@@ -1,4 +1,4 @@
-"""Settings of batches, budgets and notices, read from the config file (``config.toml``).
+"""Settings of batches, budgets, notices and the gallery, read from the config file (``config.toml``).
 
 | key | default | what |
 |---|---|---|
@@ -10,6 +10,7 @@
 | ``notify_desktop`` | true | a desktop notification through the terminal (OSC 9 / OSC 777) |
 | | | ``"osc9"``, ``"osc777"`` or ``"both"`` pick the sequence; ``true`` picks it from the terminal |
 | ``notify_idle_seconds`` | 60 | no key or click for this long counts as away |
+| ``gallery_cards`` | ``"small"`` | the gallery's card size, ``"small"`` or ``"large"`` (the app saves it) |
 
 A wrong value is ignored with a warning naming the file, the line and what is allowed
 (the default applies), as for the other keys of the config file.
@@ -24,6 +25,7 @@ from pathlib import Path
 from .config import config_line, read_config_file
 
 DESKTOP_CHOICES = ("osc9", "osc777", "both")
+CARD_SIZES = ("small", "large")  # the gallery's cards, in the order its key cycles them
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Preferences:
     notify_bell: bool = True
     notify_desktop: bool | str = True  # True: chosen from the terminal; False: off; or one of DESKTOP_CHOICES
     notify_idle_seconds: float = 60.0
+    gallery_cards: str = "small"  # one of CARD_SIZES
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -85,4 +88,5 @@ def load_preferences(path: Path | None) -> Preferences:
     take("notify_bell", lambda v: v if isinstance(v, bool) else None, "true or false")
     take("notify_desktop", desktop, 'true, false, "osc9", "osc777" or "both"')
     take("notify_idle_seconds", lambda v: _number(v, 1, 86400), "a number of seconds from 1 to 86400")
+    take("gallery_cards", lambda v: v if v in CARD_SIZES else None, '"small" or "large"')
     return Preferences(**chosen, warnings=tuple(warnings))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -42,10 +43,19 @@ if TYPE_CHECKING:
     from evolink_tui.core.gallery import Deletion
     from evolink_tui.core.history import TaskRecord
 
-CARD_WIDTH = 24  # cells a card is at least wide (with its gutter)
-CARD_HEIGHT = 11  # rows a card aims for: a thumbnail and two lines
-CARD_MIN_HEIGHT = 8
+
+class CardSize(NamedTuple):
+    width: int  # cells a card is at least wide (with its gutter)
+    height: int  # rows a card aims for: a thumbnail, two lines of label and the prompt's lines
+    min_height: int
+
+
+# Each card size (core/preferences.CARD_SIZES: z cycles them, the choice kept in the config
+# file). Large: thumbnails about twice as wide and high (the picture keeps its aspect) and
+# two lines of prompt instead of one.
+CARD_LAYOUT = {"small": CardSize(24, 12, 9), "large": CardSize(48, 23, 17)}
 STATUS_NAMES = {"completed": "all", "downloaded": "on disk", "undownloaded": "not downloaded", "expired": "expired"}
+_SAVING = threading.Lock()  # one write of the card size to the config file at a time
 VIEWER_REACH = 200  # results either side of the selection the viewer steps through
 
 
@@ -119,6 +129,7 @@ class GalleryGrid(Container, can_focus=True):
         Binding("e", "screen.export", "Export", id="gallery.export"),
         Binding("d,delete", "screen.delete", "Delete file", id="gallery.delete"),
         Binding("slash", "screen.focus_filter", "Filter", id="gallery.filter"),
+        Binding("z", "screen.cycle_card_size", "Card size", id="gallery.card_size"),
         Binding("m", "screen.cycle_model", "Model", show=False, id="gallery.model"),
         Binding("F", "screen.toggle_favourites", "Starred only", show=False, id="gallery.favourites"),
         Binding("T", "screen.cycle_status", "Status", show=False, id="gallery.status"),
@@ -181,6 +192,7 @@ class GalleryScreen(ResultScreen):
         self._records: int | None = None  # tasks that match, once counted
         self._models: list[str] = []
         self._to_end = False  # End pressed: follow the pages to the last result
+        self.card_size = "small"  # a key of CARD_LAYOUT; the saved one is read as the screen mounts
 
     def compose(self) -> ComposeResult:
         yield GalleryFilter(
@@ -192,17 +204,24 @@ class GalleryScreen(ResultScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(GalleryGrid).focus()
+        grid = self.query_one(GalleryGrid)
+        saved = self.app.studio.batches.prefs.gallery_cards  # the config file, read once a run
+        self.card_size = saved if saved in CARD_LAYOUT else "small"
+        grid.set_class(self.card_size == "large", "-large")
+        grid.focus()
         self._restart(self.gallery_query)
 
     # -- the cards on screen ----------------------------------------------------------------------
 
     def lay_out(self, width: int, height: int) -> None:
         """As many cards as fit ``width`` x ``height`` cells; the same cards when that did not change."""
-        columns = max(1, width // CARD_WIDTH)
-        rows = max(1, min(height // CARD_MIN_HEIGHT, round(height / CARD_HEIGHT)))
+        size = CARD_LAYOUT[self.card_size]
+        columns = max(1, width // size.width)
+        rows = max(1, min(height // size.min_height, round(height / size.height)))
         if (columns, rows) == (self.columns, self.rows):
             return
+        if self.columns:  # the first result on screen stays on screen (then the selection)
+            self.top = self._shown_top * self.columns // columns
         self.columns, self.rows = columns, rows
         grid = self.query_one(GalleryGrid)
         grid.styles.grid_size_columns = columns
@@ -470,6 +489,28 @@ class GalleryScreen(ResultScreen):
         if message.card.position is not None and message.card.ref is not None:
             self._select(message.card.position)
         self.query_one(GalleryGrid).focus()
+
+    def action_cycle_card_size(self) -> None:
+        """Small cards, large cards: fewer a row, each thumbnail about twice as big; the same
+        result stays selected. The choice is saved in the config file (``gallery_cards``)."""
+        import asyncio
+
+        from evolink_tui.core.config import update_config_file
+        from evolink_tui.core.preferences import CARD_SIZES
+
+        self.card_size = CARD_SIZES[(CARD_SIZES.index(self.card_size) + 1) % len(CARD_SIZES)]
+        grid = self.query_one(GalleryGrid)
+        grid.set_class(self.card_size == "large", "-large")
+        self.lay_out(grid.content_size.width, grid.content_size.height)
+        batches = self.app.studio.batches
+        batches.prefs = dataclasses.replace(batches.prefs, gallery_cards=self.card_size)
+        path = self.app.settings.config_path
+
+        def save() -> None:
+            with _SAVING:  # z pressed twice quickly: the last write says the last choice
+                update_config_file({"gallery_cards": batches.prefs.gallery_cards}, path)
+
+        self.app.start(asyncio.to_thread(save), name="save card size", group="config")
 
     # -- filters ------------------------------------------------------------------------------------
 
