@@ -697,8 +697,8 @@ sight, once for all the news waiting, not once an event for everything.
   for every lock it makes, and a failed import searches every `sys.path` entry (0.5 ms).
 
 What the gallery figures rest on: only the cards on screen exist (columns x rows from the terminal's
-size, 12 at 120x40), whatever the number of results; scrolling a row moves the row that left the screen
-to the other end and gives only those cards new results, the others keep theirs and their decoded
+size, 12 at 120x40, 4 with large cards), whatever the number of results; scrolling a row moves the row
+that left the screen to the other end and gives only those cards new results, the others keep theirs and their decoded
 thumbnail; a held key's repeats are drawn as one scroll after the keys already typed. The results come
 from `core/gallery_feed.GalleryFeed`, which reads pages of 60 records in a thread and holds at most six,
 so memory does not grow with the history (what remains is each size's bounded caches filling: the
