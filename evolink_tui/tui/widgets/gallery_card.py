@@ -20,7 +20,7 @@ from textual.widgets import Static
 from evolink_tui.core.gallery import GalleryItem
 from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, plain
+from ..format import duration, plain, task_credits
 from .thumbnail import ThumbnailView
 
 STATE_NOTES = {"deleted": "file deleted", "missing": "file missing", "not downloaded": "not downloaded"}
@@ -41,7 +41,7 @@ def gallery_label(item: GalleryItem, marked: bool, state: str) -> Content:
     if state in STATE_NOTES:
         tail: list = [(when + " · ", "dim"), (STATE_NOTES[state], "$warning")]
     else:
-        tail = [(f"{when} · {duration(time_taken(record))} · {credits(record.credits)} cr", "dim")]
+        tail = [(f"{when} · {duration(time_taken(record))} · {task_credits(record, item.index)}", "dim")]
     return Content.assemble(*head, "\n", *tail)
 
 
