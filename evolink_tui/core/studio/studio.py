@@ -267,6 +267,16 @@ class Studio:
         else:
             (self.dismissed.add if on else self.dismissed.discard)(record_id)
 
+    def result_file(self, url: str) -> str | None:
+        """The downloaded file of the result known by ``url`` (among the records in the
+        index), or None: not a result of ours, not on disk, or deleted by the user."""
+        for record in self.records.values():
+            if url in record.results:
+                index = record.results.index(url)
+                if index < len(record.files) and not record.is_deleted(index):
+                    return record.files[index]
+        return None
+
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
         (to show a task found by a history search); the record itself last."""
