@@ -65,3 +65,21 @@ async def test_a_dismiss_is_read_back_by_the_next_studio_and_undo_clears_it(tmp_
     assert record.to_json()["dismissed"] is True
     assert any("dismissed from the app's task list" in line for line in record_lines(record))
     second.history.close()
+
+
+async def test_a_dismissed_task_shown_from_the_history_search_is_listed_again(tmp_path):
+    settings = load_settings()
+    first = Studio(settings)
+    record_id = _submitted(first.history, "found again")
+    await first.load_history(0)
+    first.dismiss(record_id)
+    first.history.close()
+
+    second = Studio(settings)
+    await second.load_history(0)
+    assert record_id in second.dismissed
+    [shown] = second.reveal(record_id)  # enter on it in the history search (ctrl+f)
+    assert shown.dismissed_at is None and record_id not in second.dismissed
+    assert second.totals().running == 1
+    assert second.history.get(record_id).dismissed_at is None  # and so after the next restart too
+    second.history.close()

@@ -279,10 +279,14 @@ class Studio:
 
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
-        (to show a task found by a history search); the record itself last."""
+        (to show a task found by a history search; a dismissed one is listed again); the
+        record itself last."""
         record = self.history.get(record_id)
         if record is None:
             return []
+        if record.dismissed_at is not None:  # shown on purpose: listed again, also after a restart
+            self._set_dismissed(record_id, False)
+            record = self.records.get(record_id, record)
         siblings = [r for r in self.history.in_group(record.group_id) if r.id != record.id] if record.group_id else []
         for found in (*siblings, record):
             self.remember(found)
