@@ -486,6 +486,7 @@ class Studio:
             self._uncertain.clear()
             self.session_ids.clear()
             self.dismissed.clear()
+            self._undo_dismiss.clear()
             self._history_offset, self._history_done, self._history_loading = 0, False, False
             self.events.emit(HistoryReset())
         self._start_client()
