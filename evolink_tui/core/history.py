@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
 
 HISTORY_FILE = "history.sqlite3"
 DEMO_HISTORY_FILE = "history-demo.sqlite3"  # demo tasks live only in an in-process simulator
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 PAGE = 200  # records read at a time for the task list and the gallery
 
 
@@ -138,6 +138,11 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     ],
     6: [
         "ALTER TABLE tasks ADD COLUMN linked_to INTEGER",  # this submit's task is that record's
+    ],
+    7: [
+        # When the user took the task off the task list (x in the app): the record is kept,
+        # only left out of the list and the running count. NULL: listed.
+        "ALTER TABLE tasks ADD COLUMN dismissed_at REAL",
     ],
 }
 MAX_RESULT_BITS = 62  # favourites and deleted are bit sets of result indexes in one SQLite integer
@@ -254,6 +259,7 @@ class TaskRecord:
     deleted: int = 0
     running_seen_at: float | None = None
     linked_to: int | None = None
+    dismissed_at: float | None = None  # taken off the app's task list then (the record is kept)
     damaged: list[str] = field(default_factory=list)  # columns of the row that could not be read
 
     @property
@@ -355,6 +361,7 @@ class TaskRecord:
             "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
             "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
             "linked_to": self.linked_to,
+            "dismissed": self.dismissed_at is not None,
             "damaged": self.damaged,
         }
 
@@ -393,6 +400,7 @@ class TaskRecord:
             deleted=r.number("deleted", 0, int),
             running_seen_at=r.number("running_seen_at"),
             linked_to=r.number("linked_to", None, int),
+            dismissed_at=r.number("dismissed_at"),
         )
         record.damaged = r.damaged
         return record
@@ -786,6 +794,11 @@ class History:
         bit = _result_bit(index)
         now = self._clock()
         self._write("UPDATE tasks SET deleted = deleted | ?, updated_at = ? WHERE id = ?", (bit, now, record_id))
+
+    def set_dismissed(self, record_id: int, on: bool = True) -> None:
+        """Take a record off the app's task list (or put it back): the record stays."""
+        now = self._clock()
+        self._write("UPDATE tasks SET dismissed_at = ? WHERE id = ?", (now if on else None, record_id))
 
     def add_task_id(self, task: Task) -> int:
         """A task known only by its id ("check task by id"): recorded so it is not lost."""

@@ -69,6 +69,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
             f"    downloads: {record.download_state}"
             + (" (result URLs have lapsed; the record is kept)" if record.is_expired else "")
         )
+    if record.dismissed_at is not None:
+        lines.append(f"    dismissed from the app's task list {when(record.dismissed_at)} (kept here)")
     if record.linked_to is not None:
         lines.append(f"    linked to #{record.linked_to}: the server answered with that record's task")
     elif record.error:

@@ -95,6 +95,25 @@ def credits(value: float | None) -> str:
     return f"{value:g}"
 
 
+def task_credits(record: TaskRecord, index: int | None = None) -> str:
+    """A task's credits as the label of its result ``index`` shows them (costs.charge): once
+    a task, on its first result with the number of images ("12 cr / 2 images"; the others
+    say "cr on #1"); a task not charged or refunded says so, never as spent."""
+    from evolink_tui.core.costs import NOT_CHARGED, REFUNDED, UNCERTAIN, charge
+
+    spent = charge(record)
+    if spent.kind == NOT_CHARGED:
+        return "not charged"
+    if spent.kind == REFUNDED:
+        return f"{credits(spent.credits)} cr, rest refunded"
+    if spent.kind == UNCERTAIN:
+        return "? cr"
+    images = max(len(record.results), len(record.files))
+    if images <= 1:
+        return f"{credits(spent.credits)} cr"
+    return f"{credits(spent.credits)} cr / {images} images" if not index else "cr on #1"
+
+
 def bar(progress: int, width: int = 10) -> str:
     """A progress bar of ``width`` cells with eighth-cell resolution."""
     progress = max(0, min(100, int(progress)))

@@ -283,6 +283,46 @@ async def test_a_running_task_dismissed_leaves_the_list_and_the_running_count_an
         assert "1 running" in app.main.topbar.render().plain
 
 
+async def _dismissed_then_restarted(undo: bool) -> tuple[int, str, bool]:
+    """Submit a task that keeps running, dismiss it (and undo if asked), quit; start the app
+    again on the same data dir: (record id, the top bar, whether the row is listed)."""
+    from .helpers import StepClock
+
+    app = demo_app(StepClock())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "a stuck one")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: any(r.task_id for r in app.studio.records.values()), what="submitted")
+        [record_id] = app.studio.records
+        app.main.tasks.focus()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.main.tasks.record(record_id) is None, what="dismissed")
+        if undo:
+            await pilot.press("ctrl+z")
+            await wait_until(pilot, lambda: app.main.tasks.record(record_id) is not None, what="back")
+    again = demo_app(StepClock())
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: record_id in again.studio.records and again.main.ready,
+            what="the history read again",
+        )
+        await pilot.pause()
+        return record_id, again.main.topbar.render().plain, again.main.tasks.record(record_id) is not None
+
+
+async def test_a_dismissed_task_stays_dismissed_after_a_restart_and_is_not_counted_as_running():
+    record_id, topbar, listed = await _dismissed_then_restarted(undo=False)
+    assert not listed
+    assert "running" not in topbar
+
+
+async def test_a_dismiss_undone_before_the_restart_is_listed_and_running_after_it():
+    record_id, topbar, listed = await _dismissed_then_restarted(undo=True)
+    assert listed
+    assert "1 running" in topbar
+
+
 # -- issue 12 points 6, 8, 9: the picker ------------------------------------------------------------------
 
 

@@ -93,7 +93,10 @@ class Studio:
         # every record on each one): ids running now, ids whose submit is uncertain.
         self._running: set[int] = set()
         self._uncertain: set[int] = set()
-        self.dismissed: list[int] = []  # taken off the list by the user (kept in the history), last last
+        # Taken off the list by the user (the history keeps them, marked: see dismiss); this
+        # run's dismisses in order, for undo.
+        self.dismissed: set[int] = set()
+        self._undo_dismiss: list[int] = []
         self._files: Files | None = None
         self._batches: Batches | None = None
         self._ahead = history_ahead
@@ -200,6 +203,7 @@ class Studio:
         running = not record.is_finished and record.state != "uncertain"
         (self._running.add if running else self._running.discard)(record.id)
         (self._uncertain.add if record.is_uncertain else self._uncertain.discard)(record.id)
+        (self.dismissed.add if record.dismissed_at is not None else self.dismissed.discard)(record.id)
 
     def record(self, record_id: int) -> TaskRecord | None:
         return self.records.get(record_id)
@@ -240,21 +244,49 @@ class Studio:
         )
 
     def dismiss(self, record_id: int) -> None:
-        """Take a record off the views (a local dismiss: the history keeps it); undoable."""
-        if record_id in self.dismissed:
-            self.dismissed.remove(record_id)
-        self.dismissed.append(record_id)
+        """Take a record off the task list and the running count, also for later runs (the
+        history keeps the record, marked); undoable with :meth:`undismiss`."""
+        self._set_dismissed(record_id, True)
+        if record_id in self._undo_dismiss:
+            self._undo_dismiss.remove(record_id)
+        self._undo_dismiss.append(record_id)
 
     def undismiss(self) -> int | None:
-        """Bring back the record dismissed last; its id, or None."""
-        return self.dismissed.pop() if self.dismissed else None
+        """Bring back the record this run dismissed last (in the history too); its id, or None."""
+        if not self._undo_dismiss:
+            return None
+        record_id = self._undo_dismiss.pop()
+        self._set_dismissed(record_id, False)
+        return record_id
+
+    def _set_dismissed(self, record_id: int, on: bool) -> None:
+        self.history.set_dismissed(record_id, on)
+        record = self.history.get(record_id)
+        if record is not None:
+            self.remember(record)
+        else:
+            (self.dismissed.add if on else self.dismissed.discard)(record_id)
+
+    def result_file(self, url: str) -> str | None:
+        """The downloaded file of the result known by ``url`` (among the records in the
+        index), or None: not a result of ours, not on disk, or deleted by the user."""
+        for record in self.records.values():
+            if url in record.results:
+                index = record.results.index(url)
+                if index < len(record.files) and not record.is_deleted(index):
+                    return record.files[index]
+        return None
 
     def reveal(self, record_id: int) -> list[TaskRecord]:
         """A record read afresh with the rest of its comparison run, all put in the index
-        (to show a task found by a history search); the record itself last."""
+        (to show a task found by a history search; a dismissed one is listed again); the
+        record itself last."""
         record = self.history.get(record_id)
         if record is None:
             return []
+        if record.dismissed_at is not None:  # shown on purpose: listed again, also after a restart
+            self._set_dismissed(record_id, False)
+            record = self.records.get(record_id, record)
         siblings = [r for r in self.history.in_group(record.group_id) if r.id != record.id] if record.group_id else []
         for found in (*siblings, record):
             self.remember(found)
@@ -454,6 +486,7 @@ class Studio:
             self._uncertain.clear()
             self.session_ids.clear()
             self.dismissed.clear()
+            self._undo_dismiss.clear()
             self._history_offset, self._history_done, self._history_loading = 0, False, False
             self.events.emit(HistoryReset())
         self._start_client()

@@ -26,7 +26,7 @@ from textual.widgets import Static
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, plain, state_label
+from ..format import duration, plain, state_label, task_credits
 from ..result_actions import ResultScreen, result_path
 from ..widgets.keybar import KeyBar
 from ..widgets.picture import Picture
@@ -240,7 +240,7 @@ class ViewerScreen(ResultScreen):
         if len(record.files) > 1:
             parts.append(f" #{item[1] + 1}")
         if record.state == "completed":
-            parts.append(f" · {duration(time_taken(record))} · {credits(record.credits)} cr")
+            parts.append(f" · {duration(time_taken(record))} · {task_credits(record, item[1])}")
         else:
             label, role = state_label(record)
             parts.extend([" · ", (label, f"${role}")])
@@ -265,7 +265,7 @@ class ViewerScreen(ResultScreen):
         if taken is not None:
             parts.append(f" · {duration(taken)}")
         if record.credits is not None:
-            parts.append(f" · {credits(record.credits)} cr")
+            parts.append(f" · {task_credits(record, item[1])}")
         picture = self.picture
         if picture.image_size is not None and picture.zoom > 1.001:
             parts.append((f" · zoom {picture.zoom:.1f}x", "$accent"))

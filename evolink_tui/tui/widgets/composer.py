@@ -360,9 +360,7 @@ class Composer(Vertical):
         self.query_one("#mask", Input).value = mask
 
     def _show_refs(self) -> None:
-        from textual.widgets import Label, ListItem
-
-        from .reflist import RefList  # with the first reference, not at startup
+        from .reflist import RefList, ref_item  # with the first reference, not at startup
 
         found = self.query("#refs")
         if found:
@@ -374,7 +372,8 @@ class Composer(Vertical):
         else:
             refs = None
         if refs is not None:
-            refs.extend(ListItem(Label(reference_label(ref))) for ref in self._refs)
+            studio = getattr(self.app, "studio", None)
+            refs.extend(ref_item(ref, reference_label(ref), studio) for ref in self._refs)
             refs.display = bool(self._refs)
         self.query_one("#ref-input", Input).placeholder = self._reference_hint()
 

@@ -3,8 +3,6 @@ character count, and the line of marked models. One widget each, not a row of se
 
 from __future__ import annotations
 
-import textwrap
-
 from textual import events
 from textual.content import Content
 from textual.geometry import Size
@@ -35,6 +33,34 @@ class PromptHeader(Widget):
         return 1
 
 
+def name_lines(text: str, room: int, max_lines: int) -> list[str]:
+    """``text`` (model ids after an optional "N to compare:") in lines of ``room`` cells,
+    broken only between words: a name never continues on the next line. A name longer than
+    a line is cut with "…"; names past ``max_lines`` lines are counted ("+2 more")."""
+
+    def fitted(word: str) -> str:
+        comma = "," if word.endswith(",") else ""
+        return word if len(word) <= room else word[: room - 1 - len(comma)] + "…" + comma
+
+    def wrap(words: list[str]) -> list[list[str]]:
+        lines: list[list[str]] = []
+        for word in words:
+            if lines and len(" ".join([*lines[-1], word])) <= room:
+                lines[-1].append(word)
+            else:
+                lines.append([word])
+        return lines
+
+    shown = [fitted(word) for word in text.split()]
+    lines = wrap(shown)
+    hidden: list[str] = []
+    while len(lines) > max_lines and shown:  # fewer names, and a count of the rest
+        hidden.insert(0, shown.pop())
+        more = sum(word.endswith(",") for word in hidden) + 1  # the last name has no comma
+        lines = wrap([*shown, f"+{more} more" if room >= 8 else f"+{more}"])  # the count is one word
+    return [" ".join(line) for line in lines] or [""]
+
+
 class ModelsLine(Widget):
     """``Model`` and the marked models (wrapped, at most 3 lines), with the F2 hint on the
     right; a click opens the model picker. The label is muted by the style sheet."""
@@ -45,11 +71,7 @@ class ModelsLine(Widget):
 
     def _lines(self, width: int) -> list[str]:
         room = max(4, width - LABEL_WIDTH - len(self.HINT) - 1)
-        lines = textwrap.wrap(self.text, room, break_on_hyphens=False) or [""]
-        if len(lines) > self.MAX_LINES:
-            lines = lines[: self.MAX_LINES]
-            lines[-1] = lines[-1][: room - 1] + "…"
-        return [line.ljust(room) for line in lines]
+        return [line.ljust(room) for line in name_lines(self.text, room, self.MAX_LINES)]
 
     def render(self) -> Content:
         lines = self._lines(self.content_size.width)

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from evolink_tui.core.gallery import GalleryItem
 from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, plain
+from ..format import duration, plain, task_credits
 from .thumbnail import ThumbnailView
 
 STATE_NOTES = {"deleted": "file deleted", "missing": "file missing", "not downloaded": "not downloaded"}
@@ -43,7 +43,9 @@ def gallery_label(item: GalleryItem, marked: bool, state: str) -> Content:
     if state in STATE_NOTES:
         tail: list = [(when + " · ", "dim"), (STATE_NOTES[state], "$warning")]
     else:
-        tail = [(f"{when} · {duration(time_taken(record))} · {credits(record.credits)} cr", "dim")]
+        # Credits first: a small card (about 23 cells) cuts the end of the line, and the day is
+        # the least of the three there (the gallery is in date order; the filter takes on:/since:).
+        tail = [(f"{task_credits(record, item.index)} · {duration(time_taken(record))} · {when}", "dim")]
     return Content.assemble(*head, "\n", *tail)
 
 

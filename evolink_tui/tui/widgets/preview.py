@@ -21,7 +21,7 @@ from textual.widgets import Static
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.timing import time_taken
 
-from ..format import credits, duration, error_lines, lineage_text, plain, request_summary, state_label
+from ..format import duration, error_lines, lineage_text, plain, request_summary, state_label, task_credits
 from ..result_actions import task_result_bindings
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def card_label(record: TaskRecord, index: int | None, many: bool) -> Content:
         parts.append(f" #{index + 1}")
     parts.append("\n")
     if record.state == "completed":
-        parts.append(f"{duration(time_taken(record))} · {credits(record.credits)} cr")
+        parts.append(f"{duration(time_taken(record))} · {task_credits(record, index)}")
     else:
         parts.append((label, f"${role}"))
     return Content.assemble(*parts)
