@@ -296,3 +296,33 @@ async def test_filters_by_date_typed_in_the_filter_box():
         assert "YYYY-MM-DD" in subtitle()
         foxes = [i for i in completed if "fox" in history.get(i).prompt]
         await wait_until(pilot, lambda: shown_ids(screen) == foxes[: len(cards(screen))], what="the words still apply")
+
+
+async def test_keys_typed_past_the_results_read_so_far_all_count(monkeypatch):
+    """A held key outruns the page reads: the selection goes where every key asked once the
+    next page is read (before, the keys typed while it was read were lost at its edge)."""
+    import threading
+
+    from evolink_tui.tui.screens import gallery as gallery_module
+
+    completed = seed(2_000)
+    gate = threading.Event()
+    real_page = gallery_module.gallery_page
+
+    def slow_page(history, query, *, offset, limit):
+        if offset:  # the first page at once; the next ones wait for the gate
+            gate.wait(timeout=60)
+        return real_page(history, query, offset=offset, limit=limit)
+
+    monkeypatch.setattr(gallery_module, "gallery_page", slow_page)
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_gallery(pilot)
+        first_page = screen.feed.known
+        rows = first_page // screen.columns + 5  # five rows past the last result read
+        await pilot.press(*["down"] * rows)
+        assert screen.selected == first_page - 1  # held at the edge while the next page is read
+        gate.set()
+        at = rows * screen.columns
+        await wait_until(pilot, lambda: selected_ids(screen) == [completed[at]], what="where the keys asked")
+        assert f"result {at + 1:,}" in str(screen.query_one("#gallery-grid").border_title)

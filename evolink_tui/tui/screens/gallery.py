@@ -192,6 +192,9 @@ class GalleryScreen(ResultScreen):
         self._records: int | None = None  # tasks that match, once counted
         self._models: list[str] = []
         self._to_end = False  # End pressed: follow the pages to the last result
+        # Where keys typed past the results read so far asked to go (a held key outrunning the
+        # page reads): taken up as the next page arrives, so no key press is lost.
+        self._ahead: int | None = None
         self.card_size = "small"  # a key of CARD_LAYOUT; the saved one is read as the screen mounts
 
     def compose(self) -> ComposeResult:
@@ -351,6 +354,7 @@ class GalleryScreen(ResultScreen):
         self.selected = self.top = 0
         self._records = None
         self._to_end = False
+        self._ahead = None
         self._fill()
         self._count(self._generation, query)
 
@@ -392,6 +396,9 @@ class GalleryScreen(ResultScreen):
             self._to_end = False
             self.selected = max(0, self.feed.known - 1)
             self._follow()
+        if self._ahead is not None:  # keys went past what was read: they count now
+            ahead, self._ahead = self._ahead, None
+            self._select(ahead)
         self._fill()
         self._prefetch()
 
@@ -440,6 +447,7 @@ class GalleryScreen(ResultScreen):
         known = self.feed.known
         if not known:
             return
+        self._ahead = position if position >= known and not self.feed.done else None
         position = max(0, min(known - 1, position))
         old, self.selected = self.selected, position
         self._follow()
@@ -463,14 +471,19 @@ class GalleryScreen(ResultScreen):
         self._fill()
         self._prefetch()
 
+    @property
+    def _aim(self) -> int:
+        """Where the next move starts: the selection, or where earlier keys asked to go."""
+        return self.selected if self._ahead is None else self._ahead
+
     def action_move(self, step: int) -> None:
-        self._select(self.selected + step)
+        self._select(self._aim + step)
 
     def action_move_row(self, step: int) -> None:
-        self._select(self.selected + step * max(1, self.columns))
+        self._select(self._aim + step * max(1, self.columns))
 
     def action_move_page(self, step: int) -> None:
-        self._select(self.selected + step * max(1, len(self._cards)))
+        self._select(self._aim + step * max(1, len(self._cards)))
 
     def action_first(self) -> None:
         self._to_end = False
@@ -483,7 +496,7 @@ class GalleryScreen(ResultScreen):
 
     def scroll_rows(self, rows: int) -> None:
         """The wheel: the screen moves by rows, the selection with it."""
-        self._select(self.selected + rows * max(1, self.columns))
+        self._select(self._aim + rows * max(1, self.columns))
 
     def on_gallery_card_clicked(self, message: GalleryCard.Clicked) -> None:
         if message.card.position is not None and message.card.ref is not None:
