@@ -524,7 +524,7 @@ SCENARIOS = (
     Scenario("peers", lambda: peers_rows(7)),
     Scenario("commands", lambda: commands_rows(21)),
     Scenario("gallery", lambda: gallery_rows(2, 45.0)),
-    Scenario("gallery-large", lambda: gallery_rows(2, 45.0, "large")),
+    Scenario("gallery-large", lambda: gallery_rows(2, 90.0, "large")),  # two cards a row: twice the rows to cross
     Scenario("tasks", lambda: tasks_rows(2, 30.0)),
     Scenario("viewer", lambda: viewer_rows(5)),
 )

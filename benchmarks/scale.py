@@ -10,7 +10,7 @@ go in; times come from what the terminal receives:
   thumbnails drawn);
 - a key: one arrow key to the last frame it set off, 12 single keys at the top and 12
   again at the deepest point reached (each waited out before the next);
-- scrolling through: the down arrow held (20 keys at a time, each burst waited out)
+- scrolling through: the down arrow held (50 keys at a time, each burst waited out)
   until the last row, so every result has been on screen; then the resident memory
   (VmRSS) once the screen is still. A run is cut after ``cap`` seconds of scrolling (or at
   1.5 GB), which the figure then says.
@@ -35,7 +35,7 @@ from common import hermetic_env, median, temp_folder
 from outside import APP_MARKERS, Terminal, app_argv
 
 SIZES = (100, 10_000)
-BURST = 20  # keys per step while scrolling through (a held key)
+BURST = 50  # keys per step while scrolling through (a held key: about two seconds of key repeat)
 SINGLE = 12  # single keys timed at the top and again deep in the gallery
 KEY_QUIET = 0.15  # s of stillness that ends a key's frames
 OPEN_QUIET = 0.4  # s of stillness that ends opening (thumbnails arrive in threads)
