@@ -117,6 +117,8 @@ async def test_the_lineage_follows_a_new_child_and_esc_returns():
         [child] = app.studio.prepare([iteration.request], parent=iteration.parent)
         app.start(app.studio.run(child), name="child")
         await wait_until(pilot, lambda: "2 tasks over 2 generations" in screen_text(app), what="the child joined")
-        assert f"#{child} · from #{first} (result 1)" in screen_text(app)
+        # its node is drawn with the rebuilt tree, a frame or more after the summary line
+        node = f"#{child} · from #{first} (result 1)"
+        await wait_until(pilot, lambda: node in screen_text(app), what="the child's node")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main, what="back")
