@@ -182,6 +182,21 @@ def spawn(args: list[str], env: dict[str, str], *, script: Path = HARNESS) -> Ch
     return child
 
 
+# What any terminal answers (xterm and its kin): the cursor position report and the primary
+# device attributes, here of a VT220-class terminal without sixel or kitty graphics. The app asks
+# both before it starts (graphics detection, bounded at 200 ms); a pseudo-terminal with nobody
+# behind it would leave it waiting out that bound, which no user's terminal does.
+TERMINAL_ANSWERS = ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c"))
+
+
+def answer_terminal_queries(master: int, data: bytes) -> None:
+    """Answer the queries in ``data`` (output just read from the program) as a terminal would."""
+    for query, answer in TERMINAL_ANSWERS:
+        for _ in range(data.count(query)):
+            with contextlib.suppress(OSError):
+                os.write(master, answer)
+
+
 def _pump(child: Child, read_end: int) -> None:
     """Drain the terminal (a full pty would block the app) and collect the reports."""
     buffer = b""
@@ -202,6 +217,7 @@ def _pump(child: Child, read_end: int) -> None:
                     os.close(read_end)
                 continue
             if fd == child.master:
+                answer_terminal_queries(fd, data)
                 child.output += data
                 del child.output[:-400000]
             else:

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import COLUMNS, LINES, ROOT, cpu_seconds, reap
+from common import COLUMNS, LINES, ROOT, answer_terminal_queries, cpu_seconds, reap
 
 ESCAPES = re.compile(
     rb"\x1b\[[0-9;?<>=:]*[ -/]*[@-~]"  # CSI: cursor moves, colours, modes
@@ -124,6 +124,7 @@ class Terminal:
             except OSError:
                 data = b""
             now = time.perf_counter()
+            answer_terminal_queries(self.master, data)
             with self._changed:
                 if not data:
                     self.closed = True
