@@ -183,7 +183,7 @@ class MainScreen(ResultScreen):
         match event:
             case ev.TaskFinished(record_id=record_id):
                 self._show_id(record_id)
-                self.composer.reprice()  # what the models cost has news
+                self._price_stale = True  # what the models cost has news: read again at the next tick
             case ev.TaskEvent(record_id=record_id):
                 self._show_id(record_id)
             case ev.HistoryLoaded(records=records):
@@ -286,11 +286,16 @@ class MainScreen(ResultScreen):
             if (record.task_id and not record.is_finished) or tasks.flag(record.id):
                 tasks.set_flag(record.id, failing.get(record.task_id or ""))
 
+    _price_stale = False
+
     def _tick(self) -> None:
         if self.ready:
             self.tasks.tick(self.app.studio.now())
             if self._budget_stale:
                 self.show_budget()
+            if self._price_stale:  # once a second at most: 200 tasks finishing together read it once
+                self._price_stale = False
+                self.composer.reprice()
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:
