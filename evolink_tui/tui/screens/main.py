@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, TextArea
 from evolink_tui.core.history import TaskRecord
 
 from ..format import plain
+from ..pacing import Pace
 from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
@@ -251,16 +252,26 @@ class MainScreen(ResultScreen):
             self.tasks.refresh_colours()
 
     _totals_queued = False
+    _totals_pace: Pace | None = None
 
     def update_totals(self) -> None:
         """The top bar's totals, counted once for all the news already queued (200 tasks
-        finishing together send hundreds of events between two frames)."""
+        finishing together send hundreds of events between two frames), and in a wave at most
+        every pacing.GAP (each count redraws the top bar)."""
+        if self._totals_pace is None:
+            self._totals_pace = Pace()
+        wait = self._totals_pace.news()
         if not self._totals_queued:
             self._totals_queued = True
-            self.call_later(self._count_totals)
+            if wait:
+                self.set_timer(wait, self._count_totals)
+            else:
+                self.call_later(self._count_totals)
 
     def _count_totals(self) -> None:
         self._totals_queued = False
+        if self._totals_pace is not None:
+            self._totals_pace.ran()
         if not self.ready:
             return
         spent, running, unsure = self.app.studio.totals()

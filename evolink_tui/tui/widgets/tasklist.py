@@ -7,9 +7,7 @@ the next page (``NeedMore``).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from time import monotonic
 
 from rich.style import Style
 from rich.text import Text
@@ -22,6 +20,7 @@ from textual.widgets import DataTable
 from evolink_tui.core.history import TaskRecord
 
 from ..format import age, bar, credits, eta_left, plain, state_label, theme_colour
+from ..pacing import Pace
 from ..result_actions import task_result_bindings
 
 STATUS_WIDTH = 14
@@ -29,11 +28,6 @@ INFO_WIDTH = 11
 MIN_TASK_WIDTH = 12
 ROW_HEIGHT = 2
 OFFSCREEN_ROWS = 4  # rows either side of the window kept up to date too (a scroll step lands on them)
-# A wave (200 tasks finishing together): more rows than this marked within a second. Rows are
-# then drawn at most every WAVE_GAP seconds: any cell update makes the DataTable render every
-# visible row again, which in a wave cost more of each frame than the key typed meanwhile.
-WAVE_ROWS = 20
-WAVE_GAP = 0.25
 
 
 class _TaskCell(Text):
@@ -102,8 +96,10 @@ class TaskList(DataTable):
         # into it). Any cell update makes the DataTable render every visible row again.
         self._stale: set[int] = set()
         self._draw_queued = False
-        self._marks: deque[float] = deque(maxlen=WAVE_ROWS)  # when the latest rows were marked
-        self._drawn_at = 0.0
+        # In a wave (200 tasks finishing together) rows are drawn at most every pacing.GAP: any
+        # cell update makes the DataTable render every visible row again, which in a wave cost
+        # more of each frame than the key typed meanwhile.
+        self._pace = Pace()
         self._task_width = 0
         self._now = 0.0
 
@@ -215,15 +211,13 @@ class TaskList(DataTable):
 
     def _redraw(self, record_id: int) -> None:
         """The row is behind its record: drawn with the next pass (see ``draw_stale``), soon
-        after the news already queued, or in a wave (``WAVE_ROWS``) ``WAVE_GAP`` after the last."""
+        after the news already queued, or in a wave a moment after the last (``pacing``)."""
         self._stale.add(record_id)
-        now = monotonic()
-        self._marks.append(now)
+        wait = self._pace.news()
         if self._draw_queued:
             return
         self._draw_queued = True
-        wait = self._drawn_at + WAVE_GAP - now
-        if wait > 0 and len(self._marks) == WAVE_ROWS and now - self._marks[0] < 1.0:
+        if wait:
             self.set_timer(wait, self.draw_stale)
         else:
             self.call_later(self.draw_stale)
@@ -232,7 +226,7 @@ class TaskList(DataTable):
         """Bring the rows in sight (and a few either side) up to date with their records; the
         others stay marked until they scroll into sight."""
         self._draw_queued = False
-        self._drawn_at = monotonic()
+        self._pace.ran()
         if not self._stale or not self.row_count:
             return
         top = int(self.scroll_y)
