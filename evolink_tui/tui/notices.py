@@ -178,8 +178,10 @@ class Notices:
 class Wave:
     """Notices of saved results said together when they come in a wave (200 tasks finishing
     at once): the first at once, those of the next ``window`` seconds in one notice, and so on
-    while they keep coming. Every notification is a widget mounted on the screen and laid out
-    again when it goes: one a task made typing lag. Other notices are shown as they come.
+    while they keep coming, each window twice as long as the last up to ``longest`` (a notice's
+    time on screen). Every notification is a widget mounted on the screen and laid out again
+    when it goes: one a task made typing lag, one a second still cost a frame of the whole
+    screen twice a second. Other notices are shown as they come.
 
     ``show`` shows a notice; ``later(seconds, callback)`` calls back (the App's ``set_timer``)."""
 
@@ -189,8 +191,11 @@ class Wave:
         later: Callable[[float, Callable[[], None]], object],
         together: Callable[[list[Notice]], Notice],
         window: float = 1.0,
+        longest: float = 4.0,
     ) -> None:
         self._show, self._later, self._together, self._window = show, later, together, window
+        self._longest = longest
+        self._next = window  # the window now open
         self._open = False
         self._gathered: list[Notice] = []
 
@@ -206,8 +211,9 @@ class Wave:
             self._gathered.append(notice)
         else:
             self._open = True
+            self._next = self._window
             self._show(notice)
-            self._later(self._window, self._close)
+            self._later(self._next, self._close)
 
     def _close(self) -> None:
         gathered, self._gathered = self._gathered, []
@@ -215,4 +221,5 @@ class Wave:
             self._open = False
             return
         self._show(self._together(gathered))
-        self._later(self._window, self._close)
+        self._next = min(self._longest, self._next * 2)
+        self._later(self._next, self._close)

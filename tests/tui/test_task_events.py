@@ -106,6 +106,29 @@ async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
         assert "boom" in screen_text(app)  # and on the screen, not only in the table's data
 
 
+async def test_rows_show_the_final_state_after_bursts_of_news():
+    """In a wave the task list draws its rows at most every WAVE_GAP seconds: the news that
+    came meanwhile is drawn with the next pass, never lost."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        for state, error in (("failed", {"code": "boom"}), ("completed", None)):  # a burst, drawn; then another
+            for record_id in ids:
+                changed = dataclasses.replace(app.studio.record(record_id), state=state, error=error, progress=100)
+                app.studio.remember(changed)
+                app.main.show_event(ev.TaskCompleted(record_id, changed.as_task()))
+            await pilot.pause()
+        in_sight = ids[-10:]  # the newest, at the top
+        await wait_until(
+            pilot, lambda: all("done" in tasks.get_row(str(i))[1].plain for i in in_sight), what="the last news drawn"
+        )
+        assert "boom" not in screen_text(app) and "done" in screen_text(app)
+        tasks.focus()
+        await pilot.press("end")  # the oldest, out of sight until now
+        await wait_until(pilot, lambda: "done" in tasks.get_row(str(ids[0]))[1].plain, what="the oldest drawn")
+
+
 async def test_the_top_bar_follows_a_real_run_to_the_end():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -131,9 +154,11 @@ class Later:
 
     def __init__(self) -> None:
         self.waiting: list = []
+        self.asked: list[float] = []  # the seconds of every wait asked for
 
     def __call__(self, seconds: float, callback) -> None:
         self.waiting.append(callback)
+        self.asked.append(seconds)
 
     def come(self) -> None:
         waiting, self.waiting = self.waiting, []
@@ -173,3 +198,21 @@ def test_results_saved_in_a_wave_are_said_in_one_notice_a_second():
     assert len(shown) == 4 and not later.waiting
     wave.add(saved())  # the next one is said at once again
     assert len(shown) == 5 and len(later.waiting) == 1
+
+
+def test_a_long_wave_is_said_less_and_less_often_up_to_a_notice_s_time_on_screen():
+    shown: list[Notice] = []
+    later = Later()
+    wave = Wave(shown.append, later, Notices(_Studio()).saved_together)  # type: ignore[arg-type]
+    wave.add(saved())
+    for _ in range(6):  # results keep coming: each window gathers some
+        wave.add(saved())
+        wave.add(saved())
+        later.come()
+    # said at once, then after 1, 2, 4 seconds and every 4 (a notice stays 4 s on screen)
+    assert later.asked == [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0]
+    assert len(shown) == 7 and all(n.text == "Saved 2 images of 2 tasks to /tmp/results" for n in shown[1:])
+    later.come()  # a quiet window: the wave is over
+    assert not later.waiting
+    wave.add(saved())  # the next wave starts at once, with a window of a second again
+    assert len(shown) == 8 and later.asked[-1] == 1.0

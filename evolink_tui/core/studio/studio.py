@@ -31,6 +31,7 @@ from .connection import Connection
 if TYPE_CHECKING:  # the client (httpx), the runner and the event types load with the first client
     from ..client import EvolinkClient
     from ..config import Settings
+    from ..costs import Charge
     from ..iterate import Iteration
     from ..recovery import RecoverySummary
     from ..runner import Runner
@@ -39,6 +40,12 @@ if TYPE_CHECKING:  # the client (httpx), the runner and the event types load wit
     from .files import Files
 
 ClientFactory = Callable[..., "EvolinkClient"]
+
+
+def _charge(record: TaskRecord) -> Charge:
+    from ..costs import charge
+
+    return charge(record)
 
 
 def _default_factory() -> ClientFactory:
@@ -93,6 +100,7 @@ class Studio:
         # every record on each one): ids running now, ids whose submit is uncertain.
         self._running: set[int] = set()
         self._uncertain: set[int] = set()
+        self._charges: dict[int, Charge] = {}  # what each record counts for (costs.charge), as remembered
         # Taken off the list by the user (the history keeps them, marked: see dismiss); this
         # run's dismisses in order, for undo.
         self.dismissed: set[int] = set()
@@ -204,6 +212,7 @@ class Studio:
         (self._running.add if running else self._running.discard)(record.id)
         (self._uncertain.add if record.is_uncertain else self._uncertain.discard)(record.id)
         (self.dismissed.add if record.dismissed_at is not None else self.dismissed.discard)(record.id)
+        self._charges[record.id] = _charge(record)
 
     def record(self, record_id: int) -> TaskRecord | None:
         return self.records.get(record_id)
@@ -218,29 +227,23 @@ class Studio:
     def totals(self) -> Totals:
         """Credits reserved by this run, tasks running, unsure submits: from the counts kept
         by :meth:`remember` (only this run's records and the uncertain ones are visited)."""
-        records = self.records
-        spent = sum(self._charged(records[i]) for i in self.session_ids if i in records)
+        records, charges = self.records, self._charges
+        # Each record's charge is worked out once, as it is remembered (costs.charge: failed ones nothing).
+        spent = sum(charges[i].credits or 0.0 for i in self.session_ids if i in charges)
         hidden = self.dismissed
         running = sum(1 for i in self._running if i not in hidden)
         unsure = sum(1 for i in self._uncertain if i not in hidden and self.is_unsure(records[i]))
         return Totals(spent, running, unsure)
 
-    @staticmethod
-    def _charged(record: TaskRecord) -> float:
-        """What a record counts for in this run's credits (costs.charge: failed ones nothing)."""
-        from ..costs import charge
-
-        return charge(record).credits or 0.0
-
     def not_charged(self) -> int:
         """Tasks this run sent that failed or were refunded: shown apart from the credits."""
-        from ..costs import NOT_CHARGED, REFUNDED, charge
+        from ..costs import NOT_CHARGED, REFUNDED
 
-        records = self.records
+        records, charges = self.records, self._charges
         return sum(
             1
             for i in self.session_ids
-            if i in records and records[i].task_id and charge(records[i]).kind in (NOT_CHARGED, REFUNDED)
+            if i in charges and records[i].task_id and charges[i].kind in (NOT_CHARGED, REFUNDED)
         )
 
     def dismiss(self, record_id: int) -> None:
@@ -484,6 +487,7 @@ class Studio:
             self.groups.clear()
             self._running.clear()
             self._uncertain.clear()
+            self._charges.clear()
             self.session_ids.clear()
             self.dismissed.clear()
             self._undo_dismiss.clear()

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, TextArea
 from evolink_tui.core.history import TaskRecord
 
 from ..format import plain
+from ..pacing import Pace
 from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
@@ -183,7 +184,7 @@ class MainScreen(ResultScreen):
         match event:
             case ev.TaskFinished(record_id=record_id):
                 self._show_id(record_id)
-                self.composer.reprice()  # what the models cost has news
+                self._price_stale = True  # what the models cost has news: read again at the next tick
             case ev.TaskEvent(record_id=record_id):
                 self._show_id(record_id)
             case ev.HistoryLoaded(records=records):
@@ -251,16 +252,26 @@ class MainScreen(ResultScreen):
             self.tasks.refresh_colours()
 
     _totals_queued = False
+    _totals_pace: Pace | None = None
 
     def update_totals(self) -> None:
         """The top bar's totals, counted once for all the news already queued (200 tasks
-        finishing together send hundreds of events between two frames)."""
+        finishing together send hundreds of events between two frames), and in a wave at most
+        every pacing.GAP (each count redraws the top bar)."""
+        if self._totals_pace is None:
+            self._totals_pace = Pace()
+        wait = self._totals_pace.news()
         if not self._totals_queued:
             self._totals_queued = True
-            self.call_later(self._count_totals)
+            if wait:
+                self.set_timer(wait, self._count_totals)
+            else:
+                self.call_later(self._count_totals)
 
     def _count_totals(self) -> None:
         self._totals_queued = False
+        if self._totals_pace is not None:
+            self._totals_pace.ran()
         if not self.ready:
             return
         spent, running, unsure = self.app.studio.totals()
@@ -286,11 +297,16 @@ class MainScreen(ResultScreen):
             if (record.task_id and not record.is_finished) or tasks.flag(record.id):
                 tasks.set_flag(record.id, failing.get(record.task_id or ""))
 
+    _price_stale = False
+
     def _tick(self) -> None:
         if self.ready:
             self.tasks.tick(self.app.studio.now())
             if self._budget_stale:
                 self.show_budget()
+            if self._price_stale:  # once a second at most: 200 tasks finishing together read it once
+                self._price_stale = False
+                self.composer.reprice()
 
     @on(TaskList.Selected)
     def _task_selected(self, message: TaskList.Selected) -> None:

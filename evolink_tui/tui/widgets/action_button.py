@@ -63,8 +63,12 @@ class ActionButton(Widget, can_focus=True):
 
     @label.setter
     def label(self, text: str) -> None:
-        self._label = Content(text)
-        self.refresh(layout=True)
+        label = Content(text)
+        if label.plain == self._label.plain:
+            return  # the same words: nothing to draw (a wave of finished tasks reprices often)
+        width_changed = label.cell_length != self._label.cell_length
+        self._label = label
+        self.refresh(layout=width_changed)  # a new width lays the screen out again; else a repaint
 
     def render(self) -> Content:
         return self._label

@@ -20,6 +20,7 @@ from textual.widgets import DataTable
 from evolink_tui.core.history import TaskRecord
 
 from ..format import age, bar, credits, eta_left, plain, state_label, theme_colour
+from ..pacing import Pace
 from ..result_actions import task_result_bindings
 
 STATUS_WIDTH = 14
@@ -95,6 +96,10 @@ class TaskList(DataTable):
         # into it). Any cell update makes the DataTable render every visible row again.
         self._stale: set[int] = set()
         self._draw_queued = False
+        # In a wave (200 tasks finishing together) rows are drawn at most every pacing.GAP: any
+        # cell update makes the DataTable render every visible row again, which in a wave cost
+        # more of each frame than the key typed meanwhile.
+        self._pace = Pace()
         self._task_width = 0
         self._now = 0.0
 
@@ -205,16 +210,23 @@ class TaskList(DataTable):
             self._redraw(record.id)
 
     def _redraw(self, record_id: int) -> None:
-        """The row is behind its record: drawn with the next pass (see ``draw_stale``)."""
+        """The row is behind its record: drawn with the next pass (see ``draw_stale``), soon
+        after the news already queued, or in a wave a moment after the last (``pacing``)."""
         self._stale.add(record_id)
-        if not self._draw_queued:
-            self._draw_queued = True
+        wait = self._pace.news()
+        if self._draw_queued:
+            return
+        self._draw_queued = True
+        if wait:
+            self.set_timer(wait, self.draw_stale)
+        else:
             self.call_later(self.draw_stale)
 
     def draw_stale(self) -> None:
         """Bring the rows in sight (and a few either side) up to date with their records; the
         others stay marked until they scroll into sight."""
         self._draw_queued = False
+        self._pace.ran()
         if not self._stale or not self.row_count:
             return
         top = int(self.scroll_y)

@@ -1,0 +1,33 @@
+"""Work done for news, paced in a wave: soon after the news already queued, or, when news
+comes faster than a person can read it (200 tasks finishing together), at most every
+``GAP`` seconds, so that the frames drawn meanwhile go to what is typed."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from time import monotonic
+
+WAVE = 20  # news this many times within a second is a wave
+GAP = 0.25  # seconds between two passes in a wave
+
+
+class Pace:
+    """When the next pass over the news should run: :meth:`news` for each piece (returns the
+    seconds to wait: 0 for at once), :meth:`ran` as a pass starts."""
+
+    def __init__(self, wave: int = WAVE, gap: float = GAP, clock: Callable[[], float] = monotonic) -> None:
+        self._marks: deque[float] = deque(maxlen=wave)
+        self._gap = gap
+        self._clock = clock
+        self._ran_at = -gap
+
+    def news(self) -> float:
+        now = self._clock()
+        self._marks.append(now)
+        wait = self._ran_at + self._gap - now
+        in_wave = len(self._marks) == self._marks.maxlen and now - self._marks[0] < 1.0
+        return wait if wait > 0 and in_wave else 0.0
+
+    def ran(self) -> None:
+        self._ran_at = self._clock()
