@@ -273,3 +273,12 @@ def enable_disk_cache(directory: str | Path | None = None, max_bytes: int = DEFA
     disk = DiskThumbnailCache(directory, max_bytes)
     thumbnails.shared_disk = disk
     return disk
+
+
+def disable_disk_cache(disk: DiskThumbnailCache) -> None:
+    """Close ``disk`` and, if it is still the one behind :func:`.thumbnails.cached_thumbnail`,
+    take it away (the app does this as it ends: nothing later in the process, a second app in
+    the same test worker for one, sees a closed cache)."""
+    if thumbnails.shared_disk is disk:
+        thumbnails.shared_disk = None
+    disk.close()

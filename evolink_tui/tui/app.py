@@ -149,7 +149,9 @@ class EvolinkApp(App[int]):
     async def on_unmount(self) -> None:
         await self.studio.aclose()
         if (disk := getattr(self, "_thumb_disk", None)) is not None:
-            disk.close()
+            from evolink_tui.core.thumbcache import disable_disk_cache
+
+            disable_disk_cache(disk)
 
     # -- the Studio's events -----------------------------------------------------------------------
 

@@ -247,11 +247,15 @@ async def test_thumbnails_are_cached_on_disk_by_the_app(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await generated(pilot, n=1)
         await wait_until(pilot, lambda: thumbnails.shared_disk is not None, what="disk cache on")
+        disk = thumbnails.shared_disk
         screen = await open_gallery(pilot)
-        view = cards(screen)[0].query_one(ThumbnailView)
-        await wait_until(pilot, lambda: view.thumbnail is not None, what="thumbnail")
-        cache = Path(thumbnails.shared_disk.directory)
-        assert list(cache.glob("*/*.thumb"))
+
+        def drawn() -> bool:  # the cards are asked again each time (they are reused as the grid is laid out)
+            return any(card.query_one(ThumbnailView).thumbnail is not None for card in cards(screen))
+
+        await wait_until(pilot, drawn, what="thumbnail")
+        assert disk is not None and list(Path(disk.directory).glob("*/*.thumb"))
+    assert thumbnails.shared_disk is None  # the app took its closed cache away as it ended
 
 
 async def test_enter_opens_the_viewer_on_the_selected_result_and_esc_comes_back():
