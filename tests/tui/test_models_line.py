@@ -41,6 +41,9 @@ def read_names(lines: list[str], count: int) -> tuple[list[str], int]:
                 continue
             if word == "more" and i and words[i - 1].startswith("+"):
                 continue
+            if re.fullmatch(r"\+\d+", word) and line is lines[-1] and i == len(words) - 1:
+                more = int(word[1:])  # the short count, where "+N more" would hide one more name
+                continue
             name = word.rstrip(",")
             cut = name.endswith("…") and any(m.startswith(name[:-1]) and m != name[:-1] for m in IDS)
             assert name in IDS or cut, f"{word!r} is not a whole model name in {lines}"
@@ -64,3 +67,13 @@ async def test_the_model_field_never_breaks_a_name_mid_way(size):
                 assert shown == model or (shown.endswith("…") and model.startswith(shown[:-1])), lines
             for cut in (n for line in lines for n in re.findall(r"\S+…", line)):
                 assert len(cut) >= 15, f"{cut}: a cut name keeps enough to be told apart ({lines})"
+
+
+def test_the_short_count_keeps_one_more_name_in_sight():
+    """Three models where "+1 more" does not fit beside the second name: "+1" does, so the
+    second name stays in sight instead of being counted (the comparison screenshot at 100x30)."""
+    from evolink_tui.tui.widgets.fields import name_lines
+
+    text = "3 to compare: gpt-image-1.5, doubao-seedream-4.5, nano-banana-2-lite"
+    assert name_lines(text, 26, 3) == ["3 to compare:", "gpt-image-1.5,", "doubao-seedream-4.5, +1"]
+    assert name_lines(text, 40, 3) == ["3 to compare: gpt-image-1.5,", "doubao-seedream-4.5, nano-banana-2-lite"]

@@ -57,7 +57,10 @@ def name_lines(text: str, room: int, max_lines: int) -> list[str]:
     while len(lines) > max_lines and shown:  # fewer names, and a count of the rest
         hidden.insert(0, shown.pop())
         more = sum(word.endswith(",") for word in hidden) + 1  # the last name has no comma
-        lines = wrap([*shown, f"+{more} more" if room >= 8 else f"+{more}"])  # the count is one word
+        # The count is one word: "+2 more", or "+2" where that keeps one more name in sight.
+        lines = wrap([*shown, f"+{more} more" if room >= 8 else f"+{more}"])
+        if len(lines) > max_lines:
+            lines = wrap([*shown, f"+{more}"])
     return [" ".join(line) for line in lines] or [""]
 
 
