@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from evolink_tui.core.downloads import MAX_PIXELS, download_results, result_stem, safe_component, verify_image
 from evolink_tui.core.errors import EvolinkError
-from evolink_tui.core.polling import PollPolicy, TaskTimeout, follow_task, timeout_notice
+from evolink_tui.core.polling import READS_PER_SECOND, PollPace, PollPolicy, TaskTimeout, follow_task, timeout_notice
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.core.wire import Task
 from evolink_tui.simulator import FaultPlan
@@ -53,6 +54,45 @@ async def test_follow_reads_at_3s_then_paced_until_completed(client, sim, fake_c
     progresses = [p for _, s, p in seen if s == "processing"]
     assert progresses == sorted(progresses)
     assert sim.count("poll") == len(seen)
+
+
+class StillClock:
+    """Time stands still; every wait asked for is written down."""
+
+    def __init__(self, now: float = 1000.0):
+        self.moment = now
+        self.waits: list[float] = []
+
+    def now(self) -> float:
+        return self.moment
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(round(seconds, 6))
+
+
+async def test_reads_of_many_tasks_go_out_at_most_ten_a_second_in_the_order_asked():
+    clock = StillClock()
+    pace = PollPace(clock)
+    order: list[int] = []
+
+    async def read(n: int) -> None:
+        await pace.turn()
+        order.append(n)
+
+    await asyncio.gather(*(read(n) for n in range(25)))
+    assert order == list(range(25))  # first asked, first read
+    # The first read goes at once; the n-th waits n tenths of a second: ten a second.
+    assert clock.waits == [round(n / READS_PER_SECOND, 6) for n in range(1, 25)]
+    clock.moment += 5  # a quiet moment later, the next read goes at once again
+    await pace.turn()
+    assert len(clock.waits) == 24
+
+
+async def test_every_read_of_a_followed_task_takes_its_turn_at_the_clients_pace(client, sim):
+    tasks = [await client.submit(GenerationRequest(f"a pier at night, {n}")) for n in range(6)]
+    finals = await asyncio.gather(*(follow_task(client, task) for task in tasks))
+    assert all(final.status == "completed" for final in finals)
+    assert sim.count("poll") == client.poll_pace.turns >= len(tasks)
 
 
 async def test_follow_stops_on_failed_with_the_task_error(client, sim):

@@ -36,6 +36,7 @@ from .config import Settings, check_api_key
 from .errors import EvolinkError, ValidationError
 from .files import MAX_PAGE_SIZE
 from .imagetypes import KIND_NAMES, MIME_BY_KIND, UPLOAD_KINDS, is_url, sniff, sniff_file
+from .polling import PollPace
 from .text import redact
 from .validation import MAX_UPLOAD_BYTES, GenerationRequest, human_size
 from .wire import FileInfo, FilePage, Quota, Task, parse_files_envelope, parse_http_error
@@ -138,6 +139,8 @@ class EvolinkClient:
         self.events = EventBus()  # RequestRetrying, RequestAnswered, RequestFailed (see core/events.py)
         # Shared by a batch: submits one at a time, paced, all paused by a 429 (see core/gate.py).
         self.submit_gate: SubmitGate | None = None
+        # Every task this client follows takes its turn here before a read (see polling.py).
+        self.poll_pace = PollPace(self.clock)
         # Only what core.bodies inflates step by step (httpx would add br/zstd when installed).
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         timeouts = httpx.Timeout(timeout, connect=min(10.0, timeout), pool=None)
