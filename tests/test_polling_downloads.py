@@ -11,7 +11,15 @@ from PIL import Image
 
 from evolink_tui.core.downloads import MAX_PIXELS, download_results, result_stem, safe_component, verify_image
 from evolink_tui.core.errors import EvolinkError
-from evolink_tui.core.polling import READS_PER_SECOND, PollPace, PollPolicy, TaskTimeout, follow_task, timeout_notice
+from evolink_tui.core.polling import (
+    READS_AT_ONCE,
+    READS_PER_SECOND,
+    PollPace,
+    PollPolicy,
+    TaskTimeout,
+    follow_task,
+    timeout_notice,
+)
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.core.wire import Task
 from evolink_tui.simulator import FaultPlan
@@ -70,7 +78,7 @@ class StillClock:
         self.waits.append(round(seconds, 6))
 
 
-async def test_reads_of_many_tasks_go_out_at_most_ten_a_second_in_the_order_asked():
+async def test_reads_of_many_tasks_go_out_ten_at_once_then_ten_a_second_in_the_order_asked():
     clock = StillClock()
     pace = PollPace(clock)
     order: list[int] = []
@@ -81,11 +89,15 @@ async def test_reads_of_many_tasks_go_out_at_most_ten_a_second_in_the_order_aske
 
     await asyncio.gather(*(read(n) for n in range(25)))
     assert order == list(range(25))  # first asked, first read
-    # The first read goes at once; the n-th waits n tenths of a second: ten a second.
-    assert clock.waits == [round(n / READS_PER_SECOND, 6) for n in range(1, 25)]
-    clock.moment += 5  # a quiet moment later, the next read goes at once again
+    # The first ten go at once; after them the n-th waits (n - 9) tenths of a second.
+    assert READS_AT_ONCE == 10
+    assert clock.waits == [round((n - 9) / READS_PER_SECOND, 6) for n in range(10, 25)]
+    clock.moment += 5  # a quiet moment later, ten reads go at once again
+    await asyncio.gather(*(read(n) for n in range(10)))
+    assert len(clock.waits) == 15
+    clock.moment += 0.05  # an eleventh, half a step later, waits out the other half
     await pace.turn()
-    assert len(clock.waits) == 24
+    assert clock.waits[-1] == 0.05
 
 
 async def test_every_read_of_a_followed_task_takes_its_turn_at_the_clients_pace(client, sim):

@@ -19,7 +19,9 @@ from .wire import Task
 # one making the gateway ask the upstream provider (and each costing this process about 4 ms
 # of a core in the HTTP client). Up to 30-50 running tasks nothing changes; beyond that each
 # task is read a little less often (200 tasks: every 20 s), never more often than the policy.
+# Up to READS_AT_ONCE reads asked together (a comparison run's tasks) still go at once.
 READS_PER_SECOND = 10.0
+READS_AT_ONCE = 10
 
 TIMEOUT_NOTICE = "This is taking longer than expected. The task ID is `{task_id}` — you can check it again later."
 
@@ -55,22 +57,28 @@ class PollPolicy:
 
 
 class PollPace:
-    """One queue for the reads of every task a client follows: turns at least
-    ``1 / rate`` seconds apart, in the order they were asked for. A turn is reserved
-    when asked (no lock is held while the read is on its way), so reads still overlap."""
+    """One queue for the reads of every task a client follows: at most ``rate`` a second
+    over time, up to ``burst`` at once after a quiet moment (a few tasks polled together never
+    wait), then each at least ``1 / rate`` seconds after the one before, in the order asked.
+    A turn is reserved when asked (no lock is held while the read is on its way), so reads
+    still overlap. The rule is the generic cell rate algorithm: a theoretical time for the
+    next read moves on ``1 / rate`` per read, and a read may go up to ``burst - 1`` steps
+    ahead of it."""
 
-    def __init__(self, clock, rate: float = READS_PER_SECOND):
+    def __init__(self, clock, rate: float = READS_PER_SECOND, burst: int = READS_AT_ONCE):
         self.clock = clock
         self.spacing = 1.0 / rate
+        self.ahead = max(0, burst - 1) * self.spacing
         self.turns = 0  # how many reads went through (for tests and benchmarks)
-        self._next = float("-inf")
+        self._due = float("-inf")
 
     async def turn(self) -> None:
         now = self.clock.now()
-        slot = max(now, self._next)
-        self._next = slot + self.spacing
+        due = max(self._due, now)
+        slot = max(now, due - self.ahead)
+        self._due = due + self.spacing
         self.turns += 1
-        if slot > now:
+        if slot - now > 1e-9:  # not a rounding error's worth of a wait
             await self.clock.sleep(slot - now)
 
 
