@@ -5,8 +5,10 @@
 Each command runs as the user runs it (the installed ``evolink-tui`` script, a fresh
 process, output to /dev/null) right after a ``python -c pass`` of the same interpreter,
 pair after pair, so a busy neighbour weighs on both; the figure is the median of each
-side. ``history`` reads a history of 200 finished tasks seeded beforehand; ``locate``
-prints every path in use. Budget (issue 17): each within 3x the bare interpreter.
+side. The floor is ``python -c "import argparse, json, pathlib"`` timed the same way: the
+standard library such a command needs before any code of its own. ``history`` reads a
+history of 200 finished tasks seeded beforehand; ``locate`` prints every path in use.
+Budget (issue 17): each within 3x the bare interpreter.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from common import hermetic_env, median, temp_folder
 from outside import app_argv
 
 COMMANDS = {"models --json": ["models", "--json"], "history": ["history"], "locate": ["locate"]}
+# What any such command needs from the standard library before it does anything of its own:
+# its arguments parsed, JSON written, paths handled. Timed the same way, as the floor under
+# the commands' figures.
+FLOOR = "import argparse, json, pathlib"
 SEEDED = 200
 
 
@@ -52,6 +58,12 @@ def measure_commands(pairs: int = 21) -> dict:
                 times["command"].append(_ms([*app, *args], env))
             result[name] = {side: median(values) for side, values in times.items()}
             result[name]["pairs"] = pairs
+        times = {"bare": [], "command": []}
+        for _ in range(pairs):
+            times["bare"].append(_ms(bare, env))
+            times["command"].append(_ms([sys.executable, "-c", FLOOR], env))
+        result["floor"] = {side: median(values) for side, values in times.items()}
+        result["floor"]["pairs"] = pairs
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return result

@@ -358,6 +358,7 @@ def commands_rows(pairs: int) -> list[Row]:
     from commands import measure_commands
 
     r = measure_commands(pairs)
+    floor = r.pop("floor")
     return [
         Row(
             f"8. `evolink-tui {name}`, a fresh process, median of {pairs} pairs",
@@ -368,6 +369,15 @@ def commands_rows(pairs: int) -> list[Row]:
             t["command"] <= 3 * t["bare"],
         )
         for name, t in r.items()
+    ] + [
+        Row(
+            f'8. The floor: `python -c "import argparse, json, pathlib"`, median of {pairs} pairs',
+            ms(floor["command"]),
+            f"`python -c pass` {ms(floor['bare'])}",
+            ratio(floor["command"], floor["bare"]),
+            "—",
+            None,
+        )
     ]
 
 
