@@ -101,22 +101,38 @@ KEEP_FILES = 2
 """Originals kept after use (the one shown and the one before: stepping back is instant)."""
 
 
+_loading: dict[tuple[str, int, int], threading.Event] = {}
+"""Files being decoded now, so that a second caller waits for that decode."""
+
+
 def load_cached(path: str | Path) -> Original:
-    """``load`` through a small cache keyed by path, mtime and size."""
+    """``load`` through a small cache keyed by path, mtime and size. A file already being
+    decoded (a prefetch started as the viewer opened) is waited for, never decoded twice."""
     resolved = os.path.abspath(path)
     stat = os.stat(resolved)
     key = (resolved, stat.st_mtime_ns, stat.st_size)
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None:
-            _kept.move_to_end(key)
-            return found
-    original = load(resolved)
-    with _kept_lock:
-        _kept[key] = original
-        while len(_kept) > KEEP_FILES:
-            _kept.popitem(last=False)
-    return original
+    while True:
+        with _kept_lock:
+            found = _kept.get(key)
+            if found is not None:
+                _kept.move_to_end(key)
+                return found
+            underway = _loading.get(key)
+            if underway is None:
+                underway = _loading[key] = threading.Event()
+                break
+        underway.wait()  # then take it from the cache (or, if it failed, try ourselves)
+    try:
+        original = load(resolved)
+        with _kept_lock:
+            _kept[key] = original
+            while len(_kept) > KEEP_FILES:
+                _kept.popitem(last=False)
+        return original
+    finally:
+        with _kept_lock:
+            del _loading[key]
+        underway.set()
 
 
 def _as_rgb(image: PILImage.Image) -> PILImage.Image:

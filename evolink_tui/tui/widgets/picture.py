@@ -208,6 +208,7 @@ class Picture(Widget):
         self._ticket += 1
         self._wanted = None
         self.refresh()
+        self._prefetch()
         self._request()
 
     def zoom_in(self) -> None:
@@ -281,6 +282,22 @@ class Picture(Widget):
 
         self.run_worker(work, name="picture", group="picture", thread=True, exclusive=True, exit_on_error=False)
 
+    def _prefetch(self) -> None:
+        """Start decoding the file now, before the widget has a size (a new screen is laid
+        out first): the frame's worker then waits for this decode rather than starting its
+        own. Errors are left to that worker to report."""
+        source = self._source
+        if source is None or self._original is not None or not self.is_mounted:
+            return
+
+        def work() -> None:  # a thread
+            try:
+                raster.load_cached(source)
+            except Exception:  # the frame's worker meets it again and says so
+                return
+
+        self.run_worker(work, name="picture decode", group="decode", thread=True, exclusive=True, exit_on_error=False)
+
     def _sixel_rows(self, rows: int) -> int:
         """A sixel image on the terminal's last row would scroll the screen: keep off it."""
         try:
@@ -291,6 +308,7 @@ class Picture(Widget):
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self._prefetch()
         self._request()
 
     def on_resize(self) -> None:
