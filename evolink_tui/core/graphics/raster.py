@@ -105,6 +105,10 @@ _loading: dict[tuple[str, int, int], threading.Event] = {}
 """Files being decoded now, so that a second caller waits for that decode."""
 
 
+def _await_decode(underway: threading.Event) -> None:
+    underway.wait()
+
+
 def load_cached(path: str | Path) -> Original:
     """``load`` through a small cache keyed by path, mtime and size. A file already being
     decoded (a prefetch started as the viewer opened) is waited for, never decoded twice."""
@@ -121,7 +125,7 @@ def load_cached(path: str | Path) -> Original:
             if underway is None:
                 underway = _loading[key] = threading.Event()
                 break
-        underway.wait()  # then take it from the cache (or, if it failed, try ourselves)
+        _await_decode(underway)  # then take it from the cache (or, if it failed, try ourselves)
     try:
         original = load(resolved)
         with _kept_lock:
