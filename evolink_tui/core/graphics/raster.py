@@ -175,12 +175,12 @@ HALFBLOCK_COLOURS = 256
 """The most colours a half-block frame uses (an adaptive palette, chosen by Pillow)."""
 
 
-def halfblock(original: Original, layout_cells: Layout) -> Thumbnail:
-    """The shown part as half-block cells: ``cols`` x ``2 * rows`` pixels, in at most
-    ``HALFBLOCK_COLOURS`` colours.
+def halfblock_pixels(original: Original, layout_cells: Layout) -> PILImage.Image:
+    """The shown part at ``cols`` x ``2 * rows`` pixels (two to a half-block cell), in at
+    most ``HALFBLOCK_COLOURS`` colours, as an RGB Pillow image.
 
     Every distinct pair of colours is a style that Python code handles cell by cell (the
-    strips here, Textual's line filters and ANSI rendering on the event loop), so Pillow
+    strips, Textual's line filters and ANSI rendering on the event loop), so Pillow
     quantises the few thousand pixels first (in C, under a millisecond, no dithering):
     a photo at 80x40 cells goes from 3,200 styles and segments to under a thousand styles
     and about 1,500 segments, with no visible change at that size. An image with fewer
@@ -191,4 +191,10 @@ def halfblock(original: Original, layout_cells: Layout) -> Thumbnail:
     if small.getcolors(HALFBLOCK_COLOURS) is None:  # more colours than the palette holds
         quantised = small.quantize(HALFBLOCK_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         small = quantised.convert("RGB")
+    return small
+
+
+def halfblock(original: Original, layout_cells: Layout) -> Thumbnail:
+    """``halfblock_pixels`` as half-block cells."""
+    small = halfblock_pixels(original, layout_cells)
     return thumbnail_from_image(small, source=original.path, image_width=original.width, image_height=original.height)

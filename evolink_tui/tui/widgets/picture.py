@@ -42,9 +42,8 @@ from textual.worker import get_current_worker
 
 from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, iterm, kitty, raster, sixel, tmux
 from evolink_tui.core.graphics.view import FIT, ZOOM_STEP, Layout, View, layout, panned, zoomed
-from evolink_tui.core.thumbnails import Thumbnail
 
-from .thumbnail import thumbnail_strips
+from .thumbnail import raster_strips
 
 HALF_CELL = CellSize(1, 2)
 """Half-block "pixels": two to a cell."""
@@ -62,11 +61,10 @@ class Frame:
     """In the method's cells (HALF_CELL pixels for half-block)."""
     image_size: tuple[int, int]
     """The file's size in pixels."""
-    cells: Thumbnail | None = None
-    """The same view as half-block cells: the picture itself for half-block, the fallback
-    under dialogs and overlays for the others (made when first needed)."""
     strips: list[Strip] = field(default_factory=list, repr=False)
-    """``cells`` as strips."""
+    """The same view as half-block cells, one strip a row: the picture itself for
+    half-block, the fallback under dialogs and overlays for the others (made when first
+    needed; empty until then)."""
     escapes: str = field(default="", repr=False)
     """kitty: transmission and placement; sixel/iTerm2: the picture."""
     cells_asked: bool = False
@@ -126,11 +124,10 @@ class Picture(Widget):
             self.original = original
 
     class _Cells(Message):
-        def __init__(self, picture: Picture, frame: Frame, cells: Thumbnail, strips: list[Strip]) -> None:
+        def __init__(self, picture: Picture, frame: Frame, strips: list[Strip]) -> None:
             super().__init__()
             self.picture = picture
             self.frame = frame
-            self.cells = cells
             self.strips = strips
 
     class _Error(Message):
@@ -350,8 +347,7 @@ class Picture(Widget):
         frame.cells_asked = True
 
         def work() -> None:
-            cells = raster.halfblock(original, frame.layout)
-            message = Picture._Cells(self, frame, cells, thumbnail_strips(cells))
+            message = Picture._Cells(self, frame, _halfblock_strips(original, frame.layout))
             if not get_current_worker().is_cancelled:
                 self.post_message(message)
 
@@ -360,7 +356,7 @@ class Picture(Widget):
     def on_picture__cells(self, message: _Cells) -> None:
         message.stop()
         frame = message.frame
-        frame.cells, frame.strips = message.cells, message.strips
+        frame.strips = message.strips
         if frame is self._frame and self._mode == "cells":
             self._lines_key = None
             self.refresh()
@@ -430,7 +426,7 @@ class Picture(Widget):
             self._mode = mode
             self.refresh()  # the cached lines were drawn for the other mode
         frame = self._frame
-        if mode == "cells" and frame is not None and frame.cells is None:
+        if mode == "cells" and frame is not None and not frame.strips:
             self._make_cells(frame)
         lines = super().render_lines(crop)
         if frame is None or mode not in ("kitty", "blank"):
@@ -534,12 +530,16 @@ def _placeholder_strips(frame: Frame) -> list[Strip]:
     return [Strip([Segment(kitty.placeholder_row(row, cols, high), style)], cols) for row in range(frame.layout.rows)]
 
 
+def _halfblock_strips(original: raster.Original, planned: Layout) -> list[Strip]:
+    small = raster.halfblock_pixels(original, planned)
+    return raster_strips(small.width, small.height, small.tobytes())
+
+
 def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
     """Resample and encode one frame (in a thread)."""
     frame = Frame(method, planned, (original.width, original.height))
     if method == "halfblock":
-        frame.cells = raster.halfblock(original, planned)
-        frame.strips = thumbnail_strips(frame.cells)
+        frame.strips = _halfblock_strips(original, planned)
         return frame
     height = planned.pixel_height
     if method == "sixel":

@@ -88,6 +88,44 @@ def thumbnail_strips(thumbnail: Thumbnail) -> list[Strip]:
     return strips
 
 
+def raster_strips(width: int, height: int, rgb: bytes) -> list[Strip]:
+    """``thumbnail_strips`` straight from an RGB raster (``width`` x ``height`` pixels, 3
+    bytes each), the same strips without the cells in between.
+
+    A cell is keyed by its 6 bytes (3 on a last, odd row), which the garbage collector does
+    not track: a frame leaves only its styles and segments behind, where the cells of a
+    ``Thumbnail`` were some 10,000 tuples, enough to set off full collections (tens of
+    ms with the GIL held, so the event loop stops too)."""
+    stride = width * 3
+    colours: dict[bytes, Color] = {}
+    styles: dict[bytes, Style] = {}
+    from_color = Style.from_color
+
+    def colour(rgb: bytes) -> Color:
+        found = colours.get(rgb)
+        if found is None:
+            found = colours[rgb] = _colour((rgb[0], rgb[1], rgb[2]))
+        return found
+
+    strips = []
+    for y in range(0, height, 2):
+        top = rgb[y * stride : (y + 1) * stride]
+        if y + 1 < height:
+            bottom = rgb[(y + 1) * stride : (y + 2) * stride]
+            keys = [top[x : x + 3] + bottom[x : x + 3] for x in range(0, stride, 3)]
+        else:
+            keys = [top[x : x + 3] for x in range(0, stride, 3)]
+        segments: list[Segment] = []
+        add = segments.append
+        for key, run in groupby(keys):
+            style = styles.get(key)
+            if style is None:
+                style = styles[key] = from_color(colour(key[:3]), colour(key[3:]) if len(key) == 6 else None)
+            add(Segment(HALF_BLOCK * sum(1 for _ in run), style))
+        strips.append(Strip(segments, width))
+    return strips
+
+
 def _as_source(source: str | Path | bytes | None) -> Path | bytes | None:
     if source is None or isinstance(source, bytes):
         return source
