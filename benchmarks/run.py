@@ -643,7 +643,9 @@ NOTES = """\
    a 2048x2048 PNG with kitty graphics and with half-blocks: first paint, a zoom and a pan step, beside a
    plain decode of the file; the longest loop stall beside a loop's stall while Pillow decodes in a thread.
    Then the viewer screen in the demo app (headless, 120x40), its one result replaced by that PNG: from
-   pressing v on the task to the viewer's first frame, + to the zoomed frame, an arrow to the panned one.
+   pressing v on the task to the viewer's first frame, + to the zoomed frame, an arrow to the panned one,
+   the app started as `evolink-tui` starts it (garbage collection off until its first frame, then its own
+   thresholds with what startup made frozen; the bare widget keeps Python's defaults).
    Judged by issue 13's own budgets (150 ms, 50 ms, 50 ms).
 
 ## What the startup and stall figures rest on
