@@ -40,7 +40,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, iterm, kitty, raster, sixel, tmux
+from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, display, iterm, kitty, raster, sixel, tmux
 from evolink_tui.core.graphics.view import FIT, ZOOM_STEP, Layout, View, layout, panned, zoomed
 
 from .thumbnail import raster_strips
@@ -71,6 +71,9 @@ class Frame:
     image_id: int = 0
     sent: bool = False
     """kitty: the transmission went out in a line Textual wrote."""
+    from_copy: bool = False
+    """Made from the file's display copy (``graphics.display``: as many pixels as the frame
+    sends, fewer than the file has), not from the decoded file."""
 
 
 def _pending_deletes() -> list[int]:
@@ -267,7 +270,7 @@ class Picture(Widget):
 
         def work() -> None:  # a thread: no widget is touched here
             try:
-                kept = original if original is not None and original.same_file(source) else raster.load_cached(source)
+                kept = _pixels_for(source, original, cols, rows, cell, view, method)
                 planned = layout(kept.width, kept.height, cols, rows, cell, view)
                 if planned is None:
                     return
@@ -289,9 +292,10 @@ class Picture(Widget):
 
         def work() -> None:  # a thread
             try:
-                raster.load_cached(source)
+                decoded = raster.load_cached(source)
             except Exception:  # the frame's worker meets it again and says so
                 return
+            display.store_original(decoded)  # the next fitted view of this file needs no decode
 
         self.run_worker(work, name="picture decode", group="decode", thread=True, exclusive=True, exit_on_error=False)
 
@@ -535,21 +539,47 @@ def _halfblock_strips(original: raster.Original, planned: Layout) -> list[Strip]
     return raster_strips(small.width, small.height, small.tobytes())
 
 
+def _pixels_for(
+    source: Path, original: raster.Original | None, cols: int, rows: int, cell: CellSize, view: View, method: str
+) -> raster.Original:
+    """What a frame of ``source`` is made from (in a thread): the decoded file if it is at
+    hand; else its display copy (``display.find``) when that holds every pixel the frame
+    sends, as a fitted view does; else the file, decoded (or its decode, underway, waited
+    for). Zooming past the copy's pixels so resamples from the file itself."""
+    if original is not None and original.full and original.same_file(source):
+        return original
+    found = raster.kept(source)
+    if found is not None:
+        return found
+    copy = original if original is not None and original.same_file(source) else display.find(source)
+    if copy is not None:
+        planned = layout(copy.width, copy.height, cols, rows, cell, view)
+        if planned is not None and raster.holds(copy, planned, *_frame_pixels(planned, method)):
+            return copy
+    return raster.load_cached(source)
+
+
+def _frame_pixels(planned: Layout, method: str) -> tuple[int, int]:
+    """The pixels a frame of ``planned`` sends: the layout's (the cells' pixels), but no more
+    than the shown part of the image has for kitty and iTerm2 (the terminal scales those up
+    to their cells); sixel in whole bands of six rows."""
+    width, height = planned.pixel_width, planned.pixel_height
+    if method == "sixel":
+        return width, max(6, height // 6 * 6)  # whole bands only: never below the box
+    if method in ("kitty", "iterm"):
+        crop_w, crop_h = planned.crop[2] - planned.crop[0], planned.crop[3] - planned.crop[1]
+        if crop_w < width and crop_h < height:  # a small image blown up: send its own pixels
+            return max(1, round(crop_w)), max(1, round(crop_h))
+    return width, height
+
+
 def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
     """Resample and encode one frame (in a thread)."""
-    frame = Frame(method, planned, (original.width, original.height))
+    frame = Frame(method, planned, (original.width, original.height), from_copy=not original.full)
     if method == "halfblock":
         frame.strips = _halfblock_strips(original, planned)
         return frame
-    height = planned.pixel_height
-    if method == "sixel":
-        height = max(6, height // 6 * 6)  # whole bands only: never below the box
-    width = planned.pixel_width
-    if method != "sixel":  # the terminal scales kitty and iTerm2 images to their cells
-        crop_w, crop_h = planned.crop[2] - planned.crop[0], planned.crop[3] - planned.crop[1]
-        if crop_w < width and crop_h < height:  # a small image blown up: send its own pixels
-            width, height = max(1, round(crop_w)), max(1, round(crop_h))
-    image = raster.render(original, planned, width, height)
+    image = raster.render(original, planned, *_frame_pixels(planned, method))
     rgb = image.tobytes()
     if method == "kitty":
         frame.image_id = kitty.new_image_id()
