@@ -126,6 +126,13 @@ class Picture(Widget):
             self.frame = frame
             self.original = original
 
+    class _Copy(Message):
+        def __init__(self, picture: Picture, ticket: int, copy: raster.Original) -> None:
+            super().__init__()
+            self.picture = picture
+            self.ticket = ticket
+            self.copy = copy
+
     class _Cells(Message):
         def __init__(self, picture: Picture, frame: Frame, strips: list[Strip]) -> None:
             super().__init__()
@@ -164,6 +171,7 @@ class Picture(Widget):
         self._lines_key: tuple | None = None
         self._full_repaint_asked = False
         self._base = Style()
+        self._decoding = False  # the file's decode was started after a display copy's frame
 
     # --- what it shows --------------------------------------------------------------
 
@@ -205,6 +213,7 @@ class Picture(Widget):
         self._error = False
         self._drop_frame()
         self._original = None
+        self._decoding = False
         self._ticket += 1
         self._wanted = None
         self.refresh()
@@ -283,21 +292,49 @@ class Picture(Widget):
         self.run_worker(work, name="picture", group="picture", thread=True, exclusive=True, exit_on_error=False)
 
     def _prefetch(self) -> None:
-        """Start decoding the file now, before the widget has a size (a new screen is laid
-        out first): the frame's worker then waits for this decode rather than starting its
-        own. Errors are left to that worker to report."""
+        """Start on the file now, before the widget has a size (a new screen is laid out
+        first). With a display copy on disk, the copy is read (a few ms) for the fitted
+        frame and the file's decode waits until that frame is shown (``_decode_file``), so
+        the two do not compete for the CPU; without one, the file's decode starts now and
+        the frame's worker waits for it rather than starting its own. Errors are left to
+        that worker to report."""
         source = self._source
         if source is None or self._original is not None or not self.is_mounted:
             return
+        ticket = self._ticket
 
         def work() -> None:  # a thread
             try:
-                decoded = raster.load_cached(source)
-            except Exception:  # the frame's worker meets it again and says so
+                copy = display.find(source) if raster.kept(source) is None else None
+            except Exception:  # a copy that cannot be read: the file is decoded
+                copy = None
+            if copy is not None:
+                self.post_message(Picture._Copy(self, ticket, copy))
                 return
-            display.store_original(decoded)  # the next fitted view of this file needs no decode
+            self._decode(source)
 
         self.run_worker(work, name="picture decode", group="decode", thread=True, exclusive=True, exit_on_error=False)
+
+    def _decode_file(self) -> None:
+        """Decode the file in the background (a zoom past the display copy needs it)."""
+        source = self._source
+        if source is not None:
+            self.run_worker(
+                lambda: self._decode(source), name="picture decode", group="decode", thread=True, exit_on_error=False
+            )
+
+    @staticmethod
+    def _decode(source: Path) -> None:  # a thread
+        try:
+            decoded = raster.load_cached(source)
+        except Exception:  # the frame's worker meets it again and says so
+            return
+        display.store_original(decoded)  # the next fitted view of this file needs no decode
+
+    def on_picture__copy(self, message: _Copy) -> None:
+        message.stop()
+        if message.picture is self and message.ticket == self._ticket and self._original is None:
+            self._original = message.copy  # the frame's worker starts from it
 
     def _sixel_rows(self, rows: int) -> int:
         """A sixel image on the terminal's last row would scroll the screen: keep off it."""
@@ -341,6 +378,9 @@ class Picture(Widget):
         self._mode = self._choose_mode()  # so the repaint below is the only one
         self.refresh()
         self.post_message(Picture.Shown(self, message.frame))
+        if message.frame.from_copy and not self._decoding:
+            self._decoding = True
+            self._decode_file()
 
     def _make_cells(self, frame: Frame) -> None:
         """The half-block fallback of a pixel frame, made the first time it is needed (it is
