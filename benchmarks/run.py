@@ -658,8 +658,12 @@ NOTES = """\
    Then the viewer screen in the demo app (headless, 120x40), its one result replaced by that PNG: from
    pressing v on the task to the viewer's first frame, + to the zoomed frame, an arrow to the panned one,
    the app started as `evolink-tui` starts it (garbage collection off until its first frame, then its own
-   thresholds with what startup made frozen; the bare widget keeps Python's defaults).
-   Judged by issue 13's own budgets (150 ms, 50 ms, 50 ms).
+   thresholds with what startup made frozen; the bare widget runs with those settings too).
+   Each for a result the app has shown as a thumbnail before (as the preview does when it arrives; that
+   decode keeps the file's display copy, 1024 px, from which the fitted view is drawn), judged by issue
+   13's own budgets (150 ms, 50 ms, 50 ms); and the first paint of a file never seen, for the record.
+   A row says how many first frames came from the copy and when the whole file's decode, which every
+   zoom past the copy resamples, was in hand (the zoom and pan steps are timed after it).
 
 ## What the startup and stall figures rest on
 

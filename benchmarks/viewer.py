@@ -14,8 +14,9 @@ one result whose file is the 2048x2048 PNG, the time from pressing v on its task
 viewer's first frame, from + to the zoomed frame and from an arrow to the panned frame.
 The app's run starts the way ``evolink-tui`` does (no garbage collection until its
 first frame, then the app's own thresholds, what startup made frozen); the bare widget
-run keeps Python's defaults. Medians of N runs. Budgets (issue 13): first paint 150 ms, a zoom or pan step 50 ms, no
-stall over 50 ms. Exits 1 if one is missed.
+runs with the app's collector settings too (``app_collector``). Medians of N runs.
+Budgets (issue 13): first paint 150 ms, a zoom or pan step 50 ms, no stall over 50 ms.
+Exits 1 if one is missed.
 
 Each is run twice: for a result the app has shown before as a thumbnail (the preview does
 as it arrives; that decode also keeps the file's display copy, ``graphics.display``, from
@@ -118,8 +119,26 @@ async def decoded_after(path: Path, start: float) -> float:
 
 
 async def one_run(path: Path, method: str, seen: bool = True) -> dict:
-    with seen_before(path if seen else None):
+    with seen_before(path if seen else None), app_collector():
         return await _one_run(path, method)
+
+
+@contextlib.contextmanager
+def app_collector():
+    """The garbage collector as the app runs it once started (``EvolinkApp``: what startup
+    made frozen, its own thresholds), so the bare widget's stalls are the ones it has in
+    the app; Python's defaults restored after."""
+    from evolink_tui.tui.app import GC_THRESHOLDS
+
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 async def _one_run(path: Path, method: str) -> dict:
@@ -144,6 +163,7 @@ async def _one_run(path: Path, method: str) -> dict:
     app = Bench()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
+        gc.freeze()  # what the app's start made, as the app does after its first frame
         meter = StallMeter()
         meter.start()
         picture = app.query_one(Picture)
