@@ -6,7 +6,7 @@ over the thumbnails' background) reduced until its longer side is at most ``SIDE
 It is stored uncompressed (a header and the RGB raster): reading the 3 MB of a 1024x1024
 copy takes about 2 ms where decoding a 2048x2048 PNG takes about 90; zlib saved only a
 quarter of a photo's bytes and cost 20 ms a read. Entries live beside the disk thumbnails
-(``<cache dir>/display/<2 hex>/<hash>.rgb``), keyed by the same content hash, at most
+(``<cache dir>/thumbnails/display/<2 hex>/<hash>.rgb``), keyed by the same content hash, at most
 ``MAX_BYTES`` in all (the least recently used go first); written to a temporary file and
 renamed, so a reader never sees half of one.
 
