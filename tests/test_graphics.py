@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,40 @@ def test_zoom_resamples_from_the_file_not_a_thumbnail(tmp_path: Path) -> None:
     sharp = raster.render(original, native)
     values = {sharp.getpixel((x, sharp.height // 2)) for x in range(sharp.width // 2 - 5, sharp.width // 2 + 5)}
     assert values == {(0, 0, 0), (255, 255, 255)}
+
+
+def test_a_file_being_decoded_is_waited_for_not_decoded_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The viewer's prefetch and its frame worker ask for the same file: one decode."""
+    path = tmp_path / "shared.png"
+    quadrants(40, 40).save(path)
+    raster._kept.clear()
+    real_load, calls = raster.load, []
+    started, release, second_waits = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_load(where):
+        calls.append(where)
+        started.set()
+        assert release.wait(10), "the test never released the first decode"
+        return real_load(where)
+
+    def waiting(underway: threading.Event) -> None:
+        second_waits.set()
+        underway.wait()
+
+    monkeypatch.setattr(raster, "load", slow_load)
+    monkeypatch.setattr(raster, "_await_decode", waiting)
+    results: dict[str, raster.Original] = {}
+    first = threading.Thread(target=lambda: results.update(first=raster.load_cached(path)))
+    second = threading.Thread(target=lambda: results.update(second=raster.load_cached(path)))
+    first.start()
+    assert started.wait(10)
+    second.start()
+    waited = second_waits.wait(10)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert waited, "the second caller decoded the file itself instead of waiting"
+    assert len(calls) == 1 and results["first"] is results["second"]
 
 
 def test_load_refuses_images_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

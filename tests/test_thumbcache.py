@@ -22,9 +22,9 @@ def decodes(monkeypatch):
     calls = []
     real = thumbcache.make_thumbnail
 
-    def counting(source, cols, rows):
+    def counting(source, cols, rows, **options):
         calls.append(Path(source).name)
-        return real(source, cols, rows)
+        return real(source, cols, rows, **options)
 
     monkeypatch.setattr(thumbcache, "make_thumbnail", counting)
     return calls

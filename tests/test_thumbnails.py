@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ from evolink_tui.core.thumbnails import (
     palette_rgb,
     to_256,
 )
-from evolink_tui.tui.widgets.thumbnail import UNREADABLE, ThumbnailView, thumbnail_strips
+from evolink_tui.tui.widgets.thumbnail import UNREADABLE, ThumbnailView, raster_strips, thumbnail_strips
 
 from .support import app_cells
 
@@ -296,6 +297,19 @@ def test_strips_merge_runs_and_draw_half_blocks(png: Path) -> None:
     assert len(strips) == 8 and all(strip.cell_length == 16 for strip in strips)
     assert len(list(strips[0])) == 2  # a red run and a green run
     assert "".join(segment.text for segment in strips[0]) == "▀" * 16
+
+
+@pytest.mark.parametrize("size", [(16, 8), (7, 5)])  # an odd pixel row: the last row's cells have no bottom
+def test_strips_from_a_raster_are_those_from_its_cells(size: tuple[int, int]) -> None:
+    """The viewer builds its strips straight from the pixels; they must be the cells' own."""
+    rng = random.Random(13)
+    width, height = size
+    image = Image.new("RGB", size)
+    image.putdata([rng.choice([(255, 0, 0), (0, 0, 255), (rng.randrange(256), 7, 9)]) for _ in range(width * height)])
+    from_cells = thumbnail_strips(thumbnails.thumbnail_from_image(image))
+    from_raster = raster_strips(width, height, image.tobytes())
+    assert [list(strip) for strip in from_raster] == [list(strip) for strip in from_cells]
+    assert [strip.cell_length for strip in from_raster] == [width] * len(from_cells)
 
 
 def test_256_colour_terminals_get_palette_codes(png: Path) -> None:

@@ -194,17 +194,7 @@ class DiskThumbnailCache:
         entry = self._entry(digest, cols, rows)
         data = _HEADER.pack(_MAGIC, thumb.width, thumb.pixel_height, thumb.image_width, thumb.image_height)
         data += zlib.compress(thumb.pixels, 6)
-        try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".thumb-", dir=entry.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, entry)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError:
+        if not write_entry(entry, data):
             return
         with self._lock:
             if self._total is None:
@@ -220,39 +210,13 @@ class DiskThumbnailCache:
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         """(mtime, bytes, path) of every entry."""
-        found: list[tuple[float, int, Path]] = []
-        try:
-            shards = list(os.scandir(self.directory))
-        except OSError:
-            return found
-        for shard in shards:
-            if not shard.is_dir():
-                continue
-            try:
-                for item in os.scandir(shard.path):
-                    if item.name.endswith(".thumb"):
-                        stat = item.stat()
-                        found.append((stat.st_mtime, stat.st_size, Path(item.path)))
-            except OSError:
-                continue
-        return found
+        return entries(self.directory, ".thumb")
 
     def evict(self) -> None:
         """Remove the least recently used entries until the cache is under 80 % of its bound."""
-        entries = sorted(self._entries(), key=lambda e: e[0])
-        total = sum(size for _, size, _ in entries)
-        target = self.max_bytes * 0.8
-        for _, size, path in entries:
-            if total <= target:
-                break
-            try:
-                path.unlink()
-            except OSError:
-                continue
-            total -= size
-            with self._lock:
-                self.evicted += 1
+        total, removed = evict(self._entries(), self.max_bytes * 0.8)
         with self._lock:
+            self.evicted += removed
             self._total = total
 
     def thumbnail(self, path: str | Path, cols: int, rows: int) -> Thumbnail:
@@ -262,9 +226,66 @@ class DiskThumbnailCache:
         source = os.path.abspath(path)
         thumb = self.get(digest, cols, rows, source=source, mtime=stat.st_mtime, size=stat.st_size)
         if thumb is None:
-            thumb = make_thumbnail(source, cols, rows)
+            from .graphics import display  # a large file's display copy, for the viewer, from the same decode
+
+            thumb = make_thumbnail(source, cols, rows, keep=lambda image: display.store_decoded(self, digest, image))
             self.put(digest, cols, rows, thumb)
         return thumb
+
+
+def write_entry(entry: Path, data: bytes) -> bool:
+    """Write ``data`` to ``entry`` (its folder made) through a temporary file renamed over it,
+    so a reader never sees half an entry; False if it cannot be written."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=entry.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, entry)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+def entries(directory: Path, suffix: str) -> list[tuple[float, int, Path]]:
+    """(mtime, bytes, path) of every ``<directory>/<shard>/*<suffix>`` file."""
+    found: list[tuple[float, int, Path]] = []
+    try:
+        shards = list(os.scandir(directory))
+    except OSError:
+        return found
+    for shard in shards:
+        if not shard.is_dir():
+            continue
+        try:
+            for item in os.scandir(shard.path):
+                if item.name.endswith(suffix):
+                    stat = item.stat()
+                    found.append((stat.st_mtime, stat.st_size, Path(item.path)))
+        except OSError:
+            continue
+    return found
+
+
+def evict(found: list[tuple[float, int, Path]], target: float) -> tuple[int, int]:
+    """Remove the least recently used of ``found`` (``entries``) until their total is at most
+    ``target`` bytes; the total left and how many were removed."""
+    total = sum(size for _, size, _ in found)
+    removed = 0
+    for _, size, path in sorted(found, key=lambda e: e[0]):
+        if total <= target:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return total, removed
 
 
 def enable_disk_cache(directory: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> DiskThumbnailCache:

@@ -16,7 +16,7 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,9 +86,16 @@ class Thumbnail:
         return _from_raster(small, self.source, self.mtime, self.size, self.image_width, self.image_height)
 
 
-def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> Thumbnail:
+def make_thumbnail(
+    source: str | Path | bytes,
+    max_cols: int,
+    max_rows: int,
+    keep: Callable[[PILImage.Image], None] | None = None,
+) -> Thumbnail:
     """Decode ``source`` (a path or the file's bytes) into a thumbnail of at most
-    ``max_cols`` x ``max_rows`` cells.
+    ``max_cols`` x ``max_rows`` cells. ``keep``, if given, is also handed the whole decoded
+    image when the file was decoded at its full size (the viewer's display copy is made
+    from it: ``graphics.display``).
 
     Raises ValueError for a budget under one cell or an image over ``MAX_PIXELS`` pixels,
     and whatever Pillow raises (OSError, mostly ``PIL.UnidentifiedImageError``) for a file
@@ -122,7 +129,7 @@ def make_thumbnail(source: str | Path | bytes, max_cols: int, max_rows: int) -> 
         target_w, target_h = fit_size(shown_w, shown_h, max_cols, 2 * max_rows)
         if turned:  # resize in the file's own orientation, turn the small result
             target_w, target_h = target_h, target_w
-        small = _shrink(image, (target_w, target_h))
+        small = _shrink(image, (target_w, target_h), keep)
     if orientation and orientation != 1:
         small = _transpose(small, orientation)
     return _from_raster(small, label, mtime, size, shown_w, shown_h)
@@ -158,7 +165,9 @@ def _transpose(image: PILImage.Image, orientation: int) -> PILImage.Image:
     return image.transpose(method) if method is not None else image
 
 
-def _shrink(image: PILImage.Image, target: tuple[int, int]) -> PILImage.Image:
+def _shrink(
+    image: PILImage.Image, target: tuple[int, int], keep: Callable[[PILImage.Image], None] | None = None
+) -> PILImage.Image:
     """Decode ``image`` and bring it to ``target`` pixels, in RGB.
 
     JPEG decodes at 1/2, 1/4 or 1/8 scale straight from the DCT (``draft``), so a large
@@ -167,9 +176,12 @@ def _shrink(image: PILImage.Image, target: tuple[int, int]) -> PILImage.Image:
     """
     from PIL import Image
 
+    size = image.size
     if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L", "CMYK"):
         image.draft(image.mode, target)  # keeps the size >= target
     image.load()
+    if keep is not None and image.size == size:
+        keep(image)
     image = normalise_mode(image)
 
     factor = min(image.width // target[0], image.height // target[1])

@@ -207,3 +207,53 @@ async def test_sixel_is_drawn_only_when_nothing_covers_it(quads: Path) -> None:
         app.clear_notifications()
         await pilot.pause(0.1)
         assert decode_sixel(rendered(picture))[0] == size  # clear again: the picture is back
+
+
+async def test_the_fitted_view_comes_from_the_display_copy_and_zoom_from_the_file(tmp_path: Path, monkeypatch) -> None:
+    """A result seen before (thumbnailed, so its display copy is on disk) shows fitted without
+    waiting for its whole decode; zooming in shows the file's own pixels (issue 13: "zooming
+    shows real detail"), here one-pixel stripes that the smaller copy blurs to grey."""
+    import threading
+
+    from evolink_tui.core import thumbcache, thumbnails
+    from evolink_tui.core.graphics import raster
+
+    path = tmp_path / "big.png"
+    image = quadrants(1600, 1600)
+    for x in range(0, 200):  # the top-left corner: black and white columns, one pixel each
+        image.paste((0, 0, 0) if x % 2 == 0 else (255, 255, 255), (x, 0, x + 1, 200))
+    image.save(path)
+    disk = thumbcache.DiskThumbnailCache(tmp_path / "cache")
+    monkeypatch.setattr(thumbnails, "shared_disk", disk)
+    thumbnails.cached_thumbnail(path, 20, 10, thumbnails.ThumbnailCache())  # as the preview does
+    raster._kept.clear()
+    released = threading.Event()
+    real_load = raster.load
+
+    def held_load(source):  # the file's decode waits until the test lets it go
+        released.wait(30)
+        return real_load(source)
+
+    monkeypatch.setattr(raster, "load", held_load)
+    app = PictureApp(path)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await next_frame(pilot, 1)  # drawn while the decode is still held
+            assert app.frames[0].from_copy
+            assert_cell(app, 25, 12, RED)
+            assert_cell(app, 95, 37, WHITE)
+            released.set()
+            picture = app.query_one(Picture)
+            picture.zoom_native()
+            picture.pan(-10, -10)  # the top-left corner, one file pixel a cell
+            await next_frame(pilot, 2)
+            while app.frames[-1].layout.view.zoom < picture.max_zoom or app.frames[-1].layout.crop[0] > 0:
+                await next_frame(pilot, len(app.frames) + 1)  # the zoom's own frame, if it came first
+            assert not app.frames[-1].from_copy
+            assert app.frames[-1].layout.crop[:2] == pytest.approx((0, 0))
+            for x in range(0, 8):
+                shade = (0, 0, 0) if x % 2 == 0 else (255, 255, 255)
+                assert_cell(app, x, 5, shade)
+    finally:
+        released.set()
+        disk.close()

@@ -45,6 +45,9 @@ class Original:
     width: int
     height: int
     """The file's own size in pixels (after EXIF rotation)."""
+    full: bool = True
+    """False for a display copy (``display.find``): fewer pixels than the file has, enough
+    for the views that ``holds`` says."""
 
     @property
     def scale(self) -> float:
@@ -101,22 +104,73 @@ KEEP_FILES = 2
 """Originals kept after use (the one shown and the one before: stepping back is instant)."""
 
 
-def load_cached(path: str | Path) -> Original:
-    """``load`` through a small cache keyed by path, mtime and size."""
+_loading: dict[tuple[str, int, int], threading.Event] = {}
+"""Files being decoded now, so that a second caller waits for that decode."""
+
+
+def _await_decode(underway: threading.Event) -> None:
+    underway.wait()
+
+
+def _file_key(path: str | Path) -> tuple[str, int, int]:
     resolved = os.path.abspath(path)
     stat = os.stat(resolved)
-    key = (resolved, stat.st_mtime_ns, stat.st_size)
+    return (resolved, stat.st_mtime_ns, stat.st_size)
+
+
+def load_cached(path: str | Path) -> Original:
+    """``load`` through a small cache keyed by path, mtime and size. A file already being
+    decoded (a prefetch started as the viewer opened) is waited for, never decoded twice."""
+    key = _file_key(path)
+    resolved = key[0]
+    while True:
+        with _kept_lock:
+            found = _kept.get(key)
+            if found is not None:
+                _kept.move_to_end(key)
+                return found
+            underway = _loading.get(key)
+            if underway is None:
+                underway = _loading[key] = threading.Event()
+                break
+        _await_decode(underway)  # then take it from the cache (or, if it failed, try ourselves)
+    try:
+        original = load(resolved)
+        with _kept_lock:
+            _kept[key] = original
+            while len(_kept) > KEEP_FILES:
+                _kept.popitem(last=False)
+        return original
+    finally:
+        with _kept_lock:
+            del _loading[key]
+        underway.set()
+
+
+def kept(path: str | Path) -> Original | None:
+    """The decoded file at ``path`` if ``load_cached`` has it now (never waits, never decodes)."""
+    try:
+        key = _file_key(path)
+    except OSError:
+        return None
     with _kept_lock:
         found = _kept.get(key)
         if found is not None:
             _kept.move_to_end(key)
-            return found
-    original = load(resolved)
-    with _kept_lock:
-        _kept[key] = original
-        while len(_kept) > KEEP_FILES:
-            _kept.popitem(last=False)
-    return original
+        return found
+
+
+def holds(original: Original, layout: Layout, pixel_width: int | None = None, pixel_height: int | None = None) -> bool:
+    """Whether ``original`` has at least as many pixels in the part ``layout`` shows as the
+    frame sends (``pixel_width`` x ``pixel_height``, the layout's own size by default): always
+    for the file itself, for a display copy only in views zoomed out far enough."""
+    if original.full:
+        return True
+    s = original.scale
+    left, top, right, bottom = layout.crop
+    width = pixel_width or layout.pixel_width
+    height = pixel_height or layout.pixel_height
+    return (right - left) * s >= width - 0.5 and (bottom - top) * s >= height - 0.5
 
 
 def _as_rgb(image: PILImage.Image) -> PILImage.Image:
@@ -145,13 +199,38 @@ def render(original: Original, layout: Layout, pixel_width: int | None = None, p
     # Area average when shrinking (after a cheap integer reduce), bilinear when a small
     # image is blown up to fill the view.
     resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-    with DECODE_GATE:
-        # reducing_gap=1: the cheap integer reduce takes as much as it can (a third less
-        # time than 2.0 for a 2048-pixel image, no visible difference with BOX).
-        return original.image.resize((width, height), resample, box=box, reducing_gap=1.0 if shrinking else None)
+    # Not behind DECODE_GATE: this is the frame the user waits for (the event loop is idle
+    # meanwhile), not a background decode; the gate would queue it behind the file's own
+    # decode and lower its thread's priority below every other process's.
+    # reducing_gap=1: the cheap integer reduce takes as much as it can (a third less time
+    # than 2.0 for a 2048-pixel image, no visible difference with BOX).
+    return original.image.resize((width, height), resample, box=box, reducing_gap=1.0 if shrinking else None)
+
+
+HALFBLOCK_COLOURS = 256
+"""The most colours a half-block frame uses (an adaptive palette, chosen by Pillow)."""
+
+
+def halfblock_pixels(original: Original, layout_cells: Layout) -> PILImage.Image:
+    """The shown part at ``cols`` x ``2 * rows`` pixels (two to a half-block cell), in at
+    most ``HALFBLOCK_COLOURS`` colours, as an RGB Pillow image.
+
+    Every distinct pair of colours is a style that Python code handles cell by cell (the
+    strips, Textual's line filters and ANSI rendering on the event loop), so Pillow
+    quantises the few thousand pixels first (in C, under a millisecond, no dithering):
+    a photo at 80x40 cells goes from 3,200 styles and segments to under a thousand styles
+    and about 1,500 segments, with no visible change at that size. An image with fewer
+    colours keeps its own."""
+    from PIL import Image
+
+    small = render(original, layout_cells, layout_cells.cols, 2 * layout_cells.rows)
+    if small.getcolors(HALFBLOCK_COLOURS) is None:  # more colours than the palette holds
+        quantised = small.quantize(HALFBLOCK_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        small = quantised.convert("RGB")
+    return small
 
 
 def halfblock(original: Original, layout_cells: Layout) -> Thumbnail:
-    """The shown part as half-block cells: ``cols`` x ``2 * rows`` pixels."""
-    small = render(original, layout_cells, layout_cells.cols, 2 * layout_cells.rows)
+    """``halfblock_pixels`` as half-block cells."""
+    small = halfblock_pixels(original, layout_cells)
     return thumbnail_from_image(small, source=original.path, image_width=original.width, image_height=original.height)

@@ -40,11 +40,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, iterm, kitty, raster, sixel, tmux
+from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, display, iterm, kitty, raster, sixel, tmux
 from evolink_tui.core.graphics.view import FIT, ZOOM_STEP, Layout, View, layout, panned, zoomed
-from evolink_tui.core.thumbnails import Thumbnail
 
-from .thumbnail import thumbnail_strips
+from .thumbnail import raster_strips
 
 HALF_CELL = CellSize(1, 2)
 """Half-block "pixels": two to a cell."""
@@ -62,17 +61,19 @@ class Frame:
     """In the method's cells (HALF_CELL pixels for half-block)."""
     image_size: tuple[int, int]
     """The file's size in pixels."""
-    cells: Thumbnail | None = None
-    """The same view as half-block cells: the picture itself for half-block, the fallback
-    under dialogs and overlays for the others (made when first needed)."""
     strips: list[Strip] = field(default_factory=list, repr=False)
-    """``cells`` as strips."""
+    """The same view as half-block cells, one strip a row: the picture itself for
+    half-block, the fallback under dialogs and overlays for the others (made when first
+    needed; empty until then)."""
     escapes: str = field(default="", repr=False)
     """kitty: transmission and placement; sixel/iTerm2: the picture."""
     cells_asked: bool = False
     image_id: int = 0
     sent: bool = False
     """kitty: the transmission went out in a line Textual wrote."""
+    from_copy: bool = False
+    """Made from the file's display copy (``graphics.display``: as many pixels as the frame
+    sends, fewer than the file has), not from the decoded file."""
 
 
 def _pending_deletes() -> list[int]:
@@ -125,12 +126,18 @@ class Picture(Widget):
             self.frame = frame
             self.original = original
 
+    class _Copy(Message):
+        def __init__(self, picture: Picture, ticket: int, copy: raster.Original) -> None:
+            super().__init__()
+            self.picture = picture
+            self.ticket = ticket
+            self.copy = copy
+
     class _Cells(Message):
-        def __init__(self, picture: Picture, frame: Frame, cells: Thumbnail, strips: list[Strip]) -> None:
+        def __init__(self, picture: Picture, frame: Frame, strips: list[Strip]) -> None:
             super().__init__()
             self.picture = picture
             self.frame = frame
-            self.cells = cells
             self.strips = strips
 
     class _Error(Message):
@@ -164,6 +171,7 @@ class Picture(Widget):
         self._lines_key: tuple | None = None
         self._full_repaint_asked = False
         self._base = Style()
+        self._decoding = False  # the file's decode was started after a display copy's frame
 
     # --- what it shows --------------------------------------------------------------
 
@@ -205,9 +213,11 @@ class Picture(Widget):
         self._error = False
         self._drop_frame()
         self._original = None
+        self._decoding = False
         self._ticket += 1
         self._wanted = None
         self.refresh()
+        self._prefetch()
         self._request()
 
     def zoom_in(self) -> None:
@@ -269,7 +279,7 @@ class Picture(Widget):
 
         def work() -> None:  # a thread: no widget is touched here
             try:
-                kept = original if original is not None and original.same_file(source) else raster.load_cached(source)
+                kept = _pixels_for(source, original, cols, rows, cell, view, method)
                 planned = layout(kept.width, kept.height, cols, rows, cell, view)
                 if planned is None:
                     return
@@ -281,6 +291,51 @@ class Picture(Widget):
 
         self.run_worker(work, name="picture", group="picture", thread=True, exclusive=True, exit_on_error=False)
 
+    def _prefetch(self) -> None:
+        """Start on the file now, before the widget has a size (a new screen is laid out
+        first). With a display copy on disk, the copy is read (a few ms) for the fitted
+        frame and the file's decode waits until that frame is shown (``_decode_file``), so
+        the two do not compete for the CPU; without one, the file's decode starts now and
+        the frame's worker waits for it rather than starting its own. Errors are left to
+        that worker to report."""
+        source = self._source
+        if source is None or self._original is not None or not self.is_mounted:
+            return
+        ticket = self._ticket
+
+        def work() -> None:  # a thread
+            try:
+                copy = display.find(source) if raster.kept(source) is None else None
+            except Exception:  # a copy that cannot be read: the file is decoded
+                copy = None
+            if copy is not None:
+                self.post_message(Picture._Copy(self, ticket, copy))
+                return
+            self._decode(source)
+
+        self.run_worker(work, name="picture decode", group="decode", thread=True, exclusive=True, exit_on_error=False)
+
+    def _decode_file(self) -> None:
+        """Decode the file in the background (a zoom past the display copy needs it)."""
+        source = self._source
+        if source is not None:
+            self.run_worker(
+                lambda: self._decode(source), name="picture decode", group="decode", thread=True, exit_on_error=False
+            )
+
+    @staticmethod
+    def _decode(source: Path) -> None:  # a thread
+        try:
+            decoded = raster.load_cached(source)
+        except Exception:  # the frame's worker meets it again and says so
+            return
+        display.store_original(decoded)  # the next fitted view of this file needs no decode
+
+    def on_picture__copy(self, message: _Copy) -> None:
+        message.stop()
+        if message.picture is self and message.ticket == self._ticket and self._original is None:
+            self._original = message.copy  # the frame's worker starts from it
+
     def _sixel_rows(self, rows: int) -> int:
         """A sixel image on the terminal's last row would scroll the screen: keep off it."""
         try:
@@ -291,6 +346,7 @@ class Picture(Widget):
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self._prefetch()
         self._request()
 
     def on_resize(self) -> None:
@@ -322,6 +378,9 @@ class Picture(Widget):
         self._mode = self._choose_mode()  # so the repaint below is the only one
         self.refresh()
         self.post_message(Picture.Shown(self, message.frame))
+        if message.frame.from_copy and not self._decoding:
+            self._decoding = True
+            self._decode_file()
 
     def _make_cells(self, frame: Frame) -> None:
         """The half-block fallback of a pixel frame, made the first time it is needed (it is
@@ -332,8 +391,7 @@ class Picture(Widget):
         frame.cells_asked = True
 
         def work() -> None:
-            cells = raster.halfblock(original, frame.layout)
-            message = Picture._Cells(self, frame, cells, thumbnail_strips(cells))
+            message = Picture._Cells(self, frame, _halfblock_strips(original, frame.layout))
             if not get_current_worker().is_cancelled:
                 self.post_message(message)
 
@@ -342,7 +400,7 @@ class Picture(Widget):
     def on_picture__cells(self, message: _Cells) -> None:
         message.stop()
         frame = message.frame
-        frame.cells, frame.strips = message.cells, message.strips
+        frame.strips = message.strips
         if frame is self._frame and self._mode == "cells":
             self._lines_key = None
             self.refresh()
@@ -412,7 +470,7 @@ class Picture(Widget):
             self._mode = mode
             self.refresh()  # the cached lines were drawn for the other mode
         frame = self._frame
-        if mode == "cells" and frame is not None and frame.cells is None:
+        if mode == "cells" and frame is not None and not frame.strips:
             self._make_cells(frame)
         lines = super().render_lines(crop)
         if frame is None or mode not in ("kitty", "blank"):
@@ -516,22 +574,52 @@ def _placeholder_strips(frame: Frame) -> list[Strip]:
     return [Strip([Segment(kitty.placeholder_row(row, cols, high), style)], cols) for row in range(frame.layout.rows)]
 
 
-def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
-    """Resample and encode one frame (in a thread)."""
-    frame = Frame(method, planned, (original.width, original.height))
-    if method == "halfblock":
-        frame.cells = raster.halfblock(original, planned)
-        frame.strips = thumbnail_strips(frame.cells)
-        return frame
-    height = planned.pixel_height
+def _halfblock_strips(original: raster.Original, planned: Layout) -> list[Strip]:
+    small = raster.halfblock_pixels(original, planned)
+    return raster_strips(small.width, small.height, small.tobytes())
+
+
+def _pixels_for(
+    source: Path, original: raster.Original | None, cols: int, rows: int, cell: CellSize, view: View, method: str
+) -> raster.Original:
+    """What a frame of ``source`` is made from (in a thread): the decoded file if it is at
+    hand; else its display copy (``display.find``) when that holds every pixel the frame
+    sends, as a fitted view does; else the file, decoded (or its decode, underway, waited
+    for). Zooming past the copy's pixels so resamples from the file itself."""
+    if original is not None and original.full and original.same_file(source):
+        return original
+    found = raster.kept(source)
+    if found is not None:
+        return found
+    copy = original if original is not None and original.same_file(source) else display.find(source)
+    if copy is not None:
+        planned = layout(copy.width, copy.height, cols, rows, cell, view)
+        if planned is not None and raster.holds(copy, planned, *_frame_pixels(planned, method)):
+            return copy
+    return raster.load_cached(source)
+
+
+def _frame_pixels(planned: Layout, method: str) -> tuple[int, int]:
+    """The pixels a frame of ``planned`` sends: the layout's (the cells' pixels), but no more
+    than the shown part of the image has for kitty and iTerm2 (the terminal scales those up
+    to their cells); sixel in whole bands of six rows."""
+    width, height = planned.pixel_width, planned.pixel_height
     if method == "sixel":
-        height = max(6, height // 6 * 6)  # whole bands only: never below the box
-    width = planned.pixel_width
-    if method != "sixel":  # the terminal scales kitty and iTerm2 images to their cells
+        return width, max(6, height // 6 * 6)  # whole bands only: never below the box
+    if method in ("kitty", "iterm"):
         crop_w, crop_h = planned.crop[2] - planned.crop[0], planned.crop[3] - planned.crop[1]
         if crop_w < width and crop_h < height:  # a small image blown up: send its own pixels
-            width, height = max(1, round(crop_w)), max(1, round(crop_h))
-    image = raster.render(original, planned, width, height)
+            return max(1, round(crop_w)), max(1, round(crop_h))
+    return width, height
+
+
+def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
+    """Resample and encode one frame (in a thread)."""
+    frame = Frame(method, planned, (original.width, original.height), from_copy=not original.full)
+    if method == "halfblock":
+        frame.strips = _halfblock_strips(original, planned)
+        return frame
+    image = raster.render(original, planned, *_frame_pixels(planned, method))
     rgb = image.tobytes()
     if method == "kitty":
         frame.image_id = kitty.new_image_id()
