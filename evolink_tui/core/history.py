@@ -409,15 +409,16 @@ class TaskRecord:
 class _RowReader:
     """One row's columns, each read as its type; what cannot be read is noted in ``damaged``."""
 
-    __slots__ = ("row", "keys", "damaged")
+    __slots__ = ("values", "damaged")
 
     def __init__(self, row: sqlite3.Row):
-        self.row = row
-        self.keys = row.keys()
+        # By name once, in a dict: a Row looked up by name (and a name looked for in its list of
+        # keys) scans the columns each time, which made reading a record cost twice as much.
+        self.values = dict(zip(row.keys(), row, strict=True))
         self.damaged: list[str] = []
 
     def _get(self, name: str):
-        return self.row[name] if name in self.keys else None
+        return self.values.get(name)
 
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self._get(name)

@@ -5,8 +5,8 @@ records, connection state, Files API, the decisions); the App only wires:
 
 - startup: the main screen is drawn first (with the history read while Textual loaded);
   the client is built after that frame, then what an earlier run left is recovered;
-- events: every Studio event becomes one :class:`StudioEvent` message; its handler shows
-  the notification it calls for and hands it to each screen that is an ``EventView``;
+- events: every Studio event becomes one :class:`StudioEvent` message; after the next frame
+  the App shows the notification it calls for and hands it to each ``EventView`` screen;
 - work: long jobs (a generation, an upload, a listing) run as workers on the App, which
   outlives every screen (:meth:`start`); a worker's failure becomes a notification;
 - app-wide actions: the gallery, the files screen, help, the API key, the theme, the palette.
@@ -36,7 +36,7 @@ from evolink_tui.core.studio import Studio
 from evolink_tui.core.text import inert
 
 from .commands import EvolinkCommands
-from .messages import EventView, StudioEvent
+from .messages import News, StudioEvent
 from .notices import Notice, Notices, Wave, listener_failed
 from .screens.main import MainScreen
 
@@ -78,6 +78,7 @@ class EvolinkApp(App[int]):
         self.wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
         self.studio.events.on_failure = lambda failure: self._notify(listener_failed(failure))
         self.studio.events.subscribe(self._forward)
+        self.news = News(self, self._show_event)
         self._main = MainScreen(cursor_blink=cursor_blink)
         self._notifier: Notifier | None = None
 
@@ -163,12 +164,7 @@ class EvolinkApp(App[int]):
 
     @on(StudioEvent)
     def _studio_event(self, message: StudioEvent) -> None:
-        event = message.event
-        bus = self.studio.events
-        bus.call(self._show_event, event)
-        for screen in list(self.screen_stack):
-            if isinstance(screen, EventView) and screen.is_attached:
-                bus.call(screen.show_event, event)
+        self.news.add(message.event)  # to _show_event and the views once the next frame is drawn
 
     def _show_event(self, event: object) -> None:
         """What the App itself does with an event: notifications and app-wide dialogs."""

@@ -101,6 +101,11 @@ class ResultCard(Vertical):
         self.post_message(self.Clicked(self.ref))
 
 
+def _same(new: Content, old: Content | None) -> bool:
+    """The same text in the same styles (Content's own == compares the text only)."""
+    return old is not None and new.plain == old.plain and new.spans == old.spans
+
+
 class Preview(Vertical, can_focus=True):
     """The selected task (and its comparison group) in detail."""
 
@@ -125,6 +130,7 @@ class Preview(Vertical, can_focus=True):
         self.record_id: int | None = None
         self._children: tuple[int, list[TaskRecord]] | None = None  # (record id, what iterated on it)
         self._shown: TaskRecord | None = None
+        self._said: tuple[Content | None, Content | None] = (None, None)  # the head and body on screen
 
     def compose(self) -> ComposeResult:
         yield Static(Content("No task selected. Write a prompt and press ctrl+j."), id="preview-head")
@@ -137,11 +143,8 @@ class Preview(Vertical, can_focus=True):
         """Show ``record``; ``group`` is every record of its comparison run (or just it)."""
         moved = (record.id if record else None) != self.record_id
         self.record_id = record.id if record else None
-        head = self.query_one("#preview-head", Static)
-        body = self.query_one("#preview-body", Static)
         if record is None:
-            head.update(Content("No task selected. Write a prompt and press ctrl+j."))
-            body.update("")
+            self._say(head=Content("No task selected. Write a prompt and press ctrl+j."), body=Content(""))
             self._set_cards([], ())
             return
         label, role = state_label(record)
@@ -150,9 +153,8 @@ class Preview(Vertical, can_focus=True):
             head_parts.append(f" {record.progress}%")
         if len(group) > 1:
             head_parts.append(f" · comparison of {len(group)}")
-        head.update(Content.assemble(*head_parts))
         self._shown = record
-        body.update(self._body(record))
+        self._say(head=Content.assemble(*head_parts), body=self._body(record))
         if moved:
             self._read_children(record.id)
         signature = tuple((r.id, r.state, tuple(r.files), r.finished_at, r.credits) for r in group)
@@ -161,6 +163,17 @@ class Preview(Vertical, can_focus=True):
         elif moved:
             self._selected = self._first_of(record.id)
             self._mark()
+
+    def _say(self, *, head: Content | None = None, body: Content | None = None) -> None:
+        """Put ``head`` and ``body`` on screen, each only if it changed: a poll of the task in
+        sight changes its progress, rarely its text, and every update of a Static lays out
+        the whole screen (the head is one line: it is redrawn in place, never laid out)."""
+        said_head, said_body = self._said
+        if head is not None and not _same(head, said_head):
+            self.query_one("#preview-head", Static).update(head, layout=False)
+        if body is not None and not _same(body, said_body):
+            self.query_one("#preview-body", Static).update(body)
+        self._said = (self._said[0] if head is None else head, self._said[1] if body is None else body)
 
     def _body(self, record: TaskRecord) -> Content:
         lines: list[Content] = []
@@ -256,7 +269,7 @@ class Preview(Vertical, can_focus=True):
         self._children = (record_id, children)
         record = self._shown
         if record is not None and record.id == record_id and children:
-            self.query_one("#preview-body", Static).update(self._body(record))
+            self._say(body=self._body(record))
 
     # -- the selected result ---------------------------------------------------------------
 
