@@ -53,6 +53,7 @@ async def main_and_picker(out: Path) -> None:
 async def comparison_and_gallery(out: Path) -> None:
     from evolink_tui.core.validation import GenerationRequest
     from evolink_tui.tui.screens.gallery import GalleryScreen
+    from evolink_tui.tui.widgets.action_button import ActionButton
     from evolink_tui.tui.widgets.thumbnail import ThumbnailView
     from tests.tui.helpers import demo_app, finished, wait_until
 
@@ -67,6 +68,8 @@ async def comparison_and_gallery(out: Path) -> None:
         await wait_until(pilot, finished(app, 4), timeout=30)
         drawn = lambda root: all(v.thumbnail is not None for v in root.query(ThumbnailView))  # noqa: E731
         await wait_until(pilot, lambda: len(app.main.preview.query(ThumbnailView)) == 3 and drawn(app.main.preview))
+        # The expected price is read again at the clock's next tick after a task ends.
+        await wait_until(pilot, lambda: "≈" in str(app.main.query_one("#generate", ActionButton).label))
         await _shoot(app, out / "comparison.svg", "evolink-tui: one prompt, three models, side by side")
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen))
