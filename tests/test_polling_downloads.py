@@ -163,6 +163,31 @@ async def test_download_writes_verified_images_and_sidecars(client, sim, fake_cl
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+async def test_a_large_result_keeps_a_display_copy_from_the_decode_that_verified_it(client, sim, fake_clock, tmp_path):
+    from PIL import ImageChops, ImageStat
+
+    from evolink_tui.core import thumbcache
+    from evolink_tui.core.graphics import display
+
+    disk = thumbcache.enable_disk_cache(tmp_path / "cache")  # as the app does; headless runs keep none
+    before, sim.image_long_side = sim.image_long_side, 2048
+    try:
+        task, body = await completed(client, fake_clock, size="1:1")
+        [download] = await download_results(client, task, body, tmp_path / "out")
+        assert download.ok
+        # Before any thumbnail or viewer asked for it: the viewer's first frame can come from it.
+        copy = display.find(download.path, disk)
+    finally:
+        sim.image_long_side = before
+        thumbcache.disable_disk_cache(disk)
+    assert copy is not None and not copy.full
+    with Image.open(download.path) as image:
+        assert (copy.width, copy.height) == image.size == (2048, 2048)
+        expected = image.convert("RGB").resize(copy.image.size, Image.Resampling.BOX)
+    assert copy.image.size == (display.SIDE, display.SIDE)
+    assert max(ImageStat.Stat(ImageChops.difference(copy.image, expected)).mean) < 2  # the same picture
+
+
 async def test_download_reuses_a_verified_file_already_on_disk(client, sim, fake_clock, tmp_path):
     task, body = await completed(client, fake_clock)
     await download_results(client, task, body, tmp_path)

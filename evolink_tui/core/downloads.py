@@ -136,10 +136,23 @@ def url_expiry(task: Task, completed_at: float | None = None) -> datetime | None
         return None
 
 
-def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, int]:
+def _display_keeper():
+    """A keeper of the viewer's display copy when the app has its disk cache on (None in the
+    headless commands, which show no picture)."""
+    from . import thumbnails
+
+    if thumbnails.shared_disk is None:
+        return None
+    from .graphics.display import Keeper
+
+    return Keeper(thumbnails.shared_disk)
+
+
+def verify_image(path: Path, max_pixels: int = MAX_PIXELS, keep: Callable | None = None) -> tuple[str, int, int]:
     """(kind, width, height) of a complete, decodable image; EvolinkError otherwise.
 
-    Runs in a thread: Pillow decodes the whole image to prove it is not truncated.
+    Runs in a thread: Pillow decodes the whole image to prove it is not truncated. ``keep``
+    is handed that decoded image (the viewer's display copy is made from it).
     """
     from PIL import Image  # deferred: heavy, and only needed once a result arrives
 
@@ -158,6 +171,8 @@ def verify_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[str, int, in
                     "local", "refused", f"image of {width}x{height} pixels is over the {max_pixels:,}-pixel limit"
                 )
             image.load()  # decodes everything: a truncated file fails here
+            if keep is not None:
+                keep(image)
     except EvolinkError:
         raise
     except Image.DecompressionBombError as exc:
@@ -469,7 +484,8 @@ async def download_one(
                 await asyncio.to_thread(os.fsync, handle.fileno())
             except OSError as exc:
                 raise disk_error(dest_dir, exc) from None
-        kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels)
+        keeper = _display_keeper()
+        kind, width, height = await asyncio.to_thread(verify_image, tmp, max_pixels, keeper and keeper.take)
         if annotate is not None:
             await asyncio.to_thread(annotate, tmp, kind, width, height)
             size = os.path.getsize(tmp)
@@ -480,6 +496,8 @@ async def download_one(
             os.replace(tmp, final)
         except OSError as exc:
             raise disk_error(final, exc) from None
+        if keeper is not None and keeper.copy is not None:
+            await asyncio.to_thread(keeper.store, final)
         return final, kind, width, height, size
     except OSError as exc:  # closing a file on a full disk fails too
         _unlink(tmp)

@@ -67,11 +67,20 @@ def store_decoded(disk: thumbcache.DiskThumbnailCache, digest: str, image: PILIm
     """Keep a display copy of a whole file decoded for something else (a thumbnail): ``image``
     is the file's picture at its full size, in any mode, not yet turned by its EXIF
     orientation (as Pillow decoded it)."""
+    prepared = prepare(image)
+    if prepared is not None:
+        store(disk, digest, *prepared)
+
+
+def prepare(image: PILImage.Image) -> tuple[PILImage.Image, int, int] | None:
+    """What :func:`store` takes for a whole file's decoded ``image`` (see :func:`store_decoded`):
+    the picture turned, in RGB, reduced by an integer factor towards ``SIDE``, and the file's
+    size as shown; None for a file too small to need a copy."""
     from .raster import _as_rgb
 
     width, height = image.size
     if not wanted(width, height):
-        return
+        return None
     orientation = thumbnails.exif_orientation(image)
     image = thumbnails.normalise_mode(image)
     factor = max(width, height) // SIDE
@@ -80,7 +89,33 @@ def store_decoded(disk: thumbcache.DiskThumbnailCache, digest: str, image: PILIm
     image = thumbnails._transpose(_as_rgb(image), orientation)
     if orientation in thumbnails.QUARTER_TURNS:
         width, height = height, width
-    store(disk, digest, image, width, height)
+    return reduced(image), width, height
+
+
+class Keeper:
+    """A display copy made from the decode that verifies a download (``downloads.verify_image``
+    decodes every result whole), written once the file is in place: its content, and so the
+    copy's key, is final only after the sidecar metadata is written into it."""
+
+    def __init__(self, disk: thumbcache.DiskThumbnailCache):
+        self.disk = disk
+        self.copy: tuple[PILImage.Image, int, int] | None = None
+
+    def take(self, image: PILImage.Image) -> None:
+        """The file's decoded picture (in the verifying thread)."""
+        self.copy = prepare(image)
+
+    def store(self, path: str | Path) -> None:
+        """Write the copy for the file now at ``path`` (in a thread). A cache that cannot be
+        written is only slower, as everywhere here."""
+        if self.copy is None:
+            return
+        try:
+            digest = self.disk.digest(path)
+        except OSError:
+            return
+        store(self.disk, digest, *self.copy)
+        self.copy = None
 
 
 def _directory(disk: thumbcache.DiskThumbnailCache) -> Path:
