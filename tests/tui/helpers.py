@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from evolink_tui.core.config import load_settings
+from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.runtime import make_client
 from evolink_tui.simulator import FakeClock, FaultPlan
 from evolink_tui.tui.app import EvolinkApp
@@ -142,6 +143,13 @@ def finished(app: EvolinkApp, count: int = 1) -> Callable[[], bool]:
         and all(r.is_finished and (r.files or r.state != "completed") for r in app.studio.records.values())
         and not any(w.is_running for w in app.workers if w.group == "tasks")
     )
+
+
+async def generate(pilot, request: GenerationRequest, *, count: int = 1, what: str = "the task") -> None:
+    """Fill the composer with ``request``, press ctrl+j, and wait until ``count`` tasks are finished."""
+    pilot.app.main.composer.fill(request)
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, finished(pilot.app, count), what=what)
 
 
 def screen_text(app: EvolinkApp) -> str:

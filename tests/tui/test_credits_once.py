@@ -11,7 +11,7 @@ from evolink_tui.tui.screens.gallery import GalleryScreen
 from evolink_tui.tui.widgets.gallery_card import GalleryCard, gallery_label
 from evolink_tui.tui.widgets.preview import card_label
 
-from .helpers import demo_app, finished, screen_text, wait_until
+from .helpers import demo_app, generate, screen_text, wait_until
 
 
 def labels(screen: GalleryScreen) -> list[str]:
@@ -26,9 +26,7 @@ async def test_an_n2_task_shows_its_credits_once_in_the_preview_the_gallery_and_
 
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("two moons over a desert", model="z-image-turbo", n=2))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="the task")
+        await generate(pilot, GenerationRequest("two moons over a desert", model="z-image-turbo", n=2))
         [record] = app.studio.records.values()
         assert len(record.files) == 2 and record.credits
         total = f"{record.credits:g} cr"

@@ -23,7 +23,7 @@ from evolink_tui.tui.screens.gallery_export import ExportScreen
 from evolink_tui.tui.widgets.gallery_card import GalleryCard
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import START, demo_app, finished, type_text, wait_until
+from .helpers import START, demo_app, generate, type_text, wait_until
 from .history_seed import OUTCOMES, seed_history
 
 RECORDS = 16_670  # three in five completed: 10,002 results
@@ -173,9 +173,7 @@ async def test_filters_by_text_model_status_and_stars():
 
 async def generated(pilot, n: int = 2) -> list[Path]:
     app = pilot.app
-    app.main.composer.fill(GenerationRequest("three moons over a desert", model="z-image-turbo", n=n))
-    await pilot.press("ctrl+j")
-    await wait_until(pilot, finished(app), what="task")
+    await generate(pilot, GenerationRequest("three moons over a desert", model="z-image-turbo", n=n), what="task")
     [record] = app.studio.records.values()
     return [Path(p) for p in record.files]
 

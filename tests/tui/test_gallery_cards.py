@@ -11,7 +11,7 @@ from evolink_tui.tui.screens.help import HelpScreen
 from evolink_tui.tui.widgets.gallery_card import GalleryCard
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import demo_app, finished, screen_text, wait_until
+from .helpers import demo_app, generate, screen_text, wait_until
 from .test_gallery import SIZE, cards, open_gallery, seed, selected_ids, shown_ids
 
 HOSTILE = "[b]x[/] \x1b[2J$y [link=https://evil.example]go[/link] \x1b]52;c;ZXZpbA==\x07 and then a long tail of words"
@@ -27,12 +27,8 @@ async def test_each_card_shows_its_prompt_as_inert_text_cut_with_an_ellipsis():
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
-        app.main.composer.fill(GenerationRequest(LONG, model="z-image-turbo"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app, 1), what="the first task")
-        app.main.composer.fill(GenerationRequest(HOSTILE, model="z-image-turbo"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app, 2), what="the second task")
+        await generate(pilot, GenerationRequest(LONG, model="z-image-turbo"), count=1, what="the first task")
+        await generate(pilot, GenerationRequest(HOSTILE, model="z-image-turbo"), count=2, what="the second task")
         screen = await open_gallery(pilot)
         await wait_until(pilot, lambda: len(shown_ids(screen)) == 2, what="both results")
         hostile, long = (prompt_shown(card) for card in cards(screen)[:2])  # newest first

@@ -17,7 +17,17 @@ from evolink_tui.tui.widgets.preview import Preview, ResultCard
 from evolink_tui.tui.widgets.tasklist import TaskList
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import confirm_spend, demo_app, finished, problems_text, run_for, screen_text, type_text, wait_until
+from .helpers import (
+    confirm_spend,
+    demo_app,
+    finished,
+    generate,
+    problems_text,
+    run_for,
+    screen_text,
+    type_text,
+    wait_until,
+)
 
 
 def row_text(app, record_id: int) -> str:
@@ -130,9 +140,9 @@ async def test_comparison_across_two_models_shows_results_side_by_side():
 async def test_regenerate_refills_the_composer_with_exact_settings():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("a quiet harbour", model="gpt-4o-image", size="1024x1536", n=2))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="first task")
+        await generate(
+            pilot, GenerationRequest("a quiet harbour", model="gpt-4o-image", size="1024x1536", n=2), what="first task"
+        )
         app.main.composer.fill(GenerationRequest("something else"))
         app.main.query_one(TaskList).focus()
         await pilot.press("r")

@@ -15,7 +15,7 @@ from evolink_tui.tui.screens.iterate import EditingModelScreen
 from evolink_tui.tui.widgets.preview import Preview
 from evolink_tui.tui.widgets.tasklist import TaskList
 
-from .helpers import demo_app, finished, notes_text, screen_text, type_text, wait_until
+from .helpers import demo_app, finished, generate, notes_text, screen_text, type_text, wait_until
 
 
 def sim(app):
@@ -26,17 +26,12 @@ def submitted(app) -> list:
     return sorted(sim(app).tasks.values(), key=lambda t: t.id)
 
 
-async def first_task(pilot, request: GenerationRequest) -> None:
-    app = pilot.app
-    app.main.composer.fill(request)
-    await pilot.press("ctrl+j")
-    await wait_until(pilot, finished(app), what="the first task")
-
-
 async def test_i_on_result_2_fills_the_composer_and_the_submit_records_the_parent():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("a red kite", model="gpt-image-1.5", size="1024x1024", n=2))
+        await generate(
+            pilot, GenerationRequest("a red kite", model="gpt-image-1.5", size="1024x1024", n=2), what="the first task"
+        )
         [parent] = app.studio.records.values()
         assert len(parent.files) == 2
         preview = app.main.query_one(Preview)
@@ -69,7 +64,7 @@ async def test_i_on_result_2_fills_the_composer_and_the_submit_records_the_paren
 async def test_a_reference_removed_before_submit_records_no_parent():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("a pear", model="gpt-image-1.5"))
+        await generate(pilot, GenerationRequest("a pear", model="gpt-image-1.5"), what="the first task")
         app.main.query_one(TaskList).focus()
         await pilot.press("i")
         composer = app.main.composer
@@ -86,7 +81,7 @@ async def test_a_reference_removed_before_submit_records_no_parent():
 async def test_a_model_without_references_offers_the_editing_models():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("a blue vase", model="z-image-turbo"))
+        await generate(pilot, GenerationRequest("a blue vase", model="z-image-turbo"), what="the first task")
         [parent] = app.studio.records.values()
         await pilot.press("ctrl+p")
         await type_text(pilot, "Iterate on this result")
@@ -111,7 +106,7 @@ async def test_a_model_without_references_offers_the_editing_models():
 async def test_after_the_url_lapses_the_local_file_is_uploaded_and_sent():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("an old map", model="gpt-image-1.5"))
+        await generate(pilot, GenerationRequest("an old map", model="gpt-image-1.5"), what="the first task")
         [parent] = app.studio.records.values()
         app.studio.clock.advance(25 * 3600)  # past the 24-hour URL lifetime
         app.main.query_one(TaskList).focus()
@@ -131,7 +126,7 @@ async def test_after_the_url_lapses_the_local_file_is_uploaded_and_sent():
 async def test_iterating_on_a_failed_task_says_why_and_changes_nothing():
     app = demo_app(faults="fail:content_policy_violation@submit*1")
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("a storm", model="gpt-image-1.5"))
+        await generate(pilot, GenerationRequest("a storm", model="gpt-image-1.5"), what="the first task")
         app.main.composer.set_prompt("kept as typed")
         app.main.query_one(TaskList).focus()
         await pilot.press("i")
@@ -143,7 +138,7 @@ async def test_iterating_on_a_failed_task_says_why_and_changes_nothing():
 async def test_i_in_the_gallery_iterates_on_the_selected_result():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await first_task(pilot, GenerationRequest("three pears", model="gpt-image-1.5", n=2))
+        await generate(pilot, GenerationRequest("three pears", model="gpt-image-1.5", n=2), what="the first task")
         [parent] = app.studio.records.values()
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen), what="the gallery")

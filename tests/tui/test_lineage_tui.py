@@ -9,7 +9,7 @@ from evolink_tui.tui.widgets.preview import Preview, ResultCard
 from evolink_tui.tui.widgets.tasklist import TaskList
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import demo_app, finished, screen_text, type_text, wait_until
+from .helpers import demo_app, finished, generate, screen_text, type_text, wait_until
 
 
 async def iterate_on(pilot, record_id: int, result: int, prompt: str) -> int:
@@ -31,9 +31,7 @@ async def iterate_on(pilot, record_id: int, result: int, prompt: str) -> int:
 
 async def three_generations(pilot) -> tuple[int, int, int, int]:
     app = pilot.app
-    app.main.composer.fill(GenerationRequest("a paper boat", model="gpt-image-1.5", n=2))
-    await pilot.press("ctrl+j")
-    await wait_until(pilot, finished(app), what="the first")
+    await generate(pilot, GenerationRequest("a paper boat", model="gpt-image-1.5", n=2), what="the first")
     first = max(app.studio.records)
     second = await iterate_on(pilot, first, 1, "the boat, on a river")
     sibling = await iterate_on(pilot, first, 0, "the boat, burning")
@@ -103,9 +101,7 @@ async def test_three_generations_as_a_tree_moved_through_by_keys():
 async def test_the_lineage_follows_a_new_child_and_esc_returns():
     app = demo_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.main.composer.fill(GenerationRequest("a kettle", model="gpt-image-1.5"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="the first")
+        await generate(pilot, GenerationRequest("a kettle", model="gpt-image-1.5"), what="the first")
         first = max(app.studio.records)
         await pilot.press("ctrl+p")
         await type_text(pilot, "Show lineage")

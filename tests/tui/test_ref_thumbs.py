@@ -10,7 +10,7 @@ from PIL import Image
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.widgets.reflist import RefThumb
 
-from .helpers import demo_app, finished, screen_text, wait_until
+from .helpers import demo_app, generate, screen_text, wait_until
 
 RED = (220, 30, 30)
 
@@ -69,9 +69,7 @@ async def test_a_local_picture_gets_a_thumbnail_and_a_url_or_a_non_picture_none(
 async def test_a_result_given_by_its_url_shows_its_downloaded_file():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("a lighthouse", model="gpt-image-1.5"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="the task")
+        await generate(pilot, GenerationRequest("a lighthouse", model="gpt-image-1.5"))
         [record] = app.studio.records.values()
         assert record.results[0].startswith("http") and record.files
         app.main.composer.add_reference(record.results[0])

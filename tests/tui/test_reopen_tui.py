@@ -17,7 +17,7 @@ from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.screens.iterate import ReopenScreen
 from evolink_tui.tui.widgets.choice import Choice
 
-from .helpers import demo_app, finished, notes_text, type_text, wait_until
+from .helpers import demo_app, generate, notes_text, type_text, wait_until
 
 
 def sent(app) -> int:
@@ -35,9 +35,7 @@ async def reopen_typed(pilot, path: Path) -> None:
 async def test_reopen_a_moved_renamed_file_from_the_palette(tmp_path):
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("a glass whale", model="gpt-4o-image", size="1024x1536", n=2))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="the task")
+        await generate(pilot, GenerationRequest("a glass whale", model="gpt-4o-image", size="1024x1536", n=2))
         [record] = app.studio.records.values()
         moved = tmp_path / "elsewhere" / "renamed whale.png"
         moved.parent.mkdir()
@@ -108,9 +106,7 @@ async def test_an_image_without_a_recipe_says_so_and_changes_nothing(tmp_path):
 async def test_r_on_a_local_reference_reopens_its_recipe_from_the_sidecar(tmp_path):
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("a moth on bark", model="gpt-image-1.5"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="the task")
+        await generate(pilot, GenerationRequest("a moth on bark", model="gpt-image-1.5"))
         [record] = app.studio.records.values()
         # A copy with its metadata stripped (as a chat app would), beside a copy of its sidecar.
         plain = tmp_path / "moth.png"

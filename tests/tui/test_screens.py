@@ -14,7 +14,7 @@ from evolink_tui.tui.screens.recall import RecallScreen
 from evolink_tui.tui.widgets.tasklist import TaskList
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
-from .helpers import demo_app, finished, problems_text, screen_text, type_text, wait_until
+from .helpers import demo_app, finished, generate, problems_text, screen_text, type_text, wait_until
 
 
 def option_ids(screen) -> list[str]:
@@ -177,9 +177,7 @@ async def test_palette_commands_start_with_a_verb_and_run():
 async def test_gallery_shows_every_result_and_copies_a_path():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.main.composer.fill(GenerationRequest("three moons", model="z-image-turbo", n=2))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app), what="task")
+        await generate(pilot, GenerationRequest("three moons", model="z-image-turbo", n=2), what="task")
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen), what="gallery")
         gallery = app.screen

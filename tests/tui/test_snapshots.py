@@ -13,6 +13,7 @@ from .helpers import (
     comparison_mid_run,
     demo_app,
     finished,
+    generate,
     picker_marking_fast_models,
     type_text,
     viewer_side_by_side,
@@ -84,9 +85,7 @@ def test_gallery(snap_compare):
         await ready(pilot)
         app.main.composer.fill(GenerationRequest("three moons over a desert", model="z-image-turbo", n=2))
         await pilot.press("ctrl+j")
-        app.main.composer.fill(GenerationRequest("a koi pond", model="gpt-image-1.5-lite", size="16:9"))
-        await pilot.press("ctrl+j")
-        await wait_until(pilot, finished(app, 2))
+        await generate(pilot, GenerationRequest("a koi pond", model="gpt-image-1.5-lite", size="16:9"), count=2)
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, GalleryScreen))
         await wait_until(pilot, lambda: sum(v.thumbnail is not None for v in app.screen.query(ThumbnailView)) == 3)
