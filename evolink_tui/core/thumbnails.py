@@ -131,7 +131,7 @@ def make_thumbnail(
             target_w, target_h = target_h, target_w
         small = _shrink(image, (target_w, target_h), keep)
     if orientation and orientation != 1:
-        small = _transpose(small, orientation)
+        small = transpose(small, orientation)
     return _from_raster(small, label, mtime, size, shown_w, shown_h)
 
 
@@ -149,7 +149,8 @@ def exif_orientation(image: PILImage.Image) -> int:
         return 1
 
 
-def _transpose(image: PILImage.Image, orientation: int) -> PILImage.Image:
+def transpose(image: PILImage.Image, orientation: int) -> PILImage.Image:
+    """``image`` turned as its EXIF ``orientation`` (1-8, from :func:`exif_orientation`) says."""
     from PIL import Image
 
     T = Image.Transpose

@@ -76,7 +76,7 @@ def prepare(image: PILImage.Image) -> tuple[PILImage.Image, int, int] | None:
     """What :func:`store` takes for a whole file's decoded ``image`` (see :func:`store_decoded`):
     the picture turned, in RGB, reduced by an integer factor towards ``SIDE``, and the file's
     size as shown; None for a file too small to need a copy."""
-    from .raster import _as_rgb
+    from .raster import as_rgb
 
     width, height = image.size
     if not wanted(width, height):
@@ -86,7 +86,7 @@ def prepare(image: PILImage.Image) -> tuple[PILImage.Image, int, int] | None:
     factor = max(width, height) // SIDE
     if factor >= 2:
         image = image.reduce(factor)
-    image = thumbnails._transpose(_as_rgb(image), orientation)
+    image = thumbnails.transpose(as_rgb(image), orientation)
     if orientation in thumbnails.QUARTER_TURNS:
         width, height = height, width
     return reduced(image), width, height
@@ -115,7 +115,6 @@ class Keeper:
         except OSError:
             return
         store(self.disk, digest, *self.copy)
-        self.copy = None
 
 
 def _directory(disk: thumbcache.DiskThumbnailCache) -> Path:

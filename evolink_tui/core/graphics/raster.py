@@ -89,11 +89,11 @@ def load(path: str | Path) -> Original:
         factor = math.ceil(math.sqrt(image.width * image.height / KEEP_PIXELS))
         if factor > 1:
             if image.mode not in ("RGB", "RGBA", "L", "LA"):
-                image = _as_rgb(image)
+                image = as_rgb(image)
             image = image.reduce(factor)
         if orientation not in (0, 1):
             image = ImageOps.exif_transpose(image)
-        image = _as_rgb(image)
+        image = as_rgb(image)
     shown_w, shown_h = (height, width) if turned else (width, height)
     return Original(image, resolved, stat.st_mtime_ns, stat.st_size, shown_w, shown_h)
 
@@ -173,7 +173,8 @@ def holds(original: Original, layout: Layout, pixel_width: int | None = None, pi
     return (right - left) * s >= width - 0.5 and (bottom - top) * s >= height - 0.5
 
 
-def _as_rgb(image: PILImage.Image) -> PILImage.Image:
+def as_rgb(image: PILImage.Image) -> PILImage.Image:
+    """``image`` in RGB; transparency is laid over the thumbnails' background."""
     from PIL import Image
 
     if image.mode == "RGB":
