@@ -113,7 +113,7 @@ async def follow_task(
     start = clock.now() if started_at is None else started_at
     current = task
     offline = 0.0
-    pace: PollPace | None = getattr(client, "poll_pace", None)
+    pace: PollPace = client.poll_pace  # shared by every task the client follows
     while not current.is_terminal:
         delay = policy.next_delay(polls_done, current)
         deadline = start + policy.max_wait + min(offline, policy.max_offline)
@@ -123,8 +123,7 @@ async def follow_task(
                 await clock.sleep(remaining)
             raise TaskTimeout(current)
         await clock.sleep(delay)
-        if pace is not None:
-            await pace.turn()
+        await pace.turn()
         polls_done += 1
         asked = clock.now()
         try:
