@@ -48,6 +48,19 @@ def test_a_large_file_thumbnailed_keeps_a_display_copy_found_by_content(tmp_path
         assert copy.image.getpixel((x, y)) == colour
 
 
+def test_a_copy_already_kept_is_not_made_again_by_the_next_decode(tmp_path: Path) -> None:
+    disk = DiskThumbnailCache(tmp_path / "cache")
+    path = tmp_path / "big.png"
+    quadrants(2048, 1536).save(path)
+    thumbnail_once(path, disk)
+    [entry] = (tmp_path / "cache").rglob("*.rgb")
+    made = entry.stat()
+    cached_thumbnail(path, 30, 15, ThumbnailCache(), disk)  # another size: the file is decoded again
+    assert len(list((tmp_path / "cache").rglob("*.thumb"))) == 2
+    again = entry.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # not written again
+
+
 def test_a_small_file_gets_no_display_copy(tmp_path: Path) -> None:
     disk = DiskThumbnailCache(tmp_path / "cache")
     path = tmp_path / "small.png"

@@ -66,7 +66,9 @@ def reduced(image: PILImage.Image) -> PILImage.Image:
 def store_decoded(disk: thumbcache.DiskThumbnailCache, digest: str, image: PILImage.Image) -> None:
     """Keep a display copy of a whole file decoded for something else (a thumbnail): ``image``
     is the file's picture at its full size, in any mode, not yet turned by its EXIF
-    orientation (as Pillow decoded it)."""
+    orientation (as Pillow decoded it). Nothing is done when the copy is there already."""
+    if _entry(disk, digest).exists():
+        return
     prepared = prepare(image)
     if prepared is not None:
         store(disk, digest, *prepared)
@@ -127,8 +129,9 @@ def _entry(disk: thumbcache.DiskThumbnailCache, digest: str) -> Path:
 
 def store(disk: thumbcache.DiskThumbnailCache, digest: str, image: PILImage.Image, width: int, height: int) -> None:
     """Keep ``image`` (RGB, the picture of a ``width`` x ``height`` file, any size) as the
-    display copy of the content ``digest``. A cache that cannot be written is only slower."""
-    if not wanted(width, height):
+    display copy of the content ``digest``, unless it has one. A cache that cannot be written is
+    only slower."""
+    if not wanted(width, height) or _entry(disk, digest).exists():
         return
     copy = reduced(image)
     data = _HEADER.pack(_MAGIC, copy.width, copy.height, width, height) + copy.tobytes()
@@ -158,8 +161,7 @@ def store_original(original: Original, disk: thumbcache.DiskThumbnailCache | Non
         digest = disk.digest(original.path)
     except OSError:
         return
-    if not _entry(disk, digest).exists():
-        store(disk, digest, original.image, original.width, original.height)
+    store(disk, digest, original.image, original.width, original.height)
 
 
 def find(path: str | Path, disk: thumbcache.DiskThumbnailCache | None = None) -> Original | None:
