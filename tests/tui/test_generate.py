@@ -246,3 +246,21 @@ async def test_the_generate_button_with_an_empty_prompt_shows_the_problem_until_
         await pilot.press("space")
         await wait_until(pilot, lambda: len(app.studio.records) == 1, what="the task")
         assert next(iter(app.studio.records.values())).prompt == "fixed"
+
+
+async def test_a_card_shows_its_new_text_when_its_task_ends():
+    """A card's label and placeholder are repainted in place when their text changes (no
+    layout of the screen, see ResultCard.take): the terminal shows the new text, not the old."""
+    from .helpers import StepClock, comparison_mid_run
+
+    clock = StepClock()
+    app = demo_app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await comparison_mid_run(pilot, clock)
+        running = next(r for r in app.studio.records.values() if not r.is_finished)
+        preview = screen_text(app).split("Preview")[-1]
+        assert f"running {running.progress}%" in preview and preview.count(" cr ") == 1
+        while not app.studio.records[running.id].is_finished:
+            await run_for(pilot, clock, 0.5)
+        await wait_until(pilot, lambda: screen_text(app).split("Preview")[-1].count(" cr ") == 2, what="both labels")
+        assert "running" not in screen_text(app).split("Preview")[-1]

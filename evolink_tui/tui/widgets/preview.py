@@ -88,9 +88,10 @@ class ResultCard(Vertical):
         elif self._path:
             if path != self._path:
                 self.query_one(ThumbnailView).set_source(self._path)
-        else:
-            self.query_one(".card-placeholder", Static).update(Content(self._placeholder))
-        self.query_one(".card-label", Static).update(self._label)
+        else:  # placeholder and label are sized by the stylesheet, not by their text: a new
+            # text is repainted in place, never a layout of the whole screen
+            self.query_one(".card-placeholder", Static).update(Content(self._placeholder), layout=False)
+        self.query_one(".card-label", Static).update(self._label, layout=False)
 
     class Clicked(Message):
         def __init__(self, ref: ResultRef) -> None:
