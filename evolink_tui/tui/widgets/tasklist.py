@@ -119,6 +119,8 @@ class TaskList(DataTable):
         width = self.scrollable_content_region.width or self.size.width
         if not width and self._width_hint is not None:  # not laid out yet
             width = self._width_hint() - self.styles.gutter.width
+            # the scrollbar's column is kept for it (scrollbar-gutter: stable), shown or not
+            width -= self.styles.scrollbar_size_vertical
         return max(MIN_TASK_WIDTH, width - STATUS_WIDTH - INFO_WIDTH - 6 - 1)
 
     def _build_columns(self) -> None:
