@@ -98,6 +98,7 @@ class LagMonitor:
     def __init__(self, period: float = 0.005) -> None:
         self.period = period
         self.samples: list[tuple[float, float]] = []  # (when, overshoot in seconds)
+        self.cpu: dict[float, float] = {}  # when -> the main thread's CPU seconds over that sleep
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -111,9 +112,11 @@ class LagMonitor:
     async def _run(self) -> None:
         while True:
             before = self._beat = time.perf_counter()
+            cpu = time.thread_time()
             await asyncio.sleep(self.period)
             after = self._beat = time.perf_counter()
             self.samples.append((after, after - before - self.period))
+            self.cpu[after] = time.thread_time() - cpu  # the main thread's own work meanwhile
 
     _beat = 0.0
 
@@ -145,7 +148,9 @@ class LagMonitor:
         lags = sorted(lag for when, lag in self.samples if start <= when <= end)
         if not lags:
             return {"max_ms": 0.0, "p99_ms": 0.0, "over_50": 0, "samples": 0}
+        worst = max((lag, when) for when, lag in self.samples if start <= when <= end)[1]
         return {
+            "worst_cpu_ms": self.cpu.get(worst, 0.0) * 1000,  # of the longest stall, the main thread's own work
             "max_ms": lags[-1] * 1000,
             "p99_ms": lags[int(0.99 * (len(lags) - 1))] * 1000,
             "over_50": sum(1 for lag in lags if lag > 0.050),
