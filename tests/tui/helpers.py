@@ -188,7 +188,8 @@ async def comparison_mid_run(pilot, clock: StepClock) -> None:
         pilot,
         lambda: (
             any(r.state == "completed" and r.files for r in app.studio.records.values())
-            and all(view.thumbnail is not None for view in app.screen.query(ThumbnailView))
+            # (a card whose result is on its way has a view with no source yet)
+            and all(view.source is None or view.thumbnail is not None for view in app.screen.query(ThumbnailView))
         ),
         what="the finished result's thumbnail",
     )

@@ -60,13 +60,16 @@ class ResultCard(Vertical):
         self._placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        from .thumbnail import ThumbnailView  # with the first result: not at startup
+        from .thumbnail import ThumbnailView  # with the first card: not at startup
 
-        if self._path:
-            yield ThumbnailView(self._path)
-        else:
-            yield Static(Content(self._placeholder), classes="card-placeholder")
+        # One view for the card's whole life: a caption while the result is on its way, then the
+        # picture in place of it (a swap of widgets would lay out the whole screen, each time a
+        # result arrives)
+        yield ThumbnailView(self._path, caption=self._placeholder, classes="card-picture" + self._waiting())
         yield Static(self._label, classes="card-label")
+
+    def _waiting(self) -> str:
+        return "" if self._path else " -waiting"
 
     def take(self, other: ResultCard) -> None:
         """Show ``other``'s result here instead of mounting ``other``: mounting whole cards
@@ -77,20 +80,12 @@ class ResultCard(Vertical):
         path, self._path = self._path, other._path
         if not self.children:  # not composed yet: compose() will use the new values
             return
-        if bool(path) != bool(self._path):  # a picture now, or no longer: swap just that part
-            self.children[0].remove()
-            self.mount(
-                ThumbnailView(self._path)
-                if self._path
-                else Static(Content(self._placeholder), classes="card-placeholder"),
-                before=0,
-            )
-        elif self._path:
-            if path != self._path:
-                self.query_one(ThumbnailView).set_source(self._path)
-        else:  # placeholder and label are sized by the stylesheet, not by their text: a new
-            # text is repainted in place, never a layout of the whole screen
-            self.query_one(".card-placeholder", Static).update(Content(self._placeholder), layout=False)
+        view = self.query_one(ThumbnailView)
+        view.caption = self._placeholder
+        if path != self._path:
+            view.set_source(self._path)
+            view.set_class(not self._path, "-waiting")  # colours only: a repaint
+        # the label is sized by the stylesheet, not by its text: repainted in place, no layout
         self.query_one(".card-label", Static).update(self._label, layout=False)
 
     class Clicked(Message):

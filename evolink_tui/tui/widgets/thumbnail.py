@@ -200,8 +200,11 @@ class ThumbnailView(Widget):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        caption: str | None = None,
     ) -> None:
+        """``caption``: a text shown, centred, while there is no source (a result on its way)."""
         super().__init__(name=name, id=id, classes=classes)
+        self._caption = caption or None
         self._cache = shared_cache if cache is None else cache
         self._source: Path | bytes | None = _as_source(source)
         self._decoded: Thumbnail | None = None  # the largest decode for this source
@@ -216,6 +219,19 @@ class ThumbnailView(Widget):
     @property
     def source(self) -> Path | bytes | None:
         return self._source
+
+    @property
+    def caption(self) -> str | None:
+        """The text shown, centred, while there is no source."""
+        return self._caption
+
+    @caption.setter
+    def caption(self, text: str | None) -> None:
+        if (text or None) != self._caption:
+            self._caption = text or None
+            if self._source is None:
+                self._lines_key = None
+                self.refresh(layout=self._follows_content())
 
     # --- loading -----------------------------------------------------------------------
 
@@ -328,9 +344,13 @@ class ThumbnailView(Widget):
         self._build_strips(thumbnail)
         # A layout of the whole screen per picture is the costliest part of showing it: only
         # when width or height is auto does the picture change the view's size.
-        width, height = self.styles.width, self.styles.height
-        if (width is not None and width.is_auto) or (height is not None and height.is_auto):
+        if self._follows_content():
             self.refresh(layout=True)
+
+    def _follows_content(self) -> bool:
+        """Whether the view's size follows what it shows (a width or height of auto)."""
+        width, height = self.styles.width, self.styles.height
+        return (width is not None and width.is_auto) or (height is not None and height.is_auto)
 
     def _build_strips(self, thumbnail: Thumbnail | None) -> list[Strip]:
         if thumbnail is not self._strips_for or thumbnail is None:
@@ -343,6 +363,8 @@ class ThumbnailView(Widget):
         """The text shown instead of cells, or None to show cells."""
         if self._error:
             return UNREADABLE
+        if self._source is None:
+            return self._caption
         thumb = self.thumbnail
         if thumb is None or not self.app.no_color:
             return None
