@@ -19,12 +19,21 @@ from .history_seed import seed
 
 # What each command must not load: the network stack, the TUI, Pillow, the event loop, and
 # what only other commands need (the history's sqlite3, the thread pool and its logging, the
-# simulator, the thumbnail code, the TOML parser when no TOML is read).
+# simulator, the thumbnail code, the TOML parser when no TOML is read: the built-in catalogue
+# is read from models.json). Nor the standard library's slow imports that only definitions
+# need: typing (NamedTuple, TYPE_CHECKING) and dataclasses (which loads inspect, ast, dis).
 NEVER = ("httpx", "textual", "PIL", "asyncio", "ssl", "evolink_tui.simulator", "evolink_tui.tui")
+DEFINITIONS = ("typing", "dataclasses", "inspect")
 NOT_FOR = {
-    "models --json": (*NEVER, "sqlite3", "concurrent.futures", "logging", "evolink_tui.core.history", "tempfile"),
+    "models --json": (
+        *(NEVER + DEFINITIONS),
+        *("sqlite3", "concurrent.futures", "logging", "evolink_tui.core.history", "tomllib", "tempfile"),
+    ),
     "history": (*NEVER, "concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tomllib", "tempfile"),
-    "locate": (*NEVER, "sqlite3", "concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tempfile"),
+    "locate": (
+        *(NEVER + DEFINITIONS),
+        *("sqlite3", "concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tomllib", "tempfile"),
+    ),
 }
 
 PROBE = """

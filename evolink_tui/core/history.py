@@ -30,11 +30,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .rules import RESULT_URL_LIFETIME
 from .text import one_line
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
     import sqlite3
     from collections.abc import Callable

@@ -10,8 +10,9 @@ right now.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections import namedtuple
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:
     from .history import TaskRecord
 
@@ -27,10 +28,10 @@ DOWNLOAD = "download"  # fetch the results not yet on disk, while the URLs last
 REFUSE = "refuse"  # nothing a retry can do: ``reason`` says why and what to do instead
 
 
-class RetryAction(NamedTuple):
-    kind: str
-    reason: str  # what the user is told
-    warning: bool = False  # the reason is a warning: the user should do something else
+# kind: one of the above; reason (str): what the user is told; warning (bool): the reason is a
+# warning, the user should do something else. A collections.namedtuple, not typing's
+# NamedTuple: the history (and so `evolink-tui history`) loads this module.
+RetryAction = namedtuple("RetryAction", ("kind", "reason", "warning"), defaults=(False,))
 
 
 def is_quota_full(error: object) -> bool:
