@@ -16,6 +16,7 @@ TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to i
 if TYPE_CHECKING:
     from .history import TaskRecord
 
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})  # a task's final statuses
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL works after its task finished
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a decompression bomb
 QUOTA_FULL = "40003"  # the Files API's code for a full file quota

@@ -61,7 +61,7 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
             f"    results: {len(record.results)} URLs for the {asked} asked for; "
             f"{len(record.results) - asked} kept as URLs, not downloaded"
         )
-    starred = record.to_json()["favourite_results"]
+    starred = record.favourite_results()
     if starred:
         lines.append(f"    starred: result {', '.join(map(str, starred))}")
     if record.state == "completed" and record.download_state not in (None, "done"):
@@ -136,5 +136,8 @@ def cmd_history(args, out: Output) -> int:
         for line in record_lines(record):
             out.say(line)
     out.say(f"{len(records)} of {total} records shown ({path})")
-    out.emit({"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]})
+    if out.as_json:  # text mode prints none of it, and making it took as long as the listing
+        out.emit(
+            {"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]}
+        )
     return EXIT_OK
