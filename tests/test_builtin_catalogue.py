@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-import zlib
 
 from evolink_tui.core.catalogue import BUILTIN_JSON, BUILTIN_TOML, builtin_catalogue, builtin_tables, write_builtin_json
 
@@ -15,7 +14,7 @@ def test_the_shipped_json_is_the_shipped_toml():
     text = BUILTIN_TOML.read_text("utf-8")
     shipped = json.loads(BUILTIN_JSON.read_text("utf-8"))
     again = "models.json is not models.toml: run `python -m evolink_tui.core.catalogue`"
-    assert shipped["toml_crc32"] == zlib.crc32(text.encode("utf-8")), again  # else it is never used
+    assert shipped["toml"] == text, again  # else it is never used
     assert shipped["tables"] == tomllib.loads(text), again
     assert [m.id for m in builtin_catalogue()] == [entry["id"] for entry in tomllib.loads(text)["model"]]
 
@@ -45,6 +44,6 @@ def test_a_missing_or_broken_json_falls_back_to_the_toml(tmp_path):
     toml.write_text(BUILTIN_TOML.read_text("utf-8"), "utf-8")
     expected = tomllib.loads(toml.read_text("utf-8"))
     assert builtin_tables(toml, tmp_path / "absent.json") == expected
-    for broken in ("", "{not json", "[]", '{"toml_crc32": "x"}', '{"tables": {}}'):
+    for broken in ("", "{not json", "[]", '{"toml": "x"}', '{"tables": {}}'):
         (tmp_path / "broken.json").write_text(broken, "utf-8")
         assert builtin_tables(toml, tmp_path / "broken.json") == expected, broken

@@ -1,18 +1,17 @@
 """The model catalogue: ``models.toml`` shipped beside this module, extended by the user's own
 ``models.toml`` in the config dir (see :mod:`.user_catalogue`).
 
-``models.json`` beside it is ``models.toml`` as tomllib reads it, tagged with the CRC-32 of the
-TOML text: `evolink-tui models` reads it with json instead of parsing TOML (tomllib takes a
+``models.json`` beside it is ``models.toml`` as tomllib reads it, with the TOML text it was
+read from: `evolink-tui models` reads it with json instead of parsing TOML (tomllib takes a
 headless command longer to import than all its own work). models.toml stays the one source:
-the JSON is used only while the tag matches, and ``python -m evolink_tui.core.catalogue``
-writes it again after an edit (a test fails until it is).
+the JSON is used only while its text is models.toml's, and ``python -m
+evolink_tui.core.catalogue`` writes it again after an edit (a test fails until it is).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections import namedtuple
 from functools import lru_cache
 from pathlib import Path
@@ -198,11 +197,11 @@ def builtin_catalogue() -> Catalogue:
 
 def builtin_tables(toml_path: Path, json_path: Path) -> dict:
     """``toml_path`` as tomllib reads it: from ``json_path`` when that was written from this
-    very text (its CRC-32 tag matches), else parsed."""
+    very text, else parsed."""
     text = toml_path.read_text("utf-8")
     try:
         stored = json.loads(json_path.read_bytes())
-        if stored["toml_crc32"] == zlib.crc32(text.encode("utf-8")):
+        if stored["toml"] == text:
             return stored["tables"]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing, unreadable or not ours: the TOML itself
@@ -216,7 +215,7 @@ def write_builtin_json(toml_path: Path = BUILTIN_TOML, json_path: Path = BUILTIN
     import tomllib
 
     text = toml_path.read_text("utf-8")
-    stored = {"toml_crc32": zlib.crc32(text.encode("utf-8")), "tables": tomllib.loads(text)}
+    stored = {"toml": text, "tables": tomllib.loads(text)}
     json_path.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
 
 
