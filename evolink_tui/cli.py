@@ -426,13 +426,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(commands=not _only_app_options(argv))
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return _run_tui(args)
-    from . import headless  # never imports textual
+    # No cyclic garbage collection while the command line is read and the command's code
+    # imported: as at the app's start (see _run_tui), what this makes all lives, and the
+    # collections it would set off only walk it.
+    gc.disable()
+    try:
+        parser = build_parser(commands=not _only_app_options(argv))
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return _run_tui(args)
+        from . import headless  # never imports textual
 
-    return headless.dispatch(args)
+        handler = headless.command_handler(args.command)
+        # And out of the collector's sight for good, as the app does after its first frame:
+        # a collection while the command runs walks only what it made.
+        gc.freeze()
+    finally:
+        gc.enable()
+    return headless.dispatch(args, handler)
 
 
 def _run_tui(args: argparse.Namespace) -> int:
