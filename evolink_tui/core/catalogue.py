@@ -11,11 +11,11 @@ evolink_tui.core.catalogue`` writes it again after an edit (a test fails until i
 from __future__ import annotations
 
 import json
-import os
 from collections import namedtuple
 from functools import lru_cache
 from pathlib import Path
 
+from .config import user_catalogue_path  # re-exported: the catalogue code imports it from here
 from .params import ParamSpec, parse_spec
 
 TIERS = ("stable", "beta")
@@ -217,16 +217,6 @@ def write_builtin_json(toml_path: Path = BUILTIN_TOML, json_path: Path = BUILTIN
     text = toml_path.read_text("utf-8")
     stored = {"toml": text, "tables": tomllib.loads(text)}
     json_path.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
-
-
-def user_catalogue_path() -> Path:
-    """The user's ``models.toml``: beside config.toml (``EVOLINK_TUI_MODELS`` moves it)."""
-    env = os.environ.get("EVOLINK_TUI_MODELS")
-    if env:
-        return Path(env).expanduser()
-    from .config import config_path
-
-    return config_path().parent / "models.toml"
 
 
 def load_catalogue() -> Catalogue:

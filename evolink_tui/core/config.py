@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,6 +62,15 @@ def cache_dir() -> Path:
     return Path(_platformdirs().user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
+def user_catalogue_path() -> Path:
+    """The user's ``models.toml``: beside config.toml (``EVOLINK_TUI_MODELS`` moves it). Here, not
+    in the catalogue, so that ``locate`` can print it without loading the catalogue code."""
+    env = os.environ.get("EVOLINK_TUI_MODELS")
+    if env:
+        return Path(env).expanduser()
+    return config_path().parent / "models.toml"
+
+
 def mask_key(key: str | None) -> str:
     """A key as it may be shown: ``sk-…abcd``. Never more than the last four characters
     (and those only when they are plain ASCII: anything else shows as ``?``)."""
@@ -82,6 +90,8 @@ KEY_ALLOWED = (
 
 
 def _char_name(ch: str) -> str:
+    import unicodedata
+
     name = unicodedata.name(ch, "")
     return f"U+{ord(ch):04X} {name}".rstrip()
 
@@ -98,6 +108,8 @@ def api_key_problem(key: str) -> str | None:
     for position, ch in enumerate(key, 1):
         if "!" <= ch <= "~":
             continue
+        import unicodedata  # deferred: only a key with a character outside printable ASCII needs it
+
         where = f"at character {position} of {len(key)}"
         category = unicodedata.category(ch)
         if ch in _LINE_BREAKS:
