@@ -25,8 +25,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import threading
 import time
+from _thread import RLock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,6 +223,8 @@ def read_ahead(path: Path, limit: int = PAGE) -> Future:
             future.set_exception(exc)
         finally:
             history.close()
+
+    import threading  # deferred: only the app reads ahead
 
     threading.Thread(target=read, name="history-read-ahead", daemon=True).start()
     return future
@@ -478,7 +480,7 @@ class History:
         self.path = Path(path)
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
+        self._lock = RLock()  # threading's own RLock, without importing threading for `history`
 
     # -- connection and schema ----------------------------------------------------
 
