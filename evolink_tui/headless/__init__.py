@@ -5,7 +5,7 @@ core as the TUI. Never imports textual.
 One module per group of commands; :func:`dispatch` imports only the module of the command
 being run, so a command loads what it uses and nothing else. A new command is a
 ``cmd_<name>(args, out) -> int`` function in a module here, a line in :data:`COMMANDS` and
-its parser in ``cli.py``.
+its arguments in ``cli.py`` (a ``_<name>_arguments`` function, given to ``add_parser``).
 """
 
 from __future__ import annotations
