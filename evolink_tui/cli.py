@@ -282,6 +282,10 @@ class _CommandParser:
     def parse_known_args(self, args=None, namespace=None):
         return self.parser.parse_known_args(args, namespace)
 
+    def __getattr__(self, name: str) -> Any:
+        # Anything else argparse (another Python version) may ask of a command's parser.
+        return getattr(self.parser, name)
+
 
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     """The whole command line; ``commands=False``: only the app's own options (the commands'
