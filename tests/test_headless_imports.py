@@ -72,6 +72,7 @@ def seeded(isolated_env, clock):
     history = History(isolated_env["data"] / "history.sqlite3", clock=clock.now)
     for model in ("gpt-image-1.5", "z-image-turbo", "doubao-seedream-4.5"):
         seed(history, clock, model, 4.0)
+    seed(history, clock, "gpt-image-1.5", 8.0, n=2)  # two results: the listing checks how many were asked
     history.close()
 
 
@@ -90,5 +91,5 @@ def test_the_commands_still_do_their_work(seeded):
     models = json.loads(loaded_by("models --json")["printed"])
     assert models["default"] and len(models["models"]) >= 20
     history = loaded_by("history")
-    assert history["printed"].count("seeded ") == 3 and "sqlite3" in history["modules"]
+    assert history["printed"].count("seeded ") == 4 and "sqlite3" in history["modules"]
     assert "cache:" in loaded_by("locate")["printed"]

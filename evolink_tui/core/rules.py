@@ -35,6 +35,18 @@ REFUSE = "refuse"  # nothing a retry can do: ``reason`` says why and what to do 
 RetryAction = namedtuple("RetryAction", ("kind", "reason", "warning"), defaults=(False,))
 
 
+MAX_RESULTS = 10  # the most images any catalogue entry may ask for (core.user_catalogue.MAX_N)
+
+
+def results_asked(request: dict) -> int:
+    """How many results the request asked for (``n``, else 1): as many are downloaded; any
+    more a server sends stay URLs in the history."""
+    n = request.get("n") if isinstance(request, dict) else None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return min(n, MAX_RESULTS)
+    return 1
+
+
 def is_quota_full(error: object) -> bool:
     """The Files API refused an upload because the file quota is full."""
     return getattr(error, "kind", None) == "file" and str(getattr(error, "code", "")) == QUOTA_FULL
