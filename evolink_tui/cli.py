@@ -14,6 +14,11 @@ import sys
 
 from . import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing costs a headless command milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_RUNNING = 0, 1, 2, 3
 EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`), as shell tools report it
 
@@ -49,31 +54,10 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
-    """The whole command line; ``commands=False``: only the app's own options (the commands'
-    parsers take a few milliseconds to build, and opening the app should not wait for them)."""
-    parser = argparse.ArgumentParser(
-        prog="evolink-tui",
-        description="A keyboard-driven terminal app for the Evolink Image API. "
-        "With no command it opens the app; the commands below run headless.",
-        epilog="Exit codes: 0 success, 1 API or task failure (resume: something needs attention), "
-        "2 bad input (nothing sent), 3 still running after the 5-minute wait, 141 output pipe closed (| head).",
-    )
-    parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
-    _common(parser, top=True)
-    parser.add_argument(
-        "--graphics",
-        metavar="METHOD",
-        default=None,
-        help="how the app draws pictures: auto, kitty, iterm, sixel or halfblock "
-        "(else EVOLINK_TUI_GRAPHICS, else graphics in config.toml, else auto)",
-    )
-    if not commands:
-        parser.set_defaults(command=None)
-        return parser
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+_RESULT_CHOICE = "RECORD or RECORD:N (result N from 1), several separated by spaces or commas"
 
-    p = sub.add_parser("generate", help="generate images from a prompt, wait, download them")
+
+def _generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", metavar="PROMPT")
     p.add_argument("--model", "-m", default="", help="model id (see `evolink-tui models`; default gpt-image-1.5)")
     p.add_argument("--size", "-s", default=None, help="aspect ratio such as 16:9, or a pixel size for gpt-4o-image")
@@ -100,14 +84,8 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser(
-        "batch",
-        help="run a prompt matrix on several models and sizes: planned, priced, a few at a time",
-        description="Expand {a|b|c} variants and {1-3} ranges of a prompt (or of every line of a prompt "
-        "file; # starts a comment), times --models, times --sizes, into a plan; check every task and "
-        "the budget before anything is sent; then run a few at a time, paced, pausing every submit "
-        "on a 429. A batch survives quitting and kill -9: `evolink-tui resume` finishes it.",
-    )
+
+def _batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", nargs="?", metavar="FILE_OR_PROMPT", help="a prompt, or a file of prompts (one a line)")
     p.add_argument("--models", metavar="A,B", help="comma-separated model ids (default: gpt-image-1.5)")
     p.add_argument("--sizes", metavar="1:1,16:9", help="comma-separated sizes (default: each model's own)")
@@ -123,18 +101,15 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON lines: one object per event, then a summary")
     _common(p)
 
-    p = sub.add_parser("check", help="show a task by id; download its results when completed")
+
+def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("task_id", metavar="TASK_ID")
     p.add_argument("--wait", action="store_true", help="poll until the task finishes (up to 5 minutes)")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser(
-        "history",
-        help="list past generations from the local history (no network)",
-        description="List recorded generations, newest first: record id, task id, state, model, "
-        "prompt, files, credits and error.",
-    )
+
+def _history_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search", "-q", metavar="TEXT", help="text in the prompt (or the task id)")
     p.add_argument("--model", "-m", metavar="M", help="only this model")
     p.add_argument(
@@ -152,23 +127,16 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser(
-        "resume",
-        help="finish what a stopped run left: poll, download, list uncertain submits",
-        description="Poll every unfinished task again, download every completed result not yet on "
-        "disk while its URL lasts, and list submits whose outcome is unknown. Those are never "
-        "resent on their own: --resend sends one again with its own idempotency key, which "
-        "never charges twice.",
-    )
+
+def _resume_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resend", action="append", default=[], metavar="ID", help="resend this uncertain record (repeat for several)"
     )
     _json_flag(p)
     _common(p)
 
-    _recipe_commands(sub)
 
-    p = sub.add_parser("upload", help="upload an image to the Files API (JPEG/PNG/GIF/WebP, up to 100 MB)")
+def _upload_arguments(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("path", nargs="?", metavar="PATH", help="a local file (stream upload)")
     source.add_argument("--url", help="a remote URL for the server to fetch")
@@ -179,39 +147,39 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("files", help="list uploaded files and the quota")
+
+def _files_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--page", default="1", help="page number (from 1)")
     p.add_argument("--page-size", default="20", help="files per page (1-100)")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("delete", help="delete an uploaded file")
+
+def _delete_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file_id", metavar="FILE_ID")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("models", help="list the image models: the built-in ones and those of your models.toml")
+
+def _models_arguments(p: argparse.ArgumentParser) -> None:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("keys", help="list every key binding: its id, default keys and the keys in force ([keymap])")
+
+def _keys_arguments(p: argparse.ArgumentParser) -> None:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("locate", help="print the config, data and download paths")
+
+def _locate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fix-permissions", action="store_true", help="make the config file (it holds the key) private: mode 0600"
     )
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser(
-        "serve",
-        help="serve the app in a web browser (needs the web extra; loopback only unless --public)",
-        description="Serve the app to a web browser with textual-serve: each browser tab runs its own copy "
-        "with the same --demo/--download-dir. There is no login: keep the default loopback address and "
-        "forward the port over SSH (ssh -L 8000:127.0.0.1:8000 HOST) to use it from another machine.",
-    )
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; others need --public)")
     p.add_argument("--port", default="8000", help="port (default 8000)")
     p.add_argument(
@@ -222,23 +190,15 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     )
     _common(p)
 
-    p = sub.add_parser("simulator", help="serve the built-in Evolink simulator on 127.0.0.1")
+
+def _simulator_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", default="8765", help="port (default 8765; 0 picks a free one)")
     p.add_argument("--faults", default=None, help="fault injection spec (else EVOLINK_SIM_FAULTS), e.g. 429:2@submit*1")
     p.add_argument("--speed", default=None, help="task speed multiplier (else EVOLINK_SIM_SPEED, default 1)")
     p.add_argument("--state", metavar="FILE", help="keep tasks, files and credits in FILE across restarts")
-    return parser
 
 
-def _recipe_commands(sub) -> None:
-    """iterate, lineage, reopen, export and favourite (headless/recipes.py, headless/gallery.py)."""
-    p = sub.add_parser(
-        "iterate",
-        help="generate again from a result: it becomes the reference image",
-        description="A new generation with result N of a record as its reference image (its URL while it "
-        "lasts, else its file, uploaded first), the prompt and settings of its task unless given, and "
-        "the record kept as its parent (see `lineage`).",
-    )
+def _iterate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("result", metavar="RECORD[:N]", help="record id, and the result number (default 1)")
     p.add_argument("prompt", metavar="PROMPT", nargs="?", default=None, help="the new prompt (default: the task's)")
     p.add_argument("--model", "-m", default="", help="a model that takes reference images (default: the task's)")
@@ -248,40 +208,196 @@ def _recipe_commands(sub) -> None:
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("lineage", help="the tree of results iterated from one another (no network)")
+
+def _lineage_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("record_id", metavar="RECORD_ID")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser(
-        "reopen",
-        help="print the recipe an image carries (or its sidecar); exit 1 if it has none",
-        description="The prompt, model, settings, references and task an image was made with, read from "
-        "the file itself (moved or renamed) or from its .json sidecar, with the command to make it again.",
-    )
+
+def _reopen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="an image, or its .json sidecar")
     _json_flag(p)
     _common(p)
 
-    choice = "RECORD or RECORD:N (result N from 1), several separated by spaces or commas"
-    p = sub.add_parser(
-        "export",
-        help="chosen results as a zip with their sidecars, or a contact sheet PNG (no network)",
-        description=f"Choose results with --ids ({choice}) and/or --favourites. Exit 1 if some result's "
-        "file is not on disk (the others are written).",
-    )
-    p.add_argument("--ids", nargs="+", default=[], metavar="ID", help=choice)
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ids", nargs="+", default=[], metavar="ID", help=_RESULT_CHOICE)
     p.add_argument("--favourites", action="store_true", help="every starred result")
     p.add_argument("--zip", metavar="FILE", help="write the images and their sidecars into this zip")
     p.add_argument("--sheet", metavar="FILE", help="draw the images on one labelled PNG")
     _json_flag(p)
     _common(p)
 
-    p = sub.add_parser("favourite", help="star results (or --off: unstar them)")
-    p.add_argument("ids", nargs="+", metavar="ID", help=choice)
+
+def _favourite_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="+", metavar="ID", help=_RESULT_CHOICE)
     p.add_argument("--off", action="store_true", help="unstar instead")
     _json_flag(p)
     _common(p)
+
+
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own help formatter, as wide as argparse makes it: the columns that
+    shutil.get_terminal_size() reports (COLUMNS, else stdout's terminal, else 80), less 2.
+    argparse imports shutil for that in each formatter it makes (one per argument added), and
+    shutil, with the bz2, lzma and fnmatch it loads, costs a headless command 4-5 ms of the
+    ~20 it has: the same three steps, done with os."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return argparse.HelpFormatter(prog, width=columns - 2)
+
+
+class _CommandParser:
+    """A command's parser, built only when its command is the one being run.
+
+    argparse makes each command's parser as the command is declared and only ever asks it to
+    ``parse_known_args`` (the list of commands in ``--help`` and the invalid-choice message
+    come from the names and ``help`` texts alone). Building all eighteen costs a headless
+    command more than its own work (gettext lookups and a formatter per argument), so each
+    is declared with the function that adds its arguments, called on first use. Help and
+    errors are the same ``ArgumentParser`` with the same options as before.
+    """
+
+    def __init__(self, *, arguments: Callable[[argparse.ArgumentParser], None], **options: Any):
+        self._arguments = arguments
+        self._options = options  # prog, description...: as add_parser passes them to ArgumentParser
+        self._parser: argparse.ArgumentParser | None = None
+
+    @property
+    def parser(self) -> argparse.ArgumentParser:
+        if self._parser is None:
+            self._parser = argparse.ArgumentParser(formatter_class=_help_formatter, **self._options)
+            self._arguments(self._parser)
+        return self._parser
+
+    def parse_known_args(self, args=None, namespace=None):
+        return self.parser.parse_known_args(args, namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else argparse (another Python version) may ask of a command's parser.
+        return getattr(self.parser, name)
+
+
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``commands=False``: only the app's own options (the commands'
+    parsers take a few milliseconds to build, and opening the app should not wait for them).
+    Each command's own parser is built only when that command is run (:class:`_CommandParser`)."""
+    parser = argparse.ArgumentParser(
+        prog="evolink-tui",
+        formatter_class=_help_formatter,
+        description="A keyboard-driven terminal app for the Evolink Image API. "
+        "With no command it opens the app; the commands below run headless.",
+        epilog="Exit codes: 0 success, 1 API or task failure (resume: something needs attention), "
+        "2 bad input (nothing sent), 3 still running after the 5-minute wait, 141 output pipe closed (| head).",
+    )
+    parser.add_argument("--version", action="version", version=f"evolink-tui {__version__}")
+    _common(parser, top=True)
+    parser.add_argument(
+        "--graphics",
+        metavar="METHOD",
+        default=None,
+        help="how the app draws pictures: auto, kitty, iterm, sixel or halfblock "
+        "(else EVOLINK_TUI_GRAPHICS, else graphics in config.toml, else auto)",
+    )
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
+    # argparse only calls parse_known_args on a command's parser: _CommandParser has it (typeshed
+    # wants an ArgumentParser subclass)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)  # type: ignore[type-var]
+    sub.add_parser("generate", arguments=_generate_arguments, help="generate images from a prompt, wait, download them")
+    sub.add_parser(
+        "batch",
+        arguments=_batch_arguments,
+        help="run a prompt matrix on several models and sizes: planned, priced, a few at a time",
+        description="Expand {a|b|c} variants and {1-3} ranges of a prompt (or of every line of a prompt "
+        "file; # starts a comment), times --models, times --sizes, into a plan; check every task and "
+        "the budget before anything is sent; then run a few at a time, paced, pausing every submit "
+        "on a 429. A batch survives quitting and kill -9: `evolink-tui resume` finishes it.",
+    )
+    sub.add_parser("check", arguments=_check_arguments, help="show a task by id; download its results when completed")
+    sub.add_parser(
+        "history",
+        arguments=_history_arguments,
+        help="list past generations from the local history (no network)",
+        description="List recorded generations, newest first: record id, task id, state, model, "
+        "prompt, files, credits and error.",
+    )
+    sub.add_parser(
+        "resume",
+        arguments=_resume_arguments,
+        help="finish what a stopped run left: poll, download, list uncertain submits",
+        description="Poll every unfinished task again, download every completed result not yet on "
+        "disk while its URL lasts, and list submits whose outcome is unknown. Those are never "
+        "resent on their own: --resend sends one again with its own idempotency key, which "
+        "never charges twice.",
+    )
+
+    # iterate, lineage, reopen, export and favourite (headless/recipes.py, headless/gallery.py)
+    sub.add_parser(
+        "iterate",
+        arguments=_iterate_arguments,
+        help="generate again from a result: it becomes the reference image",
+        description="A new generation with result N of a record as its reference image (its URL while it "
+        "lasts, else its file, uploaded first), the prompt and settings of its task unless given, and "
+        "the record kept as its parent (see `lineage`).",
+    )
+    sub.add_parser(
+        "lineage", arguments=_lineage_arguments, help="the tree of results iterated from one another (no network)"
+    )
+    sub.add_parser(
+        "reopen",
+        arguments=_reopen_arguments,
+        help="print the recipe an image carries (or its sidecar); exit 1 if it has none",
+        description="The prompt, model, settings, references and task an image was made with, read from "
+        "the file itself (moved or renamed) or from its .json sidecar, with the command to make it again.",
+    )
+    sub.add_parser(
+        "export",
+        arguments=_export_arguments,
+        help="chosen results as a zip with their sidecars, or a contact sheet PNG (no network)",
+        description=f"Choose results with --ids ({_RESULT_CHOICE}) and/or --favourites. Exit 1 if some result's "
+        "file is not on disk (the others are written).",
+    )
+    sub.add_parser("favourite", arguments=_favourite_arguments, help="star results (or --off: unstar them)")
+    sub.add_parser(
+        "upload", arguments=_upload_arguments, help="upload an image to the Files API (JPEG/PNG/GIF/WebP, up to 100 MB)"
+    )
+    sub.add_parser("files", arguments=_files_arguments, help="list uploaded files and the quota")
+    sub.add_parser("delete", arguments=_delete_arguments, help="delete an uploaded file")
+    sub.add_parser(
+        "models",
+        arguments=_models_arguments,
+        help="list the image models: the built-in ones and those of your models.toml",
+    )
+    sub.add_parser(
+        "keys",
+        arguments=_keys_arguments,
+        help="list every key binding: its id, default keys and the keys in force ([keymap])",
+    )
+    sub.add_parser("locate", arguments=_locate_arguments, help="print the config, data and download paths")
+    sub.add_parser(
+        "serve",
+        arguments=_serve_arguments,
+        help="serve the app in a web browser (needs the web extra; loopback only unless --public)",
+        description="Serve the app to a web browser with textual-serve: each browser tab runs its own copy "
+        "with the same --demo/--download-dir. There is no login: keep the default loopback address and "
+        "forward the port over SSH (ssh -L 8000:127.0.0.1:8000 HOST) to use it from another machine.",
+    )
+    sub.add_parser(
+        "simulator", arguments=_simulator_arguments, help="serve the built-in Evolink simulator on 127.0.0.1"
+    )
+
+    return parser
 
 
 def _only_app_options(argv: list[str]) -> bool:
@@ -314,13 +430,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(commands=not _only_app_options(argv))
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return _run_tui(args)
-    from . import headless  # never imports textual
+    # No cyclic garbage collection while the command line is read and the command's code
+    # imported: as at the app's start (see _run_tui), what this makes all lives, and the
+    # collections it would set off only walk it.
+    gc.disable()
+    try:
+        parser = build_parser(commands=not _only_app_options(argv))
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return _run_tui(args)
+        from . import headless  # never imports textual
 
-    return headless.dispatch(args)
+        handler = headless.command_handler(args.command)
+        # And out of the collector's sight for good, as the app does after its first frame:
+        # a collection while the command runs walks only what it made.
+        gc.freeze()
+    finally:
+        gc.enable()
+    return headless.dispatch(args, handler)
 
 
 def _run_tui(args: argparse.Namespace) -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .core.config import Settings
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:
     from .core.client import EvolinkClient
 

@@ -1,13 +1,21 @@
 """The model catalogue: ``models.toml`` shipped beside this module, extended by the user's own
-``models.toml`` in the config dir (see :mod:`.user_catalogue`)."""
+``models.toml`` in the config dir (see :mod:`.user_catalogue`).
+
+``models.json`` beside it is ``models.toml`` as tomllib reads it, with the TOML text it was
+read from: `evolink-tui models` reads it with json instead of parsing TOML (tomllib takes a
+headless command longer to import than all its own work). models.toml stays the one source:
+the JSON is used only while its text is models.toml's, and ``python -m
+evolink_tui.core.catalogue`` writes it again after an edit (a test fails until it is).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import json
+from collections import namedtuple
 from functools import lru_cache
 from pathlib import Path
 
+from .config import user_catalogue_path  # re-exported: the catalogue code imports it from here
 from .params import ParamSpec, parse_spec
 
 TIERS = ("stable", "beta")
@@ -16,23 +24,35 @@ SPEEDS = ("normal", "fast", "ultra-fast")
 BUILT_IN, USER, OVERRIDDEN = "built-in", "user", "overridden"
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
-    id: str
-    description: str
-    tier: str
-    capabilities: tuple[str, ...]
-    sizes: tuple[str, ...]
-    pixel_sizes: tuple[str, ...]
-    mask: bool
-    n_min: int
-    n_max: int
-    max_images: int
-    speed: str
-    default: bool = False
-    params: tuple[ParamSpec, ...] = ()  # extra parameters the model takes (quality, seed...)
-    source: str = BUILT_IN  # BUILT_IN, USER (added by the user) or OVERRIDDEN (a built-in the user changed)
-    overridden: tuple[str, ...] = ()  # for OVERRIDDEN: the fields the user's catalogue set
+# A collections.namedtuple, not a dataclass: `evolink-tui models` loads this module, and
+# dataclasses (which imports inspect, ast, dis and tokenize) would cost it several ms.
+_ModelFields = namedtuple(
+    "_ModelFields",
+    (
+        "id",  # str
+        "description",  # str
+        "tier",  # str: one of TIERS
+        "capabilities",  # tuple[str, ...]
+        "sizes",  # tuple[str, ...]
+        "pixel_sizes",  # tuple[str, ...]
+        "mask",  # bool
+        "n_min",  # int
+        "n_max",  # int
+        "max_images",  # int
+        "speed",  # str: one of SPEEDS
+        "default",  # bool
+        "params",  # tuple[ParamSpec, ...]: extra parameters the model takes (quality, seed...)
+        "source",  # str: BUILT_IN, USER (added by the user) or OVERRIDDEN (a built-in the user changed)
+        "overridden",  # tuple[str, ...]: for OVERRIDDEN, the fields the user's catalogue set
+    ),
+    defaults=(False, (), BUILT_IN, ()),
+)
+
+
+class Model(_ModelFields):
+    """One image model (immutable; ``model._replace(field=...)`` makes a changed copy)."""
+
+    __slots__ = ()
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
@@ -126,7 +146,11 @@ class Catalogue:
     def from_toml(cls, text: str) -> Catalogue:
         import tomllib  # deferred: only a command that reads the catalogue parses it
 
-        data = tomllib.loads(text)
+        return cls.from_tables(tomllib.loads(text))
+
+    @classmethod
+    def from_tables(cls, data: dict) -> Catalogue:
+        """From the tables of a catalogue file, as tomllib reads them."""
         base = data.get("defaults", {})
         models = [model_from_fields({**base, **entry}) for entry in data.get("model", [])]
         if not models:
@@ -160,22 +184,39 @@ def model_from_fields(merged: dict, **extra) -> Model:
     )
 
 
+# Beside this module; not through importlib.resources, which costs the app a millisecond to start.
+BUILTIN_TOML = Path(__file__).parent / "models.toml"
+BUILTIN_JSON = BUILTIN_TOML.with_suffix(".json")
+
+
 @lru_cache(maxsize=1)
 def builtin_catalogue() -> Catalogue:
     """The catalogue this release ships, without the user's additions."""
-    # Beside this module; not through importlib.resources, which costs the app a millisecond to start.
-    text = (Path(__file__).parent / "models.toml").read_text("utf-8")
-    return Catalogue.from_toml(text)
+    return Catalogue.from_tables(builtin_tables(BUILTIN_TOML, BUILTIN_JSON))
 
 
-def user_catalogue_path() -> Path:
-    """The user's ``models.toml``: beside config.toml (``EVOLINK_TUI_MODELS`` moves it)."""
-    env = os.environ.get("EVOLINK_TUI_MODELS")
-    if env:
-        return Path(env).expanduser()
-    from .config import config_path
+def builtin_tables(toml_path: Path, json_path: Path) -> dict:
+    """``toml_path`` as tomllib reads it: from ``json_path`` when that was written from this
+    very text, else parsed."""
+    text = toml_path.read_text("utf-8")
+    try:
+        stored = json.loads(json_path.read_bytes())
+        if stored["toml"] == text:
+            return stored["tables"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing, unreadable or not ours: the TOML itself
+    import tomllib  # deferred: parsed only when models.json does not match
 
-    return config_path().parent / "models.toml"
+    return tomllib.loads(text)
+
+
+def write_builtin_json(toml_path: Path = BUILTIN_TOML, json_path: Path = BUILTIN_JSON) -> None:
+    """``json_path`` written from ``toml_path``: what :func:`builtin_tables` reads instead of it."""
+    import tomllib
+
+    text = toml_path.read_text("utf-8")
+    stored = {"toml": text, "tables": tomllib.loads(text)}
+    json_path.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
 
 
 def load_catalogue() -> Catalogue:
@@ -197,3 +238,8 @@ def _with_user_catalogue(path: Path, stamp: tuple | None) -> Catalogue:
     from .user_catalogue import apply_user_catalogue
 
     return apply_user_catalogue(builtin_catalogue(), path)
+
+
+if __name__ == "__main__":  # python -m evolink_tui.core.catalogue: after an edit to models.toml
+    write_builtin_json()
+    print(f"wrote {BUILTIN_JSON} from {BUILTIN_TOML}")

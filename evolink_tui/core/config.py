@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,6 +62,15 @@ def cache_dir() -> Path:
     return Path(_platformdirs().user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
+def user_catalogue_path() -> Path:
+    """The user's ``models.toml``: beside config.toml (``EVOLINK_TUI_MODELS`` moves it). Here, not
+    in the catalogue, so that ``locate`` can print it without loading the catalogue code."""
+    env = os.environ.get("EVOLINK_TUI_MODELS")
+    if env:
+        return Path(env).expanduser()
+    return config_path().parent / "models.toml"
+
+
 def mask_key(key: str | None) -> str:
     """A key as it may be shown: ``sk-…abcd``. Never more than the last four characters
     (and those only when they are plain ASCII: anything else shows as ``?``)."""
@@ -83,6 +90,8 @@ KEY_ALLOWED = (
 
 
 def _char_name(ch: str) -> str:
+    import unicodedata
+
     name = unicodedata.name(ch, "")
     return f"U+{ord(ch):04X} {name}".rstrip()
 
@@ -99,6 +108,8 @@ def api_key_problem(key: str) -> str | None:
     for position, ch in enumerate(key, 1):
         if "!" <= ch <= "~":
             continue
+        import unicodedata  # deferred: only a key with a character outside printable ASCII needs it
+
         where = f"at character {position} of {len(key)}"
         category = unicodedata.category(ch)
         if ch in _LINE_BREAKS:
@@ -160,21 +171,41 @@ def check_base_url(name: str, url: str) -> str:
     return url
 
 
-@dataclass
 class Settings:
-    api_key: str | None = None
-    base_url: str = DEFAULT_BASE_URL
-    files_base_url: str = DEFAULT_FILES_BASE_URL
-    download_dir: Path = field(default_factory=Path)
-    config_path: Path = field(default_factory=Path)
-    data_dir: Path = field(default_factory=Path)
-    demo: bool = False
-    theme: str | None = None
-    graphics: str | None = None  # as written in the config file; checked where it is used
-    key_source: str = "none"  # "env", "config", "demo" or "none"
-    keymap: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [keymap]: binding id -> keys
-    warnings: list[str] = field(default_factory=list)
-    download_dir_given: Path | None = None  # --download-dir as given: kept when the app switches mode
+    """What a run uses: the key and hosts, the folders, the demo flag and the config file's
+    own choices (mutable: :func:`load_settings` fills it in). A plain class, not a dataclass:
+    every headless command that reads settings (locate, the paths of models and history)
+    loads this module, and dataclasses would cost each several milliseconds to import."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        files_base_url: str = DEFAULT_FILES_BASE_URL,
+        download_dir: Path | None = None,
+        config_path: Path | None = None,
+        data_dir: Path | None = None,
+        demo: bool = False,
+        theme: str | None = None,
+        graphics: str | None = None,
+        key_source: str = "none",
+        keymap: dict[str, tuple[str, ...]] | None = None,
+        warnings: list[str] | None = None,
+        download_dir_given: Path | None = None,
+    ):
+        self.api_key = api_key
+        self.base_url = base_url
+        self.files_base_url = files_base_url
+        self.download_dir = Path() if download_dir is None else download_dir
+        self.config_path = Path() if config_path is None else config_path
+        self.data_dir = Path() if data_dir is None else data_dir
+        self.demo = demo
+        self.theme = theme
+        self.graphics = graphics  # as written in the config file; checked where it is used
+        self.key_source = key_source  # "env", "config", "demo" or "none"
+        self.keymap = {} if keymap is None else keymap  # [keymap]: binding id -> keys
+        self.warnings = [] if warnings is None else warnings
+        self.download_dir_given = download_dir_given  # --download-dir as given: kept when the app switches mode
 
     @property
     def masked_key(self) -> str:

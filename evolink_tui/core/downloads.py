@@ -35,7 +35,7 @@ from .bodies import BoundedBody
 from .errors import EvolinkError
 from .imagetypes import DECODE_GATE, EXT_BY_KIND, KIND_BY_PIL_FORMAT, sniff
 from .params import CORE_FIELDS
-from .rules import MAX_PIXELS, RESULT_URL_LIFETIME
+from .rules import MAX_PIXELS, RESULT_URL_LIFETIME, results_asked
 from .text import excerpt
 from .wire import Task
 
@@ -532,16 +532,6 @@ def existing_download(dest_dir: Path, stem: str, url: str) -> Download | None:
 
 
 RETRY_NOW = frozenset({"network", "download"})
-MAX_RESULTS = 10  # the most images any catalogue entry may ask for (core.user_catalogue.MAX_N)
-
-
-def results_asked(request: dict) -> int:
-    """How many results the request asked for (``n``, else 1): as many are downloaded; any
-    more a server sends stay URLs in the history."""
-    n = request.get("n") if isinstance(request, dict) else None
-    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
-        return min(n, MAX_RESULTS)
-    return 1
 
 
 def _write_recipe(made: dict, task, request, url, index, expires, extra, tmp: Path, kind: str, width: int, height: int):

@@ -7,17 +7,16 @@ Bad input found before anything is sent is a :class:`ValidationError` instead.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
 
 from .text import one_line
 
-
-class ErrorInfo(NamedTuple):  # a NamedTuple, not a dataclass: quicker to define at startup
-    meaning: str
-    retryable: bool
-    resolution: str
+# What an error code means (str), whether a retry may help (bool), what to do (str). A
+# collections.namedtuple, not typing's NamedTuple nor a dataclass: every headless command
+# imports this module, and typing (or dataclasses) would cost it several milliseconds.
+ErrorInfo = namedtuple("ErrorInfo", ("meaning", "retryable", "resolution"))
 
 
 # Unknown codes get these defaults: a 5xx is worth retrying, a 4xx is not.

@@ -25,16 +25,16 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import threading
 import time
+from _thread import RLock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .rules import RESULT_URL_LIFETIME
 from .text import one_line
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire when a task is parsed
     import sqlite3
     from collections.abc import Callable
@@ -224,8 +224,16 @@ def read_ahead(path: Path, limit: int = PAGE) -> Future:
         finally:
             history.close()
 
+    import threading  # deferred: only the app reads ahead
+
     threading.Thread(target=read, name="history-read-ahead", daemon=True).start()
     return future
+
+
+def _numbers(bits: int) -> list[int]:
+    """The numbers (from 1) of the result indexes set in ``bits``; most records have none,
+    and `evolink-tui history --json` asks this twice for each record."""
+    return [i + 1 for i in range(MAX_RESULT_BITS) if bits >> i & 1] if bits else []
 
 
 @dataclass
@@ -275,6 +283,14 @@ class TaskRecord:
     def is_deleted(self, index: int) -> bool:
         """The user deleted result ``index``'s local file (the record stays)."""
         return 0 <= index < MAX_RESULT_BITS and bool(self.deleted >> index & 1)
+
+    def favourite_results(self) -> list[int]:
+        """The starred results' numbers, from 1 (as file names and sidecars count them)."""
+        return _numbers(self.favourites)
+
+    def deleted_results(self) -> list[int]:
+        """The numbers, from 1, of the results whose local file the user deleted."""
+        return _numbers(self.deleted)
 
     @property
     def is_finished(self) -> bool:
@@ -358,8 +374,8 @@ class TaskRecord:
             "needs_download": self.needs_download,
             # result numbers from 1, as the file names and sidecars count them
             "parent": {"record_id": self.parent_id, "result": (self.parent_index or 0) + 1} if self.parent else None,
-            "favourite_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_favourite(i)],
-            "deleted_results": [i + 1 for i in range(MAX_RESULT_BITS) if self.is_deleted(i)],
+            "favourite_results": self.favourite_results(),
+            "deleted_results": self.deleted_results(),
             "linked_to": self.linked_to,
             "dismissed": self.dismissed_at is not None,
             "damaged": self.damaged,
@@ -464,7 +480,7 @@ class History:
         self.path = Path(path)
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
+        self._lock = RLock()  # threading's own RLock, without importing threading for `history`
 
     # -- connection and schema ----------------------------------------------------
 

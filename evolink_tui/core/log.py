@@ -9,10 +9,10 @@ created until the first entry is written.
 from __future__ import annotations
 
 import os
-import threading
+from _thread import allocate_lock
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:
     import logging
 
@@ -21,7 +21,7 @@ LOG_FILE = "evolink-tui.log"
 MAX_BYTES = 1024 * 1024  # one file of 1 MB and one older copy
 LOGGER = "evolink_tui"
 
-_lock = threading.Lock()
+_lock = allocate_lock()  # threading.Lock itself, without importing threading (locate prints the path)
 
 
 def state_dir() -> Path:

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 from .errors import ValidationError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs a headless command milliseconds
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("choice", "int", "float", "bool", "string")
 # The fields every model has: an extra parameter may not take one of these names.
@@ -45,14 +49,25 @@ class SpecError(ValueError):
         self.key = key
 
 
-class ParamSpec(NamedTuple):  # a NamedTuple: quicker to define than a dataclass, at startup
-    name: str
-    kind: str  # one of KINDS
-    choices: tuple[Value, ...] = ()  # kind "choice": the allowed values
-    minimum: int | float | None = None  # kinds "int"/"float": inclusive bounds (None: open)
-    maximum: int | float | None = None
-    default: Value | None = None  # the server's default, shown; never sent on its own
-    description: str = ""
+# A collections.namedtuple, not typing's NamedTuple nor a dataclass: the catalogue (and so
+# `evolink-tui models`) loads this module, and either would cost it several milliseconds.
+_ParamFields = namedtuple(
+    "_ParamFields",
+    (
+        "name",  # str
+        "kind",  # str: one of KINDS
+        "choices",  # tuple[Value, ...]: kind "choice": the allowed values
+        "minimum",  # int | float | None: kinds "int"/"float": inclusive bounds (None: open)
+        "maximum",  # int | float | None
+        "default",  # Value | None: the server's default, shown; never sent on its own
+        "description",  # str
+    ),
+    defaults=((), None, None, None, ""),
+)
+
+
+class ParamSpec(_ParamFields):
+    __slots__ = ()
 
     # ---- describing
     def allowed(self) -> str:

@@ -10,11 +10,13 @@ right now.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections import namedtuple
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:
     from .history import TaskRecord
 
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})  # a task's final statuses
 RESULT_URL_LIFETIME = 24 * 3600  # seconds a result URL works after its task finished
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any Evolink size, far below a decompression bomb
 QUOTA_FULL = "40003"  # the Files API's code for a full file quota
@@ -27,10 +29,22 @@ DOWNLOAD = "download"  # fetch the results not yet on disk, while the URLs last
 REFUSE = "refuse"  # nothing a retry can do: ``reason`` says why and what to do instead
 
 
-class RetryAction(NamedTuple):
-    kind: str
-    reason: str  # what the user is told
-    warning: bool = False  # the reason is a warning: the user should do something else
+# kind: one of the above; reason (str): what the user is told; warning (bool): the reason is a
+# warning, the user should do something else. A collections.namedtuple, not typing's
+# NamedTuple: the history (and so `evolink-tui history`) loads this module.
+RetryAction = namedtuple("RetryAction", ("kind", "reason", "warning"), defaults=(False,))
+
+
+MAX_RESULTS = 10  # the most images any catalogue entry may ask for (core.user_catalogue.MAX_N)
+
+
+def results_asked(request: dict) -> int:
+    """How many results the request asked for (``n``, else 1): as many are downloaded; any
+    more a server sends stay URLs in the history."""
+    n = request.get("n") if isinstance(request, dict) else None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return min(n, MAX_RESULTS)
+    return 1
 
 
 def is_quota_full(error: object) -> bool:

@@ -10,8 +10,11 @@ or the hours until someone looked) the answer is None.
 
 from __future__ import annotations
 
-from .history import TaskRecord
-from .wire import TERMINAL_STATUSES
+from .rules import TERMINAL_STATUSES
+
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
+if TYPE_CHECKING:
+    from .history import TaskRecord
 
 FINISH_SEEN_WITHIN = 15.0  # seconds: a few polls (3-5 s apart), with room for a retry
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import BUILT_IN, OVERRIDDEN, SPEEDS, TIERS, USER, Catalogue, Model, model_from_fields
@@ -147,7 +147,7 @@ def _entry_model(builtin: Catalogue, entry: dict) -> Model:
     if base is not None:
         params = _params(base.params, entry.get("params", {}))
         changed = tuple(k for k in entry if k != "id")
-        model = replace(base, **fields, params=params, source=OVERRIDDEN if changed else BUILT_IN, overridden=changed)
+        model = base._replace(**fields, params=params, source=OVERRIDDEN if changed else BUILT_IN, overridden=changed)
     else:
         params = _params((), entry.get("params", {}))
         merged = {**builtin.entry_defaults, **fields, "params": params}
@@ -255,6 +255,6 @@ def apply_user_catalogue(builtin: Catalogue, path: Path) -> Catalogue:
             added.append(model.id)
         models[model.id] = model
     if default_from is not None:
-        models = {k: replace(m, default=(k == default_from)) for k, m in models.items()}
+        models = {k: m._replace(default=(k == default_from)) for k, m in models.items()}
     ordered = [models[m.id] for m in builtin] + [models[i] for i in added]
     return Catalogue(ordered, problems=tuple(problems), user_path=path, entry_defaults=builtin.entry_defaults)

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import EvolinkError
-
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+from .rules import TERMINAL_STATUSES
 
 
 def _str(value: Any, default: str = "") -> str:

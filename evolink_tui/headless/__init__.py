@@ -5,7 +5,7 @@ core as the TUI. Never imports textual.
 One module per group of commands; :func:`dispatch` imports only the module of the command
 being run, so a command loads what it uses and nothing else. A new command is a
 ``cmd_<name>(args, out) -> int`` function in a module here, a line in :data:`COMMANDS` and
-its parser in ``cli.py``.
+its arguments in ``cli.py`` (a ``_<name>_arguments`` function, given to ``add_parser``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import importlib
 
 from ..cli import EXIT_BAD_INPUT, EXIT_FAILURE
 from .output import Output
+
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # command -> the module (in this package) that holds its ``cmd_<command>`` function
 COMMANDS: dict[str, str] = {
@@ -39,9 +43,16 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    module = importlib.import_module(f"{__name__}.{COMMANDS[args.command]}")
-    handler = getattr(module, f"cmd_{args.command}")
+def command_handler(command: str) -> Callable[[argparse.Namespace, Output], int]:
+    """The ``cmd_<command>`` function, its module imported."""
+    module = importlib.import_module(f"{__name__}.{COMMANDS[command]}")
+    return getattr(module, f"cmd_{command}")
+
+
+def dispatch(args: argparse.Namespace, run: Callable[[argparse.Namespace, Output], int] | None = None) -> int:
+    """Run ``args.command`` (its handler ``run`` when already looked up), its errors shown
+    as the command line shows them."""
+    handler = run or command_handler(args.command)
     out = Output(getattr(args, "json", False))
     try:
         return handler(args, out)

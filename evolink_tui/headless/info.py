@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..cli import EXIT_OK
-from ..core.catalogue import user_catalogue_path
-from ..core.config import cache_dir, config_path, fix_config_mode, load_settings
+from ..core.config import cache_dir, config_path, fix_config_mode, load_settings, user_catalogue_path
 from ..core.log import log_path
 from ..runtime import demo_server_path
 from .output import Output, whole

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
 
 from ..core.errors import EvolinkError, ValidationError
 from ..core.text import inert
 
+TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to import
 if TYPE_CHECKING:
     from ..core.config import Settings
 

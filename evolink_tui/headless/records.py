@@ -17,17 +17,12 @@ from ..core.history import (
     History,
     TaskRecord,
 )
+from ..core.rules import results_asked
 from ..core.text import excerpt, one_line
 from ..core.timing import time_taken
 from .output import Output, whole
 
 MAX_LIMIT = 1_000_000_000
-
-
-def _results_asked(request: dict) -> int:
-    from ..core.downloads import results_asked  # deferred: the download code loads asyncio and ssl
-
-    return results_asked(request)
 
 
 def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]:
@@ -55,13 +50,13 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
         lines.append(f"    iterated on: #{record.parent[0]} result {record.parent[1] + 1}")
     if record.files:
         lines.append(f"    files: {' '.join(record.files)}")
-    if len(record.results) > 1 and len(record.results) > _results_asked(record.request):  # never fewer than 1 asked
-        asked = _results_asked(record.request)
+    if len(record.results) > 1 and len(record.results) > results_asked(record.request):  # never fewer than 1 asked
+        asked = results_asked(record.request)
         lines.append(
             f"    results: {len(record.results)} URLs for the {asked} asked for; "
             f"{len(record.results) - asked} kept as URLs, not downloaded"
         )
-    starred = record.to_json()["favourite_results"]
+    starred = record.favourite_results()
     if starred:
         lines.append(f"    starred: result {', '.join(map(str, starred))}")
     if record.state == "completed" and record.download_state not in (None, "done"):
@@ -136,5 +131,8 @@ def cmd_history(args, out: Output) -> int:
         for line in record_lines(record):
             out.say(line)
     out.say(f"{len(records)} of {total} records shown ({path})")
-    out.emit({"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]})
+    if out.as_json:  # text mode prints none of it, and making it took as long as the listing
+        out.emit(
+            {"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]}
+        )
     return EXIT_OK
