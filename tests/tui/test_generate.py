@@ -264,3 +264,34 @@ async def test_a_card_shows_its_new_text_when_its_task_ends():
             await run_for(pilot, clock, 0.5)
         await wait_until(pilot, lambda: screen_text(app).split("Preview")[-1].count(" cr ") == 2, what="both labels")
         assert "running" not in screen_text(app).split("Preview")[-1]
+
+
+async def test_a_task_on_its_way_has_a_card_for_each_image_and_its_results_take_them():
+    """n=2: two cards while it runs, and the two results arrive in those very cards (none is
+    mounted or moved along the row as they come: each would lay out the whole screen)."""
+    from .helpers import StepClock
+
+    clock = StepClock()
+    app = demo_app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+        app.main.composer.fill(GenerationRequest("two foxes", model="z-image-turbo", n=2))
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: any(r.task_id for r in app.studio.records.values()), what="the submit")
+        preview = app.main.query_one(Preview)
+        await wait_until(pilot, lambda: len(preview.query(ResultCard)) == 2, what="two cards")
+        cards = list(preview.query(ResultCard))
+        await wait_until(pilot, lambda: all(len(card.children) == 2 for card in cards), what="the cards drawn")
+        assert all(card.query_one(ThumbnailView).source is None for card in cards)
+        shown = screen_text(app).split("Preview")[-1]
+        assert "z-image-turbo #1" in shown and "z-image-turbo #2" in shown
+        while not all(r.is_finished for r in app.studio.records.values()):
+            await run_for(pilot, clock, 0.5)
+        await wait_until(
+            pilot,
+            lambda: all(card.query_one(ThumbnailView).thumbnail is not None for card in cards),
+            what="both pictures",
+        )
+        assert list(preview.query(ResultCard)) == cards
+        record = next(iter(app.studio.records.values()))
+        assert [str(card.query_one(ThumbnailView).source) for card in cards] == record.files

@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
+from evolink_tui.core.costs import images_of
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.timing import time_taken
 
@@ -95,6 +96,13 @@ class ResultCard(Vertical):
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(self.Clicked(self.ref))
+
+
+def _arriving(record: TaskRecord) -> bool:
+    """Its results are still to come: running, or completed with the files not yet on disk."""
+    return not record.is_finished or (
+        record.state == "completed" and record.download_state == "pending" and not record.files
+    )
 
 
 def _same(new: Content, old: Content | None) -> bool:
@@ -218,12 +226,19 @@ class Preview(Vertical, can_focus=True):
                     ref = ResultRef(record.id, index)
                     refs.append(ref)
                     cards.append(ResultCard(ref, path, card_label(record, index, many), ""))
-            elif len(group) > 1 or not record.is_finished:
+            elif len(group) > 1 or _arriving(record):
                 label, _ = state_label(record)
-                ref = ResultRef(record.id, None)
-                refs.append(ref)
                 text = f"{label} {record.progress}%" if not record.is_finished and record.task_id else label
-                cards.append(ResultCard(ref, None, card_label(record, None, False), text))
+                # A task on its way (running, or done with its files still downloading) has a
+                # card for each image it asked for: its results take those cards in place as
+                # they arrive (no card mounted, removed or moved along the row: each would lay
+                # out the whole screen while a comparison's results come in).
+                slots = (len(record.results) or images_of(record.request)) if _arriving(record) else 1
+                for index in range(slots):
+                    ref = ResultRef(record.id, None)
+                    refs.append(ref)
+                    number = index if slots > 1 else None
+                    cards.append(ResultCard(ref, None, card_label(record, number, slots > 1), text))
         old = self._refs[self._selected] if self._refs and self._selected < len(self._refs) else None
         self._refs = refs
         self._selected = refs.index(old) if old in refs else self._first_of(self.record_id)
