@@ -86,6 +86,29 @@ async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatc
         assert "running" in tasks.get_row(str(shown))[1].plain
 
 
+async def test_polls_that_bring_only_progress_do_not_count_the_top_bar_again(monkeypatch):
+    """200 polling tasks bring 10 events a second, none of which changes a count: the top bar
+    is counted again only when something it shows may have changed, and then it is right."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        totals: list = []
+        monkeypatch.setattr(app.studio, "totals", counting(totals, app.studio.totals))
+        for step in range(3):  # three rounds of polls, each handed to the screen on its own
+            for record_id in ids:
+                polled = dataclasses.replace(app.studio.record(record_id), progress=50 + step)
+                app.studio.remember(polled)
+                app.main.show_event(ev.TaskProgressed(record_id, polled.as_task()))
+            await pilot.pause()
+        assert totals == []  # nothing counted changed
+        first = ids[0]
+        done = dataclasses.replace(app.studio.record(first), state="completed", progress=100)
+        app.studio.remember(done)
+        app.main.show_event(ev.TaskCompleted(first, done.as_task()))
+        await wait_until(pilot, lambda: f"{TASKS - 1} running" in screen_text(app).splitlines()[0], what="the top bar")
+        assert len(totals) == 1
+
+
 async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -101,6 +101,11 @@ class Studio:
         self._running: set[int] = set()
         self._uncertain: set[int] = set()
         self._charges: dict[int, Charge] = {}  # what each record counts for (costs.charge), as remembered
+        # What each record counts for in totals() and not_charged(), and a number that moves
+        # whenever any of it may have changed: a view counts again only then (200 polling
+        # tasks bring 10 events a second, none of which changes a count).
+        self._counted: dict[int, tuple] = {}
+        self._counts_version = 0
         # Taken off the list by the user (the history keeps them, marked: see dismiss); this
         # run's dismisses in order, for undo.
         self.dismissed: set[int] = set()
@@ -211,8 +216,23 @@ class Studio:
         running = not record.is_finished and record.state != "uncertain"
         (self._running.add if running else self._running.discard)(record.id)
         (self._uncertain.add if record.is_uncertain else self._uncertain.discard)(record.id)
-        (self.dismissed.add if record.dismissed_at is not None else self.dismissed.discard)(record.id)
-        self._charges[record.id] = _charge(record)
+        dismissed = record.dismissed_at is not None
+        (self.dismissed.add if dismissed else self.dismissed.discard)(record.id)
+        charge = self._charges[record.id] = _charge(record)
+        counted = (running, record.is_uncertain, dismissed, charge, bool(record.task_id))
+        if self._counted.get(record.id) != counted:
+            self._counted[record.id] = counted
+            self._counts_version += 1
+
+    @property
+    def counts_version(self) -> int:
+        """Moves whenever :meth:`totals` or :meth:`not_charged` may count differently (a
+        record's state, charge or dismissal, this run's records, what is being sent)."""
+        return self._counts_version
+
+    def recount(self) -> None:
+        """What is counted changed outside :meth:`remember` (this run's records, what is in flight)."""
+        self._counts_version += 1
 
     def record(self, record_id: int) -> TaskRecord | None:
         return self.records.get(record_id)
@@ -269,6 +289,7 @@ class Studio:
             self.remember(record)
         else:
             (self.dismissed.add if on else self.dismissed.discard)(record_id)
+            self.recount()
 
     def result_file(self, url: str) -> str | None:
         """The downloaded file of the result known by ``url`` (among the records in the
@@ -365,6 +386,7 @@ class Studio:
         group = os.urandom(6).hex() if len(requests) > 1 else None
         record_ids = [runner.prepare(request, group_id=group, parent=parent) for request in requests]
         self.in_flight.update(record_ids)  # from now: their workers are about to start
+        self.recount()
         for record_id in record_ids:
             self.session_ids.add(record_id)
             record = self.history.get(record_id)
@@ -383,10 +405,12 @@ class Studio:
         """Submit a prepared record (or resend an unsure one with its own key) and see it
         through, downloads included."""
         self.in_flight.add(record_id)
+        self.recount()
         try:
             return await self.ensure_runner().run(record_id)
         finally:
             self.in_flight.discard(record_id)
+            self.recount()
 
     async def check(self, task_id: str) -> TaskRecord:
         """Fetch any task by id, record it, follow it if it still runs."""
@@ -411,6 +435,7 @@ class Studio:
         if action.kind == RESEND:
             self.session_ids.add(record.id)
             self.in_flight.add(record.id)
+            self.recount()
             return Retry(action, record.id, lambda: self.run(record.id))
         if action.kind == CHECK:
             self.history.set_notice(record.id, None)
@@ -420,6 +445,7 @@ class Studio:
             new_id = runner.prepare(record.generation_request(), group_id=record.group_id)
             self.session_ids.add(new_id)
             self.in_flight.add(new_id)
+            self.recount()
             fresh = self.history.get(new_id)
             if fresh is not None:
                 self.remember(fresh)
@@ -430,10 +456,12 @@ class Studio:
 
     async def _retry_downloads(self, record: TaskRecord) -> TaskRecord:
         self.in_flight.add(record.id)
+        self.recount()
         try:
             return await self.ensure_runner().retry_downloads(record)
         finally:
             self.in_flight.discard(record.id)
+            self.recount()
 
     # -- recovery ---------------------------------------------------------------------------------------
 
@@ -488,6 +516,8 @@ class Studio:
             self._running.clear()
             self._uncertain.clear()
             self._charges.clear()
+            self._counted.clear()
+            self.recount()
             self.session_ids.clear()
             self.dismissed.clear()
             self._undo_dismiss.clear()

@@ -268,16 +268,22 @@ class MainScreen(ResultScreen):
             else:
                 self.call_later(self._count_totals)
 
+    _counted_version = -1  # the Studio's counts_version when the top bar was last counted
+
     def _count_totals(self) -> None:
         self._totals_queued = False
         if self._totals_pace is not None:
             self._totals_pace.ran()
         if not self.ready:
             return
-        spent, running, unsure = self.app.studio.totals()
+        studio = self.app.studio
+        if studio.counts_version == self._counted_version:
+            return  # nothing counted changed (a poll's progress): the top bar is right as it is
+        self._counted_version = studio.counts_version
+        spent, running, unsure = studio.totals()
         bar = self.topbar
         bar.spent, bar.running, bar.unsure = spent, running, unsure
-        bar.not_charged = self.app.studio.not_charged()
+        bar.not_charged = studio.not_charged()
         self._budget_stale = True  # read again at the next tick (it reads the history)
 
     _budget_stale = True
