@@ -258,6 +258,8 @@ class MainScreen(ResultScreen):
         """The top bar's totals, counted once for all the news already queued (200 tasks
         finishing together send hundreds of events between two frames), and in a wave at most
         every pacing.GAP (each count redraws the top bar)."""
+        if self.app.studio.counts_version == self._counted_version:
+            return  # nothing counted changed since the last count (a poll's progress)
         if self._totals_pace is None:
             self._totals_pace = Pace()
         wait = self._totals_pace.news()
