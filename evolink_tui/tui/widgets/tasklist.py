@@ -7,8 +7,10 @@ the next page (``NeedMore``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from rich.console import Console, ConsoleOptions
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
@@ -34,7 +36,22 @@ OFFSCREEN_ROWS = 4  # rows either side of the window kept up to date too (a scro
 WAVE_GAP = 1.0
 
 
-class _TaskCell(Text):
+class _Cell(Text):
+    """A cell's text that remembers how it was drawn. Any cell update makes the DataTable
+    render every cell in sight again (the 1 s countdown: every running row's time cell); a
+    cell whose text did not change hands back the segments it made the last time, at the
+    same width. Never changed once in the table (a change is a new cell)."""
+
+    _drawn: tuple[tuple, list[Segment]] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        key = (id(console), options.max_width, options.justify, options.overflow, options.no_wrap)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, list(super().__rich_console__(console, options)))
+        yield from self._drawn[1]
+
+
+class _TaskCell(_Cell):
     """The first cell of a row; remembers its record id so rows sort newest first."""
 
     record_id: int = 0
@@ -164,7 +181,7 @@ class TaskList(DataTable):
         task.append("\n")
         task.append(plain(record.prompt, 200) or "(task checked by id)", "dim")
 
-        status = Text(no_wrap=True, overflow="ellipsis", end="")
+        status = _Cell(no_wrap=True, overflow="ellipsis", end="")
         flag = self._flags.get(record.id)
         if flag:  # "offline, retrying": its two words on the two lines
             first, _, second = flag.partition(", ")
@@ -191,7 +208,7 @@ class TaskList(DataTable):
 
     @staticmethod
     def _info_cell(first: str, second: str) -> Text:
-        info = Text(first, no_wrap=True, overflow="ellipsis", end="", justify="right")
+        info = _Cell(first, no_wrap=True, overflow="ellipsis", end="", justify="right")
         info.append("\n")
         info.append(second, "dim")
         return info
