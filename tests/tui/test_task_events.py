@@ -109,6 +109,32 @@ async def test_polls_that_bring_only_progress_do_not_count_the_top_bar_again(mon
         assert len(totals) == 1
 
 
+async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_it():
+    """The clock's tick redraws only the time cells; the cells beside them, drawn as they were
+    the time before, still show what changed since."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        now = app.studio.now()
+        newest = ids[-1]
+        timed = dataclasses.replace(app.studio.record(newest), estimated_time=90, updated_at=now)
+        app.studio.remember(timed)
+        app.main.show_event(ev.TaskProgressed(newest, timed.as_task()))
+        tasks.tick(now)
+        await wait_until(pilot, lambda: "90s left" in screen_text(app), what="the countdown")
+        tasks.tick(now + 7)
+        await wait_until(pilot, lambda: "83s left" in screen_text(app), what="the countdown, 7 s on")
+        assert "90s left" not in screen_text(app) and "running" in screen_text(app)
+        done = dataclasses.replace(timed, state="failed", error={"code": "boom"})
+        app.studio.remember(done)
+        app.main.show_event(ev.TaskCompleted(newest, done.as_task()))
+        await wait_until(pilot, lambda: "boom" in screen_text(app), what="the new status")
+        tasks.tick(now + 8)
+        await pilot.pause()
+        assert "boom" in screen_text(app) and "83s left" not in screen_text(app)
+
+
 async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:

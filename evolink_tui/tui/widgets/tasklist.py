@@ -147,9 +147,9 @@ class TaskList(DataTable):
     def _build_columns(self) -> None:
         self._task_width = self._wanted_task_width()
         # Text, not str: a str label is parsed as Rich markup (which loads Rich's emoji table)
-        self.add_column(Text("Task"), width=self._task_width, key="task")
-        self.add_column(Text("Status"), width=STATUS_WIDTH, key="status")
-        self.add_column(Text("left·cr·age"), width=INFO_WIDTH, key="info")
+        self.add_column(_Cell("Task"), width=self._task_width, key="task")
+        self.add_column(_Cell("Status"), width=STATUS_WIDTH, key="status")
+        self.add_column(_Cell("left·cr·age"), width=INFO_WIDTH, key="info")
 
     def on_resize(self, event: events.Resize) -> None:
         if self._wanted_task_width() != self._task_width:
