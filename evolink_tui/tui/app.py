@@ -18,6 +18,7 @@ uploads and deletes on the files screen).
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Awaitable
 from concurrent.futures import Future
 from pathlib import Path
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
 # collection walks every object the app made since startup (25-45 ms with a few results
 # shown), and at the default pace they came several times a second while results arrived.
 GC_THRESHOLDS = (10_000, 20, 100)
+# The event loop gets the interpreter back from a busy thread within 1 ms, not 5 (Python's
+# default): while results arrive, threads check and write files (and the composer checks
+# what is typed, Textual's writer sends frames), and a key waited for each of them in turn.
+SWITCH_INTERVAL = 0.001
 
 
 class EvolinkApp(App[int]):
@@ -112,6 +117,7 @@ class EvolinkApp(App[int]):
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
             gc.enable()
+            sys.setswitchinterval(SWITCH_INTERVAL)
         from .config_fix import show_config_warnings
 
         show_config_warnings(self)  # the config's warnings; a key others can read: offer to fix it
