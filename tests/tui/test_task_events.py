@@ -249,7 +249,7 @@ def test_results_saved_in_a_wave_are_said_in_one_notice_a_second():
     assert len(shown) == 5 and len(later.waiting) == 1
 
 
-def test_a_long_wave_is_said_less_and_less_often_up_to_a_notice_s_time_on_screen():
+def test_a_long_wave_is_said_less_and_less_often_each_notice_on_screen_until_the_next():
     shown: list[Notice] = []
     later = Later()
     wave = Wave(shown.append, later, Notices(_Studio()).saved_together)  # type: ignore[arg-type]
@@ -258,9 +258,10 @@ def test_a_long_wave_is_said_less_and_less_often_up_to_a_notice_s_time_on_screen
         wave.add(saved())
         wave.add(saved())
         later.come()
-    # said at once, then after 1, 2, 4 seconds and every 4 (a notice stays 4 s on screen)
-    assert later.asked == [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0]
+    # said at once, then after 1, 2, 4 seconds and every 8; each stays on screen until the next
+    assert later.asked == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0]
     assert len(shown) == 7 and all(n.text == "Saved 2 images of 2 tasks to /tmp/results" for n in shown[1:])
+    assert [n.timeout for n in shown[1:]] == [4.0, 4.0, 8.0, 8.0, 8.0, 8.0]
     later.come()  # a quiet window: the wave is over
     assert not later.waiting
     wave.add(saved())  # the next wave starts at once, with a window of a second again
