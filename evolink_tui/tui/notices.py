@@ -181,8 +181,8 @@ class Wave:
     while they keep coming, each window twice as long as the last up to ``longest``; each
     notice said together stays on screen until the next one comes. Every notification is a
     widget mounted on the screen and laid out again when it goes: one a task made typing lag,
-    one a second still cost a frame of the whole screen twice a second, and one every 4 s ten
-    of the 48 layouts of a 28 s wave (about 40 ms each). Other notices are shown as they come.
+    one a second still cost a frame of the whole screen twice a second, and one every 4 s was
+    still 7 in a 28 s wave, each two layouts of about 40 ms. Other notices are shown as they come.
 
     ``show`` shows a notice; ``later(seconds, callback)`` calls back (the App's ``set_timer``)."""
 
