@@ -766,9 +766,19 @@ replaced. The peers are installed by the benchmark itself on first use (see 7).
 
 {table(rows)}
 
-{NOTES}"""
+"""
+    # What is below the marker is kept as it is (how each figure is measured, what it rests on,
+    # measurements made alone, written by hand); a file without one gets NOTES to start from.
+    try:
+        kept = DOC.read_text(encoding="utf-8").partition(MARKER)[2]
+    except OSError:
+        kept = ""
+    text += MARKER + (kept or "\n\n" + NOTES)
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+MARKER = "<!-- Above: written by benchmarks/run.py at each full run. Below: kept as it is. -->"
 
 
 def main(argv: list[str] | None = None) -> int:
