@@ -672,7 +672,7 @@ NOTES = """\
 Startup is CPU-bound (the child's CPU time at the frame is within ~15 ms of its wall time), so the app
 does less rather than doing it elsewhere:
 
-- No cyclic garbage collection until the first frame (`cli._run_tui`); then what startup made is frozen.
+- No cyclic garbage collection until the first frame (`cli._main`); then what startup made is frozen.
 - The first page of history is read in a thread started before Textual is imported, and shown in the
   first frame; the task list's columns are built at the width the table will get.
 - The runner, downloads, Files helpers, wire parsers, Pillow, httpx and the simulator load on first use;

@@ -247,7 +247,7 @@ async def screen_run(path: Path, method: str, seen: bool = True) -> dict:
     before = active()
     set_active(TerminalGraphics(method, CellSize(10, 20), True))
     thresholds = gc.get_threshold()
-    # As `evolink-tui` starts the app (cli._run_tui): no collection until its first frame,
+    # As `evolink-tui` starts the app (cli._main): no collection until its first frame,
     # then what startup made is frozen and the app's own thresholds apply. Without this the
     # run measures Python's default thresholds, whose full collections (130 ms here, with
     # the GIL held) the app never sees that often.

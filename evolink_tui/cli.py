@@ -430,9 +430,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    # No cyclic garbage collection while the command line is read and the command's code
-    # imported: as at the app's start (see _run_tui), what this makes all lives, and the
-    # collections it would set off only walk it.
+    # No cyclic garbage collection while the command line is read and a command's code
+    # imported, or the app started (the app turns it back on after its first frame, see
+    # EvolinkApp): startup makes tens of thousands of objects that all live, and the
+    # collections they would set off only walk them (about a tenth of the app's startup).
     gc.disable()
     try:
         parser = build_parser(commands=not _only_app_options(argv))
@@ -451,17 +452,7 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    # No cyclic garbage collection until the first frame is drawn (the app turns it back
-    # on): startup makes tens of thousands of objects that all live, and the collections
-    # they would set off only walk them (about a tenth of the startup time).
-    gc.disable()
-    try:
-        return _start_tui(args)
-    finally:
-        gc.enable()
-
-
-def _start_tui(args: argparse.Namespace) -> int:
+    """The app, started with the collector paused (by _main) until its first frame."""
     from .core.config import load_settings
     from .core.errors import ValidationError
     from .core.graphics import detect

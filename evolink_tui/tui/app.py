@@ -111,7 +111,7 @@ class EvolinkApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        if not gc.isenabled():  # paused for startup (see cli._run_tui)
+        if not gc.isenabled():  # paused for startup (see cli._main)
             # What startup made lives as long as the app: out of the collector's sight, a full
             # collection later walks only what came after (else pauses of tens of ms).
             gc.freeze()
