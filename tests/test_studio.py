@@ -340,3 +340,27 @@ async def test_the_totals_kept_as_records_change_match_a_full_count_at_every_eve
     final = studio.totals()
     assert tuple(final) == scanned_totals(studio) and final.running == 0 and final.unsure == 1
     assert final.spent == sum(charge(studio.record(r.id)).credits or 0 for r in mine) > 0
+
+
+async def test_the_totals_version_moves_with_every_change_of_what_they_count(studio, sim):
+    """The top bar counts again only when counts_version moves: each change of this run's
+    records, of those in flight and of those dismissed moves it by itself, and a change made
+    some other way is refused rather than left uncounted."""
+    [record_id] = studio.prepare([GenerationRequest("a fox", model="z-image-turbo")])
+    for change in (
+        lambda: studio.in_flight.discard(record_id),
+        lambda: studio.in_flight.add(record_id),
+        lambda: studio.session_ids.discard(record_id),
+        lambda: studio.session_ids.update([record_id]),
+        lambda: studio.dismissed.add(record_id),
+        lambda: studio.dismissed.clear(),
+    ):
+        before = studio.counts_version
+        change()
+        assert studio.counts_version != before
+    before = studio.counts_version
+    studio.in_flight.add(record_id)  # already there: nothing counted changes
+    assert studio.counts_version == before
+    with pytest.raises(TypeError):
+        studio.in_flight |= {record_id + 1}
+    assert record_id + 1 not in studio.in_flight

@@ -130,13 +130,11 @@ class Batches:
             case BatchTaskSent(record_id=record_id):
                 studio.session_ids.add(record_id)
                 studio.in_flight.add(record_id)
-                studio.recount()
                 record = studio.history.get(record_id)
                 if record is not None:
                     studio.remember(record)
             case BatchTaskEnded(record=record):
                 studio.in_flight.discard(record.id)
-                studio.recount()
                 studio.remember(record)
         studio.events.emit(event)
 

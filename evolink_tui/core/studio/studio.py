@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from ..bus import EventBus, ListenerFailure
 from ..clock import RealClock
@@ -70,6 +70,47 @@ class Retry(NamedTuple):
     job: Callable[[], Awaitable[Any]] | None
 
 
+class _Counted(set[int]):
+    """A set of record ids whose every change calls ``moved`` (the Studio's counts version):
+    this run's records, those in flight, those dismissed. A view counts the top bar again only
+    when the version has moved, and no change to these sets can forget to move it."""
+
+    def __init__(self, moved: Callable[[], None]) -> None:
+        super().__init__()
+        self._moved = moved
+
+    def add(self, item: int) -> None:
+        if item not in self:
+            super().add(item)
+            self._moved()
+
+    def discard(self, item: object) -> None:
+        if item in self:
+            super().discard(item)
+            self._moved()
+
+    def remove(self, item: int) -> None:
+        super().remove(item)
+        self._moved()
+
+    def update(self, *others: Iterable[int]) -> None:
+        before = len(self)
+        super().update(*others)
+        if len(self) != before:
+            self._moved()
+
+    def clear(self) -> None:
+        if self:
+            super().clear()
+            self._moved()
+
+    def _changed(self, *args: object, **kwargs: object) -> NoReturn:  # anything else that changes it in place
+        raise TypeError("change a Studio's counted set with add, discard, remove, update or clear")
+
+    pop = difference_update = intersection_update = symmetric_difference_update = _changed
+    __ior__ = __iand__ = __isub__ = __ixor__ = _changed
+
+
 class Studio:
     """See the module docstring. ``client_factory(settings, clock=...)`` builds the client
     (tests pass the simulator's); ``history_ahead``: the first page of history already
@@ -94,8 +135,9 @@ class Studio:
         self.connection = Connection()
         self.records: dict[int, TaskRecord] = {}
         self.groups: dict[str, set[int]] = {}
-        self.session_ids: set[int] = set()  # records this run of the app started
-        self.in_flight: set[int] = set()  # records being sent, followed or downloaded now
+        # What totals() and not_charged() count moves counts_version by itself (see _Counted).
+        self.session_ids: set[int] = _Counted(self._moved)  # records this run of the app started
+        self.in_flight: set[int] = _Counted(self._moved)  # records being sent, followed or downloaded now
         # The top bar's counts, kept as records change (a wave of task events must not scan
         # every record on each one): ids running now, ids whose submit is uncertain.
         self._running: set[int] = set()
@@ -108,7 +150,7 @@ class Studio:
         self._counts_version = 0
         # Taken off the list by the user (the history keeps them, marked: see dismiss); this
         # run's dismisses in order, for undo.
-        self.dismissed: set[int] = set()
+        self.dismissed: set[int] = _Counted(self._moved)
         self._undo_dismiss: list[int] = []
         self._files: Files | None = None
         self._batches: Batches | None = None
@@ -230,8 +272,7 @@ class Studio:
         record's state, charge or dismissal, this run's records, what is being sent)."""
         return self._counts_version
 
-    def recount(self) -> None:
-        """What is counted changed outside :meth:`remember` (this run's records, what is in flight)."""
+    def _moved(self) -> None:
         self._counts_version += 1
 
     def record(self, record_id: int) -> TaskRecord | None:
@@ -289,7 +330,6 @@ class Studio:
             self.remember(record)
         else:
             (self.dismissed.add if on else self.dismissed.discard)(record_id)
-            self.recount()
 
     def result_file(self, url: str) -> str | None:
         """The downloaded file of the result known by ``url`` (among the records in the
@@ -386,7 +426,6 @@ class Studio:
         group = os.urandom(6).hex() if len(requests) > 1 else None
         record_ids = [runner.prepare(request, group_id=group, parent=parent) for request in requests]
         self.in_flight.update(record_ids)  # from now: their workers are about to start
-        self.recount()
         for record_id in record_ids:
             self.session_ids.add(record_id)
             record = self.history.get(record_id)
@@ -405,12 +444,10 @@ class Studio:
         """Submit a prepared record (or resend an unsure one with its own key) and see it
         through, downloads included."""
         self.in_flight.add(record_id)
-        self.recount()
         try:
             return await self.ensure_runner().run(record_id)
         finally:
             self.in_flight.discard(record_id)
-            self.recount()
 
     async def check(self, task_id: str) -> TaskRecord:
         """Fetch any task by id, record it, follow it if it still runs."""
@@ -435,7 +472,6 @@ class Studio:
         if action.kind == RESEND:
             self.session_ids.add(record.id)
             self.in_flight.add(record.id)
-            self.recount()
             return Retry(action, record.id, lambda: self.run(record.id))
         if action.kind == CHECK:
             self.history.set_notice(record.id, None)
@@ -445,7 +481,6 @@ class Studio:
             new_id = runner.prepare(record.generation_request(), group_id=record.group_id)
             self.session_ids.add(new_id)
             self.in_flight.add(new_id)
-            self.recount()
             fresh = self.history.get(new_id)
             if fresh is not None:
                 self.remember(fresh)
@@ -456,12 +491,10 @@ class Studio:
 
     async def _retry_downloads(self, record: TaskRecord) -> TaskRecord:
         self.in_flight.add(record.id)
-        self.recount()
         try:
             return await self.ensure_runner().retry_downloads(record)
         finally:
             self.in_flight.discard(record.id)
-            self.recount()
 
     # -- recovery ---------------------------------------------------------------------------------------
 
@@ -517,7 +550,7 @@ class Studio:
             self._uncertain.clear()
             self._charges.clear()
             self._counted.clear()
-            self.recount()
+            self._moved()
             self.session_ids.clear()
             self.dismissed.clear()
             self._undo_dismiss.clear()
