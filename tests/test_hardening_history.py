@@ -151,3 +151,50 @@ def test_two_submits_answered_with_one_task_id_are_linked(run, sim, fake_clock):
     assert rows[2]["state"] == "linked" and rows[2]["linked_to"] == 1 and rows[2]["prompt"] == "second prompt"
     code, out, _ = run("resume", "--json")
     assert code == 0 and json.loads(out)["records"] == []
+
+
+def test_a_transaction_is_all_or_nothing_and_a_failure_inside_is_a_history_error(tmp_path):
+    """Two writes in one transaction: a failure in the second undoes the first and reads as a
+    HistoryError (never a bare sqlite3 error); any other exception undoes it too and comes out
+    as it was; the history stays usable from another thread after each (its lock given back)."""
+    import threading
+
+    from evolink_tui.core.history import HistoryError
+
+    history = History(tmp_path / "h.sqlite3")
+    history.write("CREATE TABLE notes (text TEXT)")
+
+    def count() -> int:
+        return history.rows("SELECT COUNT(*) FROM notes")[0][0]
+
+    def write_from_another_thread() -> None:
+        done = threading.Event()
+        threading.Thread(target=lambda: (history.write("INSERT INTO notes VALUES ('other')"), done.set())).start()
+        assert done.wait(30), "the transaction kept the history's lock"
+
+    with history.transaction() as db:
+        db.execute("INSERT INTO notes VALUES ('one')")
+        history.write("INSERT INTO notes VALUES ('two')")
+    assert count() == 2
+
+    with pytest.raises(HistoryError, match="cannot write the history"):
+        with history.transaction() as db:
+            db.execute("INSERT INTO notes VALUES ('three')")
+            db.execute("INSERT INTO no_such_table VALUES (1)")
+    assert count() == 2
+    write_from_another_thread()
+    assert count() == 3
+
+    with pytest.raises(KeyError):
+        with history.transaction() as db:
+            db.execute("INSERT INTO notes VALUES ('four')")
+            raise KeyError("not sqlite's")
+    assert count() == 3
+    write_from_another_thread()
+    assert count() == 4
+
+    _break(history)  # COMMIT refused, as by a full or read-only disk
+    with pytest.raises(HistoryError):
+        with history.transaction() as db:
+            pass
+    history.close()

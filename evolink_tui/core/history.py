@@ -22,13 +22,10 @@ it goes to that record.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
 from _thread import RLock
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .rules import RESULT_URL_LIFETIME
@@ -236,39 +233,121 @@ def _numbers(bits: int) -> list[int]:
     return [i + 1 for i in range(MAX_RESULT_BITS) if bits >> i & 1] if bits else []
 
 
-@dataclass
 class TaskRecord:
-    id: int
-    task_id: str | None
-    state: str
-    prompt: str
-    model: str
-    request: dict
-    idempotency_key: str
-    group_id: str | None = None
-    progress: int = 0
-    estimated_time: int | None = None
-    credits: float | None = None
-    results: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    error: dict | None = None
-    notice: str | None = None
-    created_at: float = 0.0
-    submitted_at: float | None = None
-    finished_at: float | None = None
-    updated_at: float = 0.0
-    attempted_at: float | None = None
-    download_state: str | None = None
-    url_expires_at: float | None = None
-    task_raw: dict | None = None
-    parent_id: int | None = None
-    parent_index: int | None = None
-    favourites: int = 0
-    deleted: int = 0
-    running_seen_at: float | None = None
-    linked_to: int | None = None
-    dismissed_at: float | None = None  # taken off the app's task list then (the record is kept)
-    damaged: list[str] = field(default_factory=list)  # columns of the row that could not be read
+    """One task as history keeps it. A plain class, not a dataclass: ``dataclasses`` loads
+    ``inspect`` (and with it ast, dis, tokenize), 15 ms of a headless ``history`` that has a
+    budget of 3x a bare interpreter. Compared field by field (``==``), unhashable, as a
+    dataclass would be."""
+
+    __slots__ = FIELDS = (
+        "id",
+        "task_id",
+        "state",
+        "prompt",
+        "model",
+        "request",
+        "idempotency_key",
+        "group_id",
+        "progress",
+        "estimated_time",
+        "credits",
+        "results",
+        "files",
+        "error",
+        "notice",
+        "created_at",
+        "submitted_at",
+        "finished_at",
+        "updated_at",
+        "attempted_at",
+        "download_state",
+        "url_expires_at",
+        "task_raw",
+        "parent_id",
+        "parent_index",
+        "favourites",
+        "deleted",
+        "running_seen_at",
+        "linked_to",
+        "dismissed_at",
+        "damaged",
+    )
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __init__(
+        self,
+        id: int,
+        task_id: str | None,
+        state: str,
+        prompt: str,
+        model: str,
+        request: dict,
+        idempotency_key: str,
+        group_id: str | None = None,
+        progress: int = 0,
+        estimated_time: int | None = None,
+        credits: float | None = None,
+        results: list[str] | None = None,
+        files: list[str] | None = None,
+        error: dict | None = None,
+        notice: str | None = None,
+        created_at: float = 0.0,
+        submitted_at: float | None = None,
+        finished_at: float | None = None,
+        updated_at: float = 0.0,
+        attempted_at: float | None = None,
+        download_state: str | None = None,
+        url_expires_at: float | None = None,
+        task_raw: dict | None = None,
+        parent_id: int | None = None,
+        parent_index: int | None = None,
+        favourites: int = 0,
+        deleted: int = 0,
+        running_seen_at: float | None = None,
+        linked_to: int | None = None,
+        dismissed_at: float | None = None,
+        damaged: list[str] | None = None,
+    ) -> None:
+        self.id = id
+        self.task_id = task_id
+        self.state = state
+        self.prompt = prompt
+        self.model = model
+        self.request = request
+        self.idempotency_key = idempotency_key
+        self.group_id = group_id
+        self.progress = progress
+        self.estimated_time = estimated_time
+        self.credits = credits
+        self.results = [] if results is None else results
+        self.files = [] if files is None else files
+        self.error = error
+        self.notice = notice
+        self.created_at = created_at
+        self.submitted_at = submitted_at
+        self.finished_at = finished_at
+        self.updated_at = updated_at
+        self.attempted_at = attempted_at
+        self.download_state = download_state
+        self.url_expires_at = url_expires_at
+        self.task_raw = task_raw
+        self.parent_id = parent_id
+        self.parent_index = parent_index
+        self.favourites = favourites
+        self.deleted = deleted
+        self.running_seen_at = running_seen_at
+        self.linked_to = linked_to
+        self.dismissed_at = dismissed_at  # taken off the app's task list then (the record is kept)
+        self.damaged = [] if damaged is None else damaged  # columns of the row that could not be read
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"TaskRecord({shown})"
 
     @property
     def parent(self) -> tuple[int, int] | None:
@@ -420,6 +499,52 @@ class TaskRecord:
         )
         record.damaged = r.damaged
         return record
+
+
+class _Transaction:
+    """:meth:`History.transaction`'s context (a class: contextlib would cost `history` a
+    millisecond to import). Holds the history's lock from BEGIN to COMMIT or ROLLBACK."""
+
+    __slots__ = ("history", "db")
+
+    def __init__(self, history: History):
+        self.history = history
+
+    def __enter__(self) -> sqlite3.Connection:
+        import sqlite3
+
+        self.history._lock.acquire()
+        try:
+            self.db = self.history._db()
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._end()
+            raise self.history._write_error(exc) from exc
+        except BaseException:
+            self.history._lock.release()
+            raise
+        return self.db
+
+    def __exit__(self, kind, exc, trace) -> None:
+        import sqlite3
+
+        try:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")  # a full disk may refuse COMMIT
+        except sqlite3.Error as error:
+            self._end()
+            raise self.history._write_error(error) from error
+        self.history._lock.release()
+        if isinstance(exc, sqlite3.Error):  # a write inside failed: rolled back, said as a HistoryError
+            raise self.history._write_error(exc) from exc
+
+    def _end(self) -> None:
+        """After a failure: no transaction left open, the lock given back."""
+        try:
+            db = getattr(self, "db", None)
+            if db is not None and db.in_transaction:
+                db.execute("ROLLBACK")
+        finally:
+            self.history._lock.release()
 
 
 class _RowReader:
@@ -575,26 +700,10 @@ class History:
         """One write statement on any table (errors as :class:`HistoryError`)."""
         return self._write(sql, params)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """Several writes (through :meth:`write`, or the connection it yields) kept all
         together or not at all, even by a kill -9; any SQLite failure is a HistoryError."""
-        import sqlite3
-
-        with self._lock:
-            db = self._db()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")  # a full disk may refuse it
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise self._write_error(exc) from exc
+        return _Transaction(self)
 
     def _read(self, sql: str, params: tuple = ()) -> list[TaskRecord]:
         with self._lock:
