@@ -30,17 +30,15 @@ NOT_FOR = {
         *("sqlite3", "concurrent.futures", "logging", "evolink_tui.core.history", "tomllib", "tempfile"),
         *("threading", "platformdirs"),
     ),
-    # history lists TaskRecords, dataclasses (the app's tests build changed copies with
-    # dataclasses.replace): those it loads
     "history": (
-        *NEVER,
+        *(NEVER + DEFINITIONS),
         *("typing", "threading", "evolink_tui.core.wire", "evolink_tui.core.catalogue", "platformdirs"),
         *("concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tomllib", "tempfile"),
     ),
     "locate": (
         *(NEVER + DEFINITIONS),
         *("sqlite3", "concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tomllib", "tempfile"),
-        *("threading", "evolink_tui.core.catalogue"),
+        *("threading", "evolink_tui.core.catalogue", "platformdirs"),
     ),
 }
 

@@ -1,7 +1,7 @@
 """Configuration: the API key, base URLs, paths; the config file written with mode 0600.
 
 Precedence: command-line flag, then environment variable, then the config file, then
-the default. Paths follow platformdirs (config, data, pictures). ``EVOLINK_TUI_CONFIG``
+the default. Paths follow platformdirs (config, data, pictures; see :mod:`.dirs`). ``EVOLINK_TUI_CONFIG``
 and ``EVOLINK_TUI_DATA_DIR`` move the config file and the data dir (tests use them).
 """
 
@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .dirs import user_dir, user_pictures_dir
 from .errors import ValidationError
 
 APP_NAME = "evolink-tui"
@@ -25,29 +26,23 @@ DEMO_FILES_BASE_URL = "https://files-api.evolink-demo.invalid"
 DEMO_API_KEY = "sk-demo-0000000000000000"
 
 
-def _platformdirs():
-    import platformdirs  # deferred: only needed when a path is asked for
-
-    return platformdirs
-
-
 def config_path() -> Path:
     env = os.environ.get("EVOLINK_TUI_CONFIG")
     if env:
         return Path(env).expanduser()
-    return Path(_platformdirs().user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    return Path(user_dir("config", APP_NAME)) / "config.toml"
 
 
 def data_dir() -> Path:
     env = os.environ.get("EVOLINK_TUI_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    return Path(_platformdirs().user_data_dir(APP_NAME, appauthor=False))
+    return Path(user_dir("data", APP_NAME))
 
 
 def default_download_dir(demo: bool = False) -> Path:
     """Pictures/evolink; demo results get their own Pictures/evolink-demo, apart from paid ones."""
-    return Path(_platformdirs().user_pictures_dir()) / ("evolink-demo" if demo else "evolink")
+    return Path(user_pictures_dir()) / ("evolink-demo" if demo else "evolink")
 
 
 CACHE_ENV = "EVOLINK_TUI_CACHE_DIR"
@@ -59,7 +54,7 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser() / "thumbnails"
-    return Path(_platformdirs().user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
+    return Path(user_dir("cache", APP_NAME)) / "thumbnails"
 
 
 def user_catalogue_path() -> Path:

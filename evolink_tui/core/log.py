@@ -28,9 +28,9 @@ def state_dir() -> Path:
     override = os.environ.get("EVOLINK_TUI_STATE_DIR")
     if override:
         return Path(override).expanduser()
-    import platformdirs  # deferred: only needed when something is logged or located
+    from .dirs import user_dir
 
-    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+    return Path(user_dir("state", APP_NAME))
 
 
 def log_path() -> Path:
