@@ -11,26 +11,29 @@ from functools import cache
 # characters, the BOM, invisible operators, interlinear annotations and tag characters
 # hide text. ZWJ and ZWNJ (U+200C/D) stay: emoji and several scripts need them.
 _INVISIBLE = (
-    "\u00ad\u061c\u115f\u1160\u180e\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u206f"
-    "\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
-)
+    (0x00AD, 0x00AD), (0x061C, 0x061C), (0x115F, 0x1160), (0x180E, 0x180E), (0x200B, 0x200B),
+    (0x200E, 0x200F), (0x2028, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB), (0xE0000, 0xE007F),
+)  # fmt: skip
 
 
-@cache
-def _controls(one_line: bool) -> re.Pattern:
-    """C0 controls (except tab and newline unless ``one_line``), DEL, C1 controls (which
-    include CSI and OSC) and the invisible characters. Compiled on first use, not at import:
-    the two patterns take a headless command about two milliseconds, and `models --json`
-    prints nothing through them."""
-    c0 = "\\x00-\\x1f" if one_line else "\\x00-\\x08\\x0b-\\x1f"
-    return re.compile(f"[{c0}\\x7f-\\x9f{_INVISIBLE}]")
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
+def _escape(code: int) -> str:
     if code <= 0xFF:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+@cache
+def _controls(one_line: bool) -> dict[int, str]:
+    """What each character to escape becomes: C0 controls (except tab and newline unless
+    ``one_line``), DEL, C1 controls (which include CSI and OSC) and the invisible characters.
+    A table for str.translate, made on first use (0.2 ms): two compiled patterns took a
+    headless command 2 ms, and translate is several times faster than a pattern's sub."""
+    ranges = [(0x00, 0x1F), (0x7F, 0x9F), *_INVISIBLE]
+    table = {code: _escape(code) for low, high in ranges for code in range(low, high + 1)}
+    if not one_line:
+        del table[0x09], table[0x0A]
+    return table
 
 
 def inert(text: object, *, one_line: bool = False) -> str:
@@ -41,7 +44,7 @@ def inert(text: object, *, one_line: bool = False) -> str:
     else: shown as escapes (``\\u202e``) they do nothing. With ``one_line`` newlines are
     escaped too.
     """
-    return _controls(one_line).sub(_escape, str(text))
+    return str(text).translate(_controls(one_line))
 
 
 def one_line(text: object) -> str:
