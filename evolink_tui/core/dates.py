@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from .errors import ValidationError
 
 DATE_HELP = "a date as YYYY-MM-DD, such as 2025-01-31"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = r"^\d{4}-\d{2}-\d{2}$"  # compiled on first use (re caches it): `history` rarely filters by day
 
 
 def parse_day(field: str, text: str | None) -> float | None:
@@ -18,7 +18,7 @@ def parse_day(field: str, text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        if not _DATE.match(text.strip()):
+        if not re.match(_DATE, text.strip()):
             raise ValueError(text)
         return datetime.strptime(text.strip(), "%Y-%m-%d").timestamp()
     except (ValueError, OverflowError, OSError):
