@@ -6,7 +6,8 @@ Each command runs as the user runs it (the installed ``evolink-tui`` script, a f
 process, output to /dev/null) right after a ``python -c pass`` of the same interpreter,
 pair after pair, so a busy neighbour weighs on both; the figure is the median of each
 side. The floor is ``python -c "import argparse, json, pathlib"`` timed the same way: the
-standard library such a command needs before any code of its own. ``history`` reads a
+standard library such a command needs before any code of its own; a second floor adds what
+``history`` needs beyond it (sqlite3, one subcommand parsed). ``history`` reads a
 history of 200 finished tasks seeded beforehand; ``locate`` prints every path in use.
 Budget (issue 17): each within 3x the bare interpreter.
 """
@@ -27,6 +28,15 @@ COMMANDS = {"models --json": ["models", "--json"], "history": ["history"], "loca
 # its arguments parsed, JSON written, paths handled. Timed the same way, as the floor under
 # the commands' figures.
 FLOOR = "import argparse, json, pathlib"
+# What `history` needs beyond that from the standard library, with none of its own code: sqlite3
+# loaded, and a command line with one subcommand parsed (argparse's first parse compiles its
+# patterns and looks up its messages' translations).
+FLOOR_HISTORY = (
+    "import argparse, json, pathlib, sqlite3; parser = argparse.ArgumentParser(); "
+    "parser.add_subparsers(dest='command').add_parser('history').add_argument('--limit'); "
+    "parser.parse_args(['history'])"
+)
+FLOORS = {"floor": FLOOR, "floor-history": FLOOR_HISTORY}
 SEEDED = 200
 
 
@@ -58,12 +68,13 @@ def measure_commands(pairs: int = 21) -> dict:
                 times["command"].append(_ms([*app, *args], env))
             result[name] = {side: median(values) for side, values in times.items()}
             result[name]["pairs"] = pairs
-        times = {"bare": [], "command": []}
-        for _ in range(pairs):
-            times["bare"].append(_ms(bare, env))
-            times["command"].append(_ms([sys.executable, "-c", FLOOR], env))
-        result["floor"] = {side: median(values) for side, values in times.items()}
-        result["floor"]["pairs"] = pairs
+        for name, code in FLOORS.items():
+            times = {"bare": [], "command": []}
+            for _ in range(pairs):
+                times["bare"].append(_ms(bare, env))
+                times["command"].append(_ms([sys.executable, "-c", code], env))
+            result[name] = {side: median(values) for side, values in times.items()}
+            result[name]["pairs"] = pairs
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return result
