@@ -198,3 +198,22 @@ def test_a_transaction_is_all_or_nothing_and_a_failure_inside_is_a_history_error
         with history.transaction() as db:
             pass
     history.close()
+
+
+def test_a_record_compares_by_value_and_copies_with_changes(tmp_path):
+    """TaskRecord (a plain class since it stopped being a dataclass): records read twice are
+    equal, a copy with a change is not and leaves the original as it was, an unknown field is
+    refused, and a record cannot be a dict key (it changes as the task runs)."""
+    history = History(tmp_path / "h.sqlite3")
+    record_id = history.record_submission({"prompt": "a fox", "model": "gpt-image-1.5"}, "key-1")
+    first, again = history.get(record_id), history.get(record_id)
+    assert first is not again and first == again
+    done = first.replace(state="completed", progress=100)
+    assert done != first and (done.state, done.progress, done.prompt) == ("completed", 100, "a fox")
+    assert (first.state, first.progress) != ("completed", 100)
+    with pytest.raises(TypeError, match="colour"):
+        first.replace(colour="red")
+    with pytest.raises(TypeError):
+        hash(first)
+    assert "prompt='a fox'" in repr(first)
+    history.close()

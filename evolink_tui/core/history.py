@@ -349,6 +349,15 @@ class TaskRecord:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"TaskRecord({shown})"
 
+    def replace(self, **changes) -> TaskRecord:
+        """A copy with ``changes`` (field=value), as dataclasses.replace made one; an unknown
+        field is a TypeError."""
+        fields = {name: getattr(self, name) for name in self.FIELDS}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"TaskRecord has no field {', '.join(sorted(unknown))}")
+        return TaskRecord(**{**fields, **changes})
+
     @property
     def parent(self) -> tuple[int, int] | None:
         """(record id, result index) this task iterated on, if any."""

@@ -4,8 +4,6 @@ notification a second for the results saved; what the screen shows stays right."
 
 from __future__ import annotations
 
-import dataclasses
-
 from evolink_tui.core import events as ev
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.tui.notices import Notice, Notices, Wave
@@ -69,7 +67,7 @@ async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatc
         shown = app.main.preview.record_id  # the selected task, in the preview: left running
         assert shown in ids
         for record_id in (i for i in ids if i != shown):  # every other task completes, between two frames
-            done = dataclasses.replace(app.studio.record(record_id), state="completed", progress=100)
+            done = app.studio.record(record_id).replace(state="completed", progress=100)
             app.studio.remember(done)
             app.main.show_event(ev.TaskCompleted(record_id, done.as_task()))
         await pilot.pause()
@@ -96,13 +94,13 @@ async def test_polls_that_bring_only_progress_do_not_count_the_top_bar_again(mon
         monkeypatch.setattr(app.studio, "totals", counting(totals, app.studio.totals))
         for step in range(3):  # three rounds of polls, each handed to the screen on its own
             for record_id in ids:
-                polled = dataclasses.replace(app.studio.record(record_id), progress=50 + step)
+                polled = app.studio.record(record_id).replace(progress=50 + step)
                 app.studio.remember(polled)
                 app.main.show_event(ev.TaskProgressed(record_id, polled.as_task()))
             await pilot.pause()
         assert totals == []  # nothing counted changed
         first = ids[0]
-        done = dataclasses.replace(app.studio.record(first), state="completed", progress=100)
+        done = app.studio.record(first).replace(state="completed", progress=100)
         app.studio.remember(done)
         app.main.show_event(ev.TaskCompleted(first, done.as_task()))
         await wait_until(pilot, lambda: f"{TASKS - 1} running" in screen_text(app).splitlines()[0], what="the top bar")
@@ -118,7 +116,7 @@ async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_i
         tasks = app.main.query_one("#tasks", TaskList)
         now = app.studio.now()
         newest = ids[-1]
-        timed = dataclasses.replace(app.studio.record(newest), estimated_time=90, updated_at=now)
+        timed = app.studio.record(newest).replace(estimated_time=90, updated_at=now)
         app.studio.remember(timed)
         app.main.show_event(ev.TaskProgressed(newest, timed.as_task()))
         tasks.tick(now)
@@ -126,7 +124,7 @@ async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_i
         tasks.tick(now + 7)
         await wait_until(pilot, lambda: "83s left" in screen_text(app), what="the countdown, 7 s on")
         assert "90s left" not in screen_text(app) and "running" in screen_text(app)
-        done = dataclasses.replace(timed, state="failed", error={"code": "boom"})
+        done = timed.replace(state="failed", error={"code": "boom"})
         app.studio.remember(done)
         app.main.show_event(ev.TaskCompleted(newest, done.as_task()))
         await wait_until(pilot, lambda: "boom" in screen_text(app), what="the new status")
@@ -142,7 +140,7 @@ async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
         tasks = app.main.query_one("#tasks", TaskList)
         oldest = ids[0]  # at the bottom of the list, far out of sight
         for record_id in ids:
-            failed = dataclasses.replace(app.studio.record(record_id), state="failed", error={"code": "boom"})
+            failed = app.studio.record(record_id).replace(state="failed", error={"code": "boom"})
             app.studio.remember(failed)
             app.main.show_event(ev.TaskCompleted(record_id, failed.as_task()))
         await pilot.pause()
@@ -164,7 +162,7 @@ async def test_rows_show_the_final_state_after_bursts_of_news():
         tasks = app.main.query_one("#tasks", TaskList)
         for state, error in (("failed", {"code": "boom"}), ("completed", None)):  # a burst, drawn; then another
             for record_id in ids:
-                changed = dataclasses.replace(app.studio.record(record_id), state=state, error=error, progress=100)
+                changed = app.studio.record(record_id).replace(state=state, error=error, progress=100)
                 app.studio.remember(changed)
                 app.main.show_event(ev.TaskCompleted(record_id, changed.as_task()))
             await pilot.pause()
