@@ -6,8 +6,8 @@ Each command runs as the user runs it (the installed ``evolink-tui`` script, a f
 process, output to /dev/null) right after a ``python -c pass`` of the same interpreter,
 pair after pair, so a busy neighbour weighs on both; the figure is the median of each
 side. The floor is ``python -c "import argparse, json, pathlib"`` timed the same way: the
-standard library such a command needs before any code of its own; a second floor adds what
-``history`` needs beyond it (sqlite3, one subcommand parsed). ``history`` reads a
+standard library such a command needs before any code of its own; a second floor is what
+``history`` needs of it (argparse with one subcommand parsed, json, sqlite3; no pathlib). ``history`` reads a
 history of 200 finished tasks seeded beforehand; ``locate`` prints every path in use.
 Budget (issue 17): each within 3x the bare interpreter.
 """
@@ -28,11 +28,11 @@ COMMANDS = {"models --json": ["models", "--json"], "history": ["history"], "loca
 # its arguments parsed, JSON written, paths handled. Timed the same way, as the floor under
 # the commands' figures.
 FLOOR = "import argparse, json, pathlib"
-# What `history` needs beyond that from the standard library, with none of its own code: sqlite3
-# loaded, and a command line with one subcommand parsed (argparse's first parse compiles its
-# patterns and looks up its messages' translations).
+# What `history` needs from the standard library, with none of its own code: argparse and json
+# (not pathlib: its paths are strings), sqlite3 loaded, and a command line with one subcommand
+# parsed (argparse's first parse compiles its patterns and looks up its messages' translations).
 FLOOR_HISTORY = (
-    "import argparse, json, pathlib, sqlite3; parser = argparse.ArgumentParser(); "
+    "import argparse, json, sqlite3; parser = argparse.ArgumentParser(); "
     "parser.add_subparsers(dest='command').add_parser('history').add_argument('--limit'); "
     "parser.parse_args(['history'])"
 )

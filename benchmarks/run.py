@@ -383,7 +383,7 @@ def commands_rows(pairs: int) -> list[Row]:
         for what, floor in (
             (': `python -c "import argparse, json, pathlib"`', floors["floor"]),
             (
-                " under `history`: the same, sqlite3 imported and one subcommand parsed, no code of ours",
+                " under `history`: argparse with one subcommand parsed, json, sqlite3 (no code of ours)",
                 floors["floor-history"],
             ),
         )

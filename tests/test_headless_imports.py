@@ -34,6 +34,7 @@ NOT_FOR = {
         *(NEVER + DEFINITIONS),
         *("typing", "threading", "evolink_tui.core.wire", "evolink_tui.core.catalogue", "platformdirs"),
         *("concurrent.futures", "logging", "evolink_tui.core.thumbnails", "tomllib", "tempfile"),
+        *("pathlib", "urllib.parse", "ipaddress"),  # the history file's path is a string
     ),
     "locate": (
         *(NEVER + DEFINITIONS),

@@ -13,10 +13,9 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .dirs import user_dir, user_pictures_dir
+from .dirs import APP_NAME, data_folder, user_dir, user_pictures_dir
 from .errors import ValidationError
 
-APP_NAME = "evolink-tui"
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 DEFAULT_FILES_BASE_URL = "https://files-api.evolink.ai"
 # The in-process simulator answers on these names; .invalid never resolves, so nothing
@@ -34,10 +33,7 @@ def config_path() -> Path:
 
 
 def data_dir() -> Path:
-    env = os.environ.get("EVOLINK_TUI_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(user_dir("data", APP_NAME))
+    return Path(data_folder())
 
 
 def default_download_dir(demo: bool = False) -> Path:

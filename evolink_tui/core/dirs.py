@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
+APP_NAME = "evolink-tui"
+DATA_ENV = "EVOLINK_TUI_DATA_DIR"  # moves the data dir (tests use it)
+
 _BASES = {
     "config": ("XDG_CONFIG_HOME", ".config"),
     "data": ("XDG_DATA_HOME", ".local/share"),
@@ -61,3 +64,12 @@ def user_pictures_dir() -> str:
     import platformdirs  # deferred: see the module's docstring
 
     return platformdirs.user_pictures_dir()
+
+
+def data_folder() -> str:
+    """The app's data folder (the history lives there), as a string: ``EVOLINK_TUI_DATA_DIR``
+    with ``~`` expanded, else the user's data dir. A string so that `evolink-tui history`
+    never loads pathlib (with urllib.parse and ipaddress, 0.3-0.4x a bare interpreter's start);
+    ``config.data_dir()`` is the same folder as a Path."""
+    env = os.environ.get(DATA_ENV)
+    return os.path.expanduser(env) if env else user_dir("data", APP_NAME)

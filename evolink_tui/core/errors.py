@@ -7,9 +7,9 @@ Bad input found before anything is sent is a :class:`ValidationError` instead.
 
 from __future__ import annotations
 
+import os
 from collections import namedtuple
 from functools import lru_cache
-from pathlib import Path
 
 from .text import one_line
 
@@ -30,7 +30,8 @@ def error_tables() -> dict[str, dict[str, ErrorInfo]]:
     # Beside this module; not through importlib.resources, which costs the app a millisecond to start.
     import tomllib  # deferred: a command that meets no error never parses the tables
 
-    text = (Path(__file__).parent / "errors.toml").read_text("utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "errors.toml"), encoding="utf-8") as file:
+        text = file.read()
     raw = tomllib.loads(text)
     return {kind: {str(code): ErrorInfo(**entry) for code, entry in table.items()} for kind, table in raw.items()}
 

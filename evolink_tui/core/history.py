@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from _thread import RLock
-from pathlib import Path
 
 from .rules import RESULT_URL_LIFETIME
 from .text import one_line
@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # sqlite3 loads in the thread that first opens the file; wire
     import sqlite3
     from collections.abc import Callable
     from concurrent.futures import Future
+    from os import PathLike
+    from pathlib import Path
 
     from .validation import GenerationRequest
     from .wire import Task
@@ -198,6 +200,8 @@ class UnrecordedSubmit(HistoryError):
 
 def history_path(settings) -> Path:
     """The history database for ``settings``: demo runs keep their own, apart from real tasks."""
+    from pathlib import Path
+
     return Path(settings.data_dir) / (DEMO_HISTORY_FILE if getattr(settings, "demo", False) else HISTORY_FILE)
 
 
@@ -610,11 +614,17 @@ class _RowReader:
 class History:
     """Thread-safe (one lock) access to the history database; opened on first use."""
 
-    def __init__(self, path: Path, clock=time.time):
-        self.path = Path(path)
+    def __init__(self, path: str | PathLike[str], clock=time.time):
+        self._file = os.fspath(path)  # a string: `history` never loads pathlib (see dirs.data_folder)
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
         self._lock = RLock()  # threading's own RLock, without importing threading for `history`
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._file)
 
     # -- connection and schema ----------------------------------------------------
 
@@ -624,8 +634,8 @@ class History:
 
             conn = None
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+                os.makedirs(os.path.dirname(self._file) or ".", exist_ok=True)
+                conn = sqlite3.connect(self._file, check_same_thread=False, isolation_level=None, timeout=10)
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -635,7 +645,7 @@ class History:
                     conn.close()
                 reason = getattr(exc, "strerror", None) or str(exc)
                 raise HistoryError(
-                    f"cannot use the history {self.path}: {reason}. Fix the folder's permissions, or move "
+                    f"cannot use the history {self._file}: {reason}. Fix the folder's permissions, or move "
                     "a damaged file aside (EVOLINK_TUI_DATA_DIR picks another folder)."
                 ) from exc
             except HistoryError:
@@ -685,7 +695,7 @@ class History:
 
     def _write_error(self, exc: Exception) -> HistoryError:
         return HistoryError(
-            f"cannot write the history {self.path}: {exc}. Free some space or fix the "
+            f"cannot write the history {self._file}: {exc}. Free some space or fix the "
             "folder; what is already recorded is kept, and `evolink-tui resume` picks "
             "up the rest."
         )

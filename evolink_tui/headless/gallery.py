@@ -7,6 +7,8 @@ starred result.
 
 from __future__ import annotations
 
+import os
+
 from ..cli import EXIT_FAILURE, EXIT_OK
 from ..core.errors import ValidationError
 from ..core.export import choose, contact_sheet, export_zip, parse_choice
@@ -20,7 +22,7 @@ _FAVOURITES_LIMIT = 10_000
 
 def _history(args) -> History:
     path = _history_file(args)
-    if not path.exists():
+    if not os.path.exists(path):
         raise ValidationError(
             "ids", " ".join(args.ids or []), "record ids listed by `evolink-tui history` (no history)"
         )

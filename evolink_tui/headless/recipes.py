@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 from dataclasses import replace
 
@@ -30,7 +31,7 @@ _SOURCES = {
 
 def _open_history(args) -> History | None:
     path = _history_file(args)
-    return History(path) if path.exists() else None
+    return History(path) if os.path.exists(path) else None
 
 
 def _result_ref(text: str) -> tuple[int, int]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from ..cli import EXIT_OK
-from ..core.config import data_dir
 from ..core.dates import day_range, when
+from ..core.dirs import data_folder
 from ..core.errors import ValidationError, summary
 from ..core.history import (
     DEMO_HISTORY_FILE,
@@ -81,15 +81,16 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
     return lines
 
 
-def _history_file(args) -> Path:
-    return data_dir() / (DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
+def _history_file(args) -> str:
+    """The history file the command reads: a string, so `history` never loads pathlib."""
+    return os.path.join(data_folder(), DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
 
 
-def _check_status(status: str, path: Path) -> None:
+def _check_status(status: str, path: str) -> None:
     """A status that is neither a state this app writes nor a filter must be one on record
     (a server's own); else bad input naming what is allowed."""
     seen: list[str] = []
-    if path.exists():
+    if os.path.exists(path):
         history = History(path)
         try:
             seen = history.states()
@@ -108,9 +109,9 @@ def cmd_history(args, out: Output) -> int:
     path = _history_file(args)
     if status is not None and status not in KNOWN_STATES + STATUS_FILTERS:
         _check_status(args.status, path)
-    if not path.exists():
+    if not os.path.exists(path):
         out.say(f"no history yet ({path})")
-        out.emit({"history": str(path), "count": 0, "records": []})
+        out.emit({"history": path, "count": 0, "records": []})
         return EXIT_OK
     history = History(path)
     try:
@@ -132,7 +133,5 @@ def cmd_history(args, out: Output) -> int:
             out.say(line)
     out.say(f"{len(records)} of {total} records shown ({path})")
     if out.as_json:  # text mode prints none of it, and making it took as long as the listing
-        out.emit(
-            {"history": str(path), "count": len(records), "total": total, "records": [r.to_json() for r in records]}
-        )
+        out.emit({"history": path, "count": len(records), "total": total, "records": [r.to_json() for r in records]})
     return EXIT_OK
