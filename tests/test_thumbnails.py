@@ -471,3 +471,30 @@ async def test_no_color_shows_a_placeholder(png: Path, monkeypatch: pytest.Monke
         lines = ["".join(s.text for s in view.render_line(y)) for y in range(20)]
         assert any("[image 64x64]" in line for line in lines)
         assert not any("▀" in line for line in lines)
+
+
+class WaitingApp(ThumbApp):
+    CSS = "ThumbnailView { background: #102030; } ThumbnailView.-waiting { background: #a05000; color: #ffffff; }"
+
+
+async def test_a_waiting_view_takes_its_picture_in_its_own_colours_everywhere() -> None:
+    """A card waits in its waiting colours (caption and all); with its picture and without the
+    class, every line on screen, the blank ones above and below the picture too, is in the
+    view's own background: the style the view reads once a frame follows the class."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 8), BLUE).save(buffer, "PNG")
+    view = ThumbnailView(caption="running 40%", classes="-waiting", cache=ThumbnailCache())
+    app = WaitingApp(view)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await pilot.pause()
+        cells = app_cells(pilot.app)
+        assert "running 40%" in "".join(cell.char for cell in cells[9])
+        assert {cell.bg for row in cells for cell in row} == {(0xA0, 0x50, 0x00)}
+
+        view.set_source(buffer.getvalue())  # 40x4 cells, on rows 8-11
+        view.remove_class("-waiting")
+        await settle(pilot)
+        cells = app_cells(pilot.app)
+        assert "running" not in "".join(cell.char for row in cells for cell in row)
+        assert {cell.bg for y in (*range(8), *range(12, 20)) for cell in cells[y]} == {(0x10, 0x20, 0x30)}
+        assert {(cell.char, cell.fg, cell.bg) for y in range(8, 12) for cell in cells[y]} == {("▀", BLUE, BLUE)}

@@ -25,7 +25,7 @@ from rich.color import Color, ColorType
 from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -215,6 +215,7 @@ class ThumbnailView(Widget):
         self._strips_for: Thumbnail | None = None
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
+        self._base: Style | None = None  # the widget's own style, read once a frame
 
     @property
     def source(self) -> Path | bytes | None:
@@ -372,16 +373,18 @@ class ThumbnailView(Widget):
             return f"[image {thumb.image_width}x{thumb.image_height}]"
         return "[image]"
 
-    def _layout_lines(self, width: int, height: int) -> list[Strip]:
+    def _layout_lines(self, width: int, height: int, base: Style) -> list[Strip]:
+        """Every line of the view, ``height`` of them, each ``width`` cells wide, in ``base``:
+        made again only when the picture, the text, the size or the style changed."""
         thumb = self.thumbnail
         text = self._placeholder()
         # Every segment carries the widget's style: unstyled segments would show the
         # terminal's own background, and Textual's NO_COLOR filter rejects them.
-        base = self.rich_style
         key = (id(thumb), thumb is self._strips_for, text, width, height, base)
         if key == self._lines_key:
             return self._lines
         blank = Strip.blank(width, base)
+        lines: list[Strip]
         if text is not None:
             left = max(0, (width - len(text)) // 2)
             line = Strip([Segment(" " * left, base), Segment(text, base)]).crop_extend(0, width, base)
@@ -397,13 +400,22 @@ class ThumbnailView(Widget):
                 Strip([pad, *strip], left + thumb.width).apply_style(base).crop_extend(0, width, base)
                 for strip in strips
             ]
+        lines = lines[:height] + [blank] * (height - len(lines))
         self._lines, self._lines_key = lines, key
         return lines
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style is read once a frame, not once a line: reading it walks the
+        # styles of every ancestor, and read per line it was a third of a frame's work with
+        # eight cards on screen (render_line below runs once per line).
+        self._base = self.rich_style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width, height = self.size
-        lines = self._layout_lines(width, height)
-        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
+        base = self._base if self._base is not None else self.rich_style
+        lines = self._layout_lines(width, height, base)
+        return lines[y] if y < len(lines) else Strip.blank(width, base)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         text = self._placeholder()
