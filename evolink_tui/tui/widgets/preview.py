@@ -8,7 +8,7 @@ and its cache keeps a decoded file from being decoded again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -26,6 +26,8 @@ from ..format import duration, error_lines, lineage_text, plain, request_summary
 from ..result_actions import task_result_bindings
 
 if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+
     from ..app import EvolinkApp
 
 
@@ -53,6 +55,11 @@ def card_label(record: TaskRecord, index: int | None, many: bool) -> Content:
 class ResultCard(Vertical):
     """A thumbnail (or what stands in for one) above its label."""
 
+    # No border and no content of its own (its children cover it): Textual draws it as blank
+    # lines at once, where drawing each of its lines the usual way was an eighth of a frame
+    # with eight cards on screen.
+    BLANK = True
+
     def __init__(self, ref: ResultRef, path: str | None, label: Content, placeholder: str) -> None:
         super().__init__(classes="card")
         self.ref = ref
@@ -75,10 +82,11 @@ class ResultCard(Vertical):
     def take(self, other: ResultCard) -> None:
         """Show ``other``'s result here instead of mounting ``other``: mounting whole cards
         costs a long frame (while scrolling the task list, or as results arrive)."""
-        self.ref, self._label, self._placeholder = other.ref, other._label, other._placeholder
+        self.ref, self._placeholder = other.ref, other._placeholder
         from .thumbnail import ThumbnailView
 
         path, self._path = self._path, other._path
+        label, self._label = self._label, other._label
         if not self.children:  # not composed yet: compose() will use the new values
             return
         view = self.query_one(ThumbnailView)
@@ -86,8 +94,9 @@ class ResultCard(Vertical):
         if path != self._path:
             view.set_source(self._path)
             view.set_class(not self._path, "-waiting")  # colours only: a repaint
-        # the label is sized by the stylesheet, not by its text: repainted in place, no layout
-        self.query_one(".card-label", Static).update(self._label, layout=False)
+        if not _same(self._label, label):
+            # sized by the stylesheet, not by its text: repainted in place, no layout
+            self.query_one(".card-label", Static).update(self._label, layout=False)
 
     class Clicked(Message):
         def __init__(self, ref: ResultRef) -> None:
@@ -176,7 +185,14 @@ class Preview(Vertical, can_focus=True):
         if head is not None and not _same(head, said_head):
             self.query_one("#preview-head", Static).update(head, layout=False)
         if body is not None and not _same(body, said_body):
-            self.query_one("#preview-body", Static).update(body)
+            text = self.query_one("#preview-body", Static)
+            # a layout (of the whole screen, every card drawn again) only when the body takes
+            # more or fewer lines: a task id or a state in the same lines is repainted in place
+            width, rules = text.content_size.width, cast("RulesMap", text.styles)
+            moves = (
+                not width or said_body is None or body.get_height(rules, width) != said_body.get_height(rules, width)
+            )
+            text.update(body, layout=moves)
         self._said = (self._said[0] if head is None else head, self._said[1] if body is None else body)
 
     def _body(self, record: TaskRecord) -> Content:
