@@ -3,15 +3,18 @@ frames sent once and not again on redraw, nothing drawn over a dialog or a toast
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from evolink_tui.core.graphics import CellSize, TerminalGraphics
+from evolink_tui.core.graphics import CellSize, TerminalGraphics, raster
+from evolink_tui.core.graphics.view import View
 from evolink_tui.tui.widgets.picture import Picture
 
 from ..graphics_decode import decode_sixel, kitty_commands, kitty_images, kitty_placements, placeholder_cells
@@ -257,3 +260,49 @@ async def test_the_fitted_view_comes_from_the_display_copy_and_zoom_from_the_fil
     finally:
         released.set()
         disk.close()
+
+
+async def test_a_kitty_pan_sends_the_part_it_moved_to_resampling_only_what_came_into_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Noise, so a picture one pixel off would differ everywhere. A pan at one zoom keeps the
+    pixels both views show and resamples only the rows and columns that came into view; what
+    is sent is what a resample of the whole view gives (within rounding)."""
+    path = tmp_path / "noise.bmp"
+    Image.frombytes("RGB", (2000, 2000), random.Random(17).randbytes(2000 * 2000 * 3)).save(path)
+    parts: list = []
+    real = raster.render
+    monkeypatch.setattr(raster, "render", lambda *a, **k: parts.append(k.get("part")) or real(*a, **k))
+    app = PictureApp(path, "kitty")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await next_frame(pilot, 1)
+        picture = app.query_one(Picture)
+        picture.set_view(View(2.25))  # wider than the box, and taller
+        await next_frame(pilot, 2)
+        zoomed = kitty_images(app.frames[1].escapes)[app.frames[1].image_id]
+        parts.clear()
+        picture.pan(0.25, 0.25)  # right and down a quarter view
+        await next_frame(pilot, 3)
+        frame = app.frames[2]
+        sent = kitty_images(frame.escapes)[frame.image_id]
+        assert sent.size == zoomed.size
+        width, height = sent.size
+        # whole screen pixels to the right and down
+        dx = round(
+            (frame.layout.crop[0] - app.frames[1].layout.crop[0])
+            * width
+            / (frame.layout.crop[2] - frame.layout.crop[0])
+        )
+        dy = round(
+            (frame.layout.crop[1] - app.frames[1].layout.crop[1])
+            * height
+            / (frame.layout.crop[3] - frame.layout.crop[1])
+        )
+        assert 0 < dx < width // 2 and 0 < dy < height // 2
+        # only the band below and the band to the right were resampled
+        assert parts == [(0, height - dy, width, height), (width - dx, 0, width, height - dy)]
+        # the part both show: the zoomed frame's pixels, moved up and left
+        assert sent.crop((0, 0, width - dx, height - dy)).tobytes() == zoomed.crop((dx, dy, width, height)).tobytes()
+        # and all of it as a resample of the whole view from the file
+        whole = raster.render(raster.load(path), frame.layout, width, height)
+        assert max(high for _, high in ImageChops.difference(sent, whole).getextrema()) <= 1

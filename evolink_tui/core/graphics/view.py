@@ -69,9 +69,14 @@ def layout(
     scale = fit * zoom  # screen pixels per image pixel
     crop_w = min(image_w, box_w / scale)
     crop_h = min(image_h, box_h / scale)
-    cx = _clamp(view.cx * image_w, crop_w / 2, image_w - crop_w / 2)
-    cy = _clamp(view.cy * image_h, crop_h / 2, image_h - crop_h / 2)
-    crop = (cx - crop_w / 2, cy - crop_h / 2, cx + crop_w / 2, cy + crop_h / 2)
+    # The corner of the part shown lies on the grid of screen pixels (whole screen pixels
+    # from the image's corner), so two views at one zoom are whole screen pixels apart and
+    # a pan keeps what both show as it is (``raster.render``'s ``part``); at an edge it
+    # stops at the edge, on the grid or not.
+    left = _on_grid(view.cx * image_w - crop_w / 2, scale, image_w - crop_w)
+    top = _on_grid(view.cy * image_h - crop_h / 2, scale, image_h - crop_h)
+    cx, cy = left + crop_w / 2, top + crop_h / 2
+    crop = (left, top, left + crop_w, top + crop_h)
     cols = max(1, min(box_cols, round(crop_w * scale / cell.width)))
     rows = max(1, min(box_rows, round(crop_h * scale / cell.height)))
     return Layout(
@@ -96,6 +101,12 @@ def panned(view: View, dx: float, dy: float) -> View:
     """``view`` moved by ``dx``, ``dy`` *view widths/heights* (0.25 is a quarter of what
     shows). ``layout`` keeps the result inside the image."""
     return View(view.zoom, view.cx + dx / view.zoom, view.cy + dy / view.zoom)
+
+
+def _on_grid(start: float, scale: float, last: float) -> float:
+    """``start`` (image pixels) moved to the nearest whole screen pixel at ``scale`` screen
+    pixels per image pixel, between 0 and ``last``."""
+    return _clamp(round(start * scale) / scale, 0.0, max(0.0, last))
 
 
 def _clamp(value: float, low: float, high: float) -> float:

@@ -21,13 +21,17 @@ How the pixels reach the terminal (``evolink_tui.core.graphics`` makes the escap
   one sent; sixel and iTerm2 pixels go with the cells Textual draws over them.
 
 Decoding and resampling run in a thread worker; the original file is decoded once and
-kept, so zoom and pan resample from its own pixels. Results come back as messages.
+kept, so zoom and pan resample from its own pixels. A pan at one zoom keeps the pixels the
+two views share (the views lie whole screen pixels apart) and resamples only the rows and
+columns that come into view. Results come back as messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isclose
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.color import Color, ColorType
 from rich.color_triplet import ColorTriplet
@@ -44,6 +48,9 @@ from evolink_tui.core.graphics import CellSize, TerminalGraphics, active, displa
 from evolink_tui.core.graphics.view import FIT, ZOOM_STEP, Layout, View, layout, panned, zoomed
 
 from .thumbnail import raster_strips
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 HALF_CELL = CellSize(1, 2)
 """Half-block "pixels": two to a cell."""
@@ -74,6 +81,10 @@ class Frame:
     from_copy: bool = False
     """Made from the file's display copy (``graphics.display``: as many pixels as the frame
     sends, fewer than the file has), not from the decoded file."""
+    pixels: PILImage.Image | None = field(default=None, repr=False)
+    """The pixels sent (kitty, sixel, iTerm2): a pan's next frame takes what both show."""
+    made_from: raster.Original | None = field(default=None, repr=False)
+    """The decode (or display copy) the pixels were resampled from."""
 
 
 def _pending_deletes() -> list[int]:
@@ -275,7 +286,7 @@ class Picture(Widget):
             return
         self._wanted = wanted
         self._ticket += 1
-        ticket, view, graphics = self._ticket, self._view, self.graphics
+        ticket, view, graphics, shown = self._ticket, self._view, self.graphics, self._frame
 
         def work() -> None:  # a thread: no widget is touched here
             try:
@@ -283,7 +294,8 @@ class Picture(Widget):
                 planned = layout(kept.width, kept.height, cols, rows, cell, view)
                 if planned is None:
                     return
-                message: Message = Picture._Ready(self, ticket, _make_frame(kept, planned, method, graphics), kept)
+                frame = _make_frame(kept, planned, method, graphics, shown)
+                message: Message = Picture._Ready(self, ticket, frame, kept)
             except Exception as error:  # unreadable, too large, gone: shown as text
                 message = Picture._Error(self, ticket, source, error)
             if not get_current_worker().is_cancelled:
@@ -613,13 +625,20 @@ def _frame_pixels(planned: Layout, method: str) -> tuple[int, int]:
     return width, height
 
 
-def _make_frame(original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics) -> Frame:
-    """Resample and encode one frame (in a thread)."""
+def _make_frame(
+    original: raster.Original, planned: Layout, method: str, graphics: TerminalGraphics, shown: Frame | None = None
+) -> Frame:
+    """Resample and encode one frame (in a thread); what ``shown`` (the frame on screen)
+    already has of it is taken from there."""
     frame = Frame(method, planned, (original.width, original.height), from_copy=not original.full)
     if method == "halfblock":
         frame.strips = _halfblock_strips(original, planned)
         return frame
-    image = raster.render(original, planned, *_frame_pixels(planned, method))
+    size = _frame_pixels(planned, method)
+    image = _panned_pixels(shown, original, planned, size)
+    if image is None:
+        image = raster.render(original, planned, *size)
+    frame.pixels, frame.made_from = image, original
     rgb = image.tobytes()
     if method == "kitty":
         frame.image_id = kitty.new_image_id()
@@ -631,3 +650,31 @@ def _make_frame(original: raster.Original, planned: Layout, method: str, graphic
     else:  # sixel: tmux 3.4+ draws sixel itself, unwrapped
         frame.escapes = sixel.encode(image.width, image.height, rgb)
     return frame
+
+
+def _panned_pixels(
+    shown: Frame | None, original: raster.Original, planned: Layout, size: tuple[int, int]
+) -> PILImage.Image | None:
+    """A pan's frame from the one on screen: what both show is moved (``layout`` keeps
+    views of one zoom whole screen pixels apart, so those pixels are the ones a resample
+    would give), only the rows and columns that come into view are resampled. None when
+    ``shown`` is no such frame (another zoom, size or decode, or nothing in common)."""
+    if shown is None or shown.pixels is None or shown.made_from is not original or shown.pixels.size != size:
+        return None
+    old, new = shown.layout.crop, planned.crop
+    if not (isclose(old[2] - old[0], new[2] - new[0]) and isclose(old[3] - old[1], new[3] - new[1])):
+        return None  # another zoom
+    width, height = size
+    dx, dy = (new[0] - old[0]) * width / (new[2] - new[0]), (new[1] - old[1]) * height / (new[3] - new[1])
+    x, y = round(dx), round(dy)
+    if abs(dx - x) > 1e-6 or abs(dy - y) > 1e-6 or abs(x) >= width or abs(y) >= height:
+        return None  # off the grid (at an edge), or nothing in common
+    from PIL import Image
+
+    image = Image.new("RGB", size)
+    image.paste(shown.pixels, (-x, -y))
+    left, right, top, bottom = max(0, -x), min(width, width - x), max(0, -y), min(height, height - y)
+    for part in ((0, 0, width, top), (0, bottom, width, height), (0, top, left, bottom), (right, top, width, bottom)):
+        if part[2] > part[0] and part[3] > part[1]:
+            image.paste(raster.render(original, planned, width, height, part=part), part[:2])
+    return image
