@@ -73,3 +73,23 @@ async def test_a_notice_on_the_task_shown_moves_its_card_down_and_is_shown_whole
         app.main.preview.show(record, [record])  # and back: the card takes the room again
         await wait_until(pilot, lambda: view.region.y == top, what="the card back up")
         assert "NOTICEMARK" not in preview_text(app)
+
+
+async def test_the_preview_asks_for_a_download_again_only_when_one_failed():
+    """While a result's file is on its way the preview does not tell the user to fetch it
+    again (the line came and went as each result arrived); once a download failed, it does."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+        app.main.composer.fill(GenerationRequest(prompt="a koi pond", model="z-image-turbo"))
+        await pilot.press("ctrl+j")
+        mine = lambda: [r for r in app.studio.records.values() if r.id in app.studio.session_ids]  # noqa: E731
+        await wait_until(pilot, lambda: len(mine()) == 1 and bool(mine()[0].files), what="the result")
+        record = mine()[0]
+        arriving = replace(record, download_state="pending", files=[])
+        app.main.preview.show(arriving, [arriving])
+        await wait_until(pilot, lambda: "a koi pond" in preview_text(app), what="the task")
+        assert "download again" not in preview_text(app)
+        failed = replace(record, download_state="failed", files=[])
+        app.main.preview.show(failed, [failed])
+        await wait_until(pilot, lambda: "download again" in preview_text(app), what="the advice")

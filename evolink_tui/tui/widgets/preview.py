@@ -215,7 +215,9 @@ class Preview(Vertical, can_focus=True):
                     "$warning",
                 )
             )
-        if record.needs_download:
+        # Not while the files are on their way ("pending": downloading now, or at the next
+        # start): the line would come and go as each result arrives, a layout each time.
+        if record.needs_download and record.download_state != "pending":
             lines.append(
                 Content.styled(
                     "Not all on disk: press t to download again while the URLs last (the next start tries too).",

@@ -215,7 +215,7 @@ class ThumbnailView(Widget):
         self._strips_for: Thumbnail | None = None
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
-        self._base: Style | None = None  # the widget's own style, read once a frame
+        self._drawing: tuple[Style, Size] | None = None  # the style and size, read once a frame
 
     @property
     def source(self) -> Path | bytes | None:
@@ -405,15 +405,15 @@ class ThumbnailView(Widget):
         return lines
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style is read once a frame, not once a line: reading it walks the
-        # styles of every ancestor, and read per line it was a third of a frame's work with
-        # eight cards on screen (render_line below runs once per line).
-        self._base = self.rich_style
+        # The widget's style and size are read once a frame, not once a line: the style walks
+        # the styles of every ancestor and the size looks the widget's region up; read per
+        # line they were half of a frame's work with eight cards on screen (render_line
+        # below runs once per line).
+        self._drawing = (self.rich_style, self.size)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width, height = self.size
-        base = self._base if self._base is not None else self.rich_style
+        base, (width, height) = self._drawing if self._drawing is not None else (self.rich_style, self.size)
         lines = self._layout_lines(width, height, base)
         return lines[y] if y < len(lines) else Strip.blank(width, base)
 
