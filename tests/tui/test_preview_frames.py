@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
 
@@ -53,19 +54,25 @@ async def test_the_preview_body_shows_each_task_whole_as_the_selection_moves():
         await wait_until(pilot, lambda: shows(long) and "ENDMARK" in preview_text(app), what="the long prompt again")
 
 
+async def koi_pond(pilot) -> TaskRecord:
+    """One task of this run, finished with its file on disk."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
+    app.main.composer.fill(GenerationRequest(prompt="a koi pond", model="z-image-turbo"))
+    await pilot.press("ctrl+j")
+    mine = lambda: [r for r in app.studio.records.values() if r.id in app.studio.session_ids]  # noqa: E731
+    await wait_until(pilot, lambda: len(mine()) == 1 and bool(mine()[0].files), what="the result")
+    return mine()[0]
+
+
 async def test_a_notice_on_the_task_shown_moves_its_card_down_and_is_shown_whole():
     """Only the body changes (the cards stay as they are): the body's extra lines are laid out,
     not drawn over the card or cut off."""
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
-        app.main.composer.fill(GenerationRequest(prompt="a koi pond", model="z-image-turbo"))
-        await pilot.press("ctrl+j")
-        mine = lambda: [r for r in app.studio.records.values() if r.id in app.studio.session_ids]  # noqa: E731
-        await wait_until(pilot, lambda: len(mine()) == 1 and bool(mine()[0].files), what="the result")
+        record = await koi_pond(pilot)
         view = app.main.preview.query_one(ThumbnailView)
         await wait_until(pilot, lambda: view.thumbnail is not None, what="its picture")
-        record = mine()[0]
         top = view.region.y
         app.main.preview.show(replace(record, notice="slow host NOTICEMARK"), [record])
         await wait_until(pilot, lambda: "NOTICEMARK" in preview_text(app), what="the notice")
@@ -80,12 +87,7 @@ async def test_the_preview_asks_for_a_download_again_only_when_one_failed():
     again (the line came and went as each result arrived); once a download failed, it does."""
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
-        app.main.composer.fill(GenerationRequest(prompt="a koi pond", model="z-image-turbo"))
-        await pilot.press("ctrl+j")
-        mine = lambda: [r for r in app.studio.records.values() if r.id in app.studio.session_ids]  # noqa: E731
-        await wait_until(pilot, lambda: len(mine()) == 1 and bool(mine()[0].files), what="the result")
-        record = mine()[0]
+        record = await koi_pond(pilot)
         arriving = replace(record, download_state="pending", files=[])
         app.main.preview.show(arriving, [arriving])
         await wait_until(pilot, lambda: "a koi pond" in preview_text(app), what="the task")
