@@ -81,9 +81,9 @@ class Frame:
     from_copy: bool = False
     """Made from the file's display copy (``graphics.display``: as many pixels as the frame
     sends, fewer than the file has), not from the decoded file."""
-    pixels: PILImage.Image | None = field(default=None, repr=False)
+    pixels: PILImage.Image | None = field(default=None, repr=False, compare=False)
     """The pixels sent (kitty, sixel, iTerm2): a pan's next frame takes what both show."""
-    made_from: raster.Original | None = field(default=None, repr=False)
+    made_from: raster.Original | None = field(default=None, repr=False, compare=False)
     """The decode (or display copy) the pixels were resampled from."""
 
 
