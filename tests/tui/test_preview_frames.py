@@ -3,8 +3,6 @@ its text takes more or fewer lines (issue 17: a layout draws every card again)."
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.widgets.thumbnail import ThumbnailView
@@ -74,7 +72,7 @@ async def test_a_notice_on_the_task_shown_moves_its_card_down_and_is_shown_whole
         view = app.main.preview.query_one(ThumbnailView)
         await wait_until(pilot, lambda: view.thumbnail is not None, what="its picture")
         top = view.region.y
-        app.main.preview.show(replace(record, notice="slow host NOTICEMARK"), [record])
+        app.main.preview.show(record.replace(notice="slow host NOTICEMARK"), [record])
         await wait_until(pilot, lambda: "NOTICEMARK" in preview_text(app), what="the notice")
         assert view.region.y > top  # the card moved down to make room
         app.main.preview.show(record, [record])  # and back: the card takes the room again
@@ -88,10 +86,10 @@ async def test_the_preview_asks_for_a_download_again_only_when_one_failed():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
         record = await koi_pond(pilot)
-        arriving = replace(record, download_state="pending", files=[])
+        arriving = record.replace(download_state="pending", files=[])
         app.main.preview.show(arriving, [arriving])
         await wait_until(pilot, lambda: "a koi pond" in preview_text(app), what="the task")
         assert "download again" not in preview_text(app)
-        failed = replace(record, download_state="failed", files=[])
+        failed = record.replace(download_state="failed", files=[])
         app.main.preview.show(failed, [failed])
         await wait_until(pilot, lambda: "download again" in preview_text(app), what="the advice")
