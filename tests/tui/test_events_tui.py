@@ -26,8 +26,8 @@ async def test_a_view_that_raises_is_reported_once_and_updates_go_on(isolated_en
         app.main.action_generate()
         await wait_until(pilot, finished(app), what="the task finished")
         [record_id] = app.studio.records
-        row = app.main.query_one(TaskList).get_row(str(record_id))
-        assert "done" in row[1].plain  # the main screen, under the buggy one, kept up
+        row = app.main.query_one(TaskList).row_text(record_id)
+        assert row is not None and "done" in row[1]  # the main screen, under the buggy one, kept up
         reports = [n for n in app.notes if n.title == "Something went wrong"]
         assert len(reports) == 1 and app.is_running  # once, though every event met the bug
         log = isolated_env["state"] / "evolink-tui.log"
@@ -48,8 +48,8 @@ async def test_a_task_evolink_no_longer_knows_is_gone_and_says_what_to_do():
     async with app.run_test(size=(100, 30)) as pilot:  # recovery reads it again: the server answers 404
         await wait_until(pilot, lambda: record_id in app.studio.records, what="the record read from history")
         await wait_until(pilot, lambda: app.studio.records[record_id].state == "not_found", what="not found")
-        row = app.main.query_one(TaskList).get_row(str(record_id))
-        assert "gone" in row[1].plain
+        row = app.main.query_one(TaskList).row_text(record_id)
+        assert row is not None and "gone" in row[1]
         [note] = [n for n in app.notes if n.title.startswith("Task gone")]
         assert "Evolink no longer knows this task" in note.message and "generate it again" in note.message
         app.main.query_one(TaskList).focus()

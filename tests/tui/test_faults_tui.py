@@ -22,7 +22,7 @@ SIZE = (120, 40)
 
 
 def row_text(app, record_id: int) -> str:
-    return " | ".join(cell.plain for cell in app.main.query_one(TaskList).get_row(str(record_id)))
+    return " | ".join(app.main.query_one(TaskList).row_text(record_id) or ())
 
 
 async def generate(pilot, prompt: str) -> int:

@@ -423,8 +423,8 @@ async def test_credits_this_run_count_what_was_charged_and_failed_tasks_apart():
         await wait_until(pilot, lambda: "credits this run" in app.main.topbar.render().plain, what="bar")
         bar = app.main.topbar.render().plain
         assert f"credits this run: {done.credits:g} (+1 failed, not charged)" in bar
-        row = app.main.tasks.get_row(str(failed.id))
-        assert row[2].plain.splitlines()[1].startswith("0 ·")
+        row = app.main.tasks.row_text(failed.id)
+        assert row is not None and row[2].splitlines()[1].startswith("0 ·")
 
 
 # -- issue 12 point 6: the upload dialog filled by one burst ---------------------------------------------

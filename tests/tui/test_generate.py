@@ -32,7 +32,7 @@ from .helpers import (
 
 def row_text(app, record_id: int) -> str:
     table = app.main.query_one(TaskList)
-    return " | ".join(cell.plain for cell in table.get_row(str(record_id)))
+    return " | ".join(table.row_text(record_id) or ())
 
 
 async def test_submit_shows_progress_then_thumbnails(step_clock):

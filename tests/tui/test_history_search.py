@@ -53,7 +53,7 @@ async def test_ten_thousand_tasks_open_with_the_newest_first_and_one_page_read()
         await wait_until(pilot, lambda: tasks.row_count > 0, what="the first rows")
         # The first frame with history shows the newest tasks, and only one page was read.
         assert tasks.row_count == HISTORY_PAGE
-        assert tasks.coordinate_to_cell_key((0, 0)).row_key.value == "10000"
+        assert tasks.record_ids()[0] == 10000
         text = screen_text(app)
         assert seeded_prompt(10_000) in text and seeded_prompt(9_999) in text
         await pilot.pause(0.2)
@@ -149,7 +149,7 @@ async def test_a_result_is_shown_in_the_task_list_and_preview_then_regenerated()
         # Scrolling on loads the older pages around it, in order.
         await pilot.press("end")
         await wait_until(pilot, lambda: tasks.row_count > HISTORY_PAGE + 1, what="the next page")
-        keys = [int(tasks.coordinate_to_cell_key((row, 0)).row_key.value) for row in range(tasks.row_count)]
+        keys = tasks.record_ids()
         assert keys == sorted(keys, reverse=True)
 
         screen = await open_search(pilot)

@@ -54,15 +54,16 @@ async def _with_running_tasks(pilot) -> list[int]:
 
 
 async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatch):
+    """199 tasks finishing between two frames: the top bar counted once, nothing laid out
+    again, and the task list repaints only the two lines of each row in sight that changed
+    (never the whole list: a DataTable drew every row in sight again for any cell)."""
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
         ids = await _with_running_tasks(pilot)
         tasks = app.main.query_one("#tasks", TaskList)
-        totals, passes, cells, layouts = [], [], [], []
+        totals, repaints, layouts = [], [], []
         monkeypatch.setattr(app.studio, "totals", counting(totals, app.studio.totals))
-        # passes queued (the 1 s clock may add one of its own on a slow machine)
-        monkeypatch.setattr(tasks, "call_later", counting(passes, tasks.call_later))
-        monkeypatch.setattr(tasks, "update_cell", counting(cells, tasks.update_cell))
+        monkeypatch.setattr(tasks, "refresh", counting(repaints, tasks.refresh))
         app.main.screen_layout_refresh_signal.subscribe(app.main, lambda _: layouts.append(1), immediate=True)
 
         shown = app.main.preview.record_id  # the selected task, in the preview: left running
@@ -75,14 +76,16 @@ async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatc
         await wait_until(pilot, lambda: " 1 running" in screen_text(app).splitlines()[0], what="the top bar")
 
         assert len(totals) == 1  # the top bar counted once, not once an event
-        drawing = [args for args in passes if args[0] == tasks.draw_stale]
-        assert len(drawing) == 1  # the task list brought up to date in one pass
-        assert layouts == []  # cells change in place: nothing is laid out again
+        assert layouts == []  # rows change in place: nothing is laid out again
+        assert all(regions for regions in repaints)  # each repaint names its region: never the whole list
+        assert all(region.height == 2 for regions in repaints for region in regions)  # one row's two lines
         rows_in_sight = 30 // 2
-        assert 0 < len(cells) <= 2 * rows_in_sight * 2  # status and time cells of the rows in sight
-        second = tasks.get_row(str(ids[-2]))  # the second newest, near the top, shows what happened
-        assert "done" in second[1].plain and "running" not in second[1].plain
-        assert "running" in tasks.get_row(str(shown))[1].plain
+        # one repaint a row in sight (the 1 s clock may add a pass of its own on a slow machine)
+        assert 0 < len(repaints) <= 2 * rows_in_sight
+        second = tasks.row_text(ids[-2])  # the second newest, near the top, shows what happened
+        assert second is not None and "done" in second[1] and "running" not in second[1]
+        assert "done" in screen_text(app)
+        assert "running" in tasks.row_text(shown)[1]
 
 
 async def test_polls_that_bring_only_progress_do_not_count_the_top_bar_again(monkeypatch):
@@ -151,12 +154,12 @@ async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
             app.studio.remember(failed)
             app.main.show_event(ev.TaskCompleted(record_id, failed.as_task()))
         await pilot.pause()
-        assert "boom" in tasks.get_row(str(ids[-1]))[1].plain
+        assert "boom" in tasks.row_text(ids[-1])[1]
         tasks.focus()
         await pilot.press("end")  # the last row: the oldest task
         await pilot.pause()
         assert tasks.selected_id == oldest
-        assert "boom" in tasks.get_row(str(oldest))[1].plain
+        assert "boom" in tasks.row_text(oldest)[1]
         assert "boom" in screen_text(app)  # and on the screen, not only in the table's data
 
 
@@ -175,12 +178,12 @@ async def test_rows_show_the_final_state_after_bursts_of_news():
             await pilot.pause()
         in_sight = ids[-10:]  # the newest, at the top
         await wait_until(
-            pilot, lambda: all("done" in tasks.get_row(str(i))[1].plain for i in in_sight), what="the last news drawn"
+            pilot, lambda: all("done" in tasks.row_text(i)[1] for i in in_sight), what="the last news drawn"
         )
         assert "boom" not in screen_text(app) and "done" in screen_text(app)
         tasks.focus()
         await pilot.press("end")  # the oldest, out of sight until now
-        await wait_until(pilot, lambda: "done" in tasks.get_row(str(ids[0]))[1].plain, what="the oldest drawn")
+        await wait_until(pilot, lambda: "done" in tasks.row_text(ids[0])[1], what="the oldest drawn")
 
 
 async def test_the_top_bar_follows_a_real_run_to_the_end():

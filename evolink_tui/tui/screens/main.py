@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import Input, TextArea
 
 from evolink_tui.core.history import TaskRecord
 
@@ -346,7 +346,7 @@ class MainScreen(ResultScreen):
         if studio.history_wanted:
             self.app.start(studio.load_history(), name="history", group="history")
 
-    @on(DataTable.RowSelected, "#tasks")
+    @on(TaskList.Chosen)
     def _row_chosen(self) -> None:
         found = self.current_result()
         if found is not None and found[0].files:

@@ -3,58 +3,47 @@
 Line 1: model, status, time left. Line 2: prompt excerpt, progress bar (or error code),
 credits and age. Rows come from history a page at a time; scrolling near the end asks for
 the next page (``NeedMore``).
+
+Our own widget on Textual's Line API (a ``ScrollView`` that draws one line at a time), not a
+``DataTable``: any cell update makes a DataTable draw every cell in sight again (the 1 s
+countdown: every running row, every second; a wave of 200 tasks finishing: the whole list
+per frame), and it finds a row's place by adding up the heights of every row above it
+(10,000 tasks: each page down drew rows far slower than with 40). Here every row is two lines
+high (row ``i`` is lines ``2i`` and ``2i + 1``), each row keeps its drawn lines until what it
+shows changes, and an update repaints that row's two lines only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import bisect
+from collections import OrderedDict
+from collections.abc import Callable
 
-from rich.console import Console, ConsoleOptions
+from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events, on
+from textual import events
 from textual.binding import Binding
-from textual.coordinate import Coordinate
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from evolink_tui.core.history import TaskRecord
 
 from ..format import age, bar, credits, eta_left, plain, state_label, theme_colour
-from ..pacing import Pace
 from ..result_actions import task_result_bindings
 
 STATUS_WIDTH = 14
 INFO_WIDTH = 11
 MIN_TASK_WIDTH = 12
 ROW_HEIGHT = 2
-OFFSCREEN_ROWS = 4  # rows either side of the window kept up to date too (a scroll step lands on them)
-# In a wave (200 tasks finishing together) the rows are drawn at most this often, as often as
-# the 1 s clock's countdown: each pass renders every row in sight again (13-21 ms for a list
-# of 6-10 rows on a 2-core machine), which landed in the frame of a key typed meanwhile.
-WAVE_GAP = 1.0
+HEADER_HEIGHT = 1
+PADDING = 1  # a space either side of every cell
+KEPT_ROWS = 256  # rows whose drawn lines are kept (a 160x50 list shows about 24)
 
-
-class _Cell(Text):
-    """A cell's text that remembers how it was drawn. Any cell update makes the DataTable
-    render every cell in sight again (the 1 s countdown: every running row's time cell); a
-    cell whose text did not change hands back the segments it made the last time, at the
-    same width. Never changed once in the table (a change is a new cell)."""
-
-    _drawn: tuple[tuple, list[Segment]] | None = None
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
-        key = (id(console), options.max_width, options.justify, options.overflow, options.no_wrap)
-        if self._drawn is None or self._drawn[0] != key:
-            self._drawn = (key, list(super().__rich_console__(console, options)))
-        yield from self._drawn[1]
-
-
-class _TaskCell(_Cell):
-    """The first cell of a row; remembers its record id so rows sort newest first."""
-
-    record_id: int = 0
+SegmentLines = list[list[Segment]]
 
 
 def _progress_only(old: TaskRecord, new: TaskRecord) -> bool:
@@ -79,13 +68,75 @@ def _charged(record: TaskRecord) -> str:
     return "0" if spent.kind == NOT_CHARGED and record.task_id else credits(spent.credits)
 
 
-class TaskList(DataTable):
+class _Row:
+    """What one row shows (its three cells' text) and how it was last drawn. ``epoch`` is the
+    clock tick its text was built at: a row built before the last tick is built again before
+    it is drawn (its age and time left moved)."""
+
+    __slots__ = ("cells", "dirty", "drawn", "epoch", "plains", "strips", "strips_key")
+
+    def __init__(self) -> None:
+        self.cells: tuple[Text, Text, Text] | None = None
+        self.plains: tuple[str, str, str] = ("", "", "")
+        self.epoch = -1
+        self.dirty = True
+        # per cell: (its text, the look it was drawn in) -> its two lines of segments
+        self.drawn: list[tuple[tuple, SegmentLines] | None] = [None, None, None]
+        self.strips_key: tuple | None = None
+        self.strips: tuple[Strip, Strip] | None = None
+
+
+class TaskList(ScrollView, can_focus=True):
     """Every task: model, prompt, status, progress, time left, credits, age."""
 
     BORDER_TITLE = "Tasks"
 
+    COMPONENT_CLASSES = {"tasklist--header", "tasklist--cursor", "tasklist--hover"}
+
+    # The look of Textual's DataTable, which this list replaced (same theme variables).
+    DEFAULT_CSS = """
+    TaskList {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .tasklist--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .tasklist--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .tasklist--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .tasklist--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .tasklist--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .tasklist--hover {
+            background: $block-hover-background;
+        }
+    }
+    """
+
     BINDINGS = [
         *task_result_bindings("task"),
+        Binding("enter", "choose", "Select", show=False, id="task.choose"),
+        Binding("up", "cursor_up", "Cursor up", show=False, id="task.up"),
+        Binding("down", "cursor_down", "Cursor down", show=False, id="task.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="task.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="task.page_down"),
         Binding("home", "first_row", "First task", show=False, id="task.first"),
         Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
         Binding("x", "screen.dismiss_task", "Dismiss", show=False, id="task.dismiss"),
@@ -100,41 +151,35 @@ class TaskList(DataTable):
             super().__init__()
             self.record_id = record_id
 
+    class Chosen(Message):
+        """Enter on a task, or a click on the one already highlighted."""
+
+        def __init__(self, record_id: int | None) -> None:
+            super().__init__()
+            self.record_id = record_id
+
     class NeedMore(Message):
         """The user scrolled near the end of what is loaded."""
 
     def __init__(self, *, id: str | None = None, width_hint: Callable[[], int] | None = None) -> None:
-        """``width_hint``: the width this table will have once laid out, asked for before the
-        first layout, so the columns built then already fit (else the first frame shows them
-        too narrow and they are rebuilt a frame later)."""
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        """``width_hint``: the width this list will have once laid out, asked for before the
+        first layout, so the first frame already has the columns at their width."""
+        super().__init__(id=id)
         self._width_hint = width_hint
         self._records: dict[int, TaskRecord] = {}
-        self._shown: dict[int, tuple] = {}  # what each row shows, to skip needless updates
+        self._order: list[int] = []  # record ids, newest first: row i shows _order[i]
+        self._places: dict[int, int] | None = None  # record id -> row, built when asked after a change
+        self._rows: OrderedDict[int, _Row] = OrderedDict()  # the rows drawn lately, least recent first
         self._flags: dict[int, str] = {}  # record id -> "offline, retrying" while its reads fail
-        # Rows whose cells may be behind their record: brought up to date in one pass once the
-        # news already queued is handled, and only those in sight (the rest when they scroll
-        # into it). Any cell update makes the DataTable render every visible row again.
-        self._stale: set[int] = set()
-        self._draw_queued = False
-        # In a wave (200 tasks finishing together) rows are drawn at most every WAVE_GAP: any
-        # cell update makes the DataTable render every visible row again, which in a wave cost
-        # more of each frame than the key typed meanwhile.
-        self._pace = Pace(gap=WAVE_GAP)
-        self._task_width = 0
+        self._cursor = 0
+        self._hover: int | None = None  # the row under the mouse
+        self._epoch = 0  # clock ticks so far
         self._now = 0.0
+        self._task_width = 0
+        self._look: tuple = ()
+        self._header: tuple[tuple, Strip] | None = None
 
-    # -- columns ----------------------------------------------------------------------
-
-    def on_mount(self) -> None:
-        self._ensure_columns()
-        self.watch(self, "scroll_y", self._scrolled, init=False)
-
-    def _ensure_columns(self) -> None:
-        """Built once, by whatever comes first: the mount, a first resize, or rows (the
-        history read ahead can arrive before the table has mounted)."""
-        if not self.columns:
-            self._build_columns()
+    # -- sizes --------------------------------------------------------------------------
 
     def _wanted_task_width(self) -> int:
         width = self.scrollable_content_region.width or self.size.width
@@ -144,44 +189,40 @@ class TaskList(DataTable):
             width -= self.styles.scrollbar_size_vertical
         return max(MIN_TASK_WIDTH, width - STATUS_WIDTH - INFO_WIDTH - 6 - 1)
 
-    def _build_columns(self) -> None:
-        self._task_width = self._wanted_task_width()
-        # Text, not str: a str label is parsed as Rich markup (which loads Rich's emoji table)
-        self.add_column(_Cell("Task"), width=self._task_width, key="task")
-        self.add_column(_Cell("Status"), width=STATUS_WIDTH, key="status")
-        self.add_column(_Cell("left·cr·age"), width=INFO_WIDTH, key="info")
+    def _widths(self) -> tuple[int, int, int]:
+        """Each column's width with its padding."""
+        return (self._task_width + 2 * PADDING, STATUS_WIDTH + 2 * PADDING, INFO_WIDTH + 2 * PADDING)
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._wanted_task_width() != self._task_width:
-            self._rebuild()
-        self.draw_stale()  # more rows may be in sight
+    def _sight(self) -> range:
+        """The rows on screen (partly, at the edges)."""
+        top = round(self.scroll_y)
+        height = max(0, (self.scrollable_content_region.height or self.size.height) - HEADER_HEIGHT)
+        return range(top // ROW_HEIGHT, min(len(self._order), (top + height + ROW_HEIGHT - 1) // ROW_HEIGHT))
 
-    def _rebuild(self) -> None:
-        selected = self.selected_id
-        self.clear(columns=True)
-        self._shown.clear()
-        self._build_columns()
-        for record_id in sorted(self._records, reverse=True):
-            self._add(self._records[record_id])
-        if selected is not None:
-            self.select(selected)
+    def _refresh_row(self, row: int) -> None:
+        """Repaint the row's two lines, if it is in sight (else it is drawn when it comes into it)."""
+        if row in self._sight():
+            y = HEADER_HEIGHT + row * ROW_HEIGHT - round(self.scroll_y)
+            self.refresh(Region(0, y, self.size.width, ROW_HEIGHT))
 
-    # -- rows -------------------------------------------------------------------------
+    def _set_virtual_size(self) -> None:
+        self.virtual_size = Size(0, HEADER_HEIGHT + ROW_HEIGHT * len(self._order))
+
+    # -- what a row shows ------------------------------------------------------------------
 
     def _colour(self, role: str) -> Style:
         return Style(color=theme_colour(self.app, role), bold=True)
 
     def _cells(self, record: TaskRecord) -> tuple[Text, Text, Text]:
         label, role = state_label(record)
-        task = _TaskCell(no_wrap=True, overflow="ellipsis", end="")
-        task.record_id = record.id
+        task = Text(no_wrap=True, overflow="ellipsis", end="")
         task.append(plain(record.model) or "?", "bold")
         if record.group_id:
             task.append(" ⇆", "dim")
         task.append("\n")
         task.append(plain(record.prompt, 200) or "(task checked by id)", "dim")
 
-        status = _Cell(no_wrap=True, overflow="ellipsis", end="")
+        status = Text(no_wrap=True, overflow="ellipsis", end="")
         flag = self._flags.get(record.id)
         if flag:  # "offline, retrying": its two words on the two lines
             first, _, second = flag.partition(", ")
@@ -208,16 +249,133 @@ class TaskList(DataTable):
 
     @staticmethod
     def _info_cell(first: str, second: str) -> Text:
-        info = _Cell(first, no_wrap=True, overflow="ellipsis", end="", justify="right")
+        info = Text(first, no_wrap=True, overflow="ellipsis", end="", justify="right")
         info.append("\n")
         info.append(second, "dim")
         return info
 
-    def _add(self, record: TaskRecord) -> None:
-        self._ensure_columns()
-        cells = self._cells(record)
-        self._shown[record.id] = tuple(c.plain for c in cells)
-        self.add_row(*cells, height=ROW_HEIGHT, key=str(record.id))
+    def _row(self, record_id: int) -> _Row:
+        """The row of ``record_id``, its text brought up to date with its record and the clock."""
+        row = self._rows.get(record_id)
+        if row is None:
+            row = self._rows[record_id] = _Row()
+            while len(self._rows) > KEPT_ROWS:
+                self._rows.popitem(last=False)
+        else:
+            self._rows.move_to_end(record_id)
+        if row.dirty or row.epoch != self._epoch:
+            row.cells = self._cells(self._records[record_id])
+            row.plains = (row.cells[0].plain, row.cells[1].plain, row.cells[2].plain)
+            row.dirty, row.epoch = False, self._epoch
+        return row
+
+    def record_ids(self) -> list[int]:
+        """The record ids of the rows, top to bottom."""
+        return list(self._order)
+
+    def row_text(self, record_id: int) -> tuple[str, str, str] | None:
+        """The row's three cells as plain text (task, status, time·credits·age), as it is
+        drawn; None when the record is not in the list."""
+        if record_id not in self._records:
+            return None
+        return self._row(record_id).plains
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line drawn in this pass shares: the widths and the styles (focus changes them).
+        self._task_width = self._wanted_task_width()
+        self._look = (
+            self.size.width,
+            self._task_width,
+            self.rich_style,
+            self.get_component_rich_style("tasklist--cursor"),
+            self.get_component_rich_style("tasklist--hover"),
+            self.get_component_styles("tasklist--header").rich_style,
+        )
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        if not self._look:  # drawn outside render_lines
+            return Strip.blank(self.size.width, self.rich_style)
+        if y < HEADER_HEIGHT:
+            return self._header_strip()
+        line = y - HEADER_HEIGHT + round(self.scroll_y)
+        row, half = divmod(line, ROW_HEIGHT)
+        if row >= len(self._order):
+            return Strip.blank(self.size.width, self.rich_style)
+        return self._row_strips(row)[half]
+
+    def _draw_cell(self, text: Text, width: int, height: int, style: Style, highlight: Style | None) -> SegmentLines:
+        """One cell's lines, padded a space either side, as the DataTable drew it: the row's
+        style under the cell's own, the cursor's colour over it."""
+        options = self.app.console_options.update_dimensions(width, height)
+        if height == 1:
+            options = options.update(no_wrap=True)
+        pre = style + highlight if highlight is not None else style
+        post = Style.from_color(color=highlight.color) if highlight is not None else Style.null()
+        lines = self.app.console.render_lines(Padding(text, (0, PADDING)), options)
+        return [list(Segment.apply_style(line, style=pre, post_style=post)) for line in lines]
+
+    def _line(self, cells: list[list[Segment]], fill: Style) -> Strip:
+        width = self.size.width
+        used = sum(self._widths())
+        segments = [segment for cell in cells for segment in cell]
+        segments.append(Segment(" " * max(0, width - used), fill))
+        return Strip(segments).adjust_cell_length(width, self.rich_style).simplify()
+
+    def _header_strip(self) -> Strip:
+        if self._header is None or self._header[0] != self._look:
+            header_style = self._look[5]
+            labels = (Text("Task"), Text("Status"), Text("left·cr·age"))
+            widths = self._widths()
+            cells = [self._draw_cell(t, w, 1, header_style, None)[0] for t, w in zip(labels, widths, strict=True)]
+            self._header = (self._look, self._line(cells, header_style))
+        return self._header[1]
+
+    def _row_strips(self, index: int) -> tuple[Strip, Strip]:
+        record_id = self._order[index]
+        row = self._row(record_id)
+        assert row.cells is not None
+        highlight = None
+        if index == self._cursor:
+            highlight = self._look[3]
+        elif index == self._hover:
+            highlight = self._look[4]
+        look = (self._look, highlight)
+        key = (look, row.plains)
+        if row.strips is None or row.strips_key != key:
+            drawn: list[SegmentLines] = []
+            for column, (text, width) in enumerate(zip(row.cells, self._widths(), strict=True)):
+                cell_key = (text.plain, look)
+                kept = row.drawn[column]
+                if kept is None or kept[0] != cell_key:
+                    lines = self._draw_cell(text, width, ROW_HEIGHT, self.rich_style, highlight)
+                    kept = row.drawn[column] = (cell_key, lines)
+                drawn.append(kept[1])
+            fill = self.rich_style + highlight if highlight is not None else self.rich_style
+            first = self._line([cell[0] for cell in drawn], fill)
+            second = self._line([cell[1] for cell in drawn], fill)
+            row.strips, row.strips_key = (first, second), key
+        return row.strips
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def _place(self, record_id: int) -> int | None:
+        if self._places is None:
+            self._places = {record_id: row for row, record_id in enumerate(self._order)}
+        return self._places.get(record_id)
+
+    def _rows_changed(self, had: int) -> None:
+        """Rows were added, removed or reordered: lay out, draw all, and when the list was empty
+        the first row is highlighted."""
+        self._places = None
+        self._set_virtual_size()
+        self.refresh()
+        if not had and self._order:
+            self._cursor = 0
+            # said once the news already queued is shown: more rows may come above it meanwhile
+            self.call_later(self._highlighted)
 
     def upsert(self, record: TaskRecord, now: float) -> None:
         """Show ``record``: a new row at the top, or its existing row updated in place."""
@@ -225,73 +383,54 @@ class TaskList(DataTable):
         old = self._records.get(record.id)
         self._records[record.id] = record
         if old is None:
-            self._add(record)
-            if self.row_count > 1 and record.id > min(self._records):
-                self.sort("task", key=lambda cell: -cell.record_id)
+            had = len(self._order)
+            bisect.insort(self._order, record.id, key=lambda record_id: -record_id)
+            self._rows_changed(had)
             return
         if not _progress_only(old, record):  # progress alone waits for the 1 s clock (tick)
             self._redraw(record.id)
 
     def _redraw(self, record_id: int) -> None:
-        """The row is behind its record: drawn with the next pass (see ``draw_stale``), soon
-        after the news already queued, or in a wave a moment after the last (``pacing``)."""
-        self._stale.add(record_id)
-        wait = self._pace.news()
-        if self._draw_queued:
-            return
-        self._draw_queued = True
-        if wait:
-            self.set_timer(wait, self.draw_stale)
-        else:
-            self.call_later(self.draw_stale)
+        """The row is behind its record: built again when next drawn, and repainted now if in sight."""
+        row = self._rows.get(record_id)
+        if row is not None:
+            row.dirty = True
+        place = self._place(record_id)
+        if place is not None:
+            self._refresh_row(place)
 
     def draw_stale(self) -> None:
-        """Bring the rows in sight (and a few either side) up to date with their records; the
-        others stay marked until they scroll into sight."""
-        self._draw_queued = False
-        self._pace.ran()
-        if not self._stale or not self.row_count:
-            return
-        top = int(self.scroll_y)
-        height = self.scrollable_content_region.height or self.size.height
-        first = max(0, top // ROW_HEIGHT - OFFSCREEN_ROWS)
-        for row in self.ordered_rows[first : (top + height) // ROW_HEIGHT + OFFSCREEN_ROWS]:
-            record_id = int(row.key.value or 0)
-            if record_id in self._stale:
-                self._stale.discard(record_id)
-                if record_id in self._records:
-                    self._update(self._records[record_id])
-
-    def _scrolled(self) -> None:
-        if self._stale:
-            self.draw_stale()
-
-    def _update(self, record: TaskRecord) -> None:
-        cells = self._cells(record)
-        shown = tuple(c.plain for c in cells)
-        old = self._shown.get(record.id)
-        if old == shown:
-            return
-        self._shown[record.id] = shown
-        columns = ("task", "status", "info")
-        for column, cell, before, after in zip(columns, cells, old or (None,) * 3, shown, strict=False):
-            if before != after:
-                self.update_cell(str(record.id), column, cell)
+        """Repaint the rows in sight whose text changed since they were drawn (the others are
+        brought up to date when they scroll into sight)."""
+        for index in self._sight():
+            row = self._rows.get(self._order[index])
+            if row is None:
+                self._refresh_row(index)
+                continue
+            before = row.plains
+            if row.dirty or row.epoch != self._epoch:
+                if self._row(self._order[index]).plains != before:
+                    self._refresh_row(index)
 
     def add_older(self, records: list[TaskRecord], now: float) -> None:
         """A page of older history, appended below (records newest first)."""
         self._now = now
-        lowest = min(self._records, default=None)
+        had = len(self._order)
+        lowest = self._order[-1] if self._order else None
         added = [record for record in records if record.id not in self._records]
+        if not added:
+            return
         for record in added:
             self._records[record.id] = record
-            self._add(record)
+            self._order.append(record.id)
         if lowest is not None and any(record.id > lowest for record in added):
             # an older task was shown ahead of its page (from the history search): keep the order
             selected = self.selected_id
-            self.sort("task", key=lambda cell: -cell.record_id)
+            self._order.sort(reverse=True)
+            self._places = None
             if selected is not None:
-                self.select(selected)
+                self._cursor = self._place(selected) or 0
+        self._rows_changed(had)
 
     def set_flag(self, record_id: int, flag: str | None) -> None:
         """Show ``flag`` (such as "offline, retrying") in place of the row's status, or clear it."""
@@ -308,29 +447,37 @@ class TaskList(DataTable):
         return self._flags.get(record_id)
 
     def tick(self, now: float) -> None:
-        """Time moved: ages and time left change, and progress news waits for this. Only the
-        rows in sight are redrawn now, only cells whose text changed; in a wave, with the
-        pass already asked for (one render of the rows in sight, not two)."""
+        """Time moved: ages and time left change, and progress news waits for this. The rows
+        in sight are built again now and repainted where their text changed (only the cells
+        that changed are drawn again); the others when they come into sight."""
         self._now = now
-        self._stale.update(self._records)
-        if not self._draw_queued:
-            self.draw_stale()
+        self._epoch += 1
+        self.draw_stale()
 
     def clear_records(self) -> None:
         self._records.clear()
-        self._rebuild()
+        self._order.clear()
+        self._rows.clear()
+        self._cursor = 0
+        self._hover = None
+        self._rows_changed(0)
 
     def refresh_colours(self) -> None:
-        self._rebuild()
+        """The theme changed: every row is built again in its colours."""
+        self._rows.clear()
+        self._header = None
+        self.refresh()
 
     def remove_record(self, record_id: int) -> None:
         """The row of ``record_id`` taken off the list (a dismiss: the history keeps it)."""
         if self._records.pop(record_id, None) is None:
             return
-        self._shown.pop(record_id, None)
         self._flags.pop(record_id, None)
-        self._stale.discard(record_id)
-        self.remove_row(str(record_id))
+        self._rows.pop(record_id, None)
+        self._order.remove(record_id)
+        self._rows_changed(len(self._order) + 1)
+        if self._order and self._cursor >= len(self._order):
+            self.move_cursor(row=len(self._order) - 1)
 
     # -- keys: the list's letters act at once; any other printable key is typed in the prompt -----
 
@@ -353,40 +500,127 @@ class TaskList(DataTable):
             event.prevent_default()
             type_in_prompt(event.character)
 
-    # -- selection ----------------------------------------------------------------------
+    # -- the cursor ---------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+        """Highlight row ``row`` (kept within the list) and, with ``scroll``, bring it into sight."""
+        if not self._order:
+            return
+        row = max(0, min(row, len(self._order) - 1))
+        old, self._cursor = self._cursor, row
+        if scroll:
+            self._scroll_to_cursor()
+        if old != row:
+            self._refresh_row(old)
+            self._refresh_row(row)
+            self._highlighted()
+
+    def _scroll_to_cursor(self) -> None:
+        top = self._cursor * ROW_HEIGHT
+        height = max(ROW_HEIGHT, self.scrollable_content_region.height - HEADER_HEIGHT)
+        y = round(self.scroll_y)
+        if top < y:
+            self.scroll_to(y=top, animate=False)
+        elif top + ROW_HEIGHT > y + height:
+            self.scroll_to(y=top + ROW_HEIGHT - height, animate=False)
+
+    def _highlighted(self) -> None:
+        self.post_message(self.Selected(self.selected_id))
+        if self._cursor >= len(self._order) - 5:
+            self.post_message(self.NeedMore())
+
+    def _page(self) -> int:
+        return max(1, (self.scrollable_content_region.height - HEADER_HEIGHT) // ROW_HEIGHT)
+
+    def _keyed(self) -> None:
+        """The keys move the cursor: the mouse's highlight goes."""
+        if self._hover is not None:
+            hover, self._hover = self._hover, None
+            self._refresh_row(hover)
+
+    def action_cursor_up(self) -> None:
+        self._keyed()
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._keyed()
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._keyed()
+        page = self._page()
+        self.scroll_to(y=max(0, round(self.scroll_y) - page * ROW_HEIGHT), animate=False)
+        self.move_cursor(row=self._cursor - page)
+
+    def action_page_down(self) -> None:
+        self._keyed()
+        page = self._page()
+        self.scroll_to(y=round(self.scroll_y) + page * ROW_HEIGHT, animate=False)
+        self.move_cursor(row=self._cursor + page)
 
     def action_first_row(self) -> None:
+        self._keyed()
         self.move_cursor(row=0)
 
     def action_last_row(self) -> None:
-        self.move_cursor(row=max(0, self.row_count - 1))
+        self._keyed()
+        self.move_cursor(row=max(0, len(self._order) - 1))
+
+    def action_choose(self) -> None:
+        if self._order:
+            self.post_message(self.Chosen(self.selected_id))
 
     @property
     def selected_id(self) -> int | None:
-        if not self.row_count or self.cursor_row < 0:
+        if not self._order or not 0 <= self._cursor < len(self._order):
             return None
-        try:
-            key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key
-        except Exception:
-            return None
-        return int(key.value) if key.value is not None else None
+        return self._order[self._cursor]
 
     def record(self, record_id: int) -> TaskRecord | None:
         return self._records.get(record_id)
 
     def select(self, record_id: int) -> None:
-        try:
-            index = self.get_row_index(str(record_id))
-        except Exception:
-            return
-        self.move_cursor(row=index)
+        place = self._place(record_id)
+        if place is not None:
+            self.move_cursor(row=place)
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+    # -- the mouse ------------------------------------------------------------------------
+
+    def _row_at(self, event: events.MouseEvent) -> int | None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < HEADER_HEIGHT:
+            return None
+        row = (offset.y - HEADER_HEIGHT + round(self.scroll_y)) // ROW_HEIGHT
+        return row if row < len(self._order) else None
+
+    def on_click(self, event: events.Click) -> None:
+        row = self._row_at(event)
+        if row is None:
+            return
         event.stop()
-        self.post_message(self.Selected(self.selected_id))
-        if self.cursor_row >= self.row_count - 5:
-            self.post_message(self.NeedMore())
+        if row == self._cursor:  # a click on the highlighted task chooses it, as enter does
+            self.post_message(self.Chosen(self.selected_id))
+        else:
+            self.move_cursor(row=row)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        row = self._row_at(event)
+        if row != self._hover:
+            old, self._hover = self._hover, row
+            for changed in (old, row):
+                if changed is not None:
+                    self._refresh_row(changed)
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._keyed()
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         if self.scroll_y >= self.max_scroll_y - 4:
