@@ -1,5 +1,5 @@
 """Cheap task events (issue 17): a wave of task news between two frames costs one count of the
-top bar's totals, one pass over the task list (the rows in sight), no layout, and one
+top bar's totals, a repaint of the task list's rows in sight that changed, no layout, and one
 notification a second for the results saved; what the screen shows stays right."""
 
 from __future__ import annotations
@@ -164,8 +164,8 @@ async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
 
 
 async def test_rows_show_the_final_state_after_bursts_of_news():
-    """In a wave the task list draws its rows at most every WAVE_GAP seconds: the news that
-    came meanwhile is drawn with the next pass, never lost."""
+    """Two bursts of news for every task: the rows show the last of it, those in sight at once
+    and the others when they scroll into sight, never an earlier state."""
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:
         ids = await _with_running_tasks(pilot)

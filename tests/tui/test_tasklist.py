@@ -88,8 +88,8 @@ async def test_paging_through_ten_thousand_tasks_keeps_the_highlighted_one_in_si
             await pilot.press("pagedown")
             assert tasks.cursor_row > before, step
             assert in_sight(tasks, tasks.cursor_row), step
-            selected = tasks.selected_id
-            await wait_until(pilot, lambda: f"prompt number {selected} " in screen_text(app) + " ", what=f"step {step}")
+            shown = f"prompt number {tasks.selected_id} "  # its prompt on screen (and not a longer number's)
+            await wait_until(pilot, lambda shown=shown: shown in screen_text(app), what=f"step {step}")
         await pilot.press("end")
         assert tasks.selected_id == 1 and in_sight(tasks, tasks.cursor_row)
         await wait_until(pilot, lambda: "prompt number 1 " in screen_text(app), what="the last row drawn")

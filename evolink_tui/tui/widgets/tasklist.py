@@ -19,7 +19,6 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Callable
 
-from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -196,7 +195,7 @@ class TaskList(ScrollView, can_focus=True):
     def _sight(self) -> range:
         """The rows on screen (partly, at the edges)."""
         top = round(self.scroll_y)
-        height = max(0, (self.scrollable_content_region.height or self.size.height) - HEADER_HEIGHT)
+        height = max(0, self.size.height - HEADER_HEIGHT)  # no horizontal scrollbar: all of it
         return range(top // ROW_HEIGHT, min(len(self._order), (top + height + ROW_HEIGHT - 1) // ROW_HEIGHT))
 
     def _refresh_row(self, row: int) -> None:
@@ -307,22 +306,36 @@ class TaskList(ScrollView, can_focus=True):
         return self._row_strips(row)[half]
 
     def _draw_cell(self, text: Text, width: int, height: int, style: Style, highlight: Style | None) -> SegmentLines:
-        """One cell's lines, padded a space either side, as the DataTable drew it: the row's
-        style under the cell's own, the cursor's colour over it."""
-        options = self.app.console_options.update_dimensions(width, height)
-        if height == 1:
-            options = options.update(no_wrap=True)
+        """One cell's lines, padded a space either side, as the DataTable drew it (Rich's Text
+        in a Padding, no wrap, cut with an ellipsis): the row's style under the cell's own, the
+        cursor's colour over it. Made here line by line: Rich's renderer costs several times as
+        much for the same segments."""
         pre = style + highlight if highlight is not None else style
         post = Style.from_color(color=highlight.color) if highlight is not None else Style.null()
-        lines = self.app.console.render_lines(Padding(text, (0, PADDING)), options)
-        return [list(Segment.apply_style(line, style=pre, post_style=post)) for line in lines]
+        blank = pre + post
+        inner = width - 2 * PADDING
+        console = self.app.console
+        right = text.justify == "right"
+        parts = text.split("\n", allow_blank=True)
+        lines: SegmentLines = []
+        for number in range(height):
+            part = parts[number] if number < len(parts) else Text()
+            if right:
+                part.rstrip()
+            part.truncate(inner, overflow="ellipsis")
+            gap = max(0, inner - part.cell_len)
+            line = [Segment(" " * (PADDING + gap) if right else " " * PADDING, blank)]
+            line.extend(Segment.apply_style(part.render(console), pre, post))
+            line.append(Segment(" " * (PADDING if right else gap + PADDING), blank))
+            lines.append(line)
+        return lines
 
     def _line(self, cells: list[list[Segment]], fill: Style) -> Strip:
-        width = self.size.width
+        width, base = self._look[0], self._look[2]
         used = sum(self._widths())
         segments = [segment for cell in cells for segment in cell]
         segments.append(Segment(" " * max(0, width - used), fill))
-        return Strip(segments).adjust_cell_length(width, self.rich_style).simplify()
+        return Strip(segments).adjust_cell_length(width, base).simplify()
 
     def _header_strip(self) -> Strip:
         if self._header is None or self._header[0] != self._look:
@@ -343,6 +356,7 @@ class TaskList(ScrollView, can_focus=True):
         elif index == self._hover:
             highlight = self._look[4]
         look = (self._look, highlight)
+        base = self._look[2]
         key = (look, row.plains)
         if row.strips is None or row.strips_key != key:
             drawn: list[SegmentLines] = []
@@ -350,10 +364,10 @@ class TaskList(ScrollView, can_focus=True):
                 cell_key = (text.plain, look)
                 kept = row.drawn[column]
                 if kept is None or kept[0] != cell_key:
-                    lines = self._draw_cell(text, width, ROW_HEIGHT, self.rich_style, highlight)
+                    lines = self._draw_cell(text, width, ROW_HEIGHT, base, highlight)
                     kept = row.drawn[column] = (cell_key, lines)
                 drawn.append(kept[1])
-            fill = self.rich_style + highlight if highlight is not None else self.rich_style
+            fill = base + highlight if highlight is not None else base
             first = self._line([cell[0] for cell in drawn], fill)
             second = self._line([cell[1] for cell in drawn], fill)
             row.strips, row.strips_key = (first, second), key
