@@ -721,12 +721,11 @@ sight, once for all the news waiting, not once an event for everything.
 - The Studio keeps the top bar's counts (tasks running, unsure submits) as records change; the
   screen asks for them once for all the events already queued (before: three scans of every
   record on every event).
-- The task list marks a row when its record changes and updates cells in place, in one pass
-  queued for all the news waiting, for the rows in sight and 4 either side; a row out of sight
-  is drawn when it scrolls into sight. Any cell update makes Textual's DataTable render every
-  visible row again (about 15-25 ms for the 8 two-line rows in sight at 120x40 here), so that
-  pass is what a wave costs a frame; the 1 s clock's countdown ("12s left") redraws the rows in
-  sight once a second while one of them runs.
+- The task list is our own widget on Textual's Line API: a record's news repaints that row's
+  two lines if it is in sight (row i is lines 2i and 2i+1: no sum of heights), each row keeps
+  its drawn lines until its text changes, and the 1 s clock's countdown rebuilds only the rows
+  in sight (a cell is drawn again only when its text changed). A DataTable rendered every
+  visible row again after any cell update; a row out of sight is built when it scrolls into sight.
 - Results saved in a wave are said in one notification a second ("Saved 198 images of 99 tasks
   to ..."): every toast is a widget mounted, laid out, and laid out again when it goes.
 - Requests to an Evolink host wait their turn in the client (as many as its 2 connections):
