@@ -138,6 +138,8 @@ class TaskList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="task.page_down"),
         Binding("home", "first_row", "First task", show=False, id="task.first"),
         Binding("end", "last_row", "Last loaded task", show=False, id="task.last"),
+        Binding("ctrl+home", "first_row", "Top", show=False, id="task.top"),
+        Binding("ctrl+end", "last_row", "Bottom", show=False, id="task.bottom"),
         Binding("x", "screen.dismiss_task", "Dismiss", show=False, id="task.dismiss"),
         Binding("ctrl+z", "screen.undo_dismiss", "Undo dismiss", show=False, id="task.undo_dismiss"),
     ]
