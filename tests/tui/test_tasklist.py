@@ -3,8 +3,6 @@ paging through 10,000 tasks with the highlighted one always in sight, the mouse 
 
 from __future__ import annotations
 
-import dataclasses
-
 from textual.geometry import Region
 
 from evolink_tui.core import events as ev
@@ -62,7 +60,7 @@ async def test_a_rows_news_shows_on_screen_and_only_its_two_lines_are_drawn_agai
 
         monkeypatch.setattr(tasks, "refresh", recording)
         third = running[-3]  # the third row from the top
-        failed = dataclasses.replace(third, state="failed", error={"code": "boom_xyz"})
+        failed = third.replace(state="failed", error={"code": "boom_xyz"})
         app.studio.remember(failed)
         app.main.show_event(ev.TaskCompleted(third.id, failed.as_task()))
         await wait_until(pilot, lambda: "boom_xyz" in screen_text(app), what="the new status on screen")
