@@ -198,11 +198,17 @@ class UnrecordedSubmit(HistoryError):
         }
 
 
+def history_file(folder: str | PathLike[str], demo: bool = False) -> str:
+    """The history database in the data ``folder``: demo runs keep their own, apart from real
+    tasks. A string: `evolink-tui history` never loads pathlib."""
+    return os.path.join(os.fspath(folder), DEMO_HISTORY_FILE if demo else HISTORY_FILE)
+
+
 def history_path(settings) -> Path:
-    """The history database for ``settings``: demo runs keep their own, apart from real tasks."""
+    """The history database for ``settings`` (:func:`history_file`, as a Path)."""
     from pathlib import Path
 
-    return Path(settings.data_dir) / (DEMO_HISTORY_FILE if getattr(settings, "demo", False) else HISTORY_FILE)
+    return Path(history_file(settings.data_dir, getattr(settings, "demo", False)))
 
 
 def read_ahead(path: Path, limit: int = PAGE) -> Future:

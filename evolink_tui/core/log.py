@@ -16,7 +16,6 @@ TYPE_CHECKING = False  # typing's own costs a headless command milliseconds to i
 if TYPE_CHECKING:
     import logging
 
-APP_NAME = "evolink-tui"
 LOG_FILE = "evolink-tui.log"
 MAX_BYTES = 1024 * 1024  # one file of 1 MB and one older copy
 LOGGER = "evolink_tui"
@@ -28,7 +27,7 @@ def state_dir() -> Path:
     override = os.environ.get("EVOLINK_TUI_STATE_DIR")
     if override:
         return Path(override).expanduser()
-    from .dirs import user_dir
+    from .dirs import APP_NAME, user_dir
 
     return Path(user_dir("state", APP_NAME))
 

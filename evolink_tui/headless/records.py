@@ -9,13 +9,12 @@ from ..core.dates import day_range, when
 from ..core.dirs import data_folder
 from ..core.errors import ValidationError, summary
 from ..core.history import (
-    DEMO_HISTORY_FILE,
-    HISTORY_FILE,
     KNOWN_STATES,
     NOT_FOUND,
     STATUS_FILTERS,
     History,
     TaskRecord,
+    history_file,
 )
 from ..core.rules import results_asked
 from ..core.text import excerpt, one_line
@@ -82,8 +81,8 @@ def record_lines(record: TaskRecord, *, verdict: str | None = None) -> list[str]
 
 
 def _history_file(args) -> str:
-    """The history file the command reads: a string, so `history` never loads pathlib."""
-    return os.path.join(data_folder(), DEMO_HISTORY_FILE if getattr(args, "demo", False) else HISTORY_FILE)
+    """The history file the command reads (``--demo``: the demo's)."""
+    return history_file(data_folder(), getattr(args, "demo", False))
 
 
 def _check_status(status: str, path: str) -> None:
