@@ -111,3 +111,20 @@ async def test_a_click_selects_a_row_and_a_second_click_opens_it():
         assert await pilot.click("#tasks", offset=offset)  # the highlighted row again: chosen, as enter
         await wait_until(pilot, lambda: app.focused is app.main.preview, what="the preview focused")
         assert tasks.selected_id == 27
+
+
+async def test_the_highlighted_task_stays_highlighted_as_rows_come_and_go_above_it():
+    """A task added above the highlighted one (a batch's, another run's) or dismissed above it
+    moves the highlight with its task, not onto a neighbour the preview does not show."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tasks = await with_records(pilot, [record(i) for i in range(2, 12)])
+        tasks.select(6)
+        await wait_until(pilot, lambda: tasks.selected_id == 6, what="the task highlighted")
+        tasks.upsert(record(12), app.studio.now())  # newer: a row above it
+        tasks.upsert(record(1), app.studio.now())  # older: a row below it
+        assert tasks.selected_id == 6 and tasks.record_ids()[tasks.cursor_row] == 6
+        tasks.remove_record(12)  # above it
+        tasks.remove_record(1)  # below it
+        assert tasks.selected_id == 6 and tasks.record_ids()[tasks.cursor_row] == 6
+        await wait_until(pilot, lambda: app.main.preview.record_id == 6, what="the preview on the same task")

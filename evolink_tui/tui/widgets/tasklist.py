@@ -400,7 +400,10 @@ class TaskList(ScrollView, can_focus=True):
         self._records[record.id] = record
         if old is None:
             had = len(self._order)
-            bisect.insort(self._order, record.id, key=lambda record_id: -record_id)
+            at = bisect.bisect_left(self._order, -record.id, key=lambda record_id: -record_id)
+            self._order.insert(at, record.id)
+            if had and at <= self._cursor:  # the highlighted task stays highlighted, one row lower
+                self._cursor += 1
             self._rows_changed(had)
             return
         if not _progress_only(old, record):  # progress alone waits for the 1 s clock (tick)
@@ -490,7 +493,10 @@ class TaskList(ScrollView, can_focus=True):
             return
         self._flags.pop(record_id, None)
         self._rows.pop(record_id, None)
-        self._order.remove(record_id)
+        at = self._order.index(record_id)
+        del self._order[at]
+        if at < self._cursor:  # a row above the highlighted one: the same task stays highlighted
+            self._cursor -= 1
         self._rows_changed(len(self._order) + 1)
         if self._order and self._cursor >= len(self._order):
             self.move_cursor(row=len(self._order) - 1)
