@@ -131,7 +131,7 @@ class TaskList(ScrollView, can_focus=True):
 
     BINDINGS = [
         *task_result_bindings("task"),
-        Binding("enter", "choose", "Select", show=False, id="task.choose"),
+        Binding("enter", "choose", "Open", show=False, id="task.choose"),
         Binding("up", "cursor_up", "Cursor up", show=False, id="task.up"),
         Binding("down", "cursor_down", "Cursor down", show=False, id="task.down"),
         Binding("pageup", "page_up", "Page up", show=False, id="task.page_up"),
