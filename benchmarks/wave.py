@@ -11,7 +11,9 @@ press sends one generation); the top bar's "200 running" says they are all under
 1. Completing together: the simulator runs every task 16 s (speed 0.5), so they finish
    within the seconds it took to send them. From 1.5 s before the first until every
    result is on disk, keys are typed into the prompt, one every 50 ms at most, each timed
-   until the line holding it is drawn (its echo). Reference: the same app with no tasks,
+   until the line holding it is drawn (its echo). Every 25 keys a new line starts (enter
+   and its number, typed at once, untimed, waited for): a timed key is always typed alone,
+   never behind keys still being handled. Reference: the same app with no tasks,
    the same number of keys typed the same way. The two take turns, ``rounds`` each; p95 of
    all echoes. Budget (issue 17): p95 with 200 completing within 1.5x of no tasks.
 2. Polling: the tasks run 400 s, so all 200 poll for the whole window; CPU over 30 s from
@@ -70,8 +72,12 @@ class Typist:
             # A new line of the prompt, starting with its number, so every line's text is unique.
             self._line = f"L{self.lines:03d}:"
             self.lines += 1
+            mark = self.term.mark()
             self.term.press("\r" + self._line)
             self.keys += 1 + len(self._line)
+            # Untimed, and drawn before the next key: that key's echo is its own, not the
+            # six before it (the enter makes the prompt a line taller: a layout).
+            self.term.wait_for(self._line, since=mark, timeout=30)
         char = "abcdefghijklmnopqrstuvwxyz"[len(self._line) % 26]
         mark = self.term.mark()
         pressed = self.term.press(char)
