@@ -128,3 +128,22 @@ async def test_the_highlighted_task_stays_highlighted_as_rows_come_and_go_above_
         tasks.remove_record(1)  # below it
         assert tasks.selected_id == 6 and tasks.record_ids()[tasks.cursor_row] == 6
         await wait_until(pilot, lambda: app.main.preview.record_id == 6, what="the preview on the same task")
+
+
+async def test_every_task_is_found_on_its_own_row_after_rows_come_out_of_order():
+    """Rows are kept newest first whatever order they come in (a page, a search's older task
+    shown ahead of its page, a new task, a dismiss): choosing a task highlights its own row."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tasks = await with_records(pilot, [record(i) for i in (30, 20, 10)])
+        tasks.add_older([record(25), record(5), record(15)], app.studio.now())  # one ahead of its page
+        tasks.upsert(record(40), app.studio.now())
+        tasks.upsert(record(12), app.studio.now())
+        tasks.remove_record(20)
+        tasks.add_older([record(2), record(4)], app.studio.now())  # a page not in order itself
+        assert tasks.record_ids() == [40, 30, 25, 15, 12, 10, 5, 4, 2]
+        for wanted in (5, 40, 2, 12, 25, 4, 10, 15, 30):
+            tasks.select(wanted)
+            assert tasks.selected_id == wanted, wanted
+        tasks.select(20)  # dismissed: not on the list, the highlight stays
+        assert tasks.selected_id == 30

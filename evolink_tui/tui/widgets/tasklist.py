@@ -16,6 +16,7 @@ shows changes, and an update repaints that row's two lines only.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -168,8 +169,7 @@ class TaskList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self._width_hint = width_hint
         self._records: dict[int, TaskRecord] = {}
-        self._order: list[int] = []  # record ids, newest first: row i shows _order[i]
-        self._places: dict[int, int] | None = None  # record id -> row, built when asked after a change
+        self._order: list[int] = []  # record ids, newest first (always sorted): row i shows _order[i]
         self._rows: OrderedDict[int, _Row] = OrderedDict()  # the rows drawn lately, least recent first
         self._flags: dict[int, str] = {}  # record id -> "offline, retrying" while its reads fail
         self._cursor = 0
@@ -378,14 +378,17 @@ class TaskList(ScrollView, can_focus=True):
     # -- rows ---------------------------------------------------------------------------
 
     def _place(self, record_id: int) -> int | None:
-        if self._places is None:
-            self._places = {record_id: row for row, record_id in enumerate(self._order)}
-        return self._places.get(record_id)
+        """The row of ``record_id``: found by bisection, as the rows are kept in id order
+        (newest first), so adding or dismissing a row never costs a pass over all of them."""
+        at = self._insertion(record_id)
+        return at if at < len(self._order) and self._order[at] == record_id else None
+
+    def _insertion(self, record_id: int) -> int:
+        return bisect.bisect_left(self._order, -record_id, key=lambda other: -other)
 
     def _rows_changed(self, had: int) -> None:
         """Rows were added, removed or reordered: lay out, draw all, and when the list was empty
         the first row is highlighted."""
-        self._places = None
         self._set_virtual_size()
         self.refresh()
         if not had and self._order:
@@ -400,7 +403,7 @@ class TaskList(ScrollView, can_focus=True):
         self._records[record.id] = record
         if old is None:
             had = len(self._order)
-            at = bisect.bisect_left(self._order, -record.id, key=lambda record_id: -record_id)
+            at = self._insertion(record.id)
             self._order.insert(at, record.id)
             if had and at <= self._cursor:  # the highlighted task stays highlighted, one row lower
                 self._cursor += 1
@@ -435,18 +438,18 @@ class TaskList(ScrollView, can_focus=True):
         """A page of older history, appended below (records newest first)."""
         self._now = now
         had = len(self._order)
-        lowest = self._order[-1] if self._order else None
         added = [record for record in records if record.id not in self._records]
         if not added:
             return
         for record in added:
             self._records[record.id] = record
             self._order.append(record.id)
-        if lowest is not None and any(record.id > lowest for record in added):
-            # an older task was shown ahead of its page (from the history search): keep the order
+        joined = self._order[max(0, had - 1) :]
+        if any(above < below for above, below in itertools.pairwise(joined)):
+            # a task was shown ahead of its page (from the history search), or the page came out
+            # of order: the rows stay newest first (``_place`` depends on it)
             selected = self.selected_id
             self._order.sort(reverse=True)
-            self._places = None
             if selected is not None:
                 self._cursor = self._place(selected) or 0
         self._rows_changed(had)
@@ -493,7 +496,8 @@ class TaskList(ScrollView, can_focus=True):
             return
         self._flags.pop(record_id, None)
         self._rows.pop(record_id, None)
-        at = self._order.index(record_id)
+        at = self._place(record_id)
+        assert at is not None  # every record shown has its row
         del self._order[at]
         if at < self._cursor:  # a row above the highlighted one: the same task stays highlighted
             self._cursor -= 1
