@@ -172,17 +172,17 @@ class Notices:
             return notices[0]
         images = sum(notice.saved for notice in notices)
         folder = plain(self.studio.settings.download_dir)
-        return Notice(f"Saved {_plural(images, 'image')} of {len(notices)} tasks to {folder}", "Tasks", timeout=4)
+        return Notice(f"Saved {_plural(images, 'image')} of {len(notices)} tasks to {folder}", "Tasks", timeout=8)
 
 
 class Wave:
     """Notices of saved results said together when they come in a wave (200 tasks finishing
-    at once): the first at once, those of the next ``window`` seconds in one notice, and so on
-    while they keep coming, each window twice as long as the last up to ``longest``; each
-    notice said together stays on screen until the next one comes. Every notification is a
-    widget mounted on the screen and laid out again when it goes: one a task made typing lag,
-    one a second still cost a frame of the whole screen twice a second, and one every 4 s was
-    still 7 in a 28 s wave, each two layouts of about 40 ms. Other notices are shown as they come.
+    at once): the first at once, then those that follow in one notice once none has come for
+    ``quiet`` seconds (the wave is over), or every ``longest`` seconds while they keep coming.
+    Every notification is a widget mounted on the screen and laid out again when it goes, a
+    frame of the whole screen each (16-40 ms while results arrive): one a task made typing lag,
+    and one every few seconds still made a key now and then wait for one. Meanwhile the top
+    bar counts the tasks still running. Other notices are shown as they come.
 
     ``show`` shows a notice; ``later(seconds, callback)`` calls back (the App's ``set_timer``)."""
 
@@ -191,18 +191,19 @@ class Wave:
         show: Callable[[Notice], object],
         later: Callable[[float, Callable[[], None]], object],
         together: Callable[[list[Notice]], Notice],
-        window: float = 1.0,
-        longest: float = 8.0,
+        quiet: float = 1.0,
+        longest: float = 30.0,
     ) -> None:
-        self._show, self._later, self._together, self._window = show, later, together, window
-        self._longest = longest
-        self._next = window  # the window now open
-        self._open = False
+        self._show, self._later, self._together = show, later, together
+        self._quiet, self._longest = quiet, longest
+        self._open = False  # a wave goes on: what is saved is gathered
+        self._fresh = False  # something was gathered since the last look
+        self._waited = 0.0  # seconds since the wave began or was last said
         self._gathered: list[Notice] = []
 
     @property
     def idle(self) -> bool:
-        """No window open: nothing gathered waits to be said."""
+        """No wave going on: nothing gathered waits to be said."""
         return not self._open and not self._gathered
 
     def add(self, notice: Notice) -> None:
@@ -210,18 +211,23 @@ class Wave:
             self._show(notice)
         elif self._open:
             self._gathered.append(notice)
+            self._fresh = True
         else:
-            self._open = True
-            self._next = self._window
+            self._open, self._fresh, self._waited = True, False, 0.0
             self._show(notice)
-            self._later(self._next, self._close)
+            self._later(self._quiet, self._look)
 
-    def _close(self) -> None:
-        gathered, self._gathered = self._gathered, []
-        if not gathered:
-            self._open = False
+    def _look(self) -> None:
+        self._waited += self._quiet
+        coming, self._fresh = self._fresh, False
+        if coming and self._waited < self._longest:
+            self._later(self._quiet, self._look)  # still coming: said once they stop
             return
-        self._next = min(self._longest, self._next * 2)
-        said = self._together(gathered)
-        self._show(said._replace(timeout=max(said.timeout, self._next)))  # on screen until the next
-        self._later(self._next, self._close)
+        gathered, self._gathered = self._gathered, []
+        if gathered:
+            self._show(self._together(gathered))
+        if coming:  # a long wave: said now, and the wave goes on
+            self._waited = 0.0
+            self._later(self._quiet, self._look)
+        else:
+            self._open = False

@@ -203,7 +203,7 @@ async def test_the_top_bar_follows_a_real_run_to_the_end():
         assert spent > 0 and f"credits this run: {spent:g}" in screen_text(app).splitlines()[0]
 
 
-# -- saved results in a wave: one notice a second ------------------------------------------------
+# -- saved results in a wave: the first at once, the rest once they stop ---------------------------
 
 
 class Later:
@@ -235,7 +235,7 @@ def saved(images: int = 1) -> Notice:
     return Notice(f"Saved {images} image(s) to /tmp/results", "z-image-turbo", timeout=4, saved=images)
 
 
-def test_results_saved_in_a_wave_are_said_in_one_notice_a_second():
+def test_results_saved_in_a_wave_are_said_in_one_notice_once_they_stop():
     shown: list[Notice] = []
     later = Later()
     wave = Wave(shown.append, later, Notices(_Studio()).saved_together)  # type: ignore[arg-type]
@@ -246,31 +246,34 @@ def test_results_saved_in_a_wave_are_said_in_one_notice_a_second():
     failure = Notice("The task failed", "Task failed: z-image-turbo", "error")
     wave.add(failure)  # anything else is said at once
     assert shown[1:] == [failure]
-    later.come()  # a second later: the 99 saved meanwhile, in one notice
-    assert shown[2].text == "Saved 198 images of 99 tasks to /tmp/results" and shown[2].saved == 0
+    later.come()  # a second later, results still coming: nothing said, no notice mounted
+    assert len(shown) == 2 and not wave.idle
     wave.add(saved(3))
-    later.come()  # one saved in the next second: said as it was
-    assert shown[3:] == [saved(3)]
-    later.come()  # a quiet second: the wave is over
-    assert len(shown) == 4 and not later.waiting
+    later.come()  # still coming
+    assert len(shown) == 2
+    later.come()  # a quiet second: the wave is over, all it saved in one notice
+    assert shown[2].text == "Saved 201 images of 100 tasks to /tmp/results" and shown[2].saved == 0
+    assert len(shown) == 3 and not later.waiting and wave.idle
     wave.add(saved())  # the next one is said at once again
-    assert len(shown) == 5 and len(later.waiting) == 1
+    assert len(shown) == 4 and len(later.waiting) == 1
+    later.come()  # and alone, it is all there was
+    assert len(shown) == 4 and wave.idle
 
 
-def test_a_long_wave_is_said_less_and_less_often_each_notice_on_screen_until_the_next():
+def test_a_long_wave_is_said_every_30_seconds_while_results_keep_coming():
     shown: list[Notice] = []
     later = Later()
     wave = Wave(shown.append, later, Notices(_Studio()).saved_together)  # type: ignore[arg-type]
     wave.add(saved())
-    for _ in range(6):  # results keep coming: each window gathers some
-        wave.add(saved())
+    for _ in range(70):  # a result every second for 70 s
         wave.add(saved())
         later.come()
-    # said at once, then after 1, 2, 4 seconds and every 8; each stays on screen until the next
-    assert later.asked == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0]
-    assert len(shown) == 7 and all(n.text == "Saved 2 images of 2 tasks to /tmp/results" for n in shown[1:])
-    assert [n.timeout for n in shown[1:]] == [4.0, 4.0, 8.0, 8.0, 8.0, 8.0]
-    later.come()  # a quiet window: the wave is over
-    assert not later.waiting
-    wave.add(saved())  # the next wave starts at once, with a window of a second again
-    assert len(shown) == 8 and later.asked[-1] == 1.0
+    assert set(later.asked) == {1.0}
+    # said at once, then after 30 and 60 seconds, each time all that came meanwhile
+    assert [n.text for n in shown] == [
+        "Saved 1 image(s) to /tmp/results",
+        "Saved 30 images of 30 tasks to /tmp/results",
+        "Saved 30 images of 30 tasks to /tmp/results",
+    ]
+    later.come()  # a quiet second: the wave is over, the last ten said
+    assert shown[-1].text == "Saved 10 images of 10 tasks to /tmp/results" and wave.idle and not later.waiting
