@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Container
 from textual.message import Message
 from textual.widgets import Input, TextArea
 
@@ -37,6 +38,16 @@ if TYPE_CHECKING:
 
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
+
+
+class TaskBox(Container):
+    """The task list's place on the screen. Textual draws again, at every frame, each widget
+    whose container overlaps a change; in here the task list and its scrollbar are drawn only
+    when they change, not at every key typed in the prompt (the screen contains the prompt). The
+    box itself is blank (its ``render_lines`` is one blank line repeated) and never shows: the
+    task list covers it."""
+
+    BLANK = True
 
 
 class MainScreen(ResultScreen):
@@ -80,12 +91,14 @@ class MainScreen(ResultScreen):
         height = self.app.size.height
         fits = [name for least, name in sorted(self.VERTICAL_BREAKPOINTS) if height >= least]
         self.update_classes({name: name == fits[-1] for _, name in self.VERTICAL_BREAKPOINTS}, update=False)
-        # No containers: the bars and the composer are split off the edges (top, bottom, then
-        # left) and the task list and preview share what is left, top to bottom.
+        # No containers but the task list's box: the bars and the composer are split off the
+        # edges (top, bottom, then left) and the task list and preview share what is left, top
+        # to bottom.
         yield TopBar(id="topbar")
         yield KeyBar()
         yield Composer(id="composer", cursor_blink=self._cursor_blink)
-        yield TaskList(id="tasks", width_hint=self._tasks_width)
+        with TaskBox(id="tasks-box"):
+            yield TaskList(id="tasks", width_hint=self._tasks_width)
         yield Preview(id="preview")
 
     def _tasks_width(self) -> int:
