@@ -188,6 +188,20 @@ async def test_a_large_result_keeps_a_display_copy_from_the_decode_that_verified
     assert max(ImageStat.Stat(ImageChops.difference(copy.image, expected)).mean) < 2  # the same picture
 
 
+async def test_a_sidecar_that_cannot_be_written_is_the_downloads_error_and_the_image_is_kept(
+    client, sim, fake_clock, tmp_path
+):
+    task, body = await completed(client, fake_clock)
+    stem = result_stem(task.id, body["prompt"], 0)
+    (tmp_path / f"{stem}.json").mkdir()  # where the sidecar goes: a folder, so it cannot be written
+    [download] = await download_results(client, task, body, tmp_path)
+    assert not download.ok and download.sidecar is None
+    assert download.error is not None and download.error.code == "disk" and f"{stem}.json" in str(download.error)
+    with Image.open(download.path) as image:  # the result itself is on disk, verified, in place
+        image.load()
+    assert download.path == tmp_path / f"{stem}.png"
+
+
 async def test_download_reuses_a_verified_file_already_on_disk(client, sim, fake_clock, tmp_path):
     task, body = await completed(client, fake_clock)
     await download_results(client, task, body, tmp_path)

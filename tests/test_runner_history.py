@@ -107,6 +107,20 @@ async def test_a_record_killed_mid_submit_becomes_uncertain_not_resent(client, h
     assert result is None and history.get(record_id).state == "uncertain" and sim.count("submit") == 0
 
 
+async def test_a_task_over_before_its_first_read_is_recorded_as_it_ended(runner, history, sim, client, fake_clock):
+    request = GenerationRequest("over at once", model="z-image-turbo")
+    task = await client.submit(request)
+    fake_clock.advance(60)
+    over = await client.get_task(task.id)
+    assert over.status == "completed"
+    record_id = history.record_submission(request.to_body(), "run_" + "d" * 32)
+    reads = sim.count("poll")
+    record = await runner.follow(record_id, over)  # followed once already over: no read to write it
+    assert sim.count("poll") == reads
+    assert record.state == "completed" and record.task_id == over.id and record.progress == 100
+    assert record.files and all(Path(f).is_file() for f in record.files)
+
+
 async def test_check_by_id_adds_the_task(runner, history, sim, client):
     task = await client.submit(GenerationRequest("made elsewhere", model="z-image-turbo"))
     record = await runner.check(task.id)

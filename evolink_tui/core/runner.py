@@ -195,11 +195,8 @@ class Runner:
     ) -> TaskRecord:
         """Poll to the end, then download. Errors are recorded and reported, never raised."""
 
-        written: list[Task] = []  # the last task written by a read's news
-
         def update(current: Task) -> None:
             self.history.update_task(record_id, current)
-            written[:] = [current]
             self._emit(TaskProgressed(record_id, current))
 
         def problem(err: EvolinkError) -> None:
@@ -225,7 +222,7 @@ class Runner:
             self.history.set_error(record_id, err.to_json())
             self._emit(TaskFailed(record_id, err, task))
             return self._record(record_id)
-        if not written or written[0] is not final:  # the last read's news is written already
+        if final is task:  # over before any read; else the last read's news is written (update)
             self.history.update_task(record_id, final)
         if final.status != "completed":
             failure = (
