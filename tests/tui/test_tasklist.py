@@ -147,3 +147,32 @@ async def test_every_task_is_found_on_its_own_row_after_rows_come_out_of_order()
             assert tasks.selected_id == wanted, wanted
         tasks.select(20)  # dismissed: not on the list, the highlight stays
         assert tasks.selected_id == 30
+
+
+async def test_typing_in_the_prompt_does_not_draw_the_task_list_again(monkeypatch):
+    """Textual draws again, at every frame, each widget whose container overlaps a change: in its
+    own box, the task list is drawn when it changes, not at every key typed in the prompt."""
+    from textual.widgets import TextArea
+
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tasks = await with_records(pilot, [record(i) for i in range(1, 21)])
+        await wait_until(pilot, lambda: "prompt number 20" in screen_text(app), what="the list drawn")
+        prompt = app.main.query_one("#prompt", TextArea)
+        prompt.focus()
+        await pilot.pause()
+        drawn: list[Region] = []
+        render_lines = tasks.render_lines
+
+        def recording(crop):
+            drawn.append(crop)
+            return render_lines(crop)
+
+        monkeypatch.setattr(tasks, "render_lines", recording)
+        await pilot.press(*"a kite at dawn")
+        await wait_until(pilot, lambda: prompt.text == "a kite at dawn", what="the keys typed")
+        await pilot.pause(0.2)  # their frames drawn (a screenshot here would draw everything)
+        assert drawn == []
+        tasks.upsert(record(21), app.studio.now())  # news of the list itself: drawn in the next frame
+        await pilot.pause(0.2)
+        assert drawn
