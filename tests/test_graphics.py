@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.graphics import CellSize, iterm, kitty, parse_method, raster, requested_method, sixel, tmux
@@ -110,6 +110,8 @@ def test_kitty_refuses_wrong_sizes() -> None:
         kitty.transmit(1, 2, 2, b"\0" * 11, 1, 1)
     with pytest.raises(ValueError):
         kitty.transmit(1, 1, 1, b"\0" * 3, kitty.MAX_CELLS + 1, 1)
+    with pytest.raises(ValueError):  # the base64 of 8 bytes, not of 2x2 pixels
+        kitty.transmit_encoded(1, 2, 2, kitty.encode(b"\0" * 8), 1, 1)
 
 
 # --- iTerm2 ------------------------------------------------------------------------------
@@ -228,6 +230,34 @@ def test_zoom_resamples_from_the_file_not_a_thumbnail(tmp_path: Path) -> None:
     sharp = raster.render(original, native)
     values = {sharp.getpixel((x, sharp.height // 2)) for x in range(sharp.width // 2 - 5, sharp.width // 2 + 5)}
     assert values == {(0, 0, 0), (255, 255, 255)}
+
+
+def test_a_large_frame_made_in_halves_is_the_whole_frame_and_its_base64(tmp_path: Path) -> None:
+    """A zoomed frame at a terminal's pixels is resampled as two halves at once: what is sent
+    is the resample of the whole view (within rounding), and the halves' base64 joined is the
+    transmission of those very pixels."""
+    import random
+
+    path = tmp_path / "noise.bmp"  # noise: a half one row off would differ everywhere
+    Image.frombytes("RGB", (1600, 1600), random.Random(5).randbytes(1600 * 1600 * 3)).save(path)
+    original = raster.load(path)
+    zoomed_in = layout(original.width, original.height, 118, 37, CellSize(10, 20), View(1.5))
+    assert zoomed_in is not None
+    width, height = zoomed_in.pixel_width, zoomed_in.pixel_height
+    assert width * height >= raster.BAND_PIXELS  # large enough to be made in halves
+    image, parts = raster.render_frame(original, zoomed_in, width, height, kitty.encode)
+    assert len(parts) == 2
+    whole = raster.render(original, zoomed_in, width, height)
+    assert image.size == whole.size
+    assert max(high for _, high in ImageChops.difference(image, whole).getextrema()) <= 1
+    data = "".join(kitty.transmit_encoded(3, width, height, "".join(parts), 118, 37))
+    assert kitty_images(data)[3].tobytes() == image.tobytes()
+    # a small frame is made at once, the same way
+    fitted = layout(original.width, original.height, 40, 20, CELL)
+    assert fitted is not None
+    small, small_parts = raster.render_frame(original, fitted, fitted.pixel_width, fitted.pixel_height)
+    assert small_parts == []
+    assert small.tobytes() == raster.render(original, fitted).tobytes()
 
 
 def test_a_file_being_decoded_is_waited_for_not_decoded_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -513,7 +513,10 @@ class Picture(Widget):
             deletes = _pending_deletes()
             escapes = "".join(kitty.for_terminal([kitty.delete(i)], self.graphics.tmux) for i in deletes)
             deletes.clear()
-            lines[index] = Strip([Segment(escapes + frame.escapes, None, _ZERO_WIDTH), *line], line.cell_length)
+            # Two segments: the transmission (megabytes) is not copied to put the deletes first.
+            sent = [Segment(escapes, None, _ZERO_WIDTH)] if escapes else []
+            sent.append(Segment(frame.escapes, None, _ZERO_WIDTH))
+            lines[index] = Strip([*sent, *line], line.cell_length)
             frame.sent = True
             return
 
@@ -636,15 +639,18 @@ def _make_frame(
         return frame
     size = _frame_pixels(planned, method)
     image = _panned_pixels(shown, original, planned, size)
-    if image is None:
-        image = raster.render(original, planned, *size)
+    encoded: list[str] = []
+    if image is None:  # kitty: the base64 is made with the pixels (see render_frame)
+        image, encoded = raster.render_frame(original, planned, *size, kitty.encode if method == "kitty" else None)
     frame.pixels, frame.made_from = image, original
-    rgb = image.tobytes()
     if method == "kitty":
+        payload = "".join(encoded) if encoded else kitty.encode(image.tobytes())
         frame.image_id = kitty.new_image_id()
-        escapes = kitty.transmit(frame.image_id, image.width, image.height, rgb, planned.cols, planned.rows)
+        escapes = kitty.transmit_encoded(frame.image_id, image.width, image.height, payload, planned.cols, planned.rows)
         frame.escapes = kitty.for_terminal(escapes, graphics.tmux)
-    elif method == "iterm":
+        return frame
+    rgb = image.tobytes()
+    if method == "iterm":
         drawn = iterm.inline_image(iterm.png_bytes(image.width, image.height, rgb), planned.cols, planned.rows)
         frame.escapes = tmux.wrap(drawn) if graphics.tmux else drawn
     else:  # sixel: tmux 3.4+ draws sixel itself, unwrapped
