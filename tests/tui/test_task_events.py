@@ -4,11 +4,13 @@ notification a second for the results saved; what the screen shows stays right."
 
 from __future__ import annotations
 
+from collections import Counter
+
 from evolink_tui.core import events as ev
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.simulator import FakeClock
 from evolink_tui.tui.notices import Notice, Notices, Wave
-from evolink_tui.tui.widgets.tasklist import TaskList
+from evolink_tui.tui.widgets.tasklist import TICK_ROWS, TaskList
 
 from .helpers import demo_app, screen_text, wait_until
 
@@ -141,6 +143,49 @@ async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_i
         tasks.tick(now + 8)
         await pilot.pause()
         assert "boom" in screen_text(app) and "83s left" not in screen_text(app)
+
+
+async def test_the_clocks_tick_redraws_the_rows_in_sight_a_few_a_frame(monkeypatch):
+    """A tick moves every countdown in sight at once; drawn in one frame, that frame was the
+    slowest a key typed meanwhile met. The rows are redrawn TICK_ROWS a frame, every one of
+    them in the end."""
+    app = demo_app()
+    async with app.run_test(size=(100, 60)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        clock = FakeClock(app.studio.now())
+        app.studio.clock = clock
+        now = clock.now()
+        for record_id in ids:
+            timed = app.studio.record(record_id).replace(estimated_time=90, updated_at=now)
+            app.studio.remember(timed)
+            app.main.show_event(ev.TaskProgressed(record_id, timed.as_task()))
+        tasks.tick(now)
+        await wait_until(pilot, lambda: "90s left" in screen_text(app), what="the countdowns")
+        await pilot.pause(0.3)
+        shown = screen_text(app).count("90s left")
+        assert shown > TICK_ROWS  # more rows in sight than a frame redraws
+        frames = [0]  # frames that drew the list so far
+        repaints: list[int] = []  # the frame count at each row's repaint
+        render_lines, refresh = tasks.render_lines, tasks.refresh
+
+        def drawing(crop):
+            frames[0] += 1
+            return render_lines(crop)
+
+        def repainting(*regions, **kwargs):
+            repaints.append(frames[0])
+            return refresh(*regions, **kwargs)
+
+        monkeypatch.setattr(tasks, "render_lines", drawing)
+        monkeypatch.setattr(tasks, "refresh", repainting)
+        clock.set(now + 7)
+        tasks.tick(now + 7)
+        await wait_until(pilot, lambda: screen_text(app).count("83s left") == shown, what="every countdown, 7 s on")
+        assert "90s left" not in screen_text(app)
+        per_frame = Counter(repaints)
+        assert sum(per_frame.values()) == shown  # each row in sight once
+        assert max(per_frame.values()) <= TICK_ROWS and len(per_frame) >= 2
 
 
 async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():

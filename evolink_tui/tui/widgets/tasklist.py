@@ -42,6 +42,7 @@ ROW_HEIGHT = 2
 HEADER_HEIGHT = 1
 PADDING = 1  # a space either side of every cell
 KEPT_ROWS = 256  # rows whose drawn lines are kept (a 160x50 list shows about 24)
+TICK_ROWS = 4  # rows a frame brought up to date at the clock's tick (see _draw_stale_step)
 
 SegmentLines = list[list[Segment]]
 
@@ -175,6 +176,7 @@ class TaskList(ScrollView, can_focus=True):
         self._cursor = 0
         self._hover: int | None = None  # the row under the mouse
         self._epoch = 0  # clock ticks so far
+        self._stale_pass = False  # a tick's rows are being drawn, a few a frame (_draw_stale_step)
         self._now = 0.0
         self._task_width = 0
         self._look: tuple = ()
@@ -421,18 +423,34 @@ class TaskList(ScrollView, can_focus=True):
         if place is not None:
             self._refresh_row(place)
 
-    def draw_stale(self) -> None:
-        """Repaint the rows in sight whose text changed since they were drawn (the others are
-        brought up to date when they scroll into sight)."""
+    def _draw_if_stale(self, index: int) -> bool:
+        """Bring row ``index`` up to date and repaint it if its text changed; whether it was
+        behind (built before the last tick, or changed since it was built)."""
+        row = self._rows.get(self._order[index])
+        if row is None:
+            self._refresh_row(index)
+            return True
+        if not (row.dirty or row.epoch != self._epoch):
+            return False
+        before = row.plains
+        if self._row(self._order[index]).plains != before:
+            self._refresh_row(index)
+        return True
+
+    def _draw_stale_step(self) -> None:
+        """Part of a tick: at most ``TICK_ROWS`` rows in sight brought up to date and repainted,
+        the next ones after the frame that shows them. A tick changes the time cells of every
+        row in sight at once (a countdown, an age); drawn in one frame, those were the slowest
+        frames a key typed in the prompt met while tasks ran."""
+        done = 0
         for index in self._sight():
-            row = self._rows.get(self._order[index])
-            if row is None:
-                self._refresh_row(index)
-                continue
-            before = row.plains
-            if row.dirty or row.epoch != self._epoch:
-                if self._row(self._order[index]).plains != before:
-                    self._refresh_row(index)
+            if self._draw_if_stale(index):
+                done += 1
+                if done == TICK_ROWS:
+                    # the pass ends here if this list is gone (nothing more to draw)
+                    self._stale_pass = self.call_after_refresh(self._draw_stale_step)
+                    return
+        self._stale_pass = False
 
     def add_older(self, records: list[TaskRecord], now: float) -> None:
         """A page of older history, appended below (records newest first)."""
@@ -470,11 +488,14 @@ class TaskList(ScrollView, can_focus=True):
 
     def tick(self, now: float) -> None:
         """Time moved: ages and time left change, and progress news waits for this. The rows
-        in sight are built again now and repainted where their text changed (only the cells
-        that changed are drawn again); the others when they come into sight."""
+        in sight are built again and repainted where their text changed (only the cells that
+        changed are drawn again), a few a frame from now (``_draw_stale_step``); the others
+        when they come into sight."""
         self._now = now
         self._epoch += 1
-        self.draw_stale()
+        if not self._stale_pass:
+            self._stale_pass = True
+            self._draw_stale_step()
 
     def clear_records(self) -> None:
         self._records.clear()
