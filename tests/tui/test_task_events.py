@@ -188,6 +188,26 @@ async def test_the_clocks_tick_redraws_the_rows_in_sight_a_few_a_frame(monkeypat
         assert max(per_frame.values()) <= TICK_ROWS and len(per_frame) >= 2
 
 
+async def test_a_tick_while_another_screen_covers_the_list_comes_to_an_end(monkeypatch):
+    """The tick's rows are built as it goes, a few a frame: with the list not drawn (another
+    screen over it) and rows never drawn, the pass still ends, it does not go round again."""
+    from textual.screen import Screen
+
+    app = demo_app()
+    async with app.run_test(size=(100, 60)) as pilot:
+        await _with_running_tasks(pilot)
+        tasks = app.main.query_one("#tasks", TaskList)
+        await app.push_screen(Screen())
+        await pilot.pause()
+        steps: list = []
+        monkeypatch.setattr(tasks, "_draw_stale_step", counting(steps, tasks._draw_stale_step))
+        tasks._rows.clear()  # rows never drawn
+        tasks.tick(app.studio.now() + 1)
+        await pilot.pause(0.5)
+        in_sight = tasks.size.height // 2
+        assert 1 < len(steps) <= in_sight  # a few a step: not one step a frame for ever
+
+
 async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -426,14 +426,13 @@ class TaskList(ScrollView, can_focus=True):
     def _draw_if_stale(self, index: int) -> bool:
         """Bring row ``index`` up to date and repaint it if its text changed; whether it was
         behind (built before the last tick, or changed since it was built)."""
-        row = self._rows.get(self._order[index])
-        if row is None:
-            self._refresh_row(index)
-            return True
-        if not (row.dirty or row.epoch != self._epoch):
+        record_id = self._order[index]
+        row = self._rows.get(record_id)
+        if row is not None and not (row.dirty or row.epoch != self._epoch):
             return False
-        before = row.plains
-        if self._row(self._order[index]).plains != before:
+        before = row.plains if row is not None else None
+        # built now (not when next drawn): the pass moves on even while the list is not drawn
+        if self._row(record_id).plains != before:
             self._refresh_row(index)
         return True
 
