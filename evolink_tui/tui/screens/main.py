@@ -34,10 +34,13 @@ from .iterate import Iterating
 from .references import References
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from evolink_tui.core.imaging import Fitted as FittedImage
 
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
+TYPING_FOR = 2.0  # seconds after a keystroke in the prompt while the clock draws the task list a few rows a frame
 
 
 class TaskBox(Container):
@@ -131,11 +134,14 @@ class MainScreen(ResultScreen):
     # -- the prompt's cursor blinks a while after each keystroke, then stays lit: an idle app
     # does no periodic work but its 1 s clock (blinking costs a frame twice a second) ----------
 
-    _blink_timer = None
+    _blink_timer: Timer | None = None
+
+    _typed_at = float("-inf")  # the Studio's clock at the last keystroke in the prompt
 
     @on(TextArea.Changed, "#prompt")
     @on(TextArea.SelectionChanged, "#prompt")
     def _wake_cursor(self) -> None:
+        self._typed_at = self.app.studio.now()
         if not self._cursor_blink:
             return
         self.query_one("#prompt", TextArea).cursor_blink = True
@@ -322,7 +328,8 @@ class MainScreen(ResultScreen):
 
     def _tick(self) -> None:
         if self.ready:
-            self.tasks.tick(self.app.studio.now())
+            now = self.app.studio.now()
+            self.tasks.tick(now, few_a_frame=now - self._typed_at < TYPING_FOR)
             if self._budget_stale:
                 self.show_budget()
             if self._price_stale:  # once a second at most: 200 tasks finishing together read it once
