@@ -55,6 +55,19 @@ async def _with_running_tasks(pilot) -> list[int]:
     return ids
 
 
+def _counting_down(app, record_ids: list[int]) -> FakeClock:
+    """The Studio on a clock that moves only when told (the app's own 1 s clock ticks the list
+    too, and with the real one a tick between two looks put the countdown back to its start);
+    each of ``record_ids`` 90 s from its end from now on, as a poll says."""
+    clock = FakeClock(app.studio.now())
+    app.studio.clock = clock
+    for record_id in record_ids:
+        timed = app.studio.record(record_id).replace(estimated_time=90, updated_at=clock.now())
+        app.studio.remember(timed)
+        app.main.show_event(ev.TaskProgressed(record_id, timed.as_task()))
+    return clock
+
+
 async def test_a_wave_of_task_events_between_two_frames_is_drawn_once(monkeypatch):
     """199 tasks finishing between two frames: the top bar counted once, nothing laid out
     again, and the task list repaints only the two lines of each row in sight that changed
@@ -120,15 +133,10 @@ async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_i
     async with app.run_test(size=(100, 30)) as pilot:
         ids = await _with_running_tasks(pilot)
         tasks = app.main.query_one("#tasks", TaskList)
-        # The app's own 1 s clock ticks the list too: it reads this clock, which moves only here
-        # (with the real one, a tick between two looks put the countdown back to its start).
-        clock = FakeClock(app.studio.now())
-        app.studio.clock = clock
-        now = clock.now()
         newest = ids[-1]
-        timed = app.studio.record(newest).replace(estimated_time=90, updated_at=now)
-        app.studio.remember(timed)
-        app.main.show_event(ev.TaskProgressed(newest, timed.as_task()))
+        clock = _counting_down(app, [newest])
+        now = clock.now()
+        timed = app.studio.record(newest)
         tasks.tick(now)
         await wait_until(pilot, lambda: "90s left" in screen_text(app), what="the countdown")
         clock.set(now + 7)
@@ -153,13 +161,8 @@ async def test_the_clocks_tick_redraws_the_rows_in_sight_a_few_a_frame_while_the
     async with app.run_test(size=(100, 60)) as pilot:
         ids = await _with_running_tasks(pilot)
         tasks = app.main.query_one("#tasks", TaskList)
-        clock = FakeClock(app.studio.now())
-        app.studio.clock = clock
+        clock = _counting_down(app, ids)
         now = clock.now()
-        for record_id in ids:
-            timed = app.studio.record(record_id).replace(estimated_time=90, updated_at=now)
-            app.studio.remember(timed)
-            app.main.show_event(ev.TaskProgressed(record_id, timed.as_task()))
         tasks.tick(now)
         await wait_until(pilot, lambda: "90s left" in screen_text(app), what="the countdowns")
         await pilot.pause(0.3)
