@@ -39,12 +39,16 @@ def is_url(text: str) -> bool:
     return lowered.startswith(("http://", "https://"))
 
 
-def _decode_slots() -> int:
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 2
-    return max(1, cores - 1)
+        return os.cpu_count() or 2
+
+
+def _decode_slots() -> int:
+    return max(1, cores() - 1)
 
 
 class _DecodeGate:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..imagetypes import DECODE_GATE
+from ..imagetypes import DECODE_GATE, cores
 from ..thumbnails import (
     BACKGROUND,
     MAX_PIXELS,
@@ -255,7 +255,7 @@ def render_frame(
     the bottom one resampled in a second thread while this one resamples the top one and
     encodes it. Pillow lets go of the GIL while it resamples, so the three overlap on a
     second core. The halves are ``render``'s parts: the pixels of the whole (within rounding)."""
-    if width * height < BAND_PIXELS or height < 2 or (os.cpu_count() or 1) < 2:
+    if width * height < BAND_PIXELS or height < 2 or cores() < 2:  # no second core to overlap on
         image = render(original, layout, width, height)
         return image, [] if encode is None else [encode(image.tobytes())]
     from PIL import Image
