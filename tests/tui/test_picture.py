@@ -151,7 +151,7 @@ async def test_kitty_image_is_sent_once_at_its_screen_size_and_shown_by_placehol
         assert kitty_placements(data) == {frame.image_id: (80, 40)}
 
 
-async def test_a_new_kitty_frame_frees_the_old_image(tmp_path: Path) -> None:
+async def test_a_new_kitty_frame_frees_the_old_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.png"
     quadrants(2048, 2048).save(path)
     app = PictureApp(path, "kitty")
@@ -160,11 +160,25 @@ async def test_a_new_kitty_frame_frees_the_old_image(tmp_path: Path) -> None:
         first = app.frames[0]
         assert kitty_images(first.escapes)[first.image_id].size == (800, 800)  # 80x40 cells of 10x20
         picture = app.query_one(Picture)
+        written: list[str] = []  # what the picture's lines carry, as Textual writes them
+        render_lines = picture.render_lines
+
+        def recording(crop):
+            lines = render_lines(crop)
+            written.append("".join(segment.text for line in lines for segment in line))
+            return lines
+
+        monkeypatch.setattr(picture, "render_lines", recording)
         picture.zoom_in()
         await next_frame(pilot, 2)
+        await pilot.pause()
         second = app.frames[1]
         assert second.sent and second.image_id != first.image_id
         assert Picture._deletes == []  # the delete went out with the new image
+        commands = [(keys.get("a"), keys.get("i")) for keys, _ in kitty_commands("".join(written))]
+        freed, sent = commands.index(("d", str(first.image_id))), commands.index(("t", str(second.image_id)))
+        assert freed < sent  # the old image freed, then the new one sent whole, in the lines written
+        assert kitty_images("".join(written))[second.image_id].tobytes() == second.pixels.tobytes()
 
 
 async def test_kitty_picture_turns_to_cells_under_a_dialog_and_back_without_resending(quads: Path) -> None:
