@@ -56,6 +56,13 @@ GC_THRESHOLDS = (10_000, 20, 100)
 SWITCH_INTERVAL = 0.001
 
 
+def _freeze() -> None:
+    """``gc.freeze`` as a Python function: Textual reads the signature of a callback it is
+    handed, and for a builtin that means parsing its text signature (about 4 ms the first time,
+    between the first frame and the app's first answer to a key)."""
+    gc.freeze()
+
+
 class EvolinkApp(App[int]):
     """The Evolink Image API, keyboard first."""
 
@@ -134,7 +141,7 @@ class EvolinkApp(App[int]):
         self.call_after_refresh(lambda: self.start(self._resume_then_recover(), name="recover"))
         # What startup made, and the rows of history, stay: full collections (pauses of tens of
         # ms while scrolling through thousands of rows) then walk only what came after.
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(_freeze)
         self.call_after_refresh(self._thumbnails_on_disk)
 
     def _thumbnails_on_disk(self) -> None:
@@ -175,11 +182,13 @@ class EvolinkApp(App[int]):
     def _show_event(self, event: object) -> None:
         """What the App itself does with an event: notifications and app-wide dialogs."""
         from evolink_tui.core import events as ev
-
-        from . import batch_flow
+        from evolink_tui.core.batch_events import BudgetStop
 
         self.notifier.show_event(event)  # the bell and a desktop notice, if you are away
-        batch_flow.show_event(self, event)
+        if isinstance(event, BudgetStop):  # the batch flow (and budgets) load when a batch needs them
+            from . import batch_flow
+
+            batch_flow.show_event(self, event)
 
         for notice in self.notices.for_event(event):
             self.wave.add(notice)

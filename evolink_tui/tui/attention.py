@@ -64,10 +64,9 @@ class Notifier:
 
     def __init__(self, app: EvolinkApp) -> None:
         self.app = app
-        prefs = app.studio.batches.prefs
-        self.bell = prefs.notify_bell
-        self.desktop = prefs.notify_desktop
-        self.attention = Attention(idle_after=prefs.notify_idle_seconds)
+        # The preferences (bell, desktop, idle time) are read when a notice may go: they live
+        # with the batches' (built on first use), which the app's first events need not load.
+        self.attention = Attention()
         self.sent: list[str] = []  # every sequence sent (what the tests read)
 
     def focus(self, focused: bool) -> None:
@@ -105,10 +104,14 @@ class Notifier:
 
     def notice(self, batch: bool, title: str, body: str) -> None:
         """Send one notice if the user is away (and the settings allow it)."""
+        prefs = self.app.studio.batches.prefs
+        self.attention.idle_after = prefs.notify_idle_seconds
         self.attention.front(self._in_front(batch))
         if not self.attention.away(self.app.studio.now()):
             return
-        sequence = notice_sequence(title, excerpt(body, 150), bell=self.bell, desktop=self.desktop, environ=os.environ)
+        sequence = notice_sequence(
+            title, excerpt(body, 150), bell=prefs.notify_bell, desktop=prefs.notify_desktop, environ=os.environ
+        )
         if not sequence:
             return
         self.sent.append(sequence)

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, TextArea
 from evolink_tui.core.validation import GenerationRequest
 from evolink_tui.tui.result_actions import result_index
 from evolink_tui.tui.screens.gallery import GalleryScreen
-from evolink_tui.tui.screens.iterate import EditingModelScreen
+from evolink_tui.tui.screens.iterate_dialogs import EditingModelScreen
 from evolink_tui.tui.widgets.preview import Preview
 from evolink_tui.tui.widgets.tasklist import TaskList
 

@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from evolink_tui.core.recipe import embed_recipe
 from evolink_tui.core.validation import GenerationRequest
-from evolink_tui.tui.screens.iterate import ReopenScreen
+from evolink_tui.tui.screens.iterate_dialogs import ReopenScreen
 from evolink_tui.tui.widgets.choice import Choice
 
 from .helpers import demo_app, generate, notes_text, type_text, wait_until

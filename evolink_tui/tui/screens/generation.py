@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evolink_tui.core.costs import images_of
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.rules import CHECK, NEW_TASK, RESEND
@@ -99,6 +98,8 @@ class Generation:
         self._retry_now(record)
 
     async def _paid_retry(self, record: TaskRecord) -> None:
+        from evolink_tui.core.costs import images_of
+
         from ..spend import folder_problem, refuse_for_folder
 
         if (problem := await folder_problem(self.app, images_of(record.request))) is not None:

@@ -13,24 +13,13 @@ Nothing here sends anything: generate (ctrl+j) does.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
 
 from evolink_tui.core.errors import ValidationError
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.validation import GenerationRequest
 
 from ..format import plain
-from .check import AskScreen
 
 if TYPE_CHECKING:
     from evolink_tui.core.iterate import Iteration
@@ -116,6 +105,8 @@ class Iterating:
             else:
                 self.notify("Not iterating: the composer is as it was.")
 
+        from .iterate_dialogs import EditingModelScreen  # its dialogs load when first asked for
+
         self.app.push_screen(EditingModelScreen(record.model, iteration.editing_models), chosen)
 
     def _fill(self, iteration: Iteration) -> None:
@@ -142,6 +133,8 @@ class Iterating:
                 self.app.call_later(self.reopen, path)
             else:
                 self.screen.focus_prompt()
+
+        from .iterate_dialogs import ReopenScreen
 
         self.app.push_screen(ReopenScreen(), chosen)
 
@@ -210,52 +203,3 @@ class Iterating:
             )
             return
         self.app.call_later(self.reopen, ref)
-
-
-class EditingModelScreen(ModalScreen[str | None]):
-    """The task's model takes no reference images: choose one that does."""
-
-    CSS_PATH = "../screens.tcss"
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="iterate.cancel")]
-
-    def __init__(self, model: str, editing: tuple[str, ...]) -> None:
-        super().__init__()
-        self._model = model
-        self._editing = editing
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="iterate-box", classes="modal-box") as box:
-            box.border_title = "Iterate with an editing model"
-            box.border_subtitle = "enter chooses · esc cancels"
-            yield Static(
-                Content(
-                    f"{plain(self._model, 60)} does not take reference images, so it cannot start from this "
-                    "result. Choose a model that does (its prompt and settings come along):"
-                )
-            )
-            yield OptionList(*(Option(Content(m), id=m) for m in self._editing), id="iterate-models")
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-
-class ReopenScreen(AskScreen):
-    """Reopen an image: a path typed or pasted."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="reopen.cancel")]
-
-    BOX_ID = "reopen-box"
-    HEADING = "Reopen an image"
-    HINT = "enter reopens · esc cancels"
-    TEXT = (
-        "The path of an image made by evolink-tui (PNG, JPEG or WebP; moved or renamed is fine) or of "
-        "its .json sidecar. The composer is refilled with its prompt and settings; nothing is sent."
-    )
-    PLACEHOLDER = "path, e.g. ~/Pictures/evolink/lighthouse_1.png"
-    INPUT_ID = "reopen-path"
-
-    def answer(self, text: str) -> str | None:
-        value = clean_path(text)
-        return str(Path(value).expanduser()) if value else None

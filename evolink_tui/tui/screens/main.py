@@ -26,7 +26,6 @@ from ..result_actions import ResultScreen
 from ..widgets.composer import Composer
 from ..widgets.keybar import KeyBar
 from ..widgets.preview import Preview
-from ..widgets.reflist import RefList
 from ..widgets.tasklist import TaskList
 from ..widgets.topbar import TopBar
 from .generation import Generation
@@ -517,8 +516,7 @@ class MainScreen(ResultScreen):
     def _reopen_typed(self, message: Composer.ReopenRequested) -> None:
         self.app.call_later(self.iterating.reopen, message.path)
 
-    @on(RefList.Removed)
-    def _reference_removed(self) -> None:
+    def on_ref_list_removed(self) -> None:  # RefList.Removed (by name: the list loads with the first reference)
         self.iterating.mark()  # the composer (a child) has already dropped it
 
     def action_edit_prompt(self) -> None:

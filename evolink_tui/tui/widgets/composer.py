@@ -360,22 +360,21 @@ class Composer(Vertical):
         self.query_one("#mask", Input).value = mask
 
     def _show_refs(self) -> None:
-        from .reflist import RefList, ref_item  # with the first reference, not at startup
-
+        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
         found = self.query("#refs")
+        if not found and not self._refs:
+            return  # no list, and none needed: it (and its module) comes with the first reference
+        from .reflist import RefList, ref_item
+
         if found:
             refs = found.first(RefList)
             refs.clear()
-        elif self._refs:  # the first reference: the list is mounted now, not at startup
+        else:  # the first reference: the list is mounted now, not at startup
             refs = RefList(id="refs")
             self.mount(refs, after="#ref-input")
-        else:
-            refs = None
-        if refs is not None:
-            studio = getattr(self.app, "studio", None)
-            refs.extend(ref_item(ref, reference_label(ref), studio) for ref in self._refs)
-            refs.display = bool(self._refs)
-        self.query_one("#ref-input", Input).placeholder = self._reference_hint()
+        studio = getattr(self.app, "studio", None)
+        refs.extend(ref_item(ref, reference_label(ref), studio) for ref in self._refs)
+        refs.display = bool(self._refs)
 
     def _reference_hint(self) -> str:
         """The reference field's placeholder: how many the marked models take (reference_range)."""

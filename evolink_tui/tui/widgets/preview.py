@@ -18,7 +18,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from evolink_tui.core.costs import images_of
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.core.timing import time_taken
 
@@ -245,6 +244,8 @@ class Preview(Vertical, can_focus=True):
                     refs.append(ref)
                     cards.append(ResultCard(ref, path, card_label(record, index, many), ""))
             elif len(group) > 1 or _arriving(record):
+                from evolink_tui.core.costs import images_of  # with the first task: not at startup
+
                 label, _ = state_label(record)
                 text = f"{label} {record.progress}%" if not record.is_finished and record.task_id else label
                 # A task on its way (running, or done with its files still downloading) has a
