@@ -116,7 +116,7 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         limits = self.limits
         yield PromptHeader(id="count")
-        yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus", compact=True)
+        yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus")
         line = ModelsLine(id="models-line")
         line.tooltip = "Pick models (F2)"
         yield line
@@ -124,9 +124,9 @@ class Composer(Vertical):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
         yield ParamFields(id="params")  # the marked models' extra parameters (quality, seed...)
-        yield Input(placeholder="Add reference: path or URL, enter", id="ref-input", compact=True)
+        yield Input(placeholder="Add reference: path or URL, enter", id="ref-input")
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
-        yield Input(placeholder=self._mask_placeholder(limits), id="mask", compact=True, disabled=not limits.mask)
+        yield Input(placeholder=self._mask_placeholder(limits), id="mask", disabled=not limits.mask)
         # The problems (#problems) are mounted with the first one to show, before #generate.
         yield ActionButton(f"Generate ({self._generate_key()})", id="generate")
 
