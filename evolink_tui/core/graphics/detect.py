@@ -35,7 +35,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..config import Settings, config_field
 from . import DEFAULT_CELL, CellSize, TerminalGraphics, kitty, requested_method, set_active
@@ -61,21 +61,33 @@ Wait = Callable[[int, float], bool]
 """``wait(fd, seconds)``: True when ``fd`` has something to read, False after ``seconds``."""
 
 
-@dataclass
 class Replies:
-    """What the terminal said."""
+    """What the terminal said (filled in as the replies are read); ``kitty`` is True when it
+    answered OK, False when it answered with an error, None with no answer. A plain class:
+    detection runs at every start, and a dataclass takes about a millisecond to define."""
 
-    cpr: bool = False
-    kitty: bool | None = None
-    """True: answered OK; False: answered with an error; None: no answer."""
-    sixel: bool = False
-    da1: bool = False
-    terminal: str = ""
-    cell: CellSize | None = None
+    def __init__(
+        self,
+        *,
+        cpr: bool = False,
+        kitty: bool | None = None,
+        sixel: bool = False,
+        da1: bool = False,
+        terminal: str = "",
+        cell: CellSize | None = None,
+    ) -> None:
+        self.cpr = cpr
+        self.kitty = kitty
+        self.sixel = sixel
+        self.da1 = da1
+        self.terminal = terminal
+        self.cell = cell
+
+    def __repr__(self) -> str:
+        return f"Replies({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
-@dataclass(frozen=True)
-class TmuxInfo:
+class TmuxInfo(NamedTuple):
     termtype: str = ""
     termname: str = ""
     passthrough: bool = False
