@@ -211,225 +211,259 @@ def run_bare(args: argparse.Namespace) -> int:
 # -- the real app ------------------------------------------------------------------------------
 
 
+class AfterImport:
+    """A meta path finder that runs ``then(module)`` right after module ``name`` first runs
+    (and then steps aside): the benchmark's subclass of the app is made when the CLI imports
+    the app, not before."""
+
+    def __init__(self, name: str, then) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"benchmark: {fullname} not found")
+        run_module = spec.loader.exec_module
+
+        def exec_module(module) -> None:
+            run_module(module)
+            self.then(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def run_app(args: argparse.Namespace) -> int:
     from evolink_tui import cli
-    from evolink_tui.tui import app as app_module
 
-    base = app_module.EvolinkApp
+    def bench_app(app_module) -> None:
+        """EvolinkApp becomes BenchApp, right after the CLI loads the app's module."""
+        base = app_module.EvolinkApp
 
-    class BenchApp(base):  # type: ignore[misc, valid-type]
-        _bench_framed = False
-        _bench_monitor: LagMonitor | None = None
+        class BenchApp(base):  # type: ignore[misc, valid-type]
+            _bench_framed = False
+            _bench_monitor: LagMonitor | None = None
 
-        def history_shown(self) -> None:
-            super().history_shown()
-            if not self._bench_framed:
-                self._bench_framed = True
-                self.call_after_refresh(self._bench_frame)
+            def history_shown(self) -> None:
+                super().history_shown()
+                if not self._bench_framed:
+                    self._bench_framed = True
+                    self.call_after_refresh(self._bench_frame)
 
-        def _rows_pending(self) -> bool:
-            """Rows added whose place in the table is not laid out yet (each row is 2 lines)."""
-            tasks = self.main.tasks
-            return tasks.virtual_size.height < 2 * tasks.row_count
+            def _rows_pending(self) -> bool:
+                """Rows added whose place in the table is not laid out yet (each row is 2 lines)."""
+                tasks = self.main.tasks
+                return tasks.virtual_size.height < 2 * tasks.row_count
 
-        def _bench_frame(self) -> None:
-            if self._rows_pending() or not keys_shown(self.screen):  # rows or keys not drawn yet: one more frame
-                self.call_after_refresh(self._bench_frame)
-                return
-            report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count, keys=keys_shown(self.screen))
-            if args.scenario == "startup":
-                self.exit()
-            elif args.scenario == "stay":
-                if args.tasks:
-                    self._bench_generate(["gpt-image-1.5"] * args.tasks, group=False)
-                if os.environ.get("BENCH_PROFILE_STEPS"):  # cProfile from 8 s on until quit (diagnosis)
+            def _bench_frame(self) -> None:
+                if self._rows_pending() or not keys_shown(self.screen):  # rows or keys not drawn yet: one more frame
+                    self.call_after_refresh(self._bench_frame)
+                    return
+                report("frame", modules=heavy_modules(), rows=self.main.tasks.row_count, keys=keys_shown(self.screen))
+                if args.scenario == "startup":
+                    self.exit()
+                elif args.scenario == "stay":
+                    if args.tasks:
+                        self._bench_generate(["gpt-image-1.5"] * args.tasks, group=False)
+                    if os.environ.get("BENCH_PROFILE_STEPS"):  # cProfile from 8 s on until quit (diagnosis)
+                        import cProfile
+
+                        self._bench_profiler = cProfile.Profile()
+                        self.set_timer(8, lambda: self._bench_profiler.enable())
+                elif args.scenario == "scroll":
+                    self.run_worker(self._bench_scroll(), exit_on_error=True)
+                elif args.scenario == "burst":
+                    self.run_worker(self._bench_burst(), exit_on_error=True)
+
+            def _bench_generate(self, models: list[str], *, group: bool) -> None:
+                from evolink_tui.core.validation import GenerationRequest
+
+                requests = [
+                    GenerationRequest(prompt=f"benchmark {i}: a lighthouse at dusk", model=m, n=args.n)
+                    for i, m in enumerate(models)
+                ]
+                for batch in [requests] if group else [[request] for request in requests]:
+                    for record_id in self.studio.prepare(batch):
+                        self.start(self.studio.run(record_id), name=f"task {record_id}")
+
+            _bench_profiler = None
+
+            async def action_quit(self) -> None:
+                if self._bench_profiler is not None:
+                    self._bench_profiler.disable()
+                    self._bench_profiler.dump_stats(os.environ["BENCH_PROFILE_STEPS"])
+                report(
+                    "timers",
+                    timers=active_timers(self),
+                    running=sum(1 for w in self.workers if w.group == "tasks" and not w.is_finished),
+                )
+                await super().action_quit()
+
+            _bench_frames: list[float] | None = None  # main-thread CPU time at the end of each frame
+
+            def _display(self, screen, renderable) -> None:
+                super()._display(screen, renderable)
+                if self._bench_frames is not None and renderable is not None:
+                    self._bench_frames.append(time.thread_time())
+
+            async def _bench_scroll(self) -> None:
+                """Each step: one key, then wait until everything it set off is done (rows laid out,
+                a history page loaded, the preview and its thumbnails drawn). A frame's cost is the
+                main thread's CPU time from the key (or the previous frame) to the frame written
+                to the terminal; a step's cost is all of it."""
+                from textual import events
+
+                tasks = self.main.tasks
+                tasks.focus()
+                await self._bench_settle()
+                frames, steps = [], []
+                keys = {"pagedown": "pageup", "pageup": "pagedown", "down": "up", "up": "down"}
+                key, bounced = args.key, 0
+                profile = os.environ.get("BENCH_PROFILE_STEPS")  # cProfile of the steps only (diagnosis)
+                if profile:
                     import cProfile
 
-                    self._bench_profiler = cProfile.Profile()
-                    self.set_timer(8, lambda: self._bench_profiler.enable())
-            elif args.scenario == "scroll":
-                self.run_worker(self._bench_scroll(), exit_on_error=True)
-            elif args.scenario == "burst":
-                self.run_worker(self._bench_burst(), exit_on_error=True)
-
-        def _bench_generate(self, models: list[str], *, group: bool) -> None:
-            from evolink_tui.core.validation import GenerationRequest
-
-            requests = [
-                GenerationRequest(prompt=f"benchmark {i}: a lighthouse at dusk", model=m, n=args.n)
-                for i, m in enumerate(models)
-            ]
-            for batch in [requests] if group else [[request] for request in requests]:
-                for record_id in self.studio.prepare(batch):
-                    self.start(self.studio.run(record_id), name=f"task {record_id}")
-
-        _bench_profiler = None
-
-        async def action_quit(self) -> None:
-            if self._bench_profiler is not None:
-                self._bench_profiler.disable()
-                self._bench_profiler.dump_stats(os.environ["BENCH_PROFILE_STEPS"])
-            report(
-                "timers",
-                timers=active_timers(self),
-                running=sum(1 for w in self.workers if w.group == "tasks" and not w.is_finished),
-            )
-            await super().action_quit()
-
-        _bench_frames: list[float] | None = None  # main-thread CPU time at the end of each frame
-
-        def _display(self, screen, renderable) -> None:
-            super()._display(screen, renderable)
-            if self._bench_frames is not None and renderable is not None:
-                self._bench_frames.append(time.thread_time())
-
-        async def _bench_scroll(self) -> None:
-            """Each step: one key, then wait until everything it set off is done (rows laid out,
-            a history page loaded, the preview and its thumbnails drawn). A frame's cost is the
-            main thread's CPU time from the key (or the previous frame) to the frame written
-            to the terminal; a step's cost is all of it."""
-            from textual import events
-
-            tasks = self.main.tasks
-            tasks.focus()
-            await self._bench_settle()
-            frames, steps = [], []
-            keys = {"pagedown": "pageup", "pageup": "pagedown", "down": "up", "up": "down"}
-            key, bounced = args.key, 0
-            profile = os.environ.get("BENCH_PROFILE_STEPS")  # cProfile of the steps only (diagnosis)
-            if profile:
-                import cProfile
-
-                profiler = cProfile.Profile()
-            while len(steps) < args.steps and bounced < 5:
-                before = tasks.cursor_row
+                    profiler = cProfile.Profile()
+                while len(steps) < args.steps and bounced < 5:
+                    before = tasks.cursor_row
+                    if profile:
+                        profiler.enable()
+                    self._bench_frames = marks = []
+                    wall, cpu = time.perf_counter(), time.thread_time()
+                    self.post_message(events.Key(key, None))
+                    await self._bench_settle()
+                    self._bench_frames = None
+                    if profile:
+                        profiler.disable()
+                    if tasks.cursor_row == before:  # at an end of a short list: page back the other way
+                        key, bounced = keys.get(key, key), bounced + 1
+                        continue
+                    bounced = 0
+                    steps.append(
+                        {
+                            "cpu_ms": (marks[-1] - cpu) * 1000 if marks else 0.0,
+                            "frames": len(marks),
+                            "wall_ms": (time.perf_counter() - wall) * 1000,
+                        }
+                    )
+                    frames.extend((end - start) * 1000 for start, end in zip([cpu, *marks], marks, strict=False))
                 if profile:
+                    profiler.dump_stats(profile)
+                report("scroll", frames=frames, steps=steps, rows=tasks.row_count, cursor=tasks.cursor_row)
+                self.exit()
+
+            def _bench_busy(self) -> bool:
+                screen = self.screen
+                if self.studio.history_loading or self._rows_pending():
+                    return True
+                if any(w.group in ("thumbnail", "history") and not w.is_finished for w in self.workers):
+                    return True
+                if not self._message_queue.empty() or screen._layout_required or screen._dirty_widgets:
+                    return True
+                return any(not node._message_queue.empty() for node in screen.walk_children(with_self=True))
+
+            async def _bench_settle(self) -> None:
+                """Until nothing is pending: messages, layout, a repaint, history pages, thumbnails."""
+                for _ in range(1000):
+                    await asyncio.sleep(0.005)
+                    if not self._bench_busy():
+                        done = asyncio.Event()
+                        self.call_after_refresh(done.set)
+                        await done.wait()
+                        if not self._bench_busy():
+                            return
+
+            async def _bench_burst(self) -> None:
+                from evolink_tui.tui.widgets.thumbnail import ThumbnailView
+
+                monitor = LagMonitor()
+                monitor.start()
+                slow = os.environ.get("BENCH_SLOW_CALLBACKS")  # log callbacks over 20 ms (diagnosis only)
+                if slow:
+                    import logging
+
+                    logging.basicConfig(filename=slow, level=logging.WARNING)
+                    loop = asyncio.get_running_loop()
+                    loop.set_debug(True)
+                    loop.slow_callback_duration = 0.020
+                gc_trace = os.environ.get("BENCH_GC_TRACE")  # a file for collections over 2 ms (diagnosis only)
+                if gc_trace:
+                    import gc
+
+                    began: list[float] = []
+
+                    def collected(phase: str, info: dict) -> None:
+                        if phase == "start":
+                            began[:] = [time.perf_counter()]
+                        elif began and (took := time.perf_counter() - began[0]) > 0.002:
+                            with open(gc_trace, "a") as out:
+                                out.write(
+                                    f"gen {info['generation']} {took * 1000:.1f} ms, {info['collected']} freed, "
+                                    f"thresholds {gc.get_threshold()}, frozen {gc.get_freeze_count()}\n"
+                                )
+
+                    gc.callbacks.append(collected)
+                idle_from = time.perf_counter()
+                await asyncio.sleep(args.idle)
+                started = time.perf_counter()
+                models = [m for m in args.models.split(",") if m]
+                profile = os.environ.get("BENCH_PROFILE_STEPS")  # cProfile of the burst (diagnosis only)
+                if profile:
+                    import cProfile
+
+                    profiler = cProfile.Profile()
                     profiler.enable()
-                self._bench_frames = marks = []
-                wall, cpu = time.perf_counter(), time.thread_time()
-                self.post_message(events.Key(key, None))
-                await self._bench_settle()
-                self._bench_frames = None
+                report("burst-start")
+                self._bench_generate(models, group=True)
+                deadline = started + args.timeout
+                done_at = None
+                while time.perf_counter() < deadline:
+                    await asyncio.sleep(0.05)
+                    views = list(self.main.query(ThumbnailView))
+                    ids = sorted(self.studio.session_ids)
+                    records = [self.studio.records.get(i) for i in ids]
+                    finished = len(records) == len(models) and all(
+                        r is not None and r.download_state not in (None, "pending") for r in records
+                    )
+                    results = sum(len(r.files) for r in records if r is not None)
+                    drawn = all(v.thumbnail is not None or v._error for v in views)
+                    shown = finished and len(views) == results and drawn
+                    if finished and shown and done_at is None:
+                        done_at = time.perf_counter()
+                    typed = self.main.composer.query_one("#prompt").text
+                    if done_at is not None and len(typed) >= len(args.expect):
+                        break
+                ended = done_at or time.perf_counter()
+                monitor.stop()
                 if profile:
                     profiler.disable()
-                if tasks.cursor_row == before:  # at an end of a short list: page back the other way
-                    key, bounced = keys.get(key, key), bounced + 1
-                    continue
-                bounced = 0
-                steps.append(
-                    {
-                        "cpu_ms": (marks[-1] - cpu) * 1000 if marks else 0.0,
-                        "frames": len(marks),
-                        "wall_ms": (time.perf_counter() - wall) * 1000,
-                    }
-                )
-                frames.extend((end - start) * 1000 for start, end in zip([cpu, *marks], marks, strict=False))
-            if profile:
-                profiler.dump_stats(profile)
-            report("scroll", frames=frames, steps=steps, rows=tasks.row_count, cursor=tasks.cursor_row)
-            self.exit()
-
-        def _bench_busy(self) -> bool:
-            screen = self.screen
-            if self.studio.history_loading or self._rows_pending():
-                return True
-            if any(w.group in ("thumbnail", "history") and not w.is_finished for w in self.workers):
-                return True
-            if not self._message_queue.empty() or screen._layout_required or screen._dirty_widgets:
-                return True
-            return any(not node._message_queue.empty() for node in screen.walk_children(with_self=True))
-
-        async def _bench_settle(self) -> None:
-            """Until nothing is pending: messages, layout, a repaint, history pages, thumbnails."""
-            for _ in range(1000):
-                await asyncio.sleep(0.005)
-                if not self._bench_busy():
-                    done = asyncio.Event()
-                    self.call_after_refresh(done.set)
-                    await done.wait()
-                    if not self._bench_busy():
-                        return
-
-        async def _bench_burst(self) -> None:
-            from evolink_tui.tui.widgets.thumbnail import ThumbnailView
-
-            monitor = LagMonitor()
-            monitor.start()
-            slow = os.environ.get("BENCH_SLOW_CALLBACKS")  # log callbacks over 20 ms (diagnosis only)
-            if slow:
-                import logging
-
-                logging.basicConfig(filename=slow, level=logging.WARNING)
-                loop = asyncio.get_running_loop()
-                loop.set_debug(True)
-                loop.slow_callback_duration = 0.020
-            gc_trace = os.environ.get("BENCH_GC_TRACE")  # a file for collections over 2 ms (diagnosis only)
-            if gc_trace:
-                import gc
-
-                began: list[float] = []
-
-                def collected(phase: str, info: dict) -> None:
-                    if phase == "start":
-                        began[:] = [time.perf_counter()]
-                    elif began and (took := time.perf_counter() - began[0]) > 0.002:
-                        with open(gc_trace, "a") as out:
-                            out.write(
-                                f"gen {info['generation']} {took * 1000:.1f} ms, {info['collected']} freed, "
-                                f"thresholds {gc.get_threshold()}, frozen {gc.get_freeze_count()}\n"
-                            )
-
-                gc.callbacks.append(collected)
-            idle_from = time.perf_counter()
-            await asyncio.sleep(args.idle)
-            started = time.perf_counter()
-            models = [m for m in args.models.split(",") if m]
-            profile = os.environ.get("BENCH_PROFILE_STEPS")  # cProfile of the burst (diagnosis only)
-            if profile:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
-            report("burst-start")
-            self._bench_generate(models, group=True)
-            deadline = started + args.timeout
-            done_at = None
-            while time.perf_counter() < deadline:
-                await asyncio.sleep(0.05)
+                    profiler.dump_stats(profile)
                 views = list(self.main.query(ThumbnailView))
-                ids = sorted(self.studio.session_ids)
-                records = [self.studio.records.get(i) for i in ids]
-                finished = len(records) == len(models) and all(
-                    r is not None and r.download_state not in (None, "pending") for r in records
+                report(
+                    "burst",
+                    idle=monitor.summary(idle_from, started),
+                    busy=monitor.summary(started, ended),
+                    seconds=ended - started,
+                    completed=done_at is not None,
+                    typed=typed,
+                    thumbnails=sum(1 for v in views if v.thumbnail is not None),
+                    failed_thumbnails=sum(1 for v in views if v._error),
+                    files=[f for r in records if r is not None for f in r.files],
+                    states=[(r.state, r.download_state, (r.error or {}).get("code")) for r in records if r is not None],
                 )
-                results = sum(len(r.files) for r in records if r is not None)
-                shown = finished and len(views) == results and all(v.thumbnail is not None or v._error for v in views)
-                if finished and shown and done_at is None:
-                    done_at = time.perf_counter()
-                typed = self.main.composer.query_one("#prompt").text
-                if done_at is not None and len(typed) >= len(args.expect):
-                    break
-            ended = done_at or time.perf_counter()
-            monitor.stop()
-            if profile:
-                profiler.disable()
-                profiler.dump_stats(profile)
-            views = list(self.main.query(ThumbnailView))
-            report(
-                "burst",
-                idle=monitor.summary(idle_from, started),
-                busy=monitor.summary(started, ended),
-                seconds=ended - started,
-                completed=done_at is not None,
-                typed=typed,
-                thumbnails=sum(1 for v in views if v.thumbnail is not None),
-                failed_thumbnails=sum(1 for v in views if v._error),
-                files=[f for r in records if r is not None for f in r.files],
-                states=[(r.state, r.download_state, (r.error or {}).get("code")) for r in records if r is not None],
-            )
-            self.exit()
+                self.exit()
 
-    app_module.EvolinkApp = BenchApp
+        app_module.EvolinkApp = BenchApp
+
+    # The app's module is loaded by the CLI, as the evolink-tui script does: after it has read
+    # the settings, asked the terminal about graphics and started reading history, which
+    # happen while Textual loads (importing the app first would make them wait for it).
+    sys.meta_path.insert(0, AfterImport("evolink_tui.tui.app", bench_app))
     argv = ["--demo"] if args.demo else []
     return cli.main(argv)
 
