@@ -76,11 +76,16 @@ class Notifier:
         self.attention.input(self.app.studio.now())
 
     def _in_front(self, batch: bool) -> bool:
-        from .screens.batch import BatchScreen
         from .screens.main import MainScreen
 
         screen = self.app.screen
-        return isinstance(screen, MainScreen) or (batch and isinstance(screen, BatchScreen))
+        if isinstance(screen, MainScreen):
+            return True
+        if not batch:
+            return False
+        from .screens.batch import BatchScreen  # loaded here only when another screen is in front
+
+        return isinstance(screen, BatchScreen)
 
     def show_event(self, event: object) -> None:
         from evolink_tui.core import events as ev
