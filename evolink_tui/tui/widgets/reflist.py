@@ -21,9 +21,27 @@ if TYPE_CHECKING:
 class RefList(ListView):
     """The reference images; delete removes the highlighted one."""
 
+    # Not scoped to RefList (the rules name the screen's size classes), and here rather than
+    # in styles.tcss: parsed when the first reference is added, not at every start.
+    SCOPED_CSS = False
     DEFAULT_CSS = """
+    #refs {
+        height: auto;
+        max-height: 4;
+        background: transparent;
+    }
+    #refs > ListItem {
+        padding: 0 1;
+    }
     RefList .ref-row {
         height: auto;
+    }
+    /* From 40 rows the thumbnails take two rows (4x4 pixels): room for four of them. */
+    MainScreen.-big #refs {
+        max-height: 8;
+    }
+    MainScreen.-big RefThumb {
+        height: 2;
     }
     """
 
