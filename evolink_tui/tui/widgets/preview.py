@@ -180,8 +180,8 @@ class Preview(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("No task selected. Write a prompt and press ctrl+j."), id="preview-head")
-        yield Static(id="preview-body")
-        # The row of result cards (#cards) is mounted with the first results.
+        # The body (#preview-body) is mounted with the first task shown, and the row of result
+        # cards (#cards) with the first results: an empty history starts with the head alone.
 
     # -- what is shown -------------------------------------------------------------------
 
@@ -218,14 +218,19 @@ class Preview(Vertical, can_focus=True):
         if head is not None and not _same(head, said_head):
             self.query_one("#preview-head", Static).update(head, layout=False)
         if body is not None and not _same(body, said_body):
-            text = self.query_one("#preview-body", Static)
-            # a layout (of the whole screen, every card drawn again) only when the body takes
-            # more or fewer lines: a task id or a state in the same lines is repainted in place
-            width, rules = text.content_size.width, cast("RulesMap", text.styles)
-            moves = (
-                not width or said_body is None or body.get_height(rules, width) != said_body.get_height(rules, width)
-            )
-            text.update(body, layout=moves)
+            text = self.query_one_optional("#preview-body", Static)
+            if text is None and body.plain:  # the first task shown: its body comes below the head
+                self.mount(Static(body, id="preview-body"), after="#preview-head")
+            elif text is not None:
+                # a layout (of the whole screen, every card drawn again) only when the body takes
+                # more or fewer lines: a task id or a state in the same lines is repainted in place
+                width, rules = text.content_size.width, cast("RulesMap", text.styles)
+                moves = (
+                    not width
+                    or said_body is None
+                    or body.get_height(rules, width) != said_body.get_height(rules, width)
+                )
+                text.update(body, layout=moves)
         self._said = (self._said[0] if head is None else head, self._said[1] if body is None else body)
 
     def _body(self, record: TaskRecord) -> Content:
