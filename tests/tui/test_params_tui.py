@@ -32,12 +32,14 @@ async def test_a_user_model_s_quality_is_offered_checked_sent_recorded_and_refil
     async with app.run_test(size=(100, 30)) as pilot:
         composer = app.main.composer
         await wait_until(pilot, lambda: app.studio.client is not None, what="the client")
-        fields = composer.query_one(ParamFields)
-        assert not fields.display  # the default model takes no extra parameter: no room taken
+        # the default model takes no extra parameter: no box for them (mounted when first needed)
+        assert not composer.query(ParamFields) and composer.params is None
         await type_text(pilot, "a glass lighthouse")
         composer.set_models(["gpt-image-2"])
         await wait_until(pilot, lambda: "quality" in screen_text(app), what="the quality field")
         assert "seed" in screen_text(app)
+        fields = composer.query_one(ParamFields)
+        assert fields.display
 
         quality = fields.field("quality")
         assert isinstance(quality, Choice)
@@ -77,3 +79,23 @@ async def test_a_user_model_s_quality_is_offered_checked_sent_recorded_and_refil
         assert fields.field("quality").value == "high"
         assert fields.field("seed").value == "42"
         assert composer.requests()[0].params == (("quality", "high"), ("seed", 42))
+
+
+async def test_models_changed_twice_before_the_parameters_box_is_drawn_show_the_last_ones_once(isolated_env):
+    """The box is mounted with the first model that declares parameters; a second change in the
+    same moment (before it is composed) replaces its fields rather than adding to them."""
+    models = isolated_env["config"].parent / "models.toml"
+    models.parent.mkdir(parents=True, exist_ok=True)
+    seed_only = '[[model]]\nid = "seeded-only"\ndescription = "Seed only"\n[model.params]\nseed = "int 0..9"\n'
+    models.write_text(USER_MODELS + "\n" + seed_only)
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        composer = app.main.composer
+        await pilot.pause()
+        composer.set_models(["gpt-image-2"])
+        composer.set_models(["seeded-only"])
+        await wait_until(pilot, lambda: "seed" in screen_text(app), what="the seed field")
+        fields = composer.query_one(ParamFields)
+        assert [spec.name for spec in fields.specs] == ["seed"]
+        assert "quality" not in screen_text(app)
+        assert len(fields.query(".param-row")) == 1  # one row: the first model's fields never mounted

@@ -31,6 +31,8 @@ from .fields import ModelsLine, PromptHeader
 from .params import ParamFields, specs_of
 
 if TYPE_CHECKING:
+    from evolink_tui.core.params import Value
+
     from .reflist import RefList
 
 AUTO = ""  # the size value meaning "not set: the model's default"
@@ -123,7 +125,8 @@ class Composer(Vertical):
         with Horizontal(classes="row"):
             yield Choice("Size", self._size_options(limits), id="size")
             yield Choice("n", self._n_options(limits), id="n")
-        yield ParamFields(id="params")  # the marked models' extra parameters (quality, seed...)
+        # The marked models' extra parameters (quality, seed...), #params, are mounted after this
+        # row when the first model that declares some is marked.
         yield Input(placeholder="Add reference: path or URL, enter", id="ref-input")
         # The reference list (#refs) is mounted with the first reference, after #ref-input.
         yield Input(placeholder=self._mask_placeholder(limits), id="mask", disabled=not limits.mask)
@@ -184,8 +187,17 @@ class Composer(Vertical):
         return marked or [self._catalogue.default]
 
     @property
-    def params(self) -> ParamFields:
-        return self.query_one("#params", ParamFields)
+    def params(self) -> ParamFields | None:
+        """The extra parameters' fields; None until a model that declares some was marked."""
+        return self.query_one_optional("#params", ParamFields)
+
+    def _show_params(self, values: dict[str, object] | None = None) -> None:
+        specs = specs_of(self._marked())
+        fields = self.params
+        if fields is not None:
+            fields.set_specs(specs, values)
+        elif specs:  # the first model with extra parameters: their box comes after size and n
+            self.mount(ParamFields(specs, values, id="params"), before="#ref-input")
 
     @property
     def references(self) -> list[str]:
@@ -218,10 +230,17 @@ class Composer(Vertical):
                 images=tuple(self._refs),
                 mask=mask.value.strip() or None if not mask.disabled else None,
                 # each model gets the parameters it declares (a comparison run may mix them)
-                params=tuple((name, value) for name, value in fields.values(model) if self._declares(model, name)),
+                params=self._params_for(fields, model),
             )
             for model in self.models
         ]
+
+    def _params_for(self, fields: ParamFields | None, model: str) -> tuple[tuple[str, Value], ...]:
+        """The extra parameters ``model`` declares, as set in the fields (a comparison run may
+        mix models that declare different ones)."""
+        if fields is None:
+            return ()
+        return tuple((name, value) for name, value in fields.values(model) if self._declares(model, name))
 
     def _declares(self, model_id: str, name: str) -> bool:
         model = self._catalogue.get(model_id)
@@ -291,7 +310,7 @@ class Composer(Vertical):
         mask = self.query_one("#mask", Input)
         mask.disabled = not limits.mask
         mask.placeholder = self._mask_placeholder(limits)
-        self.params.set_specs(specs_of(self._marked()))
+        self._show_params()
         self.query_one("#ref-input", Input).placeholder = self._reference_hint()
 
     @staticmethod
@@ -330,7 +349,7 @@ class Composer(Vertical):
         self._show_refs()
         mask = self.query_one("#mask", Input)
         mask.value = request.mask or ""
-        self.params.set_specs(specs_of(self._marked()), dict(request.params))
+        self._show_params(dict(request.params))
         self.revalidate()
         return replaced
 

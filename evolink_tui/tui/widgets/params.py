@@ -45,13 +45,19 @@ class ParamFields(Vertical):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self, specs: Sequence[ParamSpec] = (), values: Mapping[str, object] | None = None, *, id: str | None = None
+    ) -> None:
+        """Fields for ``specs`` from the start (the composer mounts this box when the first
+        model with extra parameters is marked), each at ``values[name]`` if given."""
         super().__init__(id=id)
-        self._specs: tuple[ParamSpec, ...] = ()
+        self._specs: tuple[ParamSpec, ...] = tuple(specs)
         # name -> its field. Looked up here, not by id: fields are replaced when the models
         # change, and the old ones are removed a moment later (ids would clash meanwhile).
         self._fields: dict[str, Choice | Input] = {}
-        self.display = False
+        values = values or {}
+        self._unmounted: list[Horizontal | Choice] | None = [self._field(s, values.get(s.name)) for s in self._specs]
+        self.display = bool(self._specs)
 
     def field(self, name: str) -> Choice | Input | None:
         return self._fields.get(name)
@@ -68,8 +74,12 @@ class ParamFields(Vertical):
             return
         self._specs = tuple(specs)
         self._fields = {}
-        self.remove_children()
-        self.mount_all([self._field(spec, kept.get(spec.name)) for spec in self._specs])
+        fields = [self._field(spec, kept.get(spec.name)) for spec in self._specs]
+        if self._unmounted is not None:  # not composed yet: compose() yields these instead
+            self._unmounted = fields
+        else:
+            self.remove_children()
+            self.mount_all(fields)
         self.display = bool(self._specs)
 
     def _field(self, spec: ParamSpec, value: object) -> Horizontal | Choice:
@@ -96,7 +106,8 @@ class ParamFields(Vertical):
         return Horizontal(Static(Content(plain(spec.name)), classes="param-name"), field, classes="param-row")
 
     def compose(self) -> ComposeResult:
-        return iter(())
+        fields, self._unmounted = self._unmounted or [], None
+        return iter(fields)
 
     def raw_values(self) -> list[tuple[str, object]]:
         """What each field holds now (unset ones left out), as typed."""
