@@ -305,8 +305,8 @@ class TaskList(ScrollView, can_focus=True):
             return self._header_strip()
         line = y - HEADER_HEIGHT + round(self.scroll_y)
         row, half = divmod(line, ROW_HEIGHT)
-        if row >= len(self._order):
-            return Strip.blank(self.size.width, self.rich_style)
+        if row >= len(self._order):  # below the last row: blank, in the pass's style (rich_style walks the ancestors)
+            return Strip.blank(self._look[0], self._look[2])
         return self._row_strips(row)[half]
 
     def _draw_cell(self, text: Text, width: int, height: int, style: Style, highlight: Style | None) -> SegmentLines:
