@@ -59,40 +59,6 @@ class ResultCard(Vertical):
     # with eight cards on screen.
     BLANK = True
 
-    # Not scoped (a short screen's labels take one row), and here rather than in styles.tcss:
-    # parsed when the first card is mounted, not at every start. The lineage screen sizes its
-    # cards in screens.tcss.
-    SCOPED_CSS = False
-    DEFAULT_CSS = """
-    .card {
-        width: 1fr;
-        height: 1fr;
-        margin-right: 1;
-    }
-    .card ThumbnailView {
-        height: 1fr;
-    }
-    .card ThumbnailView.-waiting {
-        color: $text-muted;
-        background: $boost;
-    }
-    .card-label {
-        height: 2;
-        text-align: center;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-        color: $text-muted;
-    }
-    .card.-selected .card-label {
-        background: $accent 40%;
-        color: $text;
-        text-style: bold;
-    }
-    MainScreen.-short .card-label {
-        height: 1;
-    }
-    """
-
     def __init__(self, ref: ResultRef, path: str | None, label: Content, placeholder: str) -> None:
         super().__init__(classes="card")
         self.ref = ref
