@@ -182,13 +182,11 @@ class EvolinkApp(App[int]):
     def _show_event(self, event: object) -> None:
         """What the App itself does with an event: notifications and app-wide dialogs."""
         from evolink_tui.core import events as ev
-        from evolink_tui.core.batch_events import BudgetStop
+
+        from . import batch_flow
 
         self.notifier.show_event(event)  # the bell and a desktop notice, if you are away
-        if isinstance(event, BudgetStop):  # the batch flow (and budgets) load when a batch needs them
-            from . import batch_flow
-
-            batch_flow.show_event(self, event)
+        batch_flow.show_event(self, event)
 
         for notice in self.notices.for_event(event):
             self.wave.add(notice)

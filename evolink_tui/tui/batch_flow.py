@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evolink_tui.core.budget import BudgetExceeded, Verdict
 from evolink_tui.core.errors import ValidationError
 
 if TYPE_CHECKING:
+    from evolink_tui.core.budget import Verdict
     from evolink_tui.core.matrix import Matrix
     from evolink_tui.core.plan import Plan
     from evolink_tui.core.validation import GenerationRequest
@@ -92,6 +92,8 @@ def load_prompt_file(app: EvolinkApp, path: str, requests: list[GenerationReques
 
 def start_plan(app: EvolinkApp, plan: Plan) -> None:
     """Store the confirmed plan as a batch and run it (asking first if it would cross the budget)."""
+    from evolink_tui.core.budget import BudgetExceeded
+
     batches = app.studio.batches
     try:
         batch = batches.create(plan)
@@ -111,6 +113,8 @@ def run_batch(app: EvolinkApp, batch_id: str) -> None:
 
 
 async def _run(app: EvolinkApp, batch_id: str) -> None:
+    from evolink_tui.core.budget import BudgetExceeded
+
     try:
         await app.studio.batches.run(batch_id)
     except BudgetExceeded as over:
