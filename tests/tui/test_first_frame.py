@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from evolink_tui.core.config import load_settings
 from evolink_tui.core.history import history_path
 from evolink_tui.tui.widgets.keybar import KeyBar
@@ -55,3 +60,53 @@ async def test_a_history_longer_than_the_list_builds_only_the_rows_in_sight(monk
         assert len(built) == len(set(built))  # no row built twice for one tick of the clock
         in_sight = tasks.scrollable_content_region.height // 2 + 1  # a row cut at the bottom too
         assert 0 < len({record_id for record_id, _ in built}) <= in_sight
+
+
+# What the first frame does not show is loaded when first needed (each module or widget of the
+# first frame is startup time): the reference list, the iterate dialogs, the batch screen, the
+# budget and cost code, the Studio's batches.
+LATER = (
+    "evolink_tui.tui.widgets.reflist",
+    "evolink_tui.tui.screens.iterate_dialogs",
+    "evolink_tui.tui.screens.batch",
+    "evolink_tui.core.budget",
+    "evolink_tui.core.costs",
+    "evolink_tui.core.studio.batches",
+)
+
+FIRST_FRAME_PROBE = """
+import asyncio, json, sys
+from evolink_tui.core.config import load_settings
+from evolink_tui.tui.app import EvolinkApp
+
+seen = {}
+
+class Probe(EvolinkApp):
+    def history_shown(self):  # the first page of history is in the first frame: what is loaded now
+        seen["modules"] = sorted(sys.modules)
+        seen["widgets"] = sorted(w.id or "" for w in self.main.query("*"))
+        super().history_shown()
+
+async def main():
+    app = Probe(load_settings(demo=True), cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+
+asyncio.run(main())
+json.dump(seen, sys.stderr)
+"""
+
+
+def test_the_first_frame_loads_and_mounts_only_what_it_shows(isolated_env):
+    """A fresh interpreter (the test process has loaded everything): at the first frame of an
+    empty history, none of LATER is loaded and the reference list, the extra parameters' box
+    and the preview's body are not mounted."""
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME_PROBE], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert "evolink_tui.tui.widgets.composer" in seen["modules"]  # the probe ran at the first frame
+    assert [m for m in LATER if m in seen["modules"]] == []
+    assert {"refs", "params", "preview-body"}.isdisjoint(seen["widgets"])
+    assert {"prompt", "preview-head", "tasks"} <= set(seen["widgets"])
