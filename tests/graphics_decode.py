@@ -43,6 +43,7 @@ def kitty_images(data: str) -> dict[int, Image.Image]:
         else:
             continue
         assert len(payload) <= kitty.CHUNK
+        assert keys.get("m") == "0" or len(payload) % 4 == 0  # the protocol: only the last chunk may be shorter
         if keys.get("m") == "0":
             raw = base64.standard_b64decode("".join(chunks))
             assert current["f"] == "24" and "o" not in current

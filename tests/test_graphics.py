@@ -234,8 +234,8 @@ def test_zoom_resamples_from_the_file_not_a_thumbnail(tmp_path: Path) -> None:
 
 def test_a_large_frame_made_in_halves_is_the_whole_frame_and_its_base64(tmp_path: Path) -> None:
     """A zoomed frame at a terminal's pixels is resampled as two halves at once: what is sent
-    is the resample of the whole view (within rounding), and the halves' base64 joined is the
-    transmission of those very pixels."""
+    is the resample of the whole view (within rounding), and the halves' base64, chunked part
+    by part, is the transmission of those very pixels."""
     import random
 
     path = tmp_path / "noise.bmp"  # noise: a half one row off would differ everywhere
@@ -250,8 +250,10 @@ def test_a_large_frame_made_in_halves_is_the_whole_frame_and_its_base64(tmp_path
     whole = raster.render(original, zoomed_in, width, height)
     assert image.size == whole.size
     assert max(high for _, high in ImageChops.difference(image, whole).getextrema()) <= 1
-    data = "".join(kitty.transmit_encoded(3, width, height, "".join(parts), 118, 37))
+    data = "".join(kitty.transmit_encoded(3, width, height, parts, 118, 37))  # chunked part by part
     assert kitty_images(data)[3].tobytes() == image.tobytes()
+    with pytest.raises(ValueError, match="expected the base64 of 6 bytes"):  # a padded part in the middle: refused
+        kitty.transmit_encoded(4, 2, 1, [kitty.encode(b"\0" * 4), kitty.encode(b"\0" * 2)], 1, 1)
     # a small frame is made at once, the same way
     fitted = layout(original.width, original.height, 40, 20, CELL)
     assert fitted is not None

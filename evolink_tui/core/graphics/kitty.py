@@ -22,6 +22,7 @@ import functools
 import itertools
 import random
 import threading
+from collections.abc import Sequence
 
 from .tmux import wrap
 
@@ -78,18 +79,26 @@ def transmit(image_id: int, width: int, height: int, rgb: bytes, cols: int, rows
     return transmit_encoded(image_id, width, height, encode(rgb), cols, rows)
 
 
-def transmit_encoded(image_id: int, width: int, height: int, payload: str, cols: int, rows: int) -> list[str]:
-    """``transmit`` of a raster already encoded (``encode``)."""
-    if len(payload) != (width * height * 3 + 2) // 3 * 4:
-        raise ValueError(f"expected the base64 of {width * height * 3} bytes, got {len(payload)} characters")
+def transmit_encoded(
+    image_id: int, width: int, height: int, payload: str | Sequence[str], cols: int, rows: int
+) -> list[str]:
+    """``transmit`` of a raster already encoded (``encode``): the whole, or its parts in order
+    (each the encoding of whole three-byte pixels, as ``raster.render_frame`` makes them),
+    chunked part by part, never joined: a chunk ends where its part does, and every chunk but
+    the last is still a multiple of four characters, as the protocol asks (a part of whole
+    pixels has no padding; one with padding makes the payload too long, and is refused)."""
+    parts = [payload] if isinstance(payload, str) else [part for part in payload if part]
+    size = sum(map(len, parts))
+    if size != (width * height * 3 + 2) // 3 * 4:
+        raise ValueError(f"expected the base64 of {width * height * 3} bytes, got {size} characters")
     if not (1 <= cols <= MAX_CELLS and 1 <= rows <= MAX_CELLS):
         raise ValueError(f"a placement is 1 to {MAX_CELLS} cells a side, not {cols}x{rows}")
-    last = max(0, len(payload) - 1) // CHUNK
-    escapes = [_escape(f"a=t,q=2,f=24,s={width},v={height},i={image_id},m={1 if last else 0}", payload[:CHUNK])]
-    middle = "\x1b_Gq=2,m=1;"
-    escapes.extend(f"{middle}{payload[i : i + CHUNK]}\x1b\\" for i in range(CHUNK, last * CHUNK, CHUNK))
-    if last:
-        escapes.append(_escape("q=2,m=0", payload[last * CHUNK :]))
+    chunks = [part[i : i + CHUNK] for part in parts for i in range(0, len(part), CHUNK)] or [""]
+    first = f"a=t,q=2,f=24,s={width},v={height},i={image_id},m={1 if len(chunks) > 1 else 0}"
+    escapes = [_escape(first, chunks[0])]
+    escapes.extend(f"\x1b_Gq=2,m=1;{chunk}\x1b\\" for chunk in chunks[1:-1])
+    if len(chunks) > 1:
+        escapes.append(_escape("q=2,m=0", chunks[-1]))
     escapes.append(_escape(f"a=p,U=1,q=2,i={image_id},c={cols},r={rows}"))
     return escapes
 

@@ -253,20 +253,25 @@ def render_frame(
     A large frame (a zoomed view at the cells' pixels: 1180x740 from a 2048-pixel PNG at
     120x40 is 20 ms of resampling and 7 of base64, most of a zoom step) is made in halves:
     the bottom one resampled in a second thread while this one resamples the top one and
-    encodes it. Pillow lets go of the GIL while it resamples, so the three overlap on a
-    second core. The halves are ``render``'s parts: the pixels of the whole (within rounding)."""
+    encodes it, and the second thread encodes its own. Pillow lets go of the GIL while it
+    resamples (base64 does not), so they overlap on a second core. The halves are
+    ``render``'s parts: the pixels of the whole (within rounding)."""
     if width * height < BAND_PIXELS or height < 2 or cores() < 2:  # no second core to overlap on
         image = render(original, layout, width, height)
         return image, [] if encode is None else [encode(image.tobytes())]
     from PIL import Image
 
     middle = height // 2
-    pending = _bands().submit(render, original, layout, width, height, (0, middle, width, height))
+
+    def lower() -> tuple[PILImage.Image, list[T]]:  # the second thread: its half, and its half's encoding
+        part = render(original, layout, width, height, (0, middle, width, height))
+        return part, [] if encode is None else [encode(part.tobytes())]
+
+    pending = _bands().submit(lower)
     top = render(original, layout, width, height, (0, 0, width, middle))
     encoded = [] if encode is None else [encode(top.tobytes())]
-    bottom = pending.result()
-    if encode is not None:
-        encoded.append(encode(bottom.tobytes()))
+    bottom, rest = pending.result()
+    encoded.extend(rest)
     image = Image.new(top.mode, (width, height))
     image.paste(top, (0, 0))
     image.paste(bottom, (0, middle))

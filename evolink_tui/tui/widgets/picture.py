@@ -644,7 +644,7 @@ def _make_frame(
         image, encoded = raster.render_frame(original, planned, *size, kitty.encode if method == "kitty" else None)
     frame.pixels, frame.made_from = image, original
     if method == "kitty":
-        payload = "".join(encoded) if encoded else kitty.encode(image.tobytes())
+        payload = encoded or kitty.encode(image.tobytes())
         frame.image_id = kitty.new_image_id()
         escapes = kitty.transmit_encoded(frame.image_id, image.width, image.height, payload, planned.cols, planned.rows)
         frame.escapes = kitty.for_terminal(escapes, graphics.tmux)
