@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -148,3 +149,96 @@ def test_history_is_wal_versioned_and_never_holds_the_key(history, tmp_path):
     conn.close()
     for path in history.path.parent.iterdir():
         assert TEST_KEY.encode() not in path.read_bytes()
+
+
+def _held_runner(client, history, tmp_path, events, held):
+    """A runner that holds progress news for ``progress_every`` seconds; the writes it
+    schedules are kept in ``held`` (delay, callback) for the test to run when it chooses."""
+    return r.Runner(
+        client,
+        history,
+        tmp_path / "downloads",
+        on_event=events.append,
+        progress_every=1.0,
+        later=lambda delay, callback: held.append((delay, callback)),
+    )
+
+
+async def test_progress_news_is_held_and_what_comes_after_it_is_never_undone(client, history, sim, tmp_path):
+    """With ``progress_every``, a read that brings nothing but progress is neither written nor
+    told at once; every other read is. A write still held when its task ends is dropped: the
+    final state stays, and nothing about the task is told after its end."""
+    events: list = []
+    held: list = []
+    runner = _held_runner(client, history, tmp_path, events, held)
+    sim.speed = 0.25  # 32 s: reads every 5 s, most of them progress alone
+    record = await runner.run(runner.prepare(GenerationRequest("a lighthouse at dusk")))
+    assert record.state == "completed" and record.progress == 100 and len(record.files) == 1
+    polls = sim.count("poll")
+    told = [e.task for e in events if isinstance(e, ev.TaskProgressed)]
+    assert len(held) == 1 and held[0][0] == 1.0  # one write asked for, never run: news kept coming
+    assert polls >= 5 and len(told) < polls - 2  # the progress-only reads were held, not told
+    assert all(a.status != b.status or not b.is_active for a, b in zip(told, told[1:], strict=False))
+    ended = len(events)
+    held[0][1]()  # the write comes due after the task's end
+    assert len(events) == ended and history.get(record.id) == record
+
+
+async def test_held_progress_of_several_tasks_is_written_in_one_transaction_and_told_in_order(
+    client, history, sim, tmp_path, monkeypatch
+):
+    """The progress news of every task, held together, is written in one transaction and
+    then told, one event a task, in the order it came, each carrying what was written."""
+    events: list = []
+    held: list = []
+    runner = _held_runner(client, history, tmp_path, events, held)
+    sim.speed = 0.05  # 160 s: the tasks run long after their first progress news
+    ids = [runner.prepare(GenerationRequest(f"a lighthouse, take {n}")) for n in range(2)]
+    runs = [asyncio.create_task(runner.run(record_id)) for record_id in ids]
+    writes: list[list[int]] = []
+    real = history.update_tasks
+    monkeypatch.setattr(history, "update_tasks", lambda news: writes.append([i for i, _ in news]) or real(news))
+    for _ in range(10_000):  # until both tasks have progress news held
+        await asyncio.sleep(0)
+        if held and all(i in runner._progress for i in ids):
+            break
+    else:
+        raise AssertionError("no progress news held for both tasks")
+    news = {i: runner._progress[i] for i in ids}
+    writes.clear()
+    count = len(events)
+    held.pop()[1]()
+    assert writes == [list(news)]  # one transaction for both
+    told = events[count:]
+    assert [(type(e), e.record_id) for e in told] == [(ev.TaskProgressed, i) for i in news]
+    assert all(history.get(i).progress == news[i].progress for i in ids)
+    for run in runs:
+        run.cancel()
+    await asyncio.gather(*runs, return_exceptions=True)
+
+
+async def test_held_progress_that_cannot_be_written_fails_its_task_at_the_next_read(client, history, sim, tmp_path):
+    """The history breaks (a full or read-only disk) while progress news is held: its write
+    fails, and the task's follow fails with that error at its next read, as a write of its own
+    would have made it (the app reports it; the task can be checked again later)."""
+    from evolink_tui.core.history import HistoryError
+
+    events: list = []
+    held: list = []
+    runner = _held_runner(client, history, tmp_path, events, held)
+    sim.speed = 0.05
+    record_id = runner.prepare(GenerationRequest("a lighthouse at dusk"))
+    run = asyncio.create_task(runner.run(record_id))
+    for _ in range(10_000):
+        await asyncio.sleep(0)
+        if held:
+            break
+    else:
+        raise AssertionError("no progress news held")
+    with history._lock:
+        history._db().execute("PRAGMA query_only = 1")
+    count = len(events)
+    held.pop()[1]()
+    assert len(events) == count  # nothing told that was not written
+    with pytest.raises(HistoryError):
+        await run

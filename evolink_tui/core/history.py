@@ -852,7 +852,22 @@ class History:
         network or download error is cleared by news that supersedes it). A completed task
         gets ``download_state`` pending (until :meth:`set_downloads`) and its URL expiry.
         """
+        return self.update_tasks([(record_id, task)])[0]
+
+    def update_tasks(self, news: list[tuple[int, Task]]) -> list[int]:
+        """:meth:`update_task` for each (record id, task), in one transaction (the runner's
+        progress news of many tasks, written together); the records written, in order."""
         now = self._clock()
+        targets = []
+        with self.transaction() as db:
+            for record_id, task in news:
+                target = self._link_if_taken(db, record_id, task.id)
+                if target == record_id:  # the holder's own news comes from its own polls, not another submit's answer
+                    self._update_task_row(db, target, task, now)
+                targets.append(target)
+        return targets
+
+    def _update_task_row(self, db: sqlite3.Connection, record_id: int, task: Task, now: float) -> None:
         error = None
         if task.error is not None:
             error = json.dumps(task.error.as_exception(task.id).to_json())
@@ -863,15 +878,6 @@ class History:
             error = json.dumps(EvolinkError("task", code, f"the task ended {task.status}", task_id=task.id).to_json())
         completed = task.status == "completed"
         expires = result_urls_expire(task.results, now) if completed else None
-        with self.transaction() as db:
-            target = self._link_if_taken(db, record_id, task.id)
-            if target == record_id:  # the holder's own news comes from its own polls, not another submit's answer
-                self._update_task_row(db, target, task, error, completed, expires, now)
-        return target
-
-    def _update_task_row(
-        self, db: sqlite3.Connection, record_id: int, task: Task, error, completed: bool, expires, now: float
-    ) -> None:
         db.execute(
             "UPDATE tasks SET task_id = COALESCE(task_id, ?), state = ?, progress = ?, estimated_time = ?,"
             " credits = COALESCE(?, credits), results = ?, error = ?, task = ?,"

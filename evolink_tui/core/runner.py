@@ -62,6 +62,23 @@ def task_gone(err: EvolinkError) -> bool:
     return (err.kind == "http" and err.status == 404) or (err.kind == "local" and err.code == "bad_task_id")
 
 
+def _progress_only(before: Task, after: Task) -> bool:
+    """A read of a running task that says nothing new but its progress and time left."""
+    return (
+        after.is_active
+        and after.status == before.status
+        and after.error is None
+        and before.error is None
+        and after.results == before.results
+    )
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> object:
+    import asyncio
+
+    return asyncio.get_running_loop().call_later(delay, callback)
+
+
 def not_found_error(task_id: str, err: EvolinkError) -> EvolinkError:
     if err.code == "bad_task_id":  # says why itself
         return err
@@ -87,6 +104,8 @@ class Runner:
         *,
         policy: PollPolicy | None = None,
         on_event: Callable[[TaskEvent], None] | None = None,
+        progress_every: float = 0.0,
+        later: Callable[[float, Callable[[], None]], object] | None = None,
     ):
         self.client = client
         self.history = history
@@ -95,6 +114,16 @@ class Runner:
         self.events = EventBus()  # a listener that raises is logged and reported, never breaks a task
         if on_event is not None:
             self.events.subscribe(on_event)
+        # Progress news (a read of a running task that brought nothing but progress and time
+        # left) is written and told at most every ``progress_every`` seconds, for every task
+        # at once, in one transaction; anything else at once (0: everything at once). 200
+        # tasks polling make ten reads a second: a write and a pass of the views each.
+        # ``later(delay, callback)`` schedules the write (the event loop's call_later).
+        self.progress_every = progress_every
+        self._later = later
+        self._progress: dict[int, Task] = {}  # record id -> its latest progress news, not yet written
+        self._progress_failed: dict[int, HistoryError] = {}  # raised in the task's own follow
+        self._progress_due = False
 
     def _emit(self, event: TaskEvent) -> None:
         self.events.emit(event)
@@ -195,7 +224,17 @@ class Runner:
     ) -> TaskRecord:
         """Poll to the end, then download. Errors are recorded and reported, never raised."""
 
+        last = [task]
+
         def update(current: Task) -> None:
+            failed = self._progress_failed.pop(record_id, None)
+            if failed is not None:  # its progress news could not be written: as if this write failed
+                raise failed
+            before, last[0] = last[0], current
+            if self.progress_every > 0 and _progress_only(before, current):
+                self._hold_progress(record_id, current)
+                return
+            self._progress.pop(record_id, None)  # superseded by this news, written now
             self.history.update_task(record_id, current)
             self._emit(TaskProgressed(record_id, current))
 
@@ -222,6 +261,9 @@ class Runner:
             self.history.set_error(record_id, err.to_json())
             self._emit(TaskFailed(record_id, err, task))
             return self._record(record_id)
+        finally:  # what it said last is written and told from here on, never after it
+            self._progress.pop(record_id, None)
+            self._progress_failed.pop(record_id, None)
         if final is task:  # over before any read; else the last read's news is written (update)
             self.history.update_task(record_id, final)
         if final.status != "completed":
@@ -235,6 +277,28 @@ class Runner:
         self._emit(TaskCompleted(record_id, final))
         await self.download(record_id, final)
         return self._record(record_id)
+
+    def _hold_progress(self, record_id: int, task: Task) -> None:
+        self._progress[record_id] = task
+        if not self._progress_due:
+            self._progress_due = True
+            (self._later or _call_later)(self.progress_every, self._write_progress)
+
+    def _write_progress(self) -> None:
+        """The progress news held, written in one transaction and told, in the order it came.
+        A history that cannot be written fails each of those tasks at its next read, as a
+        write of its own would have."""
+        self._progress_due = False
+        news, self._progress = list(self._progress.items()), {}
+        if not news:
+            return
+        try:
+            self.history.update_tasks(news)
+        except HistoryError as exc:
+            self._progress_failed.update((record_id, exc) for record_id, _ in news)
+            return
+        for record_id, task in news:
+            self._emit(TaskProgressed(record_id, task))
 
     async def download(self, record_id: int, task: Task) -> list[Download]:
         """Fetch the results of a completed task; the outcome is recorded (``download_state``)."""

@@ -63,6 +63,9 @@ def _freeze() -> None:
     gc.freeze()
 
 
+PROGRESS_EVERY = 1.0  # seconds between two writes (and showings) of running tasks' progress
+
+
 class EvolinkApp(App[int]):
     """The Evolink Image API, keyboard first."""
 
@@ -84,7 +87,13 @@ class EvolinkApp(App[int]):
         """``history_ahead``: the first page of history already being read (see
         :func:`~evolink_tui.core.history.read_ahead`), else the app reads it."""
         super().__init__()
-        self.studio = Studio(settings, clock=clock, client_factory=client_factory, history_ahead=history_ahead)
+        # Progress news of running tasks is shown once a second (the task list's clock) and so
+        # written then, all tasks at once (Runner.progress_every). Tests drive a clock of
+        # their own: each read is written and shown at once there.
+        every = PROGRESS_EVERY if clock is None else 0.0
+        self.studio = Studio(
+            settings, clock=clock, client_factory=client_factory, history_ahead=history_ahead, progress_every=every
+        )
         self.cursor_blink = cursor_blink
         self.notices = Notices(self.studio)
         self.wave = Wave(self._notify, self.set_timer, self.notices.saved_together)

@@ -123,8 +123,10 @@ class Studio:
         clock: Any = None,
         client_factory: ClientFactory | None = None,
         history_ahead: Future | None = None,
+        progress_every: float = 0.0,
     ) -> None:
         self.settings = settings
+        self.progress_every = progress_every  # the runner's (see Runner): 0 writes and tells each read at once
         self._clock_arg = clock
         self.clock = clock or RealClock()
         self._client_factory = client_factory
@@ -180,7 +182,7 @@ class Studio:
             self.clock = self.client.clock
         self.client.events.on_failure = self._listener_failed
         self.client.events.subscribe(self._request_event)
-        self.runner = Runner(self.client, self.history, self.settings.download_dir)
+        self.runner = Runner(self.client, self.history, self.settings.download_dir, progress_every=self.progress_every)
         self.runner.events.on_failure = self._listener_failed
         self.runner.events.subscribe(self._task_event)
         self.connection = Connection()  # a new client: nothing known to fail yet
