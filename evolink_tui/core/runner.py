@@ -285,7 +285,8 @@ class Runner:
             (self._later or _call_later)(self.progress_every, self._write_progress)
 
     def _write_progress(self) -> None:
-        """The progress news held, written in one transaction and told, in the order it came.
+        """The progress news held, written in one transaction and told, task by task in the order
+        their news first came.
         A history that cannot be written fails each of those tasks at its next read, as a
         write of its own would have."""
         self._progress_due = False
