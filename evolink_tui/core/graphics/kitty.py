@@ -93,7 +93,7 @@ def transmit_encoded(
         raise ValueError(f"expected the base64 of {width * height * 3} bytes, got {size} characters")
     if not (1 <= cols <= MAX_CELLS and 1 <= rows <= MAX_CELLS):
         raise ValueError(f"a placement is 1 to {MAX_CELLS} cells a side, not {cols}x{rows}")
-    chunks = [part[i : i + CHUNK] for part in parts for i in range(0, len(part), CHUNK)] or [""]
+    chunks = [part[i : i + CHUNK] for part in parts for i in range(0, len(part), CHUNK)]  # one at least: size > 0
     first = f"a=t,q=2,f=24,s={width},v={height},i={image_id},m={1 if len(chunks) > 1 else 0}"
     escapes = [_escape(first, chunks[0])]
     escapes.extend(f"\x1b_Gq=2,m=1;{chunk}\x1b\\" for chunk in chunks[1:-1])
