@@ -224,13 +224,14 @@ class Runner:
     ) -> TaskRecord:
         """Poll to the end, then download. Errors are recorded and reported, never raised."""
 
-        last = [task]
+        last = task  # the latest read (or the submit's answer): what a read's news is judged against
 
         def update(current: Task) -> None:
+            nonlocal last
             failed = self._progress_failed.pop(record_id, None)
             if failed is not None:  # its progress news could not be written: as if this write failed
                 raise failed
-            before, last[0] = last[0], current
+            before, last = last, current
             if self.progress_every > 0 and _progress_only(before, current):
                 self._hold_progress(record_id, current)
                 return
