@@ -39,6 +39,7 @@ from evolink_tui.core.text import inert
 from .commands import EvolinkCommands
 from .messages import News, StudioEvent
 from .notices import Notice, Notices, Wave, listener_failed
+from .pacing import Typing
 from .screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def _freeze() -> None:
 
 
 PROGRESS_EVERY = 1.0  # seconds between two writes (and showings) of running tasks' progress
+TYPING_PAUSE = 0.5  # seconds without a key in the prompt after which news is shown as it comes
 
 
 class EvolinkApp(App[int]):
@@ -99,7 +101,9 @@ class EvolinkApp(App[int]):
         self.wave = Wave(self._notify, self.set_timer, self.notices.saved_together)
         self.studio.events.on_failure = lambda failure: self._notify(listener_failed(failure))
         self.studio.events.subscribe(self._forward)
-        self.news = News(self, self._show_event)
+        # While keys are typed in the prompt, news waits for the next key (drawn in its frame);
+        # tests drive a clock of their own, where news is shown as it comes.
+        self.news = News(self, self._show_event, Typing(TYPING_PAUSE if clock is None else 0.0, self.studio.now))
         self._main = MainScreen(cursor_blink=cursor_blink)
         self._notifier: Notifier | None = None
 

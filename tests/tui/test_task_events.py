@@ -4,15 +4,16 @@ notification a second for the results saved; what the screen shows stays right."
 
 from __future__ import annotations
 
-from collections import Counter
-
 from evolink_tui.core import events as ev
 from evolink_tui.core.history import TaskRecord
 from evolink_tui.simulator import FakeClock
+from evolink_tui.tui.format import state_label
+from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.notices import Notice, Notices, Wave
+from evolink_tui.tui.pacing import Typing
 from evolink_tui.tui.widgets.tasklist import TICK_ROWS, TaskList
 
-from .helpers import demo_app, screen_text, wait_until
+from .helpers import demo_app, screen_text, type_text, wait_until
 
 TASKS = 200
 
@@ -153,71 +154,97 @@ async def test_the_countdown_moves_on_screen_and_a_changed_status_shows_beside_i
         assert "boom" in screen_text(app) and "83s left" not in screen_text(app)
 
 
-async def test_the_clocks_tick_redraws_the_rows_in_sight_a_few_a_frame_while_the_prompt_is_typed_in(monkeypatch):
+async def test_while_keys_are_typed_the_clocks_tick_draws_a_few_rows_at_each_key_and_none_between(monkeypatch):
     """A tick moves every countdown in sight at once; drawn in one frame, that frame was the
-    slowest a key typed meanwhile met. While the prompt is typed in, the rows are redrawn
-    TICK_ROWS a frame, every one of them in the end; otherwise in one frame (the cheapest)."""
+    slowest a key typed meanwhile met, and drawn a few a frame in frames of their own, each of
+    those frames delayed the next key's echo. While the prompt is typed in, the tick draws
+    nothing by itself: each key brings a few rows up to date (its edit and its cursor move, a
+    step each), drawn in the key's own frame; once typing pauses, a tick draws them all at once."""
     app = demo_app()
     async with app.run_test(size=(100, 60)) as pilot:
         ids = await _with_running_tasks(pilot)
         tasks = app.main.query_one("#tasks", TaskList)
         clock = _counting_down(app, ids)
+        app.news.typing = Typing(0.5, clock.now)
         now = clock.now()
         tasks.tick(now)
         await wait_until(pilot, lambda: "90s left" in screen_text(app), what="the countdowns")
         await pilot.pause(0.3)
         shown = screen_text(app).count("90s left")
-        assert shown > TICK_ROWS  # more rows in sight than a frame redraws
-        frames = [0]  # frames that drew the list so far
-        repaints: list[int] = []  # the frame count at each row's repaint
-        render_lines, refresh = tasks.render_lines, tasks.refresh
+        assert shown > 2 * TICK_ROWS  # more rows in sight than a key draws
+        repaints: list = []
+        monkeypatch.setattr(tasks, "refresh", counting(repaints, tasks.refresh))
 
-        def drawing(crop):
-            frames[0] += 1
-            return render_lines(crop)
-
-        def repainting(*regions, **kwargs):
-            repaints.append(frames[0])
-            return refresh(*regions, **kwargs)
-
-        monkeypatch.setattr(tasks, "render_lines", drawing)
-        monkeypatch.setattr(tasks, "refresh", repainting)
-
-        async def tick_to(seconds: int) -> Counter:
-            repaints.clear()
+        async def tick_to(seconds: int) -> None:
             clock.set(now + seconds)
             app.main._tick()  # the screen's 1 s clock
-            left = f"{90 - seconds}s left"
-            await wait_until(pilot, lambda: screen_text(app).count(left) == shown, what=f"every countdown at {left}")
-            assert sum(Counter(repaints).values()) == shown  # each row in sight once
-            return Counter(repaints)
+            await pilot.pause(0.3)
 
-        assert len(await tick_to(7)) == 1  # nothing typed: all in one frame
-        await pilot.press("a")  # a key in the prompt
+        await tick_to(7)  # nothing typed: every row at once
+        await wait_until(pilot, lambda: screen_text(app).count("83s left") == shown, what="every countdown at 83s")
+        assert len(repaints) == shown
+
+        clock.set(now + 8)
+        await pilot.press("a")  # typing (the clock stands still: it goes on until told)
         await wait_until(pilot, lambda: app.main.composer.prompt.endswith("a"), what="the key typed")
-        per_frame = await tick_to(8)
-        assert max(per_frame.values()) <= TICK_ROWS and len(per_frame) >= 2
-        assert len(await tick_to(11)) == 1  # nothing typed for 3 s: one frame again
+        repaints.clear()
+        await tick_to(8)
+        assert repaints == [] and screen_text(app).count("83s left") == shown  # nothing drawn between keys
+        typed = "a"
+        while screen_text(app).count("82s left") < shown:
+            assert len(typed) <= shown, "the keys stopped bringing rows up to date"
+            repaints.clear()
+            typed += "b"
+            await pilot.press("b")
+            await wait_until(pilot, lambda text=typed: app.main.composer.prompt.endswith(text), what="the key typed")
+            assert 0 < len(repaints) <= 2 * TICK_ROWS  # a few rows, drawn with the key
+        assert len(typed) > 2  # more than one key's worth
+
+        repaints.clear()
+        await tick_to(20)  # typing has paused: one frame again
+        await wait_until(pilot, lambda: screen_text(app).count("70s left") == shown, what="every countdown at 70s")
+        assert len(repaints) == shown
 
 
-async def test_a_tick_while_another_screen_covers_the_list_comes_to_an_end(monkeypatch):
-    """The tick's rows are built as it goes, a few a frame: with the list not drawn (another
-    screen over it) and rows never drawn, the pass still ends, it does not go round again."""
-    from textual.screen import Screen
-
+async def test_task_news_waits_for_the_next_key_while_the_prompt_is_typed_in():
+    """While keys come, a task's news is not drawn in a frame of its own between two keys (that
+    frame kept the next key's echo waiting up to two frame periods): it is drawn with the next
+    key, or once typing pauses; a prompt sent ends the wait, its task shown at once."""
     app = demo_app()
-    async with app.run_test(size=(100, 60)) as pilot:
-        await _with_running_tasks(pilot)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
         tasks = app.main.query_one("#tasks", TaskList)
-        await app.push_screen(Screen())
-        await pilot.pause()
-        steps: list = []
-        monkeypatch.setattr(tasks, "_draw_stale_step", counting(steps, tasks._draw_stale_step))
-        tasks._rows.clear()  # rows never drawn
-        tasks.tick(app.studio.now() + 1, few_a_frame=True)
-        await pilot.pause(0.5)
-        in_sight = tasks.size.height // 2
-        assert 1 < len(steps) <= in_sight  # a few a step: not one step a frame for ever
+        clock = FakeClock(app.studio.now())
+        app.studio.clock = clock
+        app.news.typing = Typing(0.5, clock.now)
+
+        def fail(record_id: int, code: str) -> None:
+            failed = app.studio.record(record_id).replace(state="failed", error={"code": code})
+            app.studio.remember(failed)
+            app.post_message(StudioEvent(ev.TaskCompleted(record_id, failed.as_task())))
+
+        await type_text(pilot, "a fox")
+        await wait_until(pilot, lambda: app.main.composer.prompt == "a fox", what="the prompt typed")
+        fail(ids[-1], "first")
+        await pilot.pause(0.8)  # longer than the pause, on the real clock: the Studio's stands still
+        assert "first" not in tasks.row_text(ids[-1])[1]
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "first" in tasks.row_text(ids[-1])[1], what="the news with the key")
+
+        fail(ids[-2], "second")
+        await pilot.pause(0.3)
+        assert "second" not in tasks.row_text(ids[-2])[1]
+        clock.advance(1.0)  # no key for a second: typing has paused
+        await wait_until(pilot, lambda: "second" in tasks.row_text(ids[-2])[1], what="the news after the pause")
+
+        await pilot.press("e")
+        before = set(tasks.record_ids())
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: len(tasks.record_ids()) > len(before), what="the new task's row")
+        [new] = set(tasks.record_ids()) - before
+        await wait_until(pilot, lambda: app.studio.record(new).is_finished, what="the task run")
+        finished = state_label(app.studio.record(new))[0]
+        await wait_until(pilot, lambda: tasks.row_text(new)[1].startswith(finished), what="its row told, with no key")
 
 
 async def test_rows_out_of_sight_are_right_when_they_scroll_into_it():

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 
 BLINK_FOR = 10.0  # seconds the prompt's cursor blinks after the last keystroke
-TYPING_FOR = 2.0  # seconds after a keystroke in the prompt while the clock draws the task list a few rows a frame
 
 
 class TaskBox(Container):
@@ -135,12 +134,17 @@ class MainScreen(ResultScreen):
 
     _blink_timer: Timer | None = None
 
-    _typed_at = float("-inf")  # the Studio's clock at the last keystroke in the prompt
-
     @on(TextArea.Changed, "#prompt")
     @on(TextArea.SelectionChanged, "#prompt")
+    def _typed(self) -> None:
+        """A key in the prompt: the news held while keys come, and a few rows of the clock's
+        last tick, are drawn in the frame that echoes it (see pacing.Typing)."""
+        self.app.news.typed()
+        if self._mounted:
+            self.tasks.draw_stale_step()
+        self._wake_cursor()
+
     def _wake_cursor(self) -> None:
-        self._typed_at = self.app.studio.now()
         if not self._cursor_blink:
             return
         self.query_one("#prompt", TextArea).cursor_blink = True
@@ -281,6 +285,8 @@ class MainScreen(ResultScreen):
         if self._totals_pace is None:
             self._totals_pace = Pace()
         wait = self._totals_pace.news()
+        if self.app.news.typing.left():
+            wait = 0.0  # counted in the frame of the key that brought the news
         if not self._totals_queued:
             self._totals_queued = True
             if wait:
@@ -327,8 +333,10 @@ class MainScreen(ResultScreen):
 
     def _tick(self) -> None:
         if self.ready:
-            now = self.app.studio.now()
-            self.tasks.tick(now, few_a_frame=now - self._typed_at < TYPING_FOR)
+            typing = bool(self.app.news.typing.left())
+            self.tasks.tick(self.app.studio.now(), few_a_frame=typing)
+            if typing:
+                return  # the budget and prices wait for a pause (each would be a frame of its own)
             if self._budget_stale:
                 self.show_budget()
             if self._price_stale:  # once a second at most: 200 tasks finishing together read it once
@@ -417,6 +425,7 @@ class MainScreen(ResultScreen):
         # ctrl+j is a priority binding, handled as soon as it arrives, while keys typed just
         # before it may still wait in the focused field's queue (a paste-and-send burst).
         # Queueing the read behind them means the prompt sent is the prompt typed.
+        self.app.news.release()  # typing is over: the new task's row is shown as it comes
         (self.focused or self).call_later(self.generation.generate)
 
     def action_retry(self) -> None:

@@ -176,7 +176,7 @@ class TaskList(ScrollView, can_focus=True):
         self._cursor = 0
         self._hover: int | None = None  # the row under the mouse
         self._epoch = 0  # clock ticks so far
-        self._stale_pass = False  # a tick's rows are being drawn, a few a frame (_draw_stale_step)
+        self._stale_pass = False  # a tick's rows are being drawn, a few at each key (draw_stale_step)
         self._now = 0.0
         self._task_width = 0
         self._look: tuple = ()
@@ -436,19 +436,19 @@ class TaskList(ScrollView, can_focus=True):
             self._refresh_row(index)
         return True
 
-    def _draw_stale_step(self) -> None:
-        """Part of a tick: at most ``TICK_ROWS`` rows in sight brought up to date and repainted,
-        the next ones after the frame that shows them. A tick changes the time cells of every
-        row in sight at once (a countdown, an age); drawn in one frame, those were the slowest
-        frames a key typed in the prompt met while tasks ran. A frame each costs more in all
-        (200 tasks polling: 7.2 -> 7.8 % of a core), so only while keys are typed."""
+    def draw_stale_step(self) -> None:
+        """Part of a tick made while keys are typed: at most ``TICK_ROWS`` rows in sight brought
+        up to date and repainted, in the frame of the key that asked (the main screen calls this
+        at each key in the prompt). A tick changes the time cells of every row in sight at once
+        (a countdown, an age); drawn in one frame, those were the slowest frames a key met, and
+        drawn a few a frame in frames of their own, each such frame delayed the next key's."""
+        if not self._stale_pass:
+            return
         done = 0
         for index in self._sight():
             if self._draw_if_stale(index):
                 done += 1
                 if done == TICK_ROWS:
-                    # the pass ends here if this list is gone (nothing more to draw)
-                    self._stale_pass = self.call_after_refresh(self._draw_stale_step)
                     return
         self._stale_pass = False
 
@@ -489,17 +489,17 @@ class TaskList(ScrollView, can_focus=True):
     def tick(self, now: float, *, few_a_frame: bool = False) -> None:
         """Time moved: ages and time left change, and progress news waits for this. The rows
         in sight are built again and repainted where their text changed (only the cells that
-        changed are drawn again); the others when they come into sight. ``few_a_frame``: four a
-        frame from now (``_draw_stale_step``), for while keys are typed; else all at once (one
-        frame is the cheapest)."""
+        changed are drawn again); the others when they come into sight. ``few_a_frame``: keys
+        are being typed, the rows are drawn a few at each key (:meth:`draw_stale_step`); else
+        all at once (one frame is the cheapest)."""
         self._now = now
         self._epoch += 1
-        if not few_a_frame:
-            for index in self._sight():
-                self._draw_if_stale(index)
-        elif not self._stale_pass:
+        if few_a_frame:
             self._stale_pass = True
-            self._draw_stale_step()
+            return
+        self._stale_pass = False
+        for index in self._sight():
+            self._draw_if_stale(index)
 
     def clear_records(self) -> None:
         self._records.clear()
