@@ -32,6 +32,10 @@ class Pace:
     def ran(self) -> None:
         self._ran_at = self._clock()
 
+    def due(self) -> bool:
+        """Whether a pass may run now (the gap since the last one is over)."""
+        return self._clock() >= self._ran_at + self._gap
+
 
 class Typing:
     """Whether keys are being typed in the prompt (the last within ``pause`` seconds): news

@@ -10,7 +10,7 @@ from evolink_tui.simulator import FakeClock
 from evolink_tui.tui.format import state_label
 from evolink_tui.tui.messages import StudioEvent
 from evolink_tui.tui.notices import Notice, Notices, Wave
-from evolink_tui.tui.pacing import Typing
+from evolink_tui.tui.pacing import Pace, Typing
 from evolink_tui.tui.widgets.tasklist import TICK_ROWS, TaskList
 
 from .helpers import demo_app, screen_text, type_text, wait_until
@@ -190,20 +190,56 @@ async def test_while_keys_are_typed_the_clocks_tick_draws_a_few_rows_at_each_key
         repaints.clear()
         await tick_to(8)
         assert repaints == [] and screen_text(app).count("83s left") == shown  # nothing drawn between keys
-        typed = "a"
+        typed, per_key = "a", []
         while screen_text(app).count("82s left") < shown:
-            assert len(typed) <= shown, "the keys stopped bringing rows up to date"
+            # (the screen's own 1 s clock may tick meanwhile: the rows' text is the same then)
+            assert len(typed) <= 3 * shown, "the keys stopped bringing rows up to date"
             repaints.clear()
             typed += "b"
             await pilot.press("b")
             await wait_until(pilot, lambda text=typed: app.main.composer.prompt.endswith(text), what="the key typed")
-            assert 0 < len(repaints) <= 2 * TICK_ROWS  # a few rows, drawn with the key
-        assert len(typed) > 2  # more than one key's worth
+            per_key.append(len(repaints))
+        assert max(per_key) <= 2 * TICK_ROWS  # a few rows, drawn with each key
+        assert sum(per_key) == shown and len(per_key) > 1  # each row once, over several keys
 
         repaints.clear()
         await tick_to(20)  # typing has paused: one frame again
         await wait_until(pilot, lambda: screen_text(app).count("70s left") == shown, what="every countdown at 70s")
         assert len(repaints) == shown
+
+
+def _fail(app, record_id: int, code: str) -> None:
+    """The task failed, told as the Studio tells it (through the App's news)."""
+    failed = app.studio.record(record_id).replace(state="failed", error={"code": code})
+    app.studio.remember(failed)
+    app.post_message(StudioEvent(ev.TaskCompleted(record_id, failed.as_task())))
+
+
+async def test_while_keys_are_typed_a_paced_count_of_the_top_bar_comes_with_a_key():
+    """In a wave the top bar is counted at most every pacing.GAP. While keys are typed, a count
+    that has to wait is made with a key once the gap is over, never by a timer between two
+    keys (its frame would delay the next key's echo) nor by the clock's tick."""
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        ids = await _with_running_tasks(pilot)
+        clock = FakeClock(app.studio.now())
+        app.studio.clock = clock
+        app.news.typing = Typing(10.0, clock.now)
+        app.main._totals_pace = Pace(wave=1, gap=0.5, clock=clock.now)  # every news is a wave
+        await type_text(pilot, "a fox")
+        _fail(app, ids[-1], "first")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: f"{TASKS - 1} running" in screen_text(app), what="the first count")
+        _fail(app, ids[-2], "second")
+        await pilot.press("t")  # the news comes with this key; its count has to wait 0.5 s
+        await wait_until(pilot, lambda: "second" in app.main.tasks.row_text(ids[-2])[1], what="the news")
+        await pilot.pause(1.0)  # longer than the gap on the real clock: no timer counts
+        assert f"{TASKS - 1} running" in screen_text(app)
+        clock.advance(0.5)  # the gap is over, still typing (the last key 0.5 s ago, of 10)
+        await pilot.pause(1.5)  # a tick of the screen's clock comes meanwhile, and does not count
+        assert f"{TASKS - 1} running" in screen_text(app)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: f"{TASKS - 2} running" in screen_text(app), what="the count with the key")
 
 
 async def test_task_news_waits_for_the_next_key_while_the_prompt_is_typed_in():
@@ -219,9 +255,7 @@ async def test_task_news_waits_for_the_next_key_while_the_prompt_is_typed_in():
         app.news.typing = Typing(0.5, clock.now)
 
         def fail(record_id: int, code: str) -> None:
-            failed = app.studio.record(record_id).replace(state="failed", error={"code": code})
-            app.studio.remember(failed)
-            app.post_message(StudioEvent(ev.TaskCompleted(record_id, failed.as_task())))
+            _fail(app, record_id, code)
 
         await type_text(pilot, "a fox")
         await wait_until(pilot, lambda: app.main.composer.prompt == "a fox", what="the prompt typed")

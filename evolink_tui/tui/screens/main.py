@@ -140,6 +140,8 @@ class MainScreen(ResultScreen):
         """A key in the prompt: the news held while keys come, and a few rows of the clock's
         last tick, are drawn in the frame that echoes it (see pacing.Typing)."""
         self.app.news.typed()
+        if self._totals_due and not self._totals_queued and self._totals_pace and self._totals_pace.due():
+            self._queue_count()
         if self._mounted:
             self.tasks.draw_stale_step()
         self._wake_cursor()
@@ -285,14 +287,24 @@ class MainScreen(ResultScreen):
         if self._totals_pace is None:
             self._totals_pace = Pace()
         wait = self._totals_pace.news()
-        if self.app.news.typing.left():
-            wait = 0.0  # counted in the frame of the key that brought the news
-        if not self._totals_queued:
-            self._totals_queued = True
-            if wait:
-                self.set_timer(wait, self._count_totals)
-            else:
-                self.call_later(self._count_totals)
+        if self._totals_queued:
+            return
+        if wait and self.app.news.typing.left():
+            # counted at a key once the gap is over (_typed): a timer's count would be drawn
+            # in a frame of its own, between two keys
+            self._totals_due = True
+            return
+        self._queue_count(wait)
+
+    _totals_due = False  # a count waits for a key (or the clock's tick once typing pauses)
+
+    def _queue_count(self, wait: float = 0.0) -> None:
+        self._totals_queued = True
+        self._totals_due = False
+        if wait:
+            self.set_timer(wait, self._count_totals)
+        else:
+            self.call_later(self._count_totals)
 
     _counted_version = -1  # the Studio's counts_version when the top bar was last counted
 
@@ -337,6 +349,8 @@ class MainScreen(ResultScreen):
             self.tasks.tick(self.app.studio.now(), few_a_frame=typing)
             if typing:
                 return  # the budget and prices wait for a pause (each would be a frame of its own)
+            if self._totals_due and not self._totals_queued:
+                self._queue_count()
             if self._budget_stale:
                 self.show_budget()
             if self._price_stale:  # once a second at most: 200 tasks finishing together read it once
