@@ -12,8 +12,8 @@ press sends one generation); the top bar's "200 running" says they are all under
    within the seconds it took to send them. From 1.5 s before the first until every
    result is on disk, keys are typed into the prompt, one every 50 ms at most, each timed
    until the line holding it is drawn (its echo). Every 25 keys a new line starts (enter
-   and its number, typed at once, untimed, waited for): a timed key is always typed alone,
-   never behind keys still being handled. Reference: the same app with no tasks,
+   and its number, typed at once, untimed, waited for, then 50 ms): a timed key is always
+   typed alone, never behind keys still being handled. Reference: the same app with no tasks,
    the same number of keys typed the same way. The two take turns, ``rounds`` each; p95 of
    all echoes. Budget (issue 17): p95 with 200 completing within 1.5x of no tasks.
 2. Polling: the tasks run 400 s, so all 200 poll for the whole window; CPU over 30 s from
@@ -89,8 +89,14 @@ class Typist:
             self.term.press("\r" + self._line)
             self.keys += 1 + len(self._line)
             # Untimed, and drawn before the next key: that key's echo is its own, not the
-            # six before it (the enter makes the prompt a line taller: a layout).
-            self.term.wait_for(self._line, since=mark, timeout=30)
+            # six before it (the enter makes the prompt a line taller: a layout). The next key
+            # waits as any key does after the frame that drew the one before: pressed the
+            # moment this line was drawn, it met Textual's pause after a frame (the next frame
+            # comes one to two 1/60 s periods later) in every line, one timed key in 25, with
+            # tasks or without, and the p95 of both sat on the edge of that group (the no-task
+            # reference moved 16-28 ms from round to round).
+            drawn = self.term.wait_for(self._line, since=mark, timeout=30)
+            time.sleep(max(0.0, drawn + KEY_GAP - time.perf_counter()))
         char = "abcdefghijklmnopqrstuvwxyz"[len(self._line) % 26]
         mark = self.term.mark()
         pressed = self.term.press(char)
