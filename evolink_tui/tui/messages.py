@@ -85,7 +85,7 @@ class News:
         """A key typed in the prompt: the news held is handed over now, to be drawn in the
         frame that echoes the key, and news waits for the next key while keys come."""
         self.typing.typed()
-        if self._news and not self._asked:
+        if self._news:  # also news already asked for after the next frame: that frame is this key's
             self.deliver()
 
     def release(self) -> None:
