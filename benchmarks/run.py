@@ -657,7 +657,8 @@ NOTES = """\
    times, the top bar's "200 running" saying they are all under way. Completing: the simulator runs
    each 16 s, so they finish within the seconds it took to send them; from 1.5 s before the first until
    all 200 results are on disk, keys are typed into the prompt, one every 50 ms at most, each timed
-   until the line holding it is drawn (lines start with their number, so every line's text is unique).
+   until the line holding it is drawn (lines start with their number, so every line's text is unique;
+   every 25 keys a new line, its number typed at once, untimed and waited for, then 50 ms).
    Reference: the same app with no tasks, as many keys typed the same way; the two alternate, 2 rounds.
    Polling: the tasks slowed to 400 s (each polled every 5 s), CPU over 30 s beside the same app with no
    tasks over the same window.
