@@ -346,7 +346,7 @@ class MainScreen(ResultScreen):
     def _tick(self) -> None:
         if self.ready:
             typing = bool(self.app.news.typing.left())
-            self.tasks.tick(self.app.studio.now(), few_a_frame=typing)
+            self.tasks.tick(self.app.studio.now(), typing=typing)
             if typing:
                 return  # the budget and prices wait for a pause (each would be a frame of its own)
             if self._totals_due and not self._totals_queued:

@@ -486,15 +486,15 @@ class TaskList(ScrollView, can_focus=True):
     def flag(self, record_id: int) -> str | None:
         return self._flags.get(record_id)
 
-    def tick(self, now: float, *, few_a_frame: bool = False) -> None:
+    def tick(self, now: float, *, typing: bool = False) -> None:
         """Time moved: ages and time left change, and progress news waits for this. The rows
         in sight are built again and repainted where their text changed (only the cells that
-        changed are drawn again); the others when they come into sight. ``few_a_frame``: keys
+        changed are drawn again); the others when they come into sight. ``typing``: keys
         are being typed, the rows are drawn a few at each key (:meth:`draw_stale_step`); else
         all at once (one frame is the cheapest)."""
         self._now = now
         self._epoch += 1
-        if few_a_frame:
+        if typing:
             self._stale_pass = True
             return
         self._stale_pass = False
